@@ -1,0 +1,271 @@
+"""``Store[K, V]``: the abstract surface every backend, view and wrapper implements.
+
+A backend implements four abstract methods (``__getitem__``, ``__setitem__``, ``__delitem__`` and
+``iter_keys``) and gets everything else from the defaults here: mapping methods, listing by prefix,
+bulk operations, context-manager use and typed views. Defaults that are slow or racy say so for
+implementers; backends override them where they can do better (one transaction, one round trip).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, KeysView, Mapping, MutableMapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
+
+from nstore.errors import MissingKey, UnsafeCodecError, UnsupportedOperation
+
+if TYPE_CHECKING:
+    from nstore.codecs import Codec
+
+__all__ = ["Store"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+K2 = TypeVar("K2")
+V2 = TypeVar("V2")
+D = TypeVar("D")
+
+
+class Store(MutableMapping[K, V], ABC, Generic[K, V]):
+    """A typed, dict-like store of ``V`` values under ``K`` keys.
+
+    A missing key raises :class:`KeyError` (:class:`~nstore.errors.MissingKey`) everywhere.
+    Iteration is lazy and, for backends that list natively, served by prefix.
+
+    Examples
+    --------
+    >>> from nstore import MemoryStore
+    >>> from nstore.codecs import Prefix
+    >>> store = MemoryStore[str, bytes]()
+    >>> users = store.with_keys(Prefix("users/"))
+    >>> users["ada"] = b"lovelace"
+    >>> list(store)
+    ['users/ada']
+    >>> users.get_many(["ada", "bob"])
+    {'ada': b'lovelace'}
+    """
+
+    __slots__ = ()
+
+    # -- the abstract surface ------------------------------------------------------------------
+
+    @abstractmethod
+    def __getitem__(self, key: K, /) -> V:
+        """Return the value at ``key``; raise :class:`~nstore.errors.MissingKey` if absent."""
+
+    @abstractmethod
+    def __setitem__(self, key: K, value: V, /) -> None:
+        """Store ``value`` at ``key``; when this returns, the store's durability applies."""
+
+    @abstractmethod
+    def __delitem__(self, key: K, /) -> None:
+        """Remove ``key``; raise :class:`~nstore.errors.MissingKey` if absent."""
+
+    @abstractmethod
+    def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
+        """Yield the keys that start with ``prefix`` (every key if None), lazily.
+
+        Keys set or deleted during the iteration may or may not be seen; iteration never fails
+        because of them.
+        """
+
+    # -- capabilities ---------------------------------------------------------------------------
+
+    @property
+    def is_persistent(self) -> bool:
+        """True if values outlive the process that wrote them."""
+        return False
+
+    @property
+    def is_remote(self) -> bool:
+        """True if values travel over a network; unsafe codecs are refused on such stores."""
+        return False
+
+    @property
+    def supports_prefix_listing(self) -> bool:
+        """True if ``iter_keys(prefix)`` is served natively, without scanning every key."""
+        return False
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        """True if :meth:`set_if_absent` and :meth:`compare_and_set` are atomic."""
+        return False
+
+    # -- mapping defaults ---------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[K]:
+        return self.iter_keys()
+
+    def __len__(self) -> int:
+        # Default: counts every key; backends with a cheaper count override it.
+        return sum(1 for _ in self.iter_keys())
+
+    def __contains__(self, key: object, /) -> bool:
+        # Default: reads the value; backends with a cheaper existence check override it.
+        try:
+            self[key]  # type: ignore[index]  # __contains__ takes any object; others raise KeyError
+        except KeyError:
+            return False
+        return True
+
+    def keys(self, prefix: K | None = None) -> KeysView[K]:
+        """A lazy view of the keys that start with ``prefix`` (every key if None)."""
+        return _PrefixKeysView(self, prefix)
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+    @overload
+    def get(self, key: K, default: V | D, /) -> V | D: ...
+    def get(self, key: K, default: object = None, /) -> object:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __eq__(self, other: object) -> bool:
+        # Stores compare by identity: comparing contents could mean reading a whole database.
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- bulk operations ------------------------------------------------------------------------
+
+    def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
+        """Return the values of those ``keys`` that are present; missing keys are left out.
+
+        Default: one ``__getitem__`` per key; backends override it with one call or transaction.
+        """
+        found: dict[K, V] = {}
+        for key in keys:
+            try:
+                found[key] = self[key]
+            except KeyError:
+                continue
+        return found
+
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+        """Store every ``(key, value)`` pair.
+
+        Default: one ``__setitem__`` per pair, not atomic; backends override it with one call or
+        transaction and document whether it is atomic.
+        """
+        pairs = items.items() if isinstance(items, Mapping) else items
+        for key, value in pairs:
+            self[key] = value
+
+    def delete_many(self, keys: Iterable[K], /) -> None:
+        """Remove every key of ``keys`` that is present; missing keys are ignored.
+
+        Default: one ``__delitem__`` per key, not atomic.
+        """
+        for key in keys:
+            try:
+                del self[key]
+            except KeyError:
+                continue
+
+    # -- conditional writes ---------------------------------------------------------------------
+
+    def set_if_absent(self, key: K, value: V, /) -> bool:
+        """Store ``value`` only if ``key`` is absent; return whether it was stored.
+
+        Atomic where :attr:`supports_atomic_writes` is true; the default raises.
+        """
+        raise UnsupportedOperation(f"{type(self).__name__} has no atomic set_if_absent.")
+
+    def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
+        """Replace the value at ``key`` with ``value`` only if it is ``expected`` now.
+
+        Return whether it was replaced. Atomic where :attr:`supports_atomic_writes` is true; the
+        default raises.
+        """
+        raise UnsupportedOperation(f"{type(self).__name__} has no atomic compare_and_set.")
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release resources; further use raises :class:`~nstore.errors.StoreClosed`.
+
+        Idempotent. The default has nothing to release.
+        """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- typed views ---------------------------------------------------------------------------
+
+    def with_keys(self, codec: Codec[K2, K], /) -> Store[K2, V]:
+        """A view of this store whose keys go through ``codec`` (one flattened view)."""
+        from nstore.codecs import Identity
+        from nstore.view import View
+
+        return View(self, codec, Identity())
+
+    def with_values(self, codec: Codec[V2, V], /, *, trusted: bool = False) -> Store[K, V2]:
+        """A view of this store whose values go through ``codec`` (one flattened view).
+
+        On a remote store an unsafe codec (unsigned pickle) raises
+        :class:`~nstore.errors.UnsafeCodecError` unless ``trusted=True`` says every writer to
+        the store is trusted.
+        """
+        from nstore.codecs import Identity
+        from nstore.view import View
+
+        self.check_codec(codec, trusted=trusted)
+        return View(self, Identity(), codec)
+
+    def check_codec(self, codec: Codec[Any, Any], *, trusted: bool = False) -> None:
+        """Raise :class:`~nstore.errors.UnsafeCodecError` for an unsafe codec on a remote store."""
+        if self.is_remote and codec.is_unsafe and not trusted:
+            raise UnsafeCodecError(
+                f"Refusing {codec!r} on the remote store {type(self).__name__}: anyone who can "
+                "write to it could run code in this process. Use a signed pickle codec "
+                "(Pickle(key=...)), a schema codec (Msgspec, Pydantic), or pass trusted=True."
+            )
+
+
+class _PrefixKeysView(KeysView[K]):
+    """A lazy keys view restricted to a prefix; each iteration lists the store again."""
+
+    __slots__ = ("_prefix", "_store")
+
+    def __init__(self, store: Store[K, Any], prefix: K | None) -> None:
+        super().__init__(store)
+        self._store = store
+        self._prefix = prefix
+
+    def __iter__(self) -> Iterator[K]:
+        return self._store.iter_keys(self._prefix)
+
+    def __len__(self) -> int:
+        if self._prefix is None:
+            return len(self._store)
+        return sum(1 for _ in self._store.iter_keys(self._prefix))
+
+    def __contains__(self, key: object) -> bool:
+        if self._prefix is not None and not _startswith(key, self._prefix):
+            return False
+        return key in self._store
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(prefix={self._prefix!r})"
+
+
+def _startswith(key: object, prefix: object) -> bool:
+    startswith = getattr(key, "startswith", None)
+    return bool(startswith(prefix)) if startswith is not None else False
+
+
+def missing(key: object) -> MissingKey:
+    """The error for a missing key (a :class:`KeyError`), for backends to raise."""
+    return MissingKey(key)

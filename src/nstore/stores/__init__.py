@@ -1,0 +1,1 @@
+"""Backends: each stores ``str`` keys and ``bytes`` values (MemoryStore: any types)."""

@@ -1,0 +1,125 @@
+"""MemoryStore: a thread-safe, non-persistent store of any key and value types, for caching."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Generic, NoReturn, TypeVar
+
+from nstore.errors import MissingKey, StoreClosed
+from nstore.store import Store
+
+__all__ = ["MemoryStore"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Closed(dict[Any, Any]):
+    """Stands in for the data of a closed store: every access raises StoreClosed.
+
+    Swapping it in on close keeps the open store's hot path free of a closed check.
+    """
+
+    def _closed(self, *args: object) -> NoReturn:
+        raise StoreClosed("This MemoryStore is closed; open a new one.")
+
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = __iter__ = __len__ = _closed
+    get = pop = setdefault = update = _closed  # type: ignore[assignment]  # every signature raises
+
+
+_CLOSED = _Closed()
+
+
+class MemoryStore(Store[K, V], Generic[K, V]):
+    """A dict-backed store, generic in its key and value types.
+
+    Reads and plain writes are single dictionary operations (atomic under the interpreter lock);
+    conditional writes take a lock, so they are atomic with respect to each other and to bulk
+    writes.
+
+    Examples
+    --------
+    >>> store = MemoryStore[str, int]()
+    >>> store["a"] = 1
+    >>> store.set_if_absent("a", 2)
+    False
+    >>> store.compare_and_set("a", 1, 3)
+    True
+    >>> dict(store)
+    {'a': 3}
+    """
+
+    __slots__ = ("_data", "_lock")
+
+    def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        self._data: dict[K, V] = dict(data)
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: K, /) -> V:
+        try:
+            return self._data[key]
+        except KeyError:
+            raise MissingKey(key) from None
+
+    def __setitem__(self, key: K, value: V, /) -> None:
+        self._data[key] = value
+
+    def __delitem__(self, key: K, /) -> None:
+        try:
+            del self._data[key]
+        except KeyError:
+            raise MissingKey(key) from None
+
+    def __contains__(self, key: object, /) -> bool:
+        return key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
+        # docstring inherited
+        keys = list(self._data)  # a snapshot: writes during the iteration never break it
+        if prefix is None:
+            return iter(keys)
+        return (k for k in keys if k.startswith(prefix))  # type: ignore[attr-defined]  # str/bytes keys
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        return True
+
+    def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
+        data = self._data
+        return {k: data[k] for k in keys if k in data}
+
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+        with self._lock:
+            self._data.update(items)
+
+    def delete_many(self, keys: Iterable[K], /) -> None:
+        pop = self._data.pop
+        with self._lock:
+            for key in keys:
+                pop(key, None)
+
+    def set_if_absent(self, key: K, value: V, /) -> bool:
+        with self._lock:
+            if key in self._data:
+                return False
+            self._data[key] = value
+            return True
+
+    def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
+        with self._lock:
+            if key not in self._data or self._data[key] != expected:
+                return False
+            self._data[key] = value
+            return True
+
+    def close(self) -> None:
+        self._data = _CLOSED
+
+    def __repr__(self) -> str:
+        if self._data is _CLOSED:
+            return "MemoryStore(<closed>)"
+        return f"MemoryStore(<{len(self._data)} keys>)"

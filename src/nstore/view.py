@@ -1,0 +1,161 @@
+"""The typed view: one key chain and one value chain over one store.
+
+``store.with_keys(k1).with_keys(k2).with_values(v)`` is one :class:`View` holding the flattened
+chains ``k2 | k1`` and ``v`` over ``store``: a call encodes once per chain and makes one call to the
+store below, whatever the number of ``with_*`` calls. Bulk calls encode every key in one pass and
+make one bulk call below; listing by prefix maps the prefix through the key chain, so a
+``Prefix`` view lists only its own part of the store.
+
+A key below that the key chain cannot decode is not part of the view, and listing skips it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from nstore.codecs._codec import Codec
+from nstore.errors import DecodeError, KeyEncodingError, MissingKey
+from nstore.store import Store
+
+__all__ = ["View"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+K2 = TypeVar("K2")
+V2 = TypeVar("V2")
+
+
+class View(Store[K, V], Generic[K, V]):
+    """A store seen through a key codec and a value codec. Made by ``with_keys``/``with_values``."""
+
+    __slots__ = ("_dk", "_dv", "_ek", "_ev", "_keys", "_store", "_values")
+
+    def __init__(self, store: Store[Any, Any], keys: Codec[K, Any], values: Codec[V, Any]) -> None:
+        self._store = store
+        self._keys = keys
+        self._values = values
+        self._ek = keys.encode
+        self._dk = keys.decode
+        self._ev = values.encode
+        self._dv = values.decode
+
+    @property
+    def store(self) -> Store[Any, Any]:
+        """The store below the view."""
+        return self._store
+
+    @property
+    def key_codec(self) -> Codec[K, Any]:
+        return self._keys
+
+    @property
+    def value_codec(self) -> Codec[V, Any]:
+        return self._values
+
+    def __getitem__(self, key: K, /) -> V:
+        try:
+            raw = self._store[self._ek(key)]
+        except KeyError:
+            raise MissingKey(key) from None
+        try:
+            return self._dv(raw)
+        except DecodeError as exc:
+            exc.with_key(key)
+            raise
+
+    def __setitem__(self, key: K, value: V, /) -> None:
+        self._store[self._ek(key)] = self._ev(value)
+
+    def __delitem__(self, key: K, /) -> None:
+        try:
+            del self._store[self._ek(key)]
+        except KeyError:
+            raise MissingKey(key) from None
+
+    def __contains__(self, key: object, /) -> bool:
+        try:
+            encoded = self._ek(key)  # type: ignore[arg-type]  # a key of another type is not in the view
+        except (KeyEncodingError, DecodeError, TypeError, AttributeError):
+            return False
+        return encoded in self._store
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.iter_keys())
+
+    def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
+        # docstring inherited
+        below = self._keys.encode_prefix(prefix)
+        decode = self._dk
+        for raw in self._store.iter_keys(below):
+            try:
+                key = decode(raw)
+            except (KeyEncodingError, DecodeError):
+                continue  # another application's key, not part of this view
+            if prefix is None or key.startswith(prefix):  # type: ignore[attr-defined]  # str/bytes keys
+                yield key
+
+    # -- bulk: one encoding pass, one call below -----------------------------------------------
+
+    def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
+        encoded = {self._ek(k): k for k in keys}
+        raw = self._store.get_many(encoded)
+        decode = self._dv
+        result: dict[K, V] = {}
+        for below, value in raw.items():
+            key = encoded[below]
+            try:
+                result[key] = decode(value)
+            except DecodeError as exc:
+                exc.with_key(key)
+                raise
+        return result
+
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        ek, ev = self._ek, self._ev
+        self._store.set_many([(ek(k), ev(v)) for k, v in pairs])
+
+    def delete_many(self, keys: Iterable[K], /) -> None:
+        self._store.delete_many([self._ek(k) for k in keys])
+
+    def set_if_absent(self, key: K, value: V, /) -> bool:
+        return self._store.set_if_absent(self._ek(key), self._ev(value))
+
+    def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
+        # Compares encoded values: exact for deterministic codecs (every built-in codec is).
+        return self._store.compare_and_set(self._ek(key), self._ev(expected), self._ev(value))
+
+    # -- capabilities and life cycle are the store's ------------------------------------------
+
+    @property
+    def is_persistent(self) -> bool:
+        return self._store.is_persistent
+
+    @property
+    def is_remote(self) -> bool:
+        return self._store.is_remote
+
+    @property
+    def supports_prefix_listing(self) -> bool:
+        return self._store.supports_prefix_listing and self._keys.preserves_prefix
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        return self._store.supports_atomic_writes
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- flattening ----------------------------------------------------------------------------
+
+    def with_keys(self, codec: Codec[K2, K], /) -> Store[K2, V]:
+        return View(self._store, codec | self._keys, self._values)
+
+    def with_values(self, codec: Codec[V2, V], /, *, trusted: bool = False) -> Store[K, V2]:
+        chain = codec | self._values
+        self._store.check_codec(chain, trusted=trusted)
+        return View(self._store, self._keys, chain)
+
+    def __repr__(self) -> str:
+        return f"{self._store!r}.with_keys({self._keys!r}).with_values({self._values!r})"
