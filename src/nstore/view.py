@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec
-from nstore.errors import DecodeError, KeyEncodingError, MissingKey
+from nstore.errors import CodecError, DecodeError, KeyEncodingError, MissingKey
 from nstore.store import Store
 
 __all__ = ["View"]
@@ -76,7 +76,7 @@ class View(Store[K, V], Generic[K, V]):
     def __contains__(self, key: object, /) -> bool:
         try:
             encoded = self._ek(key)  # type: ignore[arg-type]  # a key of another type is not in the view
-        except (KeyEncodingError, DecodeError, TypeError, AttributeError):
+        except (KeyEncodingError, CodecError, TypeError, AttributeError):
             return False
         return encoded in self._store
 

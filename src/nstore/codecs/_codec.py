@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, cast
 
@@ -256,7 +257,7 @@ class _Wrapped(Codec[A, B]):
             raise DecodeError(f"Cannot decode: {exc}", codec=self._label) from exc
 
     def params(self) -> dict[str, Any]:
-        return {"object": type_path(self._obj)}
+        return {"object": _object_path(self._obj)}
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Codec[Any, Any]:
@@ -273,6 +274,17 @@ class _Wrapped(Codec[A, B]):
 
     def __repr__(self) -> str:
         return f"Codec.wrap({self._obj!r})"
+
+
+def _object_path(obj: object) -> str:
+    """The import path of a module-level object: a class, function, or named instance."""
+    if isinstance(obj, type):
+        return type_path(obj)
+    module_name = type(obj).__module__
+    names = [n for n, v in vars(sys.modules.get(module_name, sys)).items() if v is obj]
+    if names and module_name in sys.modules:
+        return f"{module_name}:{names[0]}"
+    raise SpecError(f"{obj!r} has no import path: bind it to a module-level name to record it in a spec.")
 
 
 CodecT = TypeVar("CodecT", bound=type[Codec[Any, Any]])
