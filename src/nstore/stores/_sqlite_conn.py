@@ -1,0 +1,227 @@
+"""Connections for SQLiteStore: opening, pragmas, the schema check, fork safety and error mapping.
+
+One connection per thread (SQLite connections must not be shared by concurrent threads) and none
+inherited across ``fork`` (a connection carried into a child process can corrupt the database, see
+https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
+
+from nstore.errors import ConfigurationError, CorruptStore, StoreClosed, StoreError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from nstore.stores.sqlite import SQLiteStore
+
+T = TypeVar("T")
+
+#: durability -> PRAGMA synchronous value (the journal is always WAL).
+SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}
+
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+#: The columns of an nstore table, as ``PRAGMA table_info`` reports them: (name, type, notnull, pk).
+_COLUMNS: Final = [("key", "TEXT", 1, 1), ("value", "BLOB", 1, 0), ("version", "INTEGER", 1, 0)]
+
+# Primary result codes (https://www.sqlite.org/rescode.html).
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_TOOBIG: Final = 18
+_SQLITE_NOTADB: Final = 26
+
+#: SQLITE_BUSY that outlives the busy timeout is retried this many times, with a growing pause.
+BUSY_RETRIES: Final = 3
+
+
+def check_table(table: object) -> str:
+    """Return ``table`` if it is a plain SQL identifier nstore may own, else raise."""
+    if not isinstance(table, str) or _TABLE_NAME.fullmatch(table) is None:
+        raise ConfigurationError(
+            "Expected a table name of 1 to 63 ASCII letters, digits or underscores, not starting "
+            f"with a digit. Got {table!r} instead."
+        )
+    if table.lower().startswith("sqlite_"):
+        raise ConfigurationError(
+            f"Table names starting with 'sqlite_' are reserved by SQLite. Got {table!r}."
+        )
+    return table
+
+
+def check_path(path: object) -> str:
+    """Return the database path as a string; refuse in-memory databases and missing directories."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigurationError(f"Expected a file path (str or os.PathLike). Got {type(path).__name__}.")
+    text = os.fspath(path)
+    if text in ("", ":memory:") or text.startswith("file:"):
+        raise ConfigurationError(
+            f"Expected the path of a database file. Got {text!r}; for an in-memory store use MemoryStore."
+        )
+    parent = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(parent):
+        raise ConfigurationError(f"The directory {parent!r} does not exist; create it first.")
+    if os.path.isdir(text):
+        raise ConfigurationError(f"Expected a database file. Got the directory {text!r}.")
+    return text
+
+
+def check_timeout(timeout: object) -> float:
+    """Return ``timeout`` as seconds if it is a number >= 0, else raise."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+        raise ConfigurationError(f"Expected a timeout in seconds >= 0. Got {timeout!r} instead.")
+    return float(timeout)
+
+
+def check_version(version: object) -> int:
+    """Return ``version`` if it is an int >= 0 (as get_with_version returns, or 0), else raise."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ConfigurationError(f"Expected a version >= 0 from get_with_version. Got {version!r}.")
+    return version
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already ended it."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def connect(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:
+    """Open one connection in autocommit mode (transactions are begun explicitly)."""
+    conn = sqlite3.connect(
+        path,
+        timeout=timeout,
+        isolation_level=None,
+        # Each connection is used by one thread at a time; close() may run on another thread.
+        check_same_thread=False,
+        cached_statements=64,
+    )
+    try:
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def initialize(conn: sqlite3.Connection, table: str) -> None:
+    """Switch the file to WAL, create the table if needed and check that it is nstore's."""
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise StoreError(f"SQLite refused WAL mode for this database (it reports {mode!r}).")
+    conn.execute(
+        f'CREATE TABLE IF NOT EXISTS "{table}" '
+        "(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL DEFAULT 1)"
+    )
+    columns = [
+        (name, str(kind).upper(), notnull, pk)
+        for _, name, kind, notnull, _, pk in conn.execute(f'PRAGMA table_info("{table}")')
+    ]
+    if columns != _COLUMNS:
+        found = ", ".join(f"{name} {kind}" for name, kind, _, _ in columns) or "not a table"
+        raise CorruptStore(
+            f"The table {table!r} in this database is not an nstore table (expected columns key TEXT "
+            f"PRIMARY KEY, value BLOB, version INTEGER; found {found}). Choose another table= name "
+            "or another file."
+        )
+
+
+class ClosedLocal:
+    """Stands in for the per-thread state of a closed store: any access raises StoreClosed.
+
+    Swapping it in on close keeps the open store's hot path free of a closed check.
+    """
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise StoreClosed("This SQLiteStore is closed; open a new one.")
+
+
+# -- fork safety -------------------------------------------------------------------------------------
+
+_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+# Per-thread state inherited from the parent is kept alive here, never closed or used: closing a
+# connection in the child could release or checkpoint what the parent still relies on.
+_ABANDONED: list[object] = []
+
+
+def track(store: SQLiteStore) -> None:
+    """Give ``store`` fresh connections in a child process after ``fork``."""
+    _STORES.add(store)
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_STORES):
+        store._forget_connections(_ABANDONED)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# -- errors ------------------------------------------------------------------------------------------
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    return _code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(exc)
+
+
+def translate(exc: sqlite3.Error, what: str) -> StoreError:
+    """The nstore error for a sqlite3 error raised while doing ``what``."""
+    code = _code(exc)
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "not a database" in str(exc) or "malformed" in str(exc):
+        return CorruptStore(
+            f"The database file is not a readable SQLite database ({exc}) while {what}. Restore it "
+            "from a backup, or point SQLiteStore at another file."
+        )
+    if code == _SQLITE_TOOBIG or isinstance(exc, sqlite3.DataError):
+        from nstore.errors import ValueTooLarge
+
+        return ValueTooLarge(f"SQLite refused a value as too big ({exc}) while {what}.")
+    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
+        return StoreClosed("This SQLiteStore was closed during the operation; open a new one.")
+    if is_busy(exc):
+        return StoreUnavailable(
+            f"The database stayed locked by another connection past the busy timeout and "
+            f"{BUSY_RETRIES} retries while {what}; retry later or raise timeout=."
+        )
+    return StoreError(f"SQLite failed while {what}: {exc}")
+
+
+def with_retries(call: Callable[[], T], what: str, first: BaseException | None = None) -> T:
+    """Run ``call``; retry it on SQLITE_BUSY a bounded number of times; translate other errors.
+
+    ``first`` is the error the caller's own first attempt raised, if any (the hot paths try once
+    without this wrapper).
+    """
+    attempt = 0
+    error = first
+    while True:
+        if error is not None:
+            if not isinstance(error, sqlite3.Error):
+                raise error
+            if not is_busy(error) or attempt >= BUSY_RETRIES:
+                raise translate(error, what) from error
+            attempt += 1
+            time.sleep(0.05 * attempt)
+        try:
+            return call()
+        except sqlite3.Error as exc:
+            error = exc
+
+
+def placeholders(n: int) -> str:
+    """``?,?,...,?`` with ``n`` marks."""
+    return ",".join("?" * n)
