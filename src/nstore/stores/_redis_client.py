@@ -1,0 +1,266 @@
+"""Connecting RedisStore: the lazy redis-py import, URL options, client creation, error mapping.
+
+Clients that RedisStore creates have redis-py's own retries turned off (``Retry(NoBackoff(), 0)``):
+redis-py would retry any command after a lost connection, including ``SET NX`` and scripts, whose
+second attempt can report the wrong outcome. RedisStore retries only idempotent operations itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from nstore.errors import (
+    AuthError,
+    ConfigurationError,
+    EncodeError,
+    NStoreError,
+    StoreError,
+    StoreUnavailable,
+)
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.cluster import RedisCluster
+
+__all__ = [
+    "RedisOptions",
+    "as_bytes",
+    "client_options",
+    "import_redis",
+    "make_client",
+    "make_cluster",
+    "map_error",
+    "parse_node",
+    "redis_errors",
+    "refused_errors",
+    "retriable_errors",
+    "split_url",
+    "ttl_ms",
+]
+
+STANDALONE_SCHEMES = ("redis", "rediss")
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+
+
+def import_redis() -> ModuleType:
+    """Import redis-py, or raise an ImportError that names the extra to install."""
+    try:
+        import redis
+        import redis.cluster
+    except ImportError as exc:
+        raise ImportError(
+            "RedisStore needs the redis client library (redis-py with hiredis). "
+            "Install it with: pip install 'nstore[redis]'"
+        ) from exc
+    return redis
+
+
+@dataclass(frozen=True, slots=True)
+class RedisOptions:
+    """RedisStore's own options; each can also come from the URL's query string."""
+
+    prefix: str = ""
+    ttl: float | None = None
+    timeout: float = 5.0
+    connect_timeout: float = 2.0
+    retries: int = 2
+    replicas: int = 0
+    replica_timeout: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "connect_timeout", "replica_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ConfigurationError(f"Expected a positive number of seconds for {name}. Got {value!r}.")
+        ttl: object = self.ttl
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0):
+            raise ConfigurationError(
+                f"Expected a positive number of seconds (or None) for ttl. Got {self.ttl!r}."
+            )
+        for name in ("retries", "replicas"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+                raise ConfigurationError(f"Expected an integer from 0 to 100 for {name}. Got {value!r}.")
+        if not isinstance(self.prefix, str):
+            raise ConfigurationError(f"Expected a str for prefix. Got {type(self.prefix).__name__}.")
+
+    def merged(self, **given: Any) -> RedisOptions:
+        """These options, overridden by every argument in ``given`` that is not None."""
+        return replace(self, **{k: v for k, v in given.items() if v is not None})
+
+
+_OPTION_TYPES = {f.name: f.type for f in fields(RedisOptions)}
+
+
+def split_url(url: str) -> tuple[str, RedisOptions]:
+    """Split RedisStore's options off a URL's query string; return the bare URL and the options."""
+    parts = urlsplit(url)
+    if parts.scheme not in STANDALONE_SCHEMES + CLUSTER_SCHEMES:
+        raise ConfigurationError(
+            "Expected a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL. "
+            f"Got {parts.scheme!r}."
+        )
+    given: dict[str, Any] = {}
+    for name, text in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in _OPTION_TYPES:
+            raise ConfigurationError(
+                f"Unknown RedisStore URL option {name!r}. Accepted: {', '.join(sorted(_OPTION_TYPES))}."
+            )
+        try:
+            given[name] = (
+                text if name == "prefix" else int(text) if name in {"retries", "replicas"} else float(text)
+            )
+        except ValueError:
+            raise ConfigurationError(f"Expected a number for the URL option {name}. Got {text!r}.") from None
+    bare = parts._replace(query="").geturl()
+    return bare, RedisOptions(**given)
+
+
+def make_client(url: str, options: RedisOptions) -> Redis | RedisCluster:
+    """A redis-py client for ``url`` (one server or a cluster), with redis-py's retries off."""
+    redis = import_redis()
+    common = client_options(options)
+    scheme = urlsplit(url).scheme
+    if scheme in STANDALONE_SCHEMES:
+        try:
+            client: Redis = redis.Redis.from_url(url, **common)
+        except ValueError as exc:
+            raise ConfigurationError(f"Expected a redis://host:port/db URL. {exc}") from exc
+        return client
+    return _cluster_client(redis, url, common)
+
+
+def client_options(options: RedisOptions) -> dict[str, Any]:
+    """redis-py keyword arguments for a client RedisStore creates: timeouts, no redis-py retries."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "socket_timeout": options.timeout,
+        "socket_connect_timeout": options.connect_timeout,
+        "retry": Retry(NoBackoff(), 0),
+        # RESP2 works with every Redis-compatible server and needs no HELLO round trip per connection.
+        "protocol": 2,
+    }
+
+
+def _cluster_client(redis: ModuleType, url: str, common: dict[str, Any]) -> RedisCluster:
+    parts = urlsplit(url)
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    if parts.path not in ("", "/", "/0"):
+        raise ConfigurationError(
+            f"Redis Cluster has only database 0. Got the path {parts.path!r} in the URL."
+        )
+    nodes = [parse_node(item) for item in hosts.split(",") if item]
+    if not nodes:
+        raise ConfigurationError("Expected at least one host:port in the redis+cluster:// URL. Got none.")
+    return make_cluster(
+        redis,
+        nodes,
+        common,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        ssl=parts.scheme == "rediss+cluster",
+    )
+
+
+def make_cluster(
+    redis: ModuleType, nodes: list[tuple[str, int]], common: dict[str, Any], **extra: Any
+) -> RedisCluster:
+    """A RedisCluster client over the startup ``nodes``; unreachable clusters raise StoreUnavailable."""
+    from redis.cluster import ClusterNode
+
+    node: Any = ClusterNode  # Any: ClusterNode.__init__ is unannotated in redis-py
+    try:
+        cluster: RedisCluster = redis.cluster.RedisCluster(
+            startup_nodes=[node(host, port) for host, port in nodes], **common, **extra
+        )
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
+        raise map_error(exc, "connecting to the cluster") from exc
+    return cluster
+
+
+def parse_node(node: object) -> tuple[str, int]:
+    """``(host, port)`` from ``"host:port"`` (IPv6 hosts in brackets) or a ``(host, port)`` pair."""
+    if isinstance(node, tuple) and len(node) == 2 and isinstance(node[0], str) and isinstance(node[1], int):
+        return node[0], node[1]
+    host, sep, port = node.rpartition(":") if isinstance(node, str) else ("", "", "")
+    if not sep or not port.isdigit():
+        raise ConfigurationError(f"Expected a cluster node as 'host:port' or (host, port). Got {node!r}.")
+    return host.strip("[]"), int(port)
+
+
+def ttl_ms(ttl: object) -> int:
+    """A time-to-live in seconds as Redis milliseconds (at least 1)."""
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
+        raise ConfigurationError(f"Expected a positive number of seconds for ttl. Got {ttl!r}.")
+    return max(1, round(ttl * 1000))
+
+
+def as_bytes(value: object) -> bytes:
+    """``value`` as the bytes to store; anything but a bytes-like object is refused."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise EncodeError(
+        f"Expected bytes for a RedisStore value. Got {type(value).__name__} instead; put a value "
+        "codec in front with store.with_values(...)."
+    )
+
+
+@cache
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """Every error redis-py raises (RedisClusterException does not derive from RedisError)."""
+    redis = import_redis()
+    return (redis.RedisError, redis.exceptions.RedisClusterException)
+
+
+@cache
+def refused_errors() -> tuple[type[BaseException], ...]:
+    """Error replies that mean the command did not run: safe to try again, even when not idempotent."""
+    from redis import exceptions as e
+
+    return (e.MovedError, e.TryAgainError, e.ClusterDownError, e.ReadOnlyError)
+
+
+@cache
+def retriable_errors() -> tuple[type[BaseException], ...]:
+    """redis-py errors after which an idempotent operation may be tried again."""
+    from redis import exceptions as e
+
+    return (
+        e.ConnectionError,
+        e.TimeoutError,
+        e.ClusterDownError,
+        e.TryAgainError,
+        e.ReadOnlyError,
+        e.MovedError,
+        e.SlotNotCoveredError,
+    )
+
+
+def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False) -> NStoreError:
+    """The nstore error for a redis-py error raised while doing ``action``."""
+    from redis import exceptions as e
+
+    if isinstance(exc, e.AuthenticationError | e.AuthorizationError | e.NoPermissionError):
+        return AuthError(f"Redis refused the credentials while {action}: {exc}. Check the user and password.")
+    if isinstance(exc, e.AuthenticationWrongNumberOfArgsError):
+        return AuthError(f"Redis refused the credentials while {action}: {exc}.")
+    if isinstance(exc, (*retriable_errors(), e.RedisClusterException, e.BusyLoadingError)):
+        outcome = (
+            " The write may or may not have been applied: read the key to find out."
+            if unknown_outcome
+            else ""
+        )
+        return StoreUnavailable(
+            f"Redis is unavailable while {action} ({type(exc).__name__}: {exc}).{outcome} "
+            "Check that the server (or every cluster master) is up; a failover may be in progress."
+        )
+    return StoreError(f"Redis failed while {action}: {type(exc).__name__}: {exc}")

@@ -1,0 +1,369 @@
+"""RedisStore: ``str -> bytes`` on one Redis server or a Redis Cluster, over redis-py with hiredis."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
+from nstore.store import Store
+from nstore.stores._redis_client import (
+    RedisOptions,
+    as_bytes,
+    client_options,
+    import_redis,
+    make_client,
+    make_cluster,
+    map_error,
+    parse_node,
+    redis_errors,
+    refused_errors,
+    retriable_errors,
+    split_url,
+    ttl_ms,
+)
+from nstore.stores._redis_route import Route, route_for, run_batch, scan
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.cluster import RedisCluster
+
+__all__ = ["RedisStore"]
+
+# Compare-and-set in one server-side step. A missing key reads as false, which equals no string.
+_CAS = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2])
+else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+"""
+_GLOB = str.maketrans({c: "\\" + c for c in "\\*?[]"})
+
+
+def _closed(*args: object) -> NoReturn:
+    raise StoreClosed("This RedisStore is closed; open a new one.")
+
+
+class _ClosedRoute(Route):
+    """Stands in for a closed store's route: every use raises StoreClosed."""
+
+    def __init__(self) -> None:
+        pass
+
+    batches = node_client = scan_clients = refresh = _closed  # type: ignore[assignment]  # all raise
+
+
+class RedisStore(Store[str, bytes]):
+    """A store on Redis: one server (``redis://``, ``rediss://``) or a cluster (``redis+cluster://``).
+
+    Keys are UTF-8 Redis keys under ``prefix``; values are stored as the plain bytes given, so other
+    Redis clients read them. A cluster is named by a ``redis+cluster://host:port,host:port`` URL or
+    a list of startup nodes (``"host:port"`` or ``(host, port)``); an existing ``redis.Redis`` or
+    ``redis.cluster.RedisCluster`` client is used as it is, and not closed by :meth:`close`.
+
+    Parameters
+    ----------
+    url_or_client
+        A URL, a list of cluster startup nodes, or a redis-py client. Options below may also be
+        given in the URL's query string (``?prefix=app:&ttl=60``).
+    prefix
+        Prepended to every key in Redis, so several stores can share a database.
+    ttl
+        Default time-to-live in seconds for every write (None: keys never expire).
+    timeout, connect_timeout
+        Socket timeouts in seconds for each attempt of each call.
+    retries
+        How many more times an idempotent operation (GET, MGET, SCAN, plain SET, bulk writes) is
+        tried after a lost connection, a timeout or a failover in progress. ``SET NX``,
+        compare-and-set and single-key delete are tried once, as their second attempt could report
+        the wrong outcome. A call takes at most about ``(retries + 1) * (connect_timeout +
+        timeout) + 0.5 * retries`` seconds, then raises :class:`~nstore.errors.StoreUnavailable`.
+    replicas, replica_timeout
+        With ``replicas > 0`` every write waits (``WAIT``) until that many replicas have it, and
+        raises :class:`~nstore.errors.StoreUnavailable` if they do not within ``replica_timeout``:
+        Redis replication is asynchronous, so otherwise a write acknowledged by a master that dies
+        just after may be lost in the failover.
+
+    Examples
+    --------
+    >>> store = RedisStore("redis://127.0.0.1:1/0?prefix=app:&timeout=0.5&retries=0")
+    >>> store.is_remote, store.supports_atomic_writes, store.supports_prefix_listing
+    (True, True, False)
+    >>> store["greeting"] = b"hello"  # nothing listens on port 1  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nstore.errors.StoreUnavailable: Redis is unavailable while writing 'greeting' ...
+    >>> store.close()
+    """
+
+    __slots__ = ("_client", "_execute", "_options", "_owns_client", "_prefix", "_px", "_route")
+
+    def __init__(
+        self,
+        url_or_client: str | Sequence[str | tuple[str, int]] | Redis | RedisCluster,
+        prefix: str | None = None,
+        *,
+        ttl: float | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        retries: int | None = None,
+        replicas: int | None = None,
+        replica_timeout: float | None = None,
+    ) -> None:
+        redis = import_redis()
+        given = {
+            "prefix": prefix,
+            "ttl": ttl,
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "retries": retries,
+            "replicas": replicas,
+            "replica_timeout": replica_timeout,
+        }
+        client: Redis | RedisCluster
+        if isinstance(url_or_client, str):
+            bare, from_url = split_url(url_or_client)
+            options = from_url.merged(**given)
+            client = make_client(bare, options)
+        elif isinstance(url_or_client, redis.Redis | redis.cluster.RedisCluster):
+            options = RedisOptions().merged(**given)
+            client = url_or_client
+        elif isinstance(url_or_client, Sequence) and url_or_client:
+            options = RedisOptions().merged(**given)
+            client = make_cluster(redis, [parse_node(n) for n in url_or_client], client_options(options))
+        else:
+            raise ConfigurationError(
+                "Expected a redis:// or redis+cluster:// URL, a list of cluster nodes or a redis-py "
+                f"client. Got {url_or_client!r}."
+            )
+        self._owns_client = client is not url_or_client
+        self._client = client
+        self._options = options
+        self._prefix = options.prefix
+        self._px = None if options.ttl is None else max(1, round(options.ttl * 1000))
+        self._route = route_for(client)
+        self._execute: Callable[..., Any] = client.execute_command
+
+    # -- capabilities ---------------------------------------------------------------------------
+
+    @property
+    def is_persistent(self) -> bool:
+        # Values outlive this process; how they survive a server crash is the server's persistence.
+        return True
+
+    @property
+    def is_remote(self) -> bool:
+        return True
+
+    @property
+    def supports_prefix_listing(self) -> bool:
+        # SCAN MATCH filters on the server but still walks the whole keyspace.
+        return False
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        return True
+
+    @property
+    def client(self) -> Redis | RedisCluster:
+        """The redis-py client underneath (for commands RedisStore does not cover)."""
+        return self._client
+
+    # -- single keys -------------------------------------------------------------------------------
+
+    def __getitem__(self, key: str, /) -> bytes:
+        value: bytes | None = self._call(True, "reading", key, self._execute, "GET", self._key(key))
+        if value is None:
+            raise MissingKey(key)
+        return value
+
+    def __setitem__(self, key: str, value: bytes, /) -> None:
+        self.set(key, value)
+
+    def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
+        """Store ``value`` at ``key``, expiring after ``ttl`` seconds (default: the store's ttl)."""
+        px = self._px if ttl is None else ttl_ms(ttl)
+        command = ("SET", self._key(key), as_bytes(value)) + (() if px is None else ("PX", px))
+        self._write(True, "writing", key, command)
+
+    def __delitem__(self, key: str, /) -> None:
+        if not self._write(False, "deleting", key, ("DEL", self._key(key))):
+            raise MissingKey(key)
+
+    def __contains__(self, key: object, /) -> bool:
+        if not isinstance(key, str):
+            return False
+        return bool(self._call(True, "reading", key, self._execute, "EXISTS", self._key(key)))
+
+    def set_if_absent(self, key: str, value: bytes, /) -> bool:
+        # docstring inherited
+        command = ("SET", self._key(key), as_bytes(value), "NX") + (
+            () if self._px is None else ("PX", self._px)
+        )
+        return bool(self._write(False, "writing", key, command))
+
+    def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
+        # docstring inherited
+        px = "" if self._px is None else str(self._px)
+        command = ("EVAL", _CAS, 1, self._key(key), as_bytes(expected), as_bytes(value), px)
+        return bool(self._write(False, "compare-and-set on", key, command))
+
+    # -- bulk operations ---------------------------------------------------------------------------
+
+    def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
+        """Return the present values of ``keys``: one round trip per server (``MGET``).
+
+        On one server the read is one atomic snapshot; on a cluster, atomic per hash slot.
+        """
+        wanted = {self._key(key): key for key in keys}
+        found: dict[str, bytes] = {}
+        if not wanted:
+            return found
+        replies = self._call(
+            True, "reading", None, self._bulk, list(wanted), lambda group: [("MGET", *group)]
+        )
+        for group, (values,) in replies:
+            for encoded, value in zip(group, values, strict=True):
+                if value is not None:
+                    found[wanted[encoded]] = value
+        return found
+
+    def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
+        """Store every pair, in one round trip per server; ``ttl`` as in :meth:`set`.
+
+        On one server all pairs are written in one ``MULTI``/``EXEC`` transaction (all or none); on
+        a cluster each hash slot's pairs are written together (keys sharing a ``{tag}`` are).
+        """
+        pairs = items.items() if isinstance(items, Mapping) else items
+        values = {self._key(key): as_bytes(value) for key, value in pairs}
+        if not values:
+            return
+        px = self._px if ttl is None else ttl_ms(ttl)
+
+        def commands(group: list[bytes]) -> list[tuple[Any, ...]]:
+            if px is None:
+                return [("MSET", *(part for key in group for part in (key, values[key])))]
+            # MSET cannot expire keys: one SET PX per key, in the same round trip.
+            return [("SET", key, values[key], "PX", px) for key in group]
+
+        self._call(True, "writing", None, self._bulk, list(values), commands)
+
+    def delete_many(self, keys: Iterable[str], /) -> None:
+        """Remove the present ``keys`` (``DEL``), atomically on one server, per hash slot on a cluster."""
+        encoded = list(dict.fromkeys(self._key(key) for key in keys))
+        if encoded:
+            self._call(True, "deleting", None, self._bulk, encoded, lambda group: [("DEL", *group)])
+
+    # -- listing ---------------------------------------------------------------------------------
+
+    def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
+        # docstring inherited; one SCAN page per round trip, on every master of a cluster
+        full = self._prefix + (prefix or "")
+        if not isinstance(full, str):
+            raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
+        pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
+        return self._scan(pattern, len(self._prefix.encode("utf-8", "surrogateescape")))
+
+    def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
+        seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
+        for client in self._route.scan_clients():
+            for key in scan(
+                client, pattern, lambda fn, *a, **kw: self._call(True, "listing", None, fn, *a, **kw)
+            ):
+                if key not in seen:
+                    seen.add(key)
+                    yield key[strip:].decode("utf-8", "surrogateescape")
+
+    def __len__(self) -> int:
+        if self._prefix:
+            return sum(1 for _ in self.iter_keys())
+        return sum(self._call(True, "counting", None, client.dbsize) for client in self._route.scan_clients())
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the client this store created (a client passed in stays open); idempotent."""
+        if self._execute is _closed:
+            return
+        self._execute = _closed
+        self._route = _ClosedRoute()
+        if self._owns_client:
+            self._client.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._client!r}, prefix={self._prefix!r})"
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _key(self, key: str) -> bytes:
+        try:
+            return (self._prefix + key).encode("utf-8", "surrogateescape")
+        except (TypeError, UnicodeEncodeError):
+            raise InvalidKey(f"Expected a str key that encodes to UTF-8. Got {key!r}.") from None
+
+    def _write(self, idempotent: bool, action: str, key: str, command: tuple[Any, ...]) -> Any:
+        if not self._options.replicas:
+            return self._call(idempotent, action, key, self._execute, *command)
+        return self._call(idempotent, action, key, self._waited, command)
+
+    def _waited(self, command: tuple[Any, ...]) -> Any:
+        options = self._options
+        client = self._route.node_client(command[3] if command[0] == "EVAL" else command[1])
+        return run_batch(
+            client,
+            [command],
+            transaction=False,
+            replicas=options.replicas,
+            replica_timeout=options.replica_timeout,
+        )[0]
+
+    def _bulk(
+        self, keys: list[bytes], commands: Callable[[list[bytes]], list[tuple[Any, ...]]]
+    ) -> list[tuple[list[bytes], list[Any]]]:
+        """Run ``commands(group)`` for every group of ``keys``; one round trip per connection."""
+        done: list[tuple[list[bytes], list[Any]]] = []
+        options = self._options
+        route = self._route
+        for client, groups in route.batches(keys):
+            batch = [commands(group) for group in groups]
+            flat = [command for group_commands in batch for command in group_commands]
+            replies = run_batch(
+                client,
+                flat,
+                transaction=route.atomic_bulk and len(flat) > 1,
+                replicas=options.replicas,
+                replica_timeout=options.replica_timeout,
+            )
+            start = 0
+            for group, group_commands in zip(groups, batch, strict=True):
+                done.append((group, replies[start : start + len(group_commands)]))
+                start += len(group_commands)
+        return done
+
+    def _call(
+        self, idempotent: bool, action: str, key: str | None, fn: Callable[..., Any], *args: Any, **kw: Any
+    ) -> Any:
+        """``fn(*args)``, retried as the options allow, with redis-py errors mapped to nstore's."""
+        errors = redis_errors()
+        try:
+            return fn(*args, **kw)
+        except errors as first:
+            last: BaseException = first
+        what = action if key is None else f"{action} {key!r}"
+        retriable, refused = retriable_errors(), refused_errors()
+        for attempt in range(self._options.retries):
+            if not isinstance(last, retriable) or not (idempotent or isinstance(last, refused)):
+                break
+            time.sleep(min(0.05 * 2**attempt, 0.25))
+            try:
+                if isinstance(last, refused):
+                    self._route.refresh()
+                return fn(*args, **kw)
+            except errors as exc:
+                last = exc
+        raise map_error(
+            last, what, unknown_outcome=not idempotent and not isinstance(last, refused)
+        ) from last
