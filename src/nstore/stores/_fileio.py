@@ -1,0 +1,312 @@
+"""The file operations under FileStore: crash-safe temporary files, reads, the root lock, sweeps.
+
+Every function works relative to directory descriptors opened by :mod:`nstore.stores._paths`, so
+no path is ever resolved twice and no symbolic link is followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import itertools
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+
+from nstore.errors import InvalidKey, MissingKey, StoreError
+from nstore.stores._paths import (
+    DIR_FLAGS,
+    DIR_SUFFIX,
+    LOCK_NAME,
+    TEMP_PREFIX,
+    Retry,
+    is_valid_name,
+    link_refused,
+    store_error,
+)
+
+__all__ = [
+    "RootLock",
+    "discard",
+    "fsync_dir",
+    "iter_names",
+    "link_temp",
+    "read_value",
+    "refuse_special",
+    "sweep",
+    "write_temp",
+]
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO planted under the root must not hang; regular files ignore it.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_FILE_MODE = 0o666  # narrowed by the umask, as for any file
+_TOKEN = secrets.token_hex(4)  # tells apart processes with the same pid (containers, hosts)
+_counter = itertools.count()
+
+
+def write_temp(dir_fd: int, data: bytes, durable: bool, key: str) -> str:
+    """Write ``data`` to a new temporary file in ``dir_fd``, fsync it if ``durable``, close it.
+
+    Return its name. The file is locked while it is written, which tells a concurrent
+    :func:`sweep` that its writer is alive. On any failure the file is removed and the error
+    raised; a failed fsync is never retried, because the kernel may have dropped the dirty pages
+    and a second fsync would report success for data that is gone.
+    """
+    while True:
+        name = f"{TEMP_PREFIX}{os.getpid()}.{next(_counter)}.{_TOKEN}"
+        try:
+            fd = os.open(name, _WRITE_FLAGS, _FILE_MODE, dir_fd=dir_fd)
+            break
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            raise Retry from None  # the directory was removed by a concurrent delete
+        except OSError as exc:
+            raise store_error(exc, key, "write") from None
+    action = "write"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        written = os.write(fd, data)
+        if written < len(data):
+            view = memoryview(data)
+            while written < len(data):
+                written += os.write(fd, view[written:])
+        if durable:
+            action = "fsync the new value of"
+            os.fsync(fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        _discard(dir_fd, name)
+        raise _failed(exc, key, action) from None
+    try:
+        os.close(fd)
+    except OSError as exc:
+        _discard(dir_fd, name)
+        raise _failed(exc, key, "close the new value of") from None
+    return name
+
+
+def _failed(exc: OSError, key: str, action: str) -> StoreError:
+    error = store_error(exc, key, action)
+    error.args = (f"{error} The value was not stored; the previous value, if any, is intact.",)
+    return error
+
+
+def _discard(dir_fd: int, name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=dir_fd)
+
+
+def discard(dir_fd: int, name: str) -> None:
+    """Remove a temporary file, ignoring a file already gone."""
+    _discard(dir_fd, name)
+
+
+def link_temp(dir_fd: int, tmp: str, name: str, key: str) -> bool:
+    """Publish ``tmp`` as ``name`` only if ``name`` does not exist; return whether it did not."""
+    try:
+        os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        if stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+            raise refuse_special(key) from None
+        return False
+    except FileNotFoundError:
+        raise Retry from None  # a sweep took the temporary file: write again
+    except OSError as exc:
+        raise store_error(exc, key, "write") from None
+    finally:
+        _discard(dir_fd, tmp)
+    return True
+
+
+def read_value(dir_fd: int, name: str, key: str) -> bytes:
+    """Read the whole file ``name``; a directory there is a missing key, a link is refused."""
+    try:
+        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise MissingKey(key) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise link_refused(key) from None
+        raise store_error(exc, key, "read") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            if stat.S_ISDIR(info.st_mode):
+                raise MissingKey(key)
+            raise link_refused(key)
+        size = info.st_size
+        # Values are never modified in place (only replaced), so the size is the size to read.
+        data = os.read(fd, size) if size else b""
+        if len(data) < size:
+            chunks = [data]
+            got = len(data)
+            while got < size and (chunk := os.read(fd, size - got)):
+                chunks.append(chunk)
+                got += len(chunk)
+            data = b"".join(chunks)
+        return data
+    except OSError as exc:
+        raise store_error(exc, key, "read") from None
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(fd: int, key: str) -> None:
+    """fsync a directory after a rename or unlink in it; a failure is raised, never retried."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        error = store_error(exc, key, "fsync the directory of")
+        error.args = (f"{error} The change is visible but may not survive a power loss.",)
+        raise error from None
+
+
+class RootLock:
+    """A lock file in the root: conditional writes take it exclusively, other changes shared.
+
+    ``flock`` locks belong to an open file description, so each holder uses its own: a pool of
+    descriptors, one per concurrent holder, makes the lock work between threads as well as
+    between processes. A forked child drops the pool it inherited, whose descriptions it shares
+    with its parent.
+    """
+
+    __slots__ = ("_free", "_pid", "_root_fd")
+
+    def __init__(self, root_fd: int) -> None:
+        self._root_fd = root_fd
+        self._free: list[int] = []
+        self._pid = os.getpid()
+        self.release(self._open())  # creates the lock file now, and fails early if it cannot
+
+    def _open(self) -> int:
+        try:
+            return os.open(
+                LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=self._root_fd
+            )
+        except OSError as exc:
+            raise StoreError(f"Could not open the store's lock file: {exc.strerror}.") from None
+
+    def acquire(self, exclusive: bool) -> int:
+        if self._pid != os.getpid():
+            self._free, self._pid = [], os.getpid()
+        try:
+            fd = self._free.pop()
+        except IndexError:
+            fd = self._open()
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        return fd
+
+    def release(self, fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        self._free.append(fd)
+
+    def close(self) -> None:
+        free, self._free = self._free, []
+        if self._pid == os.getpid():
+            for fd in free:
+                os.close(fd)
+
+
+def iter_names(dir_fd: int, base: str, name_prefix: str) -> Iterator[str]:
+    """Yield ``base + name`` for every value below ``dir_fd`` whose first name starts with
+    ``name_prefix``, in sorted key order, one directory listing at a time.
+
+    Temporary files, the lock file, links, special files and names no key can have are skipped.
+    """
+    # A fresh description per listing: scandir shares the position of the descriptor it is given.
+    fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        with os.scandir(fd) as entries:
+            names = sorted(_listed(entries, name_prefix))
+        # A directory is listed as "name/", which sorts its keys where they belong among the files.
+        for name in names:
+            if not name.endswith("/"):
+                yield base + name
+                continue
+            try:
+                sub = os.open(name[:-1] + DIR_SUFFIX, DIR_FLAGS, dir_fd=fd)
+            except OSError:
+                continue  # removed or replaced since the listing
+            try:
+                yield from iter_names(sub, base + name, "")
+            finally:
+                os.close(sub)
+    finally:
+        os.close(fd)
+
+
+def _listed(entries: Iterator[os.DirEntry[str]], name_prefix: str) -> Iterator[str]:
+    for entry in entries:
+        name = entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if name.endswith(DIR_SUFFIX):
+                name = name[:-1]
+                if name.startswith(name_prefix) and is_valid_name(name):
+                    yield name + "/"
+        elif name.startswith(name_prefix) and is_valid_name(name) and entry.is_file(follow_symlinks=False):
+            yield name
+
+
+def sweep(root_fd: int) -> int:
+    """Remove temporary files whose writer is gone, and empty directories; return the count.
+
+    A writer holds a lock on its temporary file until it has closed it, so a file that can be
+    locked here belongs to a crashed writer. In the short gap between a writer's close and its
+    rename, a concurrent sweep may remove a live file; the writer then finds it gone and writes
+    again.
+    """
+    return _sweep_dir(root_fd)
+
+
+def _sweep_dir(dir_fd: int) -> int:
+    removed = 0
+    fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        with os.scandir(fd) as it:
+            entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+        for name, is_dir in entries:
+            if is_dir:
+                try:
+                    sub = os.open(name, DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    continue
+                try:
+                    removed += _sweep_dir(sub)
+                finally:
+                    os.close(sub)
+                with contextlib.suppress(OSError):  # not empty, or gone: either is fine
+                    os.rmdir(name, dir_fd=fd)
+            elif name.startswith(TEMP_PREFIX) and _remove_if_stale(fd, name):
+                removed += 1
+    finally:
+        os.close(fd)
+    return removed
+
+
+def _remove_if_stale(dir_fd: int, name: str) -> bool:
+    try:
+        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # a live writer holds it
+    else:
+        _discard(dir_fd, name)
+        return True
+    finally:
+        os.close(fd)
+
+
+def refuse_special(key: str) -> InvalidKey:
+    """The error for a key that names a directory where a value is expected in a write."""
+    return InvalidKey(
+        f"Key {key!r} names a directory of other keys; a key cannot be both a value and a "
+        "directory of keys. Delete the keys below it first."
+    )
