@@ -1,12 +1,17 @@
-"""MemoryStore: a thread-safe, non-persistent store of any key and value types, for caching."""
+"""MemoryStore: a thread-safe, non-persistent store of any key and value types, for caching.
+
+``MemoryStore()`` is a plain dict behind the Store API. Given a bound (``maxsize``, ``maxbytes``
+or ``ttl``) the constructor returns a private subclass that keeps least-recently-used order and
+expiry times under a lock, so the unbounded store pays nothing for what it does not use.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 
-from nstore.errors import MissingKey, StoreClosed
+from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
 
 __all__ = ["MemoryStore"]
@@ -26,6 +31,7 @@ class _Closed(dict[Any, Any]):
 
     __getitem__ = __setitem__ = __delitem__ = __contains__ = __iter__ = __len__ = _closed
     get = pop = setdefault = update = _closed  # type: ignore[assignment]  # every signature raises
+    move_to_end = popitem = _closed  # the bounded store's OrderedDict methods
 
 
 _CLOSED = _Closed()
@@ -38,6 +44,22 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     conditional writes take a lock, so they are atomic with respect to each other and to bulk
     writes.
 
+    Parameters
+    ----------
+    data
+        Initial contents.
+    maxsize
+        Keep at most this many entries, evicting the least recently used (read or written).
+    maxbytes
+        Keep at most this many bytes of values, evicting the least recently used; values must
+        support ``len()`` (bytes, str: its length in characters), and a single value over
+        ``maxbytes`` raises :class:`~nstore.errors.ValueTooLarge`, leaving the store unchanged.
+    ttl
+        Seconds an entry lives after it was last written; an expired entry is absent.
+
+    A bounded store (any of the three given) serves every operation under one lock; the
+    unbounded store is a plain dict. Both are safe to share between threads.
+
     Examples
     --------
     >>> store = MemoryStore[str, int]()
@@ -48,11 +70,39 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     True
     >>> dict(store)
     {'a': 3}
+    >>> lru = MemoryStore[str, bytes](maxsize=2)
+    >>> lru["a"], lru["b"], lru["c"] = b"1", b"2", b"3"
+    >>> sorted(lru)
+    ['b', 'c']
     """
 
     __slots__ = ("_data", "_lock")
 
-    def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+    def __new__(
+        cls,
+        data: Mapping[K, V] | Iterable[tuple[K, V]] = (),
+        *,
+        maxsize: int | None = None,
+        maxbytes: int | None = None,
+        ttl: float | None = None,
+    ) -> Self:
+        target: type[Any] = cls
+        if cls is MemoryStore and (maxsize is not None or maxbytes is not None or ttl is not None):
+            from nstore.stores._memory_bounded import BoundedMemoryStore
+
+            target = BoundedMemoryStore
+        return cast("Self", object.__new__(target))
+
+    def __init__(
+        self,
+        data: Mapping[K, V] | Iterable[tuple[K, V]] = (),
+        *,
+        maxsize: int | None = None,
+        maxbytes: int | None = None,
+        ttl: float | None = None,
+    ) -> None:
+        if maxsize is not None or maxbytes is not None or ttl is not None:
+            raise ConfigurationError(f"{type(self).__name__} takes no bounds; construct MemoryStore(...).")
         self._data: dict[K, V] = dict(data)
         self._lock = threading.Lock()
 

@@ -1,0 +1,384 @@
+"""CacheStore: reads served by caches in front of a primary store; writes always reach the primary.
+
+Consistency rules (one CacheStore object, any number of threads):
+
+1. A write (set, delete, bulk or conditional) reaches the primary before it returns, under the
+   lock of the key's stripe (one of 64), so writes to one key are applied in one order everywhere.
+2. Synchronous caches are written under the same lock before the write returns. With
+   ``write_behind=True`` the write is *staged* as a pending entry under that lock, and reads consult
+   the pending entries before any cache; the worker forgets an entry only after every cache has it.
+3. A read that misses fills the caches only if no write touched the key's stripe between the
+   moment it looked and the fill (a version counter per stripe), so a slow reader never puts an
+   older value over a newer one.
+4. Hence: once ``store[k] = v`` returned, every read of ``k`` through this CacheStore returns ``v``
+   or a later value; once ``del store[k]`` returned, reads raise ``KeyError`` until a later set.
+   Writes made to the primary or the caches directly, or through another CacheStore, are not seen
+   by these rules: caches are then as stale as their own expiry (``ttl``) allows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from nstore.errors import ConfigurationError, MissingKey, StoreClosed
+from nstore.store import Store
+from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
+from nstore.wrappers._forwarding import ForwardingStore
+from nstore.wrappers._tier import DEGRADED, Tier
+
+__all__ = ["CacheStats", "CacheStore"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+_STRIPES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """Counters of a CacheStore, read from :attr:`CacheStore.stats`.
+
+    ``hits`` and ``misses`` count keys read (a hit: served by a cache or a pending write).
+    They are not locked, to keep the hit path cheap: under many threads an increment can be lost.
+    """
+
+    hits: int
+    misses: int
+    write_failures: int
+    read_failures: int
+    pending: int
+
+
+class CacheStore(ForwardingStore[K, V], Generic[K, V]):
+    """A primary store with one or more caches in front of it.
+
+    Reads go to the first cache that has the key, else to the primary, and then fill the caches
+    in front of the one that answered. Sets and deletes go to the primary synchronously, always;
+    the caches are written synchronously, or with ``write_behind=True`` by a background thread fed
+    by a bounded queue of ``queue_size`` batches. When that queue is full, writers block until the
+    worker catches up (backpressure; the primary write is already done). Fills are dropped instead.
+
+    ``flush()`` waits until the queue is drained; ``close()`` and interpreter exit drain it too.
+    An unexpected error in the worker is raised to the caller of the next operation or of
+    ``flush()``/``close()``. A cache that fails with a :class:`~nstore.errors.StoreError` or
+    :class:`OSError` is not an error: reads fall through to the primary, the key is invalidated in
+    that cache (or skipped there until rewritten), and a warning goes to the ``nstore.cache``
+    logger. See the module documentation for the exact consistency rules.
+
+    Examples
+    --------
+    >>> from nstore import MemoryStore
+    >>> primary = MemoryStore[str, bytes]()
+    >>> cached = CacheStore(primary, MemoryStore[str, bytes](maxsize=1000))
+    >>> cached["a"] = b"1"
+    >>> cached["a"], primary["a"]
+    (b'1', b'1')
+    >>> cached.stats.hits
+    1
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_behind",
+        "_closed",
+        "_finalizer",
+        "_first_get",
+        "_hits",
+        "_locks",
+        "_misses",
+        "_pending",
+        "_tier",
+        "_versions",
+    )
+
+    def __init__(
+        self,
+        primary: Store[K, V],
+        cache: Store[K, V],
+        *more_caches: Store[K, V],
+        write_behind: bool = False,
+        queue_size: int = 1024,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        for role, given in [("primary", primary), ("cache", cache), *(("cache", c) for c in more_caches)]:
+            if not isinstance(given, Store):
+                raise ConfigurationError(f"Expected a Store for the {role}. Got {type(given).__name__}.")
+        size: object = queue_size  # checked at run time: callers may be untyped
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigurationError(f"Expected a positive integer for queue_size. Got {queue_size!r}.")
+        super().__init__(primary)
+        self._tier = Tier((cache, *more_caches), logger or logging.getLogger("nstore.cache"))
+        self._tier.on_taint_change = self._choose_first_get
+        self._locks = tuple(threading.Lock() for _ in range(_STRIPES))
+        self._versions = [0] * _STRIPES
+        self._pending: dict[Any, Pending] = {}
+        self._hits = 0
+        self._misses = 0
+        self._closed = False
+        self._first_get: Callable[[K], V] = cache.__getitem__
+        self._behind: WriteBehind[K, V] | None = None
+        self._finalizer: Callable[[], None] | None = None
+        if write_behind:
+            self._behind = WriteBehind(self._tier, self._pending, self._locks, self._versions, queue_size)
+            # Drains the queue when the store is collected or at interpreter exit; holds no
+            # reference to the store itself.
+            self._finalizer = weakref.finalize(self, self._behind.stop)
+
+    def _choose_first_get(self, index: int) -> None:
+        # The hit path reads the first cache directly unless some of its keys are tainted.
+        if index == 0:
+            cache = self._tier.caches[0]
+            self._first_get = partial(self._tier.get, 0) if self._tier.tainted[0] else cache.__getitem__
+
+    # -- introspection ---------------------------------------------------------------------------
+
+    @property
+    def caches(self) -> tuple[Store[K, V], ...]:
+        """The caches, in lookup order."""
+        return self._tier.caches
+
+    @property
+    def stats(self) -> CacheStats:
+        """Hits, misses, cache failures and writes not yet in the caches."""
+        pending = len(self._pending) - (ATTENTION in self._pending)
+        tier = self._tier
+        return CacheStats(self._hits, self._misses, tier.write_failures, tier.read_failures, pending)
+
+    def _check(self) -> None:
+        if self._closed:
+            raise StoreClosed("This CacheStore is closed; open a new one.")
+        behind = self._behind
+        if behind is not None and behind.errors:
+            exc = behind.errors.popleft()
+            if not behind.errors:
+                self._pending.pop(ATTENTION, None)
+            raise exc
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def __getitem__(self, key: K, /) -> V:
+        if self._pending:  # pending writes, a worker error to report, or closed
+            return self._get_slow(key)
+        try:
+            value = self._first_get(key)
+        except KeyError:
+            return self._get_from(key, 1)
+        except StoreClosed:
+            raise
+        except DEGRADED as exc:
+            self._tier.failed(0, "get", key, exc, write=False)
+            return self._get_from(key, 1)
+        self._hits += 1
+        return value
+
+    def _get_slow(self, key: K) -> V:
+        self._check()
+        entry = self._pending.get(key)
+        if entry is None:
+            return self._get_from(key, 0)
+        self._hits += 1
+        if entry.op == DELETE:
+            raise MissingKey(key)
+        return entry.value  # type: ignore[no-any-return]  # staged by __setitem__ as a V
+
+    def _get_from(self, key: K, start: int) -> V:
+        tier = self._tier
+        for index in range(start, len(tier.caches)):
+            stripes, seen = self._versions_of((key,))
+            try:
+                value = tier.get(index, key)
+            except KeyError:
+                continue
+            self._hits += 1
+            if index:
+                self._fill([(key, value)], index, stripes, seen)
+            return value
+        self._misses += 1
+        stripes, seen = self._versions_of((key,))
+        value = self._store[key]
+        self._fill([(key, value)], None, stripes, seen)
+        return value
+
+    def _fill(self, pairs: list[tuple[K, V]], upto: int | None, stripes: list[int], seen: list[int]) -> None:
+        """Put values read below into the caches before ``upto``, unless written meanwhile.
+
+        ``seen`` holds the version of each key's stripe from before the values were read.
+        """
+        if self._behind is not None:
+            self._behind.offer_fill(pairs, stripes, seen, upto)
+            return
+        with _Locked(self._locks, stripes):
+            versions = self._versions
+            fresh = [p for p, s, before in zip(pairs, stripes, seen, strict=True) if versions[s] == before]
+            self._tier.set_many(fresh, upto)
+
+    def _versions_of(self, keys: Iterable[K]) -> tuple[list[int], list[int]]:
+        stripes = [hash(k) % _STRIPES for k in keys]
+        versions = self._versions
+        return stripes, [versions[s] for s in stripes]
+
+    def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[K, V] = {}
+        pending = self._pending
+        if pending:
+            self._check()
+            rest = []
+            for key in wanted:
+                entry = pending.get(key)
+                if entry is None:
+                    rest.append(key)
+                elif entry.op == SET:
+                    found[key] = entry.value
+            self._hits += len(wanted) - len(rest)
+            wanted = rest
+        tier = self._tier
+        for index in range(len(tier.caches)):
+            if not wanted:
+                return found
+            stripes, seen = self._versions_of(wanted) if index else ([], [])
+            got = tier.get_many(index, wanted)
+            if got:
+                found.update(got)
+                self._hits += len(got)
+                if index:
+                    self._fill_found(wanted, got, index, stripes, seen)
+                wanted = [k for k in wanted if k not in got]
+        if wanted:
+            self._misses += len(wanted)
+            stripes, seen = self._versions_of(wanted)
+            got = self._store.get_many(wanted)
+            found.update(got)
+            self._fill_found(wanted, got, None, stripes, seen)
+        return found
+
+    def _fill_found(
+        self, asked: list[K], got: dict[K, V], upto: int | None, stripes: list[int], seen: list[int]
+    ) -> None:
+        kept = [i for i, k in enumerate(asked) if k in got]
+        pairs = [(asked[i], got[asked[i]]) for i in kept]
+        self._fill(pairs, upto, [stripes[i] for i in kept], [seen[i] for i in kept])
+
+    def __contains__(self, key: object, /) -> bool:
+        if self._pending:
+            self._check()
+            entry = self._pending.get(key)
+            if entry is not None:
+                return entry.op == SET
+        tier = self._tier
+        if any(tier.contains(i, key) for i in range(len(tier.caches))):  # type: ignore[arg-type]  # any object
+            return True
+        return key in self._store
+
+    def __len__(self) -> int:
+        self._check()
+        return len(self._store)
+
+    def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
+        # docstring inherited: the primary is the ground truth for listing
+        self._check()
+        return self._store.iter_keys(prefix)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def _write(self, keys: list[K], op: int, values: list[Any], call: Callable[[], R]) -> R:
+        """Run ``call`` on the primary, then update the caches, under the keys' stripe locks."""
+        self._check()
+        stripes = [hash(k) % _STRIPES for k in keys]
+        behind = self._behind
+        batch: list[tuple[K, int]] = []
+        with _Locked(self._locks, stripes):
+            result = call()
+            if result is False:  # a conditional write that did not happen
+                return result
+            for s in set(stripes):
+                self._versions[s] += 1
+            if behind is not None:
+                stage = behind.stage
+                batch = [(k, stage(k, op, v)) for k, v in zip(keys, values, strict=True)]
+            elif op == SET:
+                self._tier.set_many(list(zip(keys, values, strict=True)))
+            else:
+                self._tier.delete(keys)
+        if behind is not None and batch:
+            behind.enqueue(batch)
+        return result
+
+    def __setitem__(self, key: K, value: V, /) -> None:
+        self._write([key], SET, [value], partial(self._store.__setitem__, key, value))
+
+    def __delitem__(self, key: K, /) -> None:
+        self._write([key], DELETE, [None], partial(self._store.__delitem__, key))
+
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        if pairs:
+            keys = [k for k, _ in pairs]
+            self._write(keys, SET, [v for _, v in pairs], partial(self._store.set_many, pairs))
+
+    def delete_many(self, keys: Iterable[K], /) -> None:
+        doomed = list(keys)
+        if doomed:
+            self._write(doomed, DELETE, [None] * len(doomed), partial(self._store.delete_many, doomed))
+
+    def set_if_absent(self, key: K, value: V, /) -> bool:
+        return self._write([key], SET, [value], partial(self._store.set_if_absent, key, value))
+
+    def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
+        return self._write([key], SET, [value], partial(self._store.compare_and_set, key, expected, value))
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Wait until every background cache write is applied; raise a worker error, if any."""
+        if self._behind is not None:
+            self._behind.drain()
+        self._check()
+
+    def close(self) -> None:
+        """Drain the queue, stop the worker, close the caches and the primary.
+
+        Idempotent. A worker error not yet reported is raised after everything is closed.
+        """
+        if self._closed:
+            return
+        if self._finalizer is not None:
+            self._finalizer()
+        self._closed = True
+        self._pending[ATTENTION] = MARK
+        for cache in self._tier.caches:
+            cache.close()
+        self._store.close()
+        behind = self._behind
+        if behind is not None and behind.errors:
+            raise behind.errors.popleft()
+
+    def __repr__(self) -> str:
+        mode = ", write_behind=True" if self._behind is not None else ""
+        caches = ", ".join(repr(c) for c in self._tier.caches)
+        return f"CacheStore({self._store!r}, {caches}{mode})"
+
+
+class _Locked:
+    """Hold the locks of some stripes, taken in index order so that no two holders deadlock."""
+
+    __slots__ = ("_held", "_locks")
+
+    def __init__(self, locks: tuple[threading.Lock, ...], stripes: list[int]) -> None:
+        self._locks = locks
+        self._held = sorted(set(stripes))
+
+    def __enter__(self) -> None:
+        for s in self._held:
+            self._locks[s].acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        for s in reversed(self._held):
+            self._locks[s].release()

@@ -1,0 +1,171 @@
+"""LoggingStore joins StoreTests (logging enabled and disabled) and logs one record per operation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator
+
+import pytest
+
+from nstore import MemoryStore, Store
+from nstore.errors import DecodeError
+from nstore.wrappers import LoggingStore
+from nstore.wrappers._logging import FIELDS
+from tests.stores.base import StoreTests
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def fields(self) -> list[dict[str, object]]:
+        return [{f: getattr(r, f) for f in FIELDS} for r in self.records]
+
+
+@pytest.fixture
+def access() -> Iterator[tuple[logging.Logger, _Records]]:
+    logger = logging.getLogger("tests.access")
+    handler = _Records()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield logger, handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+
+
+def _inner(store: Store[str, bytes]) -> MemoryStore[str, bytes]:
+    assert isinstance(store, LoggingStore)
+    inner = store.store
+    assert isinstance(inner, MemoryStore)
+    return inner
+
+
+class TestLoggingStoreEnabled(StoreTests):
+    @pytest.fixture
+    def store(self, access: tuple[logging.Logger, _Records]) -> Iterator[Store[str, bytes]]:
+        with LoggingStore(MemoryStore[str, bytes](), access[0]) as store:
+            yield store
+
+    def raw_get(self, store: Store[str, bytes], key: str) -> bytes | None:
+        return _inner(store)._data.get(key)
+
+    def raw_set(self, store: Store[str, bytes], key: str, value: bytes) -> None:
+        _inner(store)._data[key] = value
+
+
+class TestLoggingStoreDisabled(TestLoggingStoreEnabled):
+    @pytest.fixture
+    def store(self, access: tuple[logging.Logger, _Records]) -> Iterator[Store[str, bytes]]:
+        access[0].setLevel(logging.WARNING)
+        with LoggingStore(MemoryStore[str, bytes](), access[0]) as store:
+            yield store
+        assert access[1].records == []
+
+
+def test_one_record_per_operation_with_fields(access: tuple[logging.Logger, _Records]) -> None:
+    logger, handler = access
+    store = LoggingStore(MemoryStore[str, bytes](), logger)
+    store["a"] = b"12345"
+    assert store["a"] == b"12345"
+    with pytest.raises(KeyError):
+        store["zz"]
+    assert "a" in store
+    store.set_many({"b": b"1", "c": b"22"})
+    assert store.get_many(["a", "b", "nope"]) == {"a": b"12345", "b": b"1"}
+    assert sorted(store.iter_keys()) == ["a", "b", "c"]
+    store.delete_many(["b", "c"])
+    del store["a"]
+    assert len(store) == 0
+    ops = [f["operation"] for f in handler.fields()]
+    assert ops == [
+        *("set", "get", "get", "contains", "set_many", "get_many", "list", "delete_many", "delete", "len")
+    ]
+    by_op = {f["operation"]: f for f in handler.fields()}
+    assert by_op["set"] | {"duration": 0} == {
+        "operation": "set",
+        "key": "a",
+        "count": None,
+        "size": 5,
+        "hit": None,
+        "duration": 0,
+        "error": None,
+    }
+    get_hit, get_miss = (f for f in handler.fields() if f["operation"] == "get")
+    assert (get_hit["hit"], get_hit["size"], get_miss["hit"], get_miss["key"]) == (True, 5, False, "zz")
+    assert by_op["set_many"]["count"] == 2
+    assert by_op["set_many"]["size"] == 3
+    assert by_op["get_many"]["count"] == 3
+    assert by_op["get_many"]["hit"] is False
+    assert by_op["list"]["count"] == 3
+    assert by_op["len"]["count"] == 0
+    assert all(isinstance(f["duration"], float) and f["duration"] >= 0 for f in handler.fields())
+    # The record's location is the caller's line, not the wrapper's.
+    assert {r.filename for r in handler.records if r.__dict__["operation"] != "list"} == {"test_logging.py"}
+
+
+def test_values_are_never_logged(access: tuple[logging.Logger, _Records]) -> None:
+    logger, handler = access
+    store = LoggingStore(MemoryStore[str, bytes](), logger)
+    secret = b"s3cr3t-value"
+    store["k"] = secret
+    store.get_many(["k"])
+    store.set_if_absent("k", secret)
+    store.compare_and_set("k", secret, secret + b"!")
+    text = " ".join(r.getMessage() + repr(r.__dict__) for r in handler.records)
+    assert "s3cr3t" not in text
+    assert [f["hit"] for f in handler.fields()][2:] == [False, True]
+
+
+def test_level_changes_take_effect_on_the_next_call(access: tuple[logging.Logger, _Records]) -> None:
+    logger, handler = access
+    store = LoggingStore(MemoryStore[str, bytes](), logger, level=logging.INFO)
+    store["a"] = b"1"
+    logger.setLevel(logging.WARNING)
+    store["b"] = b"2"
+    store["b"]
+    logging.disable(logging.CRITICAL)
+    try:
+        logger.setLevel(logging.DEBUG)
+        store["c"] = b"3"
+    finally:
+        logging.disable(logging.NOTSET)
+    store["d"] = b"4"
+    assert [f["key"] for f in handler.fields()] == ["a", "d"]
+    assert {r.levelno for r in handler.records} == {logging.INFO}
+
+
+def test_errors_are_logged_and_raised(access: tuple[logging.Logger, _Records]) -> None:
+    from nstore.codecs import Utf8
+
+    logger, handler = access
+    inner = MemoryStore[str, bytes]({"bad": b"\xff"})
+    store = LoggingStore(inner.with_values(Utf8()), logger)
+    with pytest.raises(DecodeError):
+        store["bad"]
+    assert handler.fields()[0]["error"] == "DecodeError"
+    assert "failed: DecodeError" in handler.records[0].getMessage()
+
+
+def test_listing_closed_early_is_logged_once(access: tuple[logging.Logger, _Records]) -> None:
+    logger, handler = access
+    store = LoggingStore(MemoryStore[str, bytes]({"a": b"", "b": b"", "c": b""}), logger)
+    keys = store.iter_keys()
+    assert isinstance(keys, Generator)
+    next(keys)
+    keys.close()
+    assert [(f["operation"], f["count"]) for f in handler.fields()] == [("list", 1)]
+
+
+def test_default_logger_and_generic_types() -> None:
+    store = LoggingStore(MemoryStore[int, list[str]]())
+    store[1] = ["x"]
+    assert store[1] == ["x"]
+    assert store.logger is logging.getLogger("nstore.access")
+    assert repr(store).startswith("LoggingStore(MemoryStore(")
