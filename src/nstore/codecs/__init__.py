@@ -16,7 +16,11 @@ from nstore.codecs._codec import (
     schema_fingerprint,
     type_path,
 )
+from nstore.codecs._compress import Zlib, Zstd
 from nstore.codecs._keys import Base32, Base64, Hex, Prefix, Utf8
+from nstore.codecs._msgspec import Msgspec
+from nstore.codecs._pickle import Pickle
+from nstore.codecs._pydantic import Pydantic
 
 __all__ = [
     "Base32",
@@ -25,10 +29,15 @@ __all__ = [
     "Codec",
     "Hex",
     "Identity",
+    "Msgspec",
+    "Pickle",
     "Prefix",
+    "Pydantic",
     "Spec",
     "StageSpec",
     "Utf8",
+    "Zlib",
+    "Zstd",
     "from_spec",
     "import_type",
     "register",

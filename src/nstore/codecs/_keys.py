@@ -96,6 +96,17 @@ def _expect_bytes(codec: str, value: object) -> bytes:
     raise EncodeError(f"Expected bytes. Got {type(value).__name__} instead", codec=codec)
 
 
+def _canonical(codec: Codec[bytes, str], text: str, decoded: bytes) -> bytes:
+    """``decoded`` if ``text`` is its one encoding, else DecodeError.
+
+    Decoders accept some spellings (spaces in hex, non-zero padding bits) that the encoder never
+    writes; as keys they would make two names for one key, so a listed key would read another.
+    """
+    if codec.encode(decoded) != text:
+        raise DecodeError(f"Expected the canonical {codec.name} spelling. Got {text!r}", codec=codec.name)
+    return decoded
+
+
 _URLSAFE_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -123,9 +134,10 @@ class Base64(Codec[bytes, str]):
             # Reject anything urlsafe_b64decode would silently skip or accept.
             if len(raw) % 4 == 1 or raw.strip(_URLSAFE_ALPHABET):
                 raise ValueError("not unpadded URL-safe base64")
-            return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+            decoded = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
         except (ValueError, binascii.Error, AttributeError) as exc:
             raise DecodeError(f"Expected unpadded URL-safe base64. Got {data!r}", codec=self.name) from exc
+        return _canonical(self, data, decoded)
 
 
 @register
@@ -148,9 +160,10 @@ class Hex(Codec[bytes, str]):
         try:
             if data != data.lower():
                 raise ValueError("not lowercase")
-            return bytes.fromhex(data)
+            decoded = bytes.fromhex(data)
         except (ValueError, TypeError, AttributeError) as exc:
             raise DecodeError(f"Expected lowercase hexadecimal. Got {data!r}", codec=self.name) from exc
+        return _canonical(self, data, decoded)
 
     @property
     def preserves_prefix(self) -> bool:
@@ -178,6 +191,7 @@ class Base32(Codec[bytes, str]):
         try:
             if data != data.lower() or len(data) % 8 in (1, 3, 6):
                 raise ValueError("not unpadded lowercase base32")
-            return base64.b32decode(data.upper() + "=" * (-len(data) % 8))
+            decoded = base64.b32decode(data.upper() + "=" * (-len(data) % 8))
         except (ValueError, binascii.Error, TypeError, AttributeError) as exc:
             raise DecodeError(f"Expected unpadded lowercase base32. Got {data!r}", codec=self.name) from exc
+        return _canonical(self, data, decoded)

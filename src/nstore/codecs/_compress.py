@@ -1,0 +1,286 @@
+"""Compression codecs, Zlib and Zstd, with decompression bounded by ``max_size``.
+
+Decompression never trusts a size declared inside the data: output is produced under a limit of
+``max_size`` bytes, and going past it raises :class:`~nstore.errors.DecodeLimitError` before more
+than about ``max_size`` bytes are allocated. A zstd frame whose header claims more than
+``max_size`` is refused from its header alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import zstandard
+
+from nstore.codecs._codec import Codec, register
+from nstore.codecs._types import build
+from nstore.errors import ConfigurationError, DecodeError, DecodeLimitError, EncodeError, SpecError
+
+__all__ = ["DEFAULT_MAX_SIZE", "Zlib", "Zstd"]
+
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+"""The default decompression limit: 64 MiB."""
+
+EMBEDDED_DICTIONARY_LIMIT = 64 * 1024
+"""Zstd dictionaries up to this size are embedded (base64) in the spec."""
+
+_STREAM_CHUNK = 256 * 1024
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+        expected = f"an integer from {low} to {high}" if high else f"an integer of at least {low}"
+        raise ConfigurationError(f"Expected {expected} for {name}. Got {value!r} instead.")
+
+
+def _limit_error(codec: str, max_size: int) -> DecodeLimitError:
+    return DecodeLimitError(
+        f"Decompressed data exceeds max_size={max_size} bytes; raise max_size if the value is legitimate",
+        codec=codec,
+    )
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Zlib(Codec[bytes, bytes]):
+    """Bytes compressed with zlib (RFC 1950), decompressed under a size limit.
+
+    Parameters
+    ----------
+    level
+        Compression level, 0 (none) to 9 (smallest).
+    max_size
+        Largest decompressed size accepted; more raises :class:`~nstore.errors.DecodeLimitError`.
+
+    Examples
+    --------
+    >>> codec = Zlib(9)
+    >>> codec.decode(codec.encode(b"abc" * 100)) == b"abc" * 100
+    True
+    >>> Zlib(12)
+    Traceback (most recent call last):
+      ...
+    nstore.errors.ConfigurationError: Expected an integer from 0 to 9 for level. Got 12 instead.
+    """
+
+    level: int = 6
+    max_size: int = field(default=DEFAULT_MAX_SIZE, kw_only=True)
+    name = "zlib"
+
+    def __post_init__(self) -> None:
+        _check_int("level", self.level, 0, 9)
+        _check_int("max_size", self.max_size, 1)
+
+    def encode(self, value: bytes, /) -> bytes:
+        try:
+            return zlib.compress(value, self.level)
+        except TypeError as exc:
+            raise EncodeError(f"Expected bytes. Got {type(value).__name__} instead", codec=self.name) from exc
+
+    def decode(self, data: bytes, /) -> bytes:
+        decompressor = zlib.decompressobj()
+        try:
+            # max_length bounds the output buffer: a bomb stops at max_size + 1 bytes.
+            out = decompressor.decompress(data, self.max_size + 1)
+        except (zlib.error, TypeError) as exc:
+            raise DecodeError(f"Expected zlib data: {exc}", codec=self.name) from exc
+        if len(out) > self.max_size:
+            raise _limit_error(self.name, self.max_size)
+        if not decompressor.eof:
+            raise DecodeError("Expected zlib data: the stream is truncated", codec=self.name)
+        if decompressor.unused_data:
+            raise DecodeError("Expected zlib data: trailing bytes after the stream", codec=self.name)
+        return out
+
+    def params(self) -> dict[str, Any]:
+        return _with_max_size({"level": self.level}, self.max_size)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Codec[Any, Any]:
+        return build(cls.name, cls, **params)
+
+    def __repr__(self) -> str:
+        return f"Zlib({self.level}{_max_size_repr(self.max_size)})"
+
+
+def _with_max_size(params: dict[str, Any], max_size: int) -> dict[str, Any]:
+    # The default limit is left out, so that the usual spec stays {"name": ..., "level": ...}.
+    if max_size != DEFAULT_MAX_SIZE:
+        params["max_size"] = max_size
+    return params
+
+
+def _max_size_repr(max_size: int) -> str:
+    return "" if max_size == DEFAULT_MAX_SIZE else f", max_size={max_size}"
+
+
+class _Contexts(threading.local):
+    """One compressor and one decompressor per thread: zstandard contexts are not thread-safe."""
+
+    def __init__(self, level: int, dictionary: zstandard.ZstdCompressionDict | None) -> None:
+        compressor = zstandard.ZstdCompressor(level=level, dict_data=dictionary)
+        self.compress = compressor.compress
+        self.decompressor = zstandard.ZstdDecompressor(dict_data=dictionary)
+
+
+def dictionary_fingerprint(dictionary: bytes) -> str:
+    """The fingerprint that identifies a zstd dictionary in a spec: sha256, 16 hex digits."""
+    return hashlib.sha256(dictionary).hexdigest()[:16]
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Zstd(Codec[bytes, bytes]):
+    """Bytes compressed with Zstandard, optionally with a dictionary, decompressed under a limit.
+
+    A dictionary trained on typical values (:meth:`train`) makes small records compress well.
+    The spec records a dictionary by its zstd id and fingerprint and, up to 64 KiB, embeds it
+    (base64) so that the spec alone rebuilds the codec; a larger dictionary is passed back with
+    ``Zstd.from_params(params, dictionary=...)``.
+
+    Parameters
+    ----------
+    level
+        Compression level, 1 (fastest) to 22 (smallest).
+    dictionary
+        A zstd dictionary (from :meth:`train`) or raw content to use as one.
+    max_size
+        Largest decompressed size accepted; more raises :class:`~nstore.errors.DecodeLimitError`.
+
+    Examples
+    --------
+    >>> codec = Zstd(3)
+    >>> codec.decode(codec.encode(b"abc" * 100)) == b"abc" * 100
+    True
+    >>> codec.spec
+    {'name': 'zstd', 'level': 3}
+    >>> Zstd(40)
+    Traceback (most recent call last):
+      ...
+    nstore.errors.ConfigurationError: Expected an integer from 1 to 22 for level. Got 40 instead.
+    """
+
+    level: int = 3
+    dictionary: bytes | None = field(default=None, kw_only=True, repr=False)
+    max_size: int = field(default=DEFAULT_MAX_SIZE, kw_only=True)
+    name = "zstd"
+
+    _contexts: _Contexts = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _check_int("level", self.level, 1, 22)
+        _check_int("max_size", self.max_size, 1)
+        zdict = None
+        if self.dictionary is not None:
+            given: object = self.dictionary  # checked at run time: callers may be untyped
+            if not isinstance(given, bytes) or not given:
+                got = type(given).__name__
+                raise ConfigurationError(f"Expected non-empty bytes for dictionary. Got {got} instead.")
+            zdict = zstandard.ZstdCompressionDict(self.dictionary)
+        object.__setattr__(self, "_contexts", _Contexts(self.level, zdict))
+
+    @staticmethod
+    def train(samples: Iterable[bytes], size: int = 16384) -> bytes:
+        """Train a dictionary of at most ``size`` bytes on typical encoded values.
+
+        A few hundred samples or more work best; too few raise
+        :class:`~nstore.errors.ConfigurationError`.
+        """
+        _check_int("size", size, 256)
+        collected = list[bytes | bytearray | memoryview](samples)
+        try:
+            return zstandard.train_dictionary(size, collected).as_bytes()
+        except (zstandard.ZstdError, TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"Cannot train a dictionary on {len(collected)} samples: {exc}. "
+                "Pass more, or more varied, samples."
+            ) from exc
+
+    @property
+    def dictionary_id(self) -> int | None:
+        """The zstd id of the dictionary (0 for raw content), or None without one."""
+        if self.dictionary is None:
+            return None
+        return zstandard.ZstdCompressionDict(self.dictionary).dict_id()
+
+    def encode(self, value: bytes, /) -> bytes:
+        try:
+            return self._contexts.compress(value)
+        except (TypeError, zstandard.ZstdError) as exc:
+            raise EncodeError(f"Expected bytes. Got {type(value).__name__} instead", codec=self.name) from exc
+
+    def decode(self, data: bytes, /) -> bytes:
+        try:
+            declared = zstandard.frame_content_size(data)
+        except (zstandard.ZstdError, TypeError) as exc:
+            raise DecodeError(f"Expected a zstd frame: {exc}", codec=self.name) from exc
+        decompressor = self._contexts.decompressor
+        if declared == -1:  # no size in the header: stream under the limit
+            return self._decode_stream(decompressor, data)
+        if declared > self.max_size:
+            raise _limit_error(self.name, self.max_size)
+        try:
+            # The declared size is at most max_size, so this allocation is bounded; zstd fails
+            # if the content turns out larger than declared.
+            return decompressor.decompress(data, allow_extra_data=False)
+        except zstandard.ZstdError as exc:
+            raise DecodeError(f"Expected a zstd frame: {exc}", codec=self.name) from exc
+
+    def _decode_stream(self, decompressor: zstandard.ZstdDecompressor, data: bytes) -> bytes:
+        chunks = []
+        total = 0
+        try:
+            with decompressor.stream_reader(data, read_across_frames=True) as reader:
+                while chunk := reader.read(min(_STREAM_CHUNK, self.max_size + 1 - total)):
+                    chunks.append(chunk)
+                    total += len(chunk)
+                    if total > self.max_size:
+                        raise _limit_error(self.name, self.max_size)
+        except zstandard.ZstdError as exc:
+            raise DecodeError(f"Expected a zstd frame: {exc}", codec=self.name) from exc
+        return b"".join(chunks)
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"level": self.level}
+        if self.dictionary is not None:
+            params["dictionary_id"] = self.dictionary_id
+            params["dictionary_fingerprint"] = dictionary_fingerprint(self.dictionary)
+            if len(self.dictionary) <= EMBEDDED_DICTIONARY_LIMIT:
+                params["dictionary"] = base64.b64encode(self.dictionary).decode("ascii")
+        return _with_max_size(params, self.max_size)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], *, dictionary: bytes | None = None) -> Codec[Any, Any]:
+        """Rebuild from :meth:`params`; ``dictionary`` supplies one too large to be embedded."""
+        params = dict(params)
+        params.pop("dictionary_id", None)
+        fingerprint = params.pop("dictionary_fingerprint", None)
+        embedded = params.pop("dictionary", None)
+        if embedded is not None:
+            try:
+                dictionary = base64.b64decode(embedded, validate=True)
+            except (ValueError, TypeError) as exc:
+                raise SpecError("Expected base64 for dictionary in a 'zstd' spec.", codec=cls.name) from exc
+        if fingerprint is not None:
+            if dictionary is None:
+                raise SpecError(
+                    f"The spec names zstd dictionary {fingerprint} but does not embed it (over 64 KiB): "
+                    "rebuild with Zstd.from_params(params, dictionary=...).",
+                    codec=cls.name,
+                )
+            if dictionary_fingerprint(dictionary) != fingerprint:
+                raise SpecError(
+                    f"Expected the zstd dictionary with fingerprint {fingerprint}. Got another one.",
+                    codec=cls.name,
+                )
+        return build(cls.name, cls, **params, dictionary=dictionary)
+
+    def __repr__(self) -> str:
+        extra = "" if self.dictionary is None else f", dictionary=<{dictionary_fingerprint(self.dictionary)}>"
+        return f"Zstd({self.level}{extra}{_max_size_repr(self.max_size)})"

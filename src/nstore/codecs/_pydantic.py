@@ -1,0 +1,98 @@
+"""Pydantic: models (or anything a ``TypeAdapter`` takes) as JSON, validated on decode."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import pydantic
+from pydantic_core import PydanticSerializationError
+
+from nstore.codecs._codec import Codec, register, schema_fingerprint
+from nstore.codecs._types import format_type, rebuild_typed, type_name
+from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
+
+__all__ = ["Pydantic"]
+
+T = TypeVar("T")
+
+
+@register
+@dataclass(frozen=True, eq=True)
+class Pydantic(Codec[T, bytes], Generic[T]):
+    """Values of type ``T`` as JSON through pydantic, validated on decode.
+
+    ``T`` is a ``BaseModel`` or any type a ``pydantic.TypeAdapter`` takes (``list[Model]``, a
+    dataclass, a ``TypedDict``, builtins). Decoding validates: bytes that are not JSON raise
+    :class:`~nstore.errors.DecodeError`, JSON that fails validation raises
+    :class:`~nstore.errors.ValidationError`. Encoding a value that is not a ``T`` raises
+    :class:`~nstore.errors.EncodeError` rather than writing what pydantic would guess.
+
+    The spec records the type's import path (``type``) and the ``fingerprint`` of its JSON schema.
+
+    Examples
+    --------
+    >>> from pydantic import BaseModel
+    >>> class Point(BaseModel):
+    ...     x: int
+    ...     y: int
+    >>> codec = Pydantic(Point)
+    >>> codec.encode(Point(x=1, y=2))
+    b'{"x":1,"y":2}'
+    >>> codec.decode(b'{"x":1,"y":"2"}')
+    Point(x=1, y=2)
+    """
+
+    type: builtins.type[T]
+    name = "pydantic"
+
+    _adapter: pydantic.TypeAdapter[T] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            adapter = pydantic.TypeAdapter(self.type)
+        except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
+            raise ConfigurationError(
+                f"Expected a type pydantic supports for type. Got {self.type!r} instead: {exc}"
+            ) from exc
+        # Built once: building the adapter compiles the validator and the serializer.
+        object.__setattr__(self, "_adapter", adapter)
+
+    def encode(self, value: T, /) -> bytes:
+        try:
+            # warnings="error": a value of another type fails instead of being serialized loosely.
+            return self._adapter.dump_json(value, warnings="error")
+        except (PydanticSerializationError, TypeError, ValueError) as exc:
+            raise EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name) from exc
+
+    def decode(self, data: bytes, /) -> T:
+        try:
+            return self._adapter.validate_json(data)
+        except pydantic.ValidationError as exc:
+            if all(error["type"] == "json_invalid" for error in exc.errors()):
+                raise DecodeError(f"Expected JSON: {_first_error(exc)}", codec=self.name) from exc
+            raise ValidationError(f"Expected a valid {type_name(self.type)}: {exc}", codec=self.name) from exc
+        except (TypeError, ValueError) as exc:
+            raise DecodeError(f"Expected JSON bytes: {exc}", codec=self.name) from exc
+
+    def schema(self) -> dict[str, Any] | None:
+        try:
+            return self._adapter.json_schema()
+        except pydantic.PydanticUserError:  # e.g. a type with no JSON schema
+            return None
+
+    def params(self) -> dict[str, Any]:
+        return {"type": format_type(self.type), "fingerprint": schema_fingerprint(self.schema())}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Codec[Any, Any]:
+        return rebuild_typed(cls.name, cls, params)
+
+    def __repr__(self) -> str:
+        return f"Pydantic({type_name(self.type)})"
+
+
+def _first_error(exc: pydantic.ValidationError) -> str:
+    errors = exc.errors()
+    return str(errors[0]["msg"]) if errors else str(exc)

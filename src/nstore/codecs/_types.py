@@ -1,0 +1,131 @@
+"""Types in specs: a type expression as a string, and back.
+
+A typed codec records its type in its spec. A class is recorded by its import path
+(``"app.models:User"``, as :func:`~nstore.codecs.type_path` gives it); a parametrised generic and a
+union are recorded as an expression over import paths::
+
+    list[User]          -> "builtins:list[app.models:User]"
+    dict[str, int]      -> "builtins:dict[builtins:str, builtins:int]"
+    User | None         -> "app.models:User | None"
+
+so that ``Msgspec(list[User])`` is as rebuildable from its spec as ``Msgspec(User)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar, get_args, get_origin
+
+from nstore.codecs._codec import import_type, type_path
+from nstore.errors import ConfigurationError, SpecError
+
+R = TypeVar("R")
+
+__all__ = ["build", "format_type", "parse_type", "rebuild_typed", "type_name"]
+
+_UNIONS = (types.UnionType, typing.Union)
+_PUNCTUATION = frozenset("[],|")
+_TOKEN = re.compile(r"\s*(\[|\]|,|\||[^\[\],|\s]+)")
+
+
+def format_type(tp: Any) -> str:
+    """The spec string of ``tp``: an import path, or an expression over import paths."""
+    if tp is None or tp is type(None):
+        return "None"
+    if tp is Ellipsis:
+        return "..."
+    origin = get_origin(tp)
+    if origin is None:
+        if not isinstance(tp, type):
+            raise SpecError(f"Cannot record {tp!r} in a spec: expected a class, a generic or a union.")
+        return type_path(tp)
+    if origin in _UNIONS:
+        return " | ".join(format_type(arg) for arg in get_args(tp))
+    if not isinstance(origin, type):
+        raise SpecError(f"Cannot record {tp!r} in a spec: {origin!r} is not a class.")
+    args = ", ".join(format_type(arg) for arg in get_args(tp))
+    return f"{type_path(origin)}[{args}]"
+
+
+def build(name: str, factory: Callable[..., R], *args: Any, **params: Any) -> R:
+    """Call ``factory`` on parameters read from a spec; bad ones raise SpecError."""
+    try:
+        return factory(*args, **params)
+    except (TypeError, ConfigurationError) as exc:
+        raise SpecError(f"Bad parameters {sorted(params)} for codec {name!r}: {exc}", codec=name) from exc
+
+
+def rebuild_typed(name: str, factory: Callable[..., R], params: dict[str, Any]) -> R:
+    """Rebuild a typed codec from its params: import ``type``, drop the recorded ``fingerprint``.
+
+    The fingerprint describes the type as it was when the spec was written; the type is rebuilt
+    as it is now, and comparing the two is the namespace's business.
+    """
+    params = dict(params)
+    params.pop("fingerprint", None)
+    path = params.pop("type", None)
+    if not isinstance(path, str):
+        raise SpecError(f"Expected an import path string for type in a {name!r} spec.", codec=name)
+    return build(name, factory, parse_type(path), **params)
+
+
+def type_name(tp: Any) -> str:
+    """A short name of ``tp`` for messages: its qualified name, or its repr for generics."""
+    return tp.__qualname__ if isinstance(tp, type) else repr(tp)
+
+
+def parse_type(text: str) -> Any:
+    """Rebuild the type that :func:`format_type` recorded as ``text``; raise SpecError."""
+    tokens = _TOKEN.findall(text)
+    if "".join(tokens) != re.sub(r"\s+", "", text):
+        raise SpecError(f"Expected a type expression of import paths. Got {text!r}.")
+    tp, rest = _union(tokens, text)
+    if rest:
+        raise SpecError(f"Unexpected {rest[0]!r} in the type expression {text!r}.")
+    return tp
+
+
+def _union(tokens: list[str], text: str) -> tuple[Any, list[str]]:
+    members = []
+    member, tokens = _atom(tokens, text)
+    members.append(member)
+    while tokens and tokens[0] == "|":
+        member, tokens = _atom(tokens[1:], text)
+        members.append(member)
+    if len(members) == 1:
+        return members[0], tokens
+    return functools.reduce(operator.or_, members), tokens
+
+
+def _atom(tokens: list[str], text: str) -> tuple[Any, list[str]]:
+    if not tokens or tokens[0] in _PUNCTUATION:
+        raise SpecError(f"Expected a type in the type expression {text!r}.")
+    head, tokens = tokens[0], tokens[1:]
+    if head == "None":
+        return None, tokens
+    if head == "...":
+        return Ellipsis, tokens
+    origin = import_type(head)
+    if not tokens or tokens[0] != "[":
+        return origin, tokens
+    args = []
+    tokens = tokens[1:]
+    while True:
+        arg, tokens = _union(tokens, text)
+        args.append(arg)
+        if not tokens:
+            raise SpecError(f"Unclosed '[' in the type expression {text!r}.")
+        separator, tokens = tokens[0], tokens[1:]
+        if separator == "]":
+            break
+        if separator != ",":
+            raise SpecError(f"Expected ',' or ']' in the type expression {text!r}.")
+    try:
+        return origin[tuple(args)], tokens
+    except TypeError as exc:
+        raise SpecError(f"Cannot rebuild {text!r}: {exc}") from exc
