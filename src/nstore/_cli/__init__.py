@@ -1,0 +1,1 @@
+"""The parts of the ``nstore`` command; :mod:`nstore.cli` builds the parser from them."""

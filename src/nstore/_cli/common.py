@@ -1,0 +1,130 @@
+"""What every command shares: exit codes, the error to exit with, opening stores, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, cast
+
+from nstore import errors
+from nstore.store import Store
+from nstore.urls import StoreURL, parse
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "CommandError",
+    "add_command",
+    "batched",
+    "classify",
+    "human_bytes",
+    "open_store",
+    "parse_url",
+    "print_json",
+]
+
+EXIT_OK = 0
+EXIT_NOT_FOUND = 1  # a key or namespace that is not there
+EXIT_USAGE = 2  # bad arguments, URL, option, key, codec spec or input file
+EXIT_UNAVAILABLE = 3  # the store cannot be reached, refused access, or is unreadable
+EXIT_FAILED = 4  # anything else: a value that does not decode, a migration that cannot proceed
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+
+
+class CommandError(Exception):
+    """A failure a command reports as one line on stderr, exiting with :attr:`code`."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def classify(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one-line message for an error raised while running a command."""
+    if isinstance(exc, CommandError):
+        return exc.code, exc.message
+    if isinstance(exc, errors.MissingKey):
+        return EXIT_NOT_FOUND, f"not found: key {exc.key!r}"
+    if isinstance(exc, errors.ConfigurationError | errors.KeyEncodingError | errors.SpecError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, errors.UnsafeCodecError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, errors.StoreError):
+        return EXIT_UNAVAILABLE, f"store unavailable: {exc}"
+    if isinstance(exc, errors.NStoreError):
+        return EXIT_FAILED, f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ImportError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return EXIT_UNAVAILABLE, f"store unavailable: {exc.strerror or exc}{where}"
+    return EXIT_FAILED, f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+def parse_url(url: str | None) -> StoreURL:
+    """Parse a store URL from the command line; an HTTP store takes its token from NSTORE_TOKEN."""
+    parsed = parse(url)
+    token = os.environ.get("NSTORE_TOKEN")
+    if parsed.kind == "http" and token and "token" not in parsed.options:
+        return StoreURL(parsed.kind, parsed.location, {**parsed.options, "token": token})
+    return parsed
+
+
+def open_store(url: str | None) -> Store[str, bytes]:
+    """Open the store a command names (the embedded default when ``url`` is None)."""
+    return parse_url(url).open()
+
+
+def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Lists of at most ``size`` items, in order."""
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes in a short human unit: ``1.5 MiB``."""
+    if abs(n) < 1024:
+        return f"{n:.0f} B"
+    units = ["KiB", "MiB", "GiB", "TiB"]
+    n /= 1024
+    while abs(n) >= 1024 and len(units) > 1:
+        n /= 1024
+        units.pop(0)
+    return f"{n:.1f} {units[0]}"
+
+
+def print_json(data: Any, stream: IO[str] | None = None) -> None:
+    """Print ``data`` as JSON on one line (stdout by default)."""
+    out = stream or sys.stdout
+    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def add_command(
+    sub: Any, common: argparse.ArgumentParser, name: str, summary: str, description: str, examples: str
+) -> argparse.ArgumentParser:
+    """A subcommand parser with the shared options, a description and an examples section."""
+    return cast(
+        "argparse.ArgumentParser",
+        sub.add_parser(
+            name,
+            parents=[common],
+            help=summary,
+            description=description,
+            epilog="examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines()),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        ),
+    )

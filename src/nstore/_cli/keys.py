@@ -1,0 +1,162 @@
+"""``nstore get``, ``put``, ``rm`` and ``ls``: single keys and listings, binary-safe."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from nstore._cli.common import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_command,
+    batched,
+    open_store,
+    print_json,
+)
+from nstore.errors import MissingKey
+from nstore.store import Store
+
+__all__ = ["add_commands"]
+
+_LIST_BATCH = 256
+_URL_HELP = "the store (see 'nstore --help' for the URL forms)"
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the key commands on the ``nstore`` subparsers ``sub``."""
+    p = add_command(
+        sub, common, "get", "write a key's value to stdout",
+        "Write the value stored at KEY to stdout, byte for byte (or to a file with -o).",
+        "nstore get ./data.db greeting > greeting.bin\nnstore get ./data.db greeting --json",
+    )  # fmt: skip
+    p.add_argument("url", metavar="URL", help=_URL_HELP)
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the value to FILE instead of stdout")
+    p.add_argument(
+        "--json", action="store_true", help="print key, size, sha256 and value (UTF-8 or base64) as JSON"
+    )
+    p.set_defaults(func=_get)
+
+    p = add_command(
+        sub, common, "put", "store a value read from a file or stdin",
+        "Store the bytes of FILE (or of stdin, when FILE is - or left out) at KEY.",
+        "nstore put ./data.db greeting hello.txt\necho hi | nstore put ./data.db greeting",
+    )  # fmt: skip
+    p.add_argument("url", metavar="URL", help=_URL_HELP)
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="the value's file; - for stdin")
+    p.set_defaults(func=_put)
+
+    p = add_command(
+        sub, common, "rm", "delete keys",
+        "Delete every KEY. A key that is not there is an error (exit 1) unless -f is given;\n"
+        "the other keys are deleted either way.",
+        "nstore rm ./data.db greeting old/report",
+    )  # fmt: skip
+    p.add_argument("url", metavar="URL", help=_URL_HELP)
+    p.add_argument("keys", metavar="KEY", nargs="+")
+    p.add_argument("-f", "--force", action="store_true", help="ignore keys that are not there")
+    p.set_defaults(func=_rm)
+
+    p = add_command(
+        sub, common, "ls", "list keys, one per line",
+        "List the keys that start with PREFIX (every key if none), one per line, sorted.",
+        "nstore ls ./data.db users/\nnstore ls ./data.db --long --json",
+    )  # fmt: skip
+    p.add_argument("url", metavar="URL", help=_URL_HELP)
+    p.add_argument("prefix", metavar="PREFIX", nargs="?", default=None, help="only keys starting with it")
+    p.add_argument("-l", "--long", action="store_true", help="add each value's size in bytes")
+    p.add_argument("--json", action="store_true", help="a JSON array of {key} ({key, size} with -l)")
+    p.add_argument("-0", "--null", action="store_true", help="end each key with NUL instead of a newline")
+    p.add_argument("--unsorted", action="store_true", help="print keys in the store's order as they come")
+    p.set_defaults(func=_ls)
+
+
+def _get(args: argparse.Namespace) -> int:
+    with open_store(args.url) as store:
+        value = store[args.key]
+    if args.json:
+        try:
+            shown: dict[str, str] = {"encoding": "utf-8", "value": value.decode()}
+        except UnicodeDecodeError:
+            shown = {"encoding": "base64", "value": base64.b64encode(value).decode()}
+        digest = hashlib.sha256(value).hexdigest()
+        print_json({"key": args.key, "size": len(value), "sha256": digest, **shown})
+    elif args.output:
+        try:
+            with open(args.output, "wb") as out:
+                out.write(value)
+        except OSError as exc:
+            raise CommandError(EXIT_USAGE, f"cannot write {args.output}: {exc.strerror}") from exc
+    else:
+        sys.stdout.buffer.write(value)
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def _put(args: argparse.Namespace) -> int:
+    # The input is read before the store opens, so a bad FILE never touches the store.
+    if args.file == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            with open(args.file, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise CommandError(EXIT_USAGE, f"cannot read {args.file}: {exc.strerror}") from exc
+    with open_store(args.url) as store:
+        store[args.key] = data
+    return EXIT_OK
+
+
+def _rm(args: argparse.Namespace) -> int:
+    missing = []
+    with open_store(args.url) as store:
+        for key in dict.fromkeys(args.keys):
+            try:
+                del store[key]
+            except MissingKey:
+                missing.append(key)
+    if missing and not args.force:
+        names = ", ".join(repr(k) for k in missing)
+        raise CommandError(EXIT_NOT_FOUND, f"not found: {'key' if len(missing) == 1 else 'keys'} {names}")
+    return EXIT_OK
+
+
+def _ls(args: argparse.Namespace) -> int:
+    end = "\0" if args.null else "\n"
+    out = sys.stdout
+    with open_store(args.url) as store:
+        keys: Iterator[str] = store.iter_keys(args.prefix)
+        if not args.unsorted:
+            keys = iter(sorted(keys))
+        entries = _with_sizes(store, keys) if args.long else ((k, None) for k in keys)
+        if args.json:
+            out.write("[")
+        for i, (key, size) in enumerate(entries):
+            if args.json:
+                item: dict[str, object] = {"key": key} if size is None else {"key": key, "size": size}
+                out.write(("," if i else "") + json.dumps(item, ensure_ascii=False))
+            elif size is None:
+                out.write(key + end)
+            else:
+                out.write(f"{size}\t{key}{end}")
+        if args.json:
+            out.write("]\n")
+    return EXIT_OK
+
+
+def _with_sizes(store: Store[str, bytes], keys: Iterator[str]) -> Iterator[tuple[str, int | None]]:
+    """Each key with its value's size, reading values in batches; keys deleted meanwhile are left out."""
+    for batch in batched(keys, _LIST_BATCH):
+        values = store.get_many(batch)
+        for key in batch:
+            if key in values:
+                yield key, len(values[key])

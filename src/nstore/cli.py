@@ -1,0 +1,120 @@
+"""The ``nstore`` command: serve, inspect, copy and migrate stores from a terminal.
+
+Every command takes a store URL (see :mod:`nstore.urls`). Exit codes: 0 success, 1 not found,
+2 usage error, 3 store unavailable, 4 any other failure, 130 interrupted. An error prints one
+line on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+__all__ = ["build_parser", "main"]
+
+_DESCRIPTION = """\
+nstore: a typed, serialization-centric object store, from a terminal.
+Serve a store over HTTP, read and write keys, copy between stores, inspect namespaces."""
+
+_EPILOG = """\
+store URLs:
+  (no URL)                         the embedded default: SQLite in ./nstore.db
+  memory://                        in-process memory (useful with serve)
+  file:///abs/dir  or  some/dir    one file per key under a directory
+  sqlite:///abs/path.db  or  x.db  one SQLite database file
+  redis://host:6379/0, rediss://   a Redis server (pip install 'nstore[redis]')
+  redis+cluster://h1:7000,h2:7001  a Redis Cluster
+  http://host:8765/, https://      an 'nstore serve' server (token: ?token=... or NSTORE_TOKEN)
+  options go in the query string: sqlite:///srv/app.db?durability=full
+
+exit codes:
+  0 success, 1 not found, 2 usage error, 3 store unavailable, 4 other failure, 130 interrupted
+
+examples:
+  nstore serve                      serve ./nstore.db on http://127.0.0.1:8765/
+  echo hello | nstore put data.db greeting
+  nstore get data.db greeting
+  nstore copy ./files sqlite:///srv/app.db
+
+Run 'nstore COMMAND --help' for a command's options."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, pointing at the help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``nstore`` argument parser with every command."""
+    from nstore._cli import copy, keys, serve
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback of an error",
+    )
+    parser = _Parser(
+        prog="nstore",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"nstore {_version()}")
+    sub = parser.add_subparsers(
+        title="commands", metavar="COMMAND", dest="command", required=True, parser_class=_Parser
+    )
+    for module in (serve, keys, copy):
+        module.add_commands(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nstore`` command with ``argv`` (the process's arguments by default)."""
+    from nstore._cli.common import EXIT_INTERRUPTED, classify
+
+    args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    # SIGTERM stops a command the way Ctrl-C does: cleanly, with the same exit path.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("nstore: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (nstore ls | head): not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        code, message = classify(exc)
+        sys.stderr.write(f"nstore {args.command}: {message}\n")
+    return code
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nstore")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Exit codes and one-line errors: bad URLs, unreadable files, unavailable stores, help."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import NStore
+
+COMMANDS = ["get", "put", "rm", "ls", "copy"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://host/x", "nstore ls: Unknown store URL scheme 'ftp' in 'ftp://host/x'. Accepted: memory://;"),
+        ("sqlite:///x.db?durability=fast", "nstore ls: Expected normal | full | off for option 'durability'"),
+        ("file:///x?colour=red", "nstore ls: Unknown option 'colour' for a file store. Accepted"),
+        ("file://relative", "nstore ls: Expected an absolute path after file:// (three slashes"),
+    ],
+)
+def test_bad_urls_exit_2(nstore: NStore, url: str, message: str) -> None:
+    assert nstore.fails(2, "ls", url).startswith(message)
+
+
+def test_usage_errors_exit_2_with_one_line(nstore: NStore) -> None:
+    assert nstore.fails(2, "get", "x.db") == (
+        "nstore get: error: the following arguments are required: KEY (see 'nstore get --help')"
+    )
+    assert nstore.fails(2, "frobnicate").startswith("nstore: error: argument COMMAND: invalid choice")
+    assert nstore.fails(2, "copy", "a.db", "b.db", "--batch-size", "0").startswith(
+        "nstore copy: error: argument --batch-size: expected a positive integer"
+    )
+    assert nstore.fails(2).startswith("nstore: error: the following arguments are required: COMMAND")
+
+
+def test_unreadable_input_files_exit_2(nstore: NStore, tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    assert nstore.fails(2, "put", "x.db", "k", "missing.bin") == (
+        "nstore put: cannot read missing.bin: No such file or directory"
+    )
+    assert nstore.fails(2, "put", "x.db", "k", "adir") == "nstore put: cannot read adir: Is a directory"
+    assert not (tmp_path / "x.db").exists()  # the store was never opened
+
+
+def test_a_foreign_file_is_an_unavailable_store(nstore: NStore, tmp_path: Path) -> None:
+    (tmp_path / "notes.db").write_bytes(b"these are not the bytes of a SQLite database" * 100)
+    line = nstore.fails(3, "ls", "notes.db")
+    assert line.startswith("nstore ls: store unavailable: ")
+
+
+def test_an_unreachable_server_exits_3(nstore: NStore) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    line = nstore.fails(3, "get", f"redis://127.0.0.1:{port}/0?timeout=1", "k")
+    assert line.startswith("nstore get: store unavailable: ")
+    assert str(port) in line
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(nstore: NStore, command: str) -> None:
+    result = nstore.ok(command, "--help")
+    assert result.text.startswith(f"usage: nstore {command}")
+    assert "examples:\n  nstore " + command in result.text
+
+
+def test_main_help_lists_commands_urls_and_exit_codes(nstore: NStore) -> None:
+    text = nstore.ok("--help").text
+    for command in COMMANDS:
+        assert f"\n    {command} " in text
+    for form in ("memory://", "file:///", "sqlite:///", "redis://", "redis+cluster://", "http://"):
+        assert form in text
+    assert "0 success, 1 not found, 2 usage error, 3 store unavailable" in text

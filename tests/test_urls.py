@@ -1,0 +1,163 @@
+"""nstore.open(url): every URL form, options typed and validated, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nstore.urls
+from nstore import MemoryStore
+from nstore.errors import ConfigurationError
+from nstore.urls import StoreURL, parse
+
+
+def test_memory() -> None:
+    assert parse("memory://") == StoreURL("memory", "", {})
+    store = nstore.urls.open("memory://")
+    assert isinstance(store, MemoryStore)
+    store["k"] = b"v"
+    assert store["k"] == b"v"
+
+
+def test_no_url_is_the_embedded_default_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nstore.stores.sqlite import SQLiteStore
+
+    monkeypatch.chdir(tmp_path)
+    assert parse() == StoreURL("sqlite", str(tmp_path / "nstore.db"), {})
+    with nstore.urls.open() as store:
+        assert isinstance(store, SQLiteStore)
+        store["k"] = b"v"
+    assert (tmp_path / "nstore.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "location"),
+    [
+        ("file:///srv/data", "file", "/srv/data"),
+        ("file://localhost/srv/data", "file", "/srv/data"),
+        ("file:///srv/with%20space", "file", "/srv/with space"),
+        ("sqlite:///srv/app.db", "sqlite", "/srv/app.db"),
+        ("SQLITE:///srv/app", "sqlite", "/srv/app"),
+        ("redis://localhost:6379/0", "redis", "redis://localhost:6379/0"),
+        ("rediss://user:pw@cache.example:6380/2", "redis", "rediss://user:pw@cache.example:6380/2"),
+        ("redis+cluster://h1:7000,h2:7001", "redis-cluster", "redis+cluster://h1:7000,h2:7001"),
+        ("http://127.0.0.1:8765/", "http", "http://127.0.0.1:8765/"),
+        ("https://store.example/base", "http", "https://store.example/base"),
+    ],
+)
+def test_url_forms(url: str, kind: str, location: str) -> None:
+    parsed = parse(url)
+    assert (parsed.kind, parsed.location, parsed.options) == (kind, location, {})
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("data.db", "sqlite"),
+        ("data.SQLITE", "sqlite"),
+        ("data.sqlite3", "sqlite"),
+        ("data", "file"),
+        ("sub/dir", "file"),
+        ("dir.d", "file"),
+    ],
+)
+def test_bare_paths_are_relative_to_the_current_directory(
+    name: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse(name) == StoreURL(kind, str(tmp_path / name), {})
+    assert parse(tmp_path / name) == StoreURL(kind, str(tmp_path / name), {})
+
+
+def test_a_bare_path_to_an_existing_file_is_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "store").write_bytes(b"")
+    assert parse(str(tmp_path / "store")).kind == "sqlite"
+
+
+def test_options_are_typed() -> None:
+    assert parse("sqlite:///a.db?durability=full&timeout=2").options == {"durability": "full", "timeout": 2.0}
+    for text, value in [("true", True), ("1", True), ("Yes", True), ("off", False), ("0", False)]:
+        assert parse(f"file:///d?durable={text}").options == {"durable": value}
+    assert parse("memory://?maxsize=10&ttl=1.5").options == {"maxsize": 10, "ttl": 1.5}
+    assert parse("redis://h:1/0?prefix=app/").options == {"prefix": "app/"}
+
+
+def test_keyword_options_override_the_query() -> None:
+    parsed = parse("sqlite:///a.db?durability=full", durability="off", timeout=3)
+    assert parsed.options == {"durability": "off", "timeout": 3.0}
+
+
+@pytest.mark.parametrize(
+    ("url", "kwargs", "message"),
+    [
+        ("sqlite:///a.db?durability=fast", {}, "Expected normal | full | off for option 'durability'"),
+        ("file:///d?durable=maybe", {}, "Expected true | false for option 'durable'. Got 'maybe'"),
+        ("memory://?maxsize=ten", {}, "Expected an integer >= 0 for option 'maxsize'. Got 'ten'"),
+        ("memory://?maxsize=-1", {}, "Expected an integer >= 0 for option 'maxsize'. Got '-1'"),
+        ("memory://", {"ttl": "soon"}, "Expected a number >= 0 for option 'ttl'. Got 'soon'"),
+        ("file:///d", {"durable": 1}, "Expected true | false for option 'durable'. Got 1"),
+        ("sqlite:///a.db?sync=full", {}, "Unknown option 'sync' for a sqlite store. Accepted"),
+        ("memory://", {"durable": True}, "Unknown option 'durable' for a memory store. Accepted"),
+        ("sqlite:///a.db?table=a&table=b", {}, "Option 'table' is given twice"),
+    ],
+)
+def test_bad_options(url: str, kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match="^" + message.replace("|", r"\|").replace("(", r"\(")):
+        parse(url, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://host/x", "Unknown store URL scheme 'ftp'"),
+        ("s3://bucket/key", "Unknown store URL scheme 's3'"),
+        ("", "Expected a store URL or a path. Got an empty string"),
+        ("file://relative/dir", "Expected an absolute path after file:// (three slashes"),
+        ("sqlite://data.db", "Expected an absolute path after sqlite:// (three slashes"),
+        ("memory://somewhere", "Expected memory:// with no host or path"),
+        ("redis:///0", "Expected a host in 'redis:///0'"),
+        ("http://", "Expected a host in 'http://'"),
+    ],
+)
+def test_bad_urls(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        parse(url)
+    assert str(info.value).startswith(message)
+
+
+def test_an_unknown_scheme_lists_every_accepted_form() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        parse("mongodb://h/db")
+    for form in ("memory://", "file:///", "sqlite:///", "redis://", "rediss://", "redis+cluster://", "http://"):
+        assert form in str(info.value)
+
+
+def test_secrets_never_show() -> None:
+    assert str(parse("http://h:1/?token=s3cret")) == "http://h:1/?token=***"
+    assert str(parse("redis://user:s3cret@h:1/0")) == "redis://user:***@h:1/0"
+    with pytest.raises(ConfigurationError) as info:
+        parse("http://h:1/?token=s3cret&colour=red")
+    assert "s3cret" not in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        parse("nope://user:s3cret@h/?token=s3cret")
+    assert "s3cret" not in str(info.value)
+
+
+def test_canonical_string_round_trips() -> None:
+    for url in ["memory://?maxsize=5", "sqlite:///srv/a%20b.db?durability=full", "file:///d?durable=false"]:
+        assert str(parse(str(parse(url)))) == url
+
+
+def test_sqlite_options_reach_the_store(tmp_path: Path) -> None:
+    from nstore.stores.sqlite import SQLiteStore
+
+    with nstore.urls.open(f"sqlite://{tmp_path}/a.db?durability=full&table=things") as store:
+        assert isinstance(store, SQLiteStore)
+        store["k"] = b"v"
+    with nstore.urls.open(str(tmp_path / "a.db"), table="things") as store:
+        assert store["k"] == b"v"
+    with nstore.urls.open(str(tmp_path / "a.db")) as store:
+        assert list(store) == []
