@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +85,14 @@ def _command(port: int, *args: str, timeout: float = 2.0) -> bytes:
 class RedisServer:
     """One ``redis-server`` process on a free port; a context manager that always kills it."""
 
-    def __init__(self, directory: Path, *, cluster: bool = False, node_timeout_ms: int = 1000) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        cluster: bool = False,
+        node_timeout_ms: int = 1000,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.port = free_port(with_bus_port=cluster)
         self.directory = directory / str(self.port)
         self.directory.mkdir(parents=True)
@@ -106,6 +113,7 @@ class RedisServer:
                 "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", str(node_timeout_ms),
             ]  # fmt: skip
+        args += extra_args
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         try:
             self._wait_ready()
@@ -123,7 +131,8 @@ class RedisServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited ({self.process.returncode}): {self.log_tail()}")
             with contextlib.suppress(OSError):
-                if _command(self.port, "PING").startswith(b"+PONG"):
+                # -NOAUTH: a server started with --requirepass is up, and refuses the anonymous PING.
+                if _command(self.port, "PING").startswith((b"+PONG", b"-NOAUTH")):
                     return
             time.sleep(0.02)
         raise RuntimeError(f"redis-server on port {self.port} did not answer PING: {self.log_tail()}")

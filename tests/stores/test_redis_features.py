@@ -1,0 +1,279 @@
+"""RedisStore beyond the common suite: glob-safe listing, plain values, TTL, options, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from nstore.codecs import Pickle, Prefix, Utf8
+from nstore.errors import (
+    AuthError,
+    ConfigurationError,
+    EncodeError,
+    InvalidKey,
+    StoreClosed,
+    StoreUnavailable,
+    UnsafeCodecError,
+)
+from nstore.stores.redis import RedisStore
+from tests.redis_servers import RedisCluster, RedisServer, free_port, raw_cluster
+
+GLOB_KEYS = ["a", "a*", "a*b", "a?", "a[b]", "a[", "a]", "a\\", "a\\*", "ab", "b*", "*", "[a-z]"]
+
+
+@pytest.fixture(params=["standalone", "cluster"])
+def url(request: pytest.FixtureRequest) -> str:
+    """The URL of an empty standalone server, then of an empty cluster."""
+    name = "redis_url" if request.param == "standalone" else "redis_cluster_url"
+    value: str = request.getfixturevalue(name)
+    return value
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[RedisStore]:
+    with RedisStore(url) as store:
+        yield store
+
+
+def _pttl(url: str, key: str, cluster: RedisCluster | None) -> int:
+    client = raw_cluster(cluster) if cluster is not None else redis.Redis.from_url(url)
+    with client:
+        result: int = client.pttl(key)
+        return result
+
+
+# -- listing with glob characters ------------------------------------------------------------------
+
+
+def test_glob_characters_in_keys_and_prefixes_match_literally(store: RedisStore) -> None:
+    for i, key in enumerate(GLOB_KEYS):
+        store[key] = bytes([i])
+    assert sorted(store) == sorted(GLOB_KEYS)
+    for prefix in ["a*", "a?", "a[", "a[b", "a\\", "*", "[a-z]", "a]"]:
+        expected = sorted(k for k in GLOB_KEYS if k.startswith(prefix))
+        assert sorted(store.keys(prefix=prefix)) == expected, prefix
+    assert store.get_many(GLOB_KEYS) == {key: bytes([i]) for i, key in enumerate(GLOB_KEYS)}
+
+
+def test_glob_characters_in_store_prefix(url: str) -> None:
+    with RedisStore(url, prefix="t*[x]") as tricky, RedisStore(url, prefix="tz") as plain:
+        tricky["k"] = b"1"
+        plain["k"] = b"2"  # "tz" matches the glob t*[x]... only if the prefix is not escaped
+        plain["*[x]k"] = b"3"
+        assert list(tricky) == ["k"]
+        assert len(tricky) == 1
+        assert sorted(plain) == ["*[x]k", "k"]
+
+
+def test_listing_spans_every_master_and_is_lazy(store: RedisStore) -> None:
+    data = {f"many/{i:05d}": b"v" for i in range(3000)}
+    store.set_many(data)
+    iterator = store.iter_keys("many/")
+    first = next(iterator)
+    assert first in data
+    assert sorted([first, *iterator]) == sorted(data)
+    assert len(store) == 3000
+
+
+def test_keys_that_are_not_utf8_round_trip(url: str, store: RedisStore) -> None:
+    store.client.set(b"\xff\xfe", b"raw")
+    (key,) = list(store)
+    assert store[key] == b"raw"
+    with pytest.raises(InvalidKey):
+        store["\ud800"] = b"x"  # a lone surrogate outside the surrogateescape range
+
+
+# -- values are plain bytes -------------------------------------------------------------------------
+
+
+def test_values_are_the_plain_bytes_other_clients_read(url: str, store: RedisStore) -> None:
+    texts = store.with_keys(Prefix("t/")).with_values(Utf8())
+    texts["greeting"] = "héllo wörld"
+    store["binary"] = bytes(range(256))
+    port = url.split(":")[2].split(",")[0].split("/")[0]
+    for key, expected in [("t/greeting", "héllo wörld".encode()), ("binary", bytes(range(256)))]:
+        # -c follows cluster redirections; --raw prints the value's bytes and one newline.
+        result = subprocess.run(
+            ["redis-cli", "-c", "-p", port, "--raw", "GET", key], capture_output=True, check=True, timeout=10
+        )
+        assert result.stdout == expected + b"\n"
+
+
+# -- time-to-live ------------------------------------------------------------------------------------
+
+
+def test_ttl_per_key_and_by_default(url: str, store: RedisStore, request: pytest.FixtureRequest) -> None:
+    cluster = request.getfixturevalue("redis_cluster") if "cluster" in url else None
+    store.set("short", b"v", ttl=0.2)
+    store.set_many({"m1": b"1", "m2": b"2"}, ttl=30)
+    store["forever"] = b"f"
+    assert 0 < _pttl(url, "short", cluster) <= 200
+    assert 20_000 < _pttl(url, "m1", cluster) <= 30_000
+    assert 20_000 < _pttl(url, "m2", cluster) <= 30_000
+    assert _pttl(url, "forever", cluster) == -1
+    with RedisStore(url, ttl=60) as expiring:
+        expiring["d"] = b"1"
+        assert expiring.set_if_absent("nx", b"1")
+        expiring.set_many({"dm": b"1"})
+        assert expiring.compare_and_set("forever", b"f", b"g")
+        for key in ["d", "nx", "dm", "forever"]:
+            assert 50_000 < _pttl(url, key, cluster) <= 60_000, key
+    time.sleep(0.3)
+    assert "short" not in store
+    assert store.get("short") is None
+
+
+@pytest.mark.parametrize("ttl", [0, -1, "10", True])
+def test_bad_ttl_is_refused(store: RedisStore, ttl: object) -> None:
+    with pytest.raises(ConfigurationError, match="ttl"):
+        store.set("k", b"v", ttl=ttl)  # type: ignore[arg-type]  # the bad values are the point
+    with pytest.raises(ConfigurationError, match="ttl"):
+        RedisStore("redis://127.0.0.1:1/0", ttl=ttl)  # type: ignore[arg-type]  # as above
+
+
+# -- connecting ----------------------------------------------------------------------------------------
+
+
+def test_options_from_the_url(redis_url: str) -> None:
+    with RedisStore(redis_url + "?prefix=app:&ttl=30&timeout=1.5&connect_timeout=1&retries=0") as store:
+        store["k"] = b"v"
+        assert store.client.get(b"app:k") == b"v"
+        assert 0 < store.client.pttl(b"app:k") <= 30_000
+    with RedisStore(redis_url + "?prefix=url:", prefix="arg:") as store:
+        store["k"] = b"v"  # an argument overrides the URL's option
+        assert store.client.get(b"arg:k") == b"v"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://127.0.0.1:1/0?color=blue", "Accepted: connect_timeout, prefix"),
+        ("redis://127.0.0.1:1/0?timeout=soon", "Expected a number"),
+        ("redis://127.0.0.1:1/0?timeout=0", "positive number"),
+        ("redis://127.0.0.1:1/0?retries=-1", "from 0 to 100"),
+        ("memcached://127.0.0.1:1", "Expected a redis://"),
+        ("redis+cluster://", "at least one host:port"),
+        ("redis+cluster://127.0.0.1:1/2", "only database 0"),
+        ("redis+cluster://127.0.0.1:x", "host:port"),
+    ],
+)
+def test_bad_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message.replace("?", "\\?")):
+        RedisStore(url)
+
+
+def test_startup_nodes_and_an_existing_client(redis_cluster: RedisCluster, redis_cluster_url: str) -> None:
+    ports = [server.port for server in redis_cluster.servers]
+    with RedisStore([f"127.0.0.1:{ports[0]}", ("127.0.0.1", ports[1])]) as store:
+        store["k"] = b"v"
+    client = raw_cluster(redis_cluster)
+    store = RedisStore(client, prefix="p:")
+    assert store.get("k") is None
+    store["k"] = b"w"
+    store.close()
+    assert client.get("p:k") == b"w"  # a client passed in stays open after close()
+    client.close()
+    with pytest.raises(ConfigurationError, match="Expected a redis://"):
+        RedisStore(42)  # type: ignore[arg-type]  # the wrong type is the point
+    with pytest.raises(ConfigurationError, match="host:port"):
+        RedisStore(["no-port"])
+
+
+def test_closed_store_refuses_every_operation(store: RedisStore) -> None:
+    store["k"] = b"v"
+    store.close()
+    store.close()
+    operations: list[Callable[[], object]] = [
+        lambda: store.get_many(["k"]),
+        lambda: store.set_many({"k": b"v"}),
+        lambda: store.delete_many(["k"]),
+        lambda: list(store),
+        lambda: len(store),
+        lambda: "k" in store,
+        lambda: store.set_if_absent("k", b"v"),
+        lambda: store.compare_and_set("k", b"v", b"w"),
+    ]
+    for operation in operations:
+        with pytest.raises(StoreClosed):
+            operation()
+
+
+def test_nothing_listening_is_unavailable_quickly() -> None:
+    port = free_port()
+    with RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.5, connect_timeout=0.5, retries=1) as store:
+        start = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="unavailable while reading 'k'"):
+            store["k"]
+        with pytest.raises(StoreUnavailable, match="may or may not have been applied"):
+            store.set_if_absent("k", b"v")
+        assert time.monotonic() - start < 3
+
+
+def test_wrong_password_is_an_auth_error(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path, extra_args=["--requirepass", "s3cret"])
+    try:
+        with RedisStore(server.url.replace("//", "//:s3cret@")) as store:
+            store["k"] = b"v"
+            assert store["k"] == b"v"
+        for url in [server.url, server.url.replace("//", "//:wrong@")]:
+            with RedisStore(url) as store, pytest.raises(AuthError) as info:
+                store["k"]
+            assert "s3cret" not in str(info.value)
+    finally:
+        server.kill()
+
+
+# -- values and keys of the wrong type; unsafe codecs ----------------------------------------------------
+
+
+def test_wrong_types_are_refused(store: RedisStore) -> None:
+    with pytest.raises(EncodeError, match="Expected bytes"):
+        store["k"] = "text"  # type: ignore[assignment]  # the wrong type is the point
+    with pytest.raises(EncodeError, match="Expected bytes"):
+        store.set_many({"k": 1})  # type: ignore[arg-type]  # as above
+    with pytest.raises(InvalidKey, match="Expected a str key"):
+        store[b"k"] = b"v"  # type: ignore[index]  # as above
+    store["b"] = bytearray(b"buffer")  # type: ignore[assignment]  # any bytes-like value is stored
+    assert store["b"] == b"buffer"
+    number: object = 1
+    assert number not in store
+
+
+def test_unsigned_pickle_is_refused_on_redis(store: RedisStore) -> None:
+    with pytest.raises(UnsafeCodecError):
+        store.with_values(Pickle())
+    trusted = store.with_values(Pickle(), trusted=True)
+    trusted["t"] = {"a": 1}
+    signed = store.with_values(Pickle(dict, key=b"0123456789abcdef"))
+    signed["s"] = {"b": 2}
+    assert signed["s"] == {"b": 2}
+    assert trusted["t"] == {"a": 1}
+
+
+# -- replica acknowledgements --------------------------------------------------------------------------
+
+
+def test_replicas_wait_on_a_cluster(redis_cluster_url: str) -> None:
+    with RedisStore(redis_cluster_url, replicas=1, replica_timeout=2) as store:
+        store["k"] = b"1"
+        assert store.set_if_absent("n", b"1")
+        assert store.compare_and_set("k", b"1", b"2")
+        store.set_many({f"m{i}": b"v" for i in range(50)})
+        store.delete_many(["m1", "m2"])
+        del store["n"]
+        assert store["k"] == b"2"
+        assert len(store) == 49
+
+
+def test_too_few_replicas_is_unavailable(redis_url: str) -> None:
+    with RedisStore(redis_url, replicas=1, replica_timeout=0.1, retries=0) as store:
+        with pytest.raises(StoreUnavailable, match="only 0 of 1 replicas"):
+            store["k"] = b"v"
+        assert store.client.get(b"k") == b"v"  # on the master, but not known to be safe
+        with pytest.raises(StoreUnavailable, match="replicas"):
+            store.set_many({"a": b"1", "b": b"2"})
