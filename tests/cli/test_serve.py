@@ -1,0 +1,91 @@
+"""nstore serve: started as a subprocess, used with curl, stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from nstore._cli.serve import DEFAULT_PORT
+from nstore.stores.sqlite import SQLiteStore
+from tests.cli.conftest import NStore
+
+
+@contextmanager
+def serving(nstore: NStore, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``nstore serve ... --port 0 --json``; yield its URL and process; stop it with Ctrl-C."""
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    process = nstore.popen("serve", *args, "--port", "0", "--json", **pipes)
+    assert process.stdout is not None
+    try:
+        line = process.stdout.readline()
+        assert line, process.communicate(timeout=10)
+        yield json.loads(line)["url"], process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+
+
+def curl(*args: str) -> bytes:
+    return subprocess.run(["curl", "-sS", "--max-time", "10", *args], capture_output=True, timeout=20).stdout
+
+
+def status(*args: str) -> bytes:
+    """The HTTP status code curl reports for a request."""
+    return curl("-o", "/dev/null", "-w", "%{http_code}", *args)
+
+
+def test_serve_the_embedded_default_with_curl_then_ctrl_c(nstore: NStore, tmp_path: Path) -> None:
+    with serving(nstore) as (url, process):
+        assert url.startswith("http://127.0.0.1:")
+        assert status("-X", "PUT", "--data-binary", "hello", f"{url}v1/keys/greeting").startswith(b"2")
+        assert curl(f"{url}v1/keys/greeting") == b"hello"
+        assert status(f"{url}v1/keys/nope") == b"404"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+        assert process.returncode == 0
+        assert err.decode().splitlines() == ["nstore: stopped"]
+    # The embedded default is ./nstore.db in the working directory, and the value is in it.
+    with SQLiteStore(tmp_path / "nstore.db") as store:
+        assert store["greeting"] == b"hello"
+
+
+def test_serve_prints_the_url_and_the_store(nstore: NStore) -> None:
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    process = nstore.popen("serve", "memory://", "--port", "0", **pipes)
+    assert process.stdout is not None
+    line = process.stdout.readline().decode()
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=10)
+    assert line.startswith("nstore: serving memory:// on http://127.0.0.1:")
+    assert line.endswith("/ (Ctrl-C to stop)\n")
+    assert process.returncode == 0
+
+
+def test_serve_with_tokens_and_read_only(nstore: NStore, tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "data.db") as store:
+        store["k"] = b"v"
+    tokens = ["--token", "rw-secret-0123456789", "--read-only-token", "ro-secret-0123456789"]
+    read_only = "Authorization: Bearer ro-secret-0123456789"
+    with serving(nstore, "data.db", *tokens) as (url, _):
+        assert status(f"{url}v1/keys/k") == b"401"
+        assert curl("-H", read_only, f"{url}v1/keys/k") == b"v"
+        assert status("-X", "PUT", "-d", "x", "-H", read_only, f"{url}v1/keys/k") == b"403"
+    with serving(nstore, "data.db", "--read-only") as (url, _):
+        assert status("-X", "PUT", "-d", "x", f"{url}v1/keys/k").startswith(b"4")
+        assert curl(f"{url}v1/keys/k") == b"v"
+
+
+def test_serving_beyond_loopback_needs_a_token(nstore: NStore) -> None:
+    line = nstore.fails(2, "serve", "memory://", "--host", "0.0.0.0", "--port", "0")
+    assert line.startswith("nstore serve: Refusing to serve on '0.0.0.0' without authentication")
+
+
+def test_the_default_port_is_the_servers() -> None:
+    from nstore.server import DEFAULT_PORT as SERVER_DEFAULT
+
+    assert DEFAULT_PORT == SERVER_DEFAULT
