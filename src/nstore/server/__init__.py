@@ -1,0 +1,153 @@
+"""Serve any ``Store[str, bytes]`` over HTTP: a WSGI app and an embedded server.
+
+>>> from nstore import MemoryStore
+>>> from nstore.server import serve_in_thread
+>>> from nstore.stores.http import HTTPStore
+>>> with serve_in_thread(MemoryStore[str, bytes]()) as server:
+...     with HTTPStore(server.url) as remote:
+...         remote["greeting"] = b"hello"
+...         remote["greeting"]
+b'hello'
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from nstore.errors import ConfigurationError
+from nstore.server._guard import Guard, is_loopback
+from nstore.server._http import WSGIServer
+from nstore.server.app import NStoreApp
+from nstore.store import Store
+
+__all__ = ["DEFAULT_PORT", "NStoreApp", "ServerHandle", "make_app", "serve", "serve_in_thread"]
+
+DEFAULT_PORT = 8470
+MiB = 1024 * 1024
+
+
+def make_app(
+    store: Store[str, bytes],
+    *,
+    tokens: Iterable[str] | str | None = None,
+    read_only_tokens: Iterable[str] | str | None = None,
+    max_body: int = 64 * MiB,
+    max_key_length: int = 1024,
+    allowed_hosts: Iterable[str] | None = None,
+    cors_origins: Iterable[str] | None = None,
+) -> NStoreApp:
+    """The WSGI application serving ``store`` (run it under any WSGI server).
+
+    Parameters
+    ----------
+    store : the store to serve.
+    tokens, read_only_tokens : bearer tokens granting read-write and read-only access. With
+        neither, every request has full access (fine on loopback only; :func:`serve` refuses
+        other hosts without a token).
+    max_body : largest request body, in bytes (413 above it, refused before reading it).
+    max_key_length : largest key, in UTF-8 bytes (414 above it).
+    allowed_hosts : names accepted in the Host header (``"*"`` for any, ``".example.com"`` for
+        a domain and its subdomains). Default: the loopback names, against DNS rebinding.
+    cors_origins : origins that get CORS headers (``"*"`` for any). Default: no CORS headers.
+    """
+    if max_body < 0 or max_key_length < 1:
+        raise ConfigurationError(
+            f"Expected max_body >= 0 and max_key_length >= 1. Got {max_body} and {max_key_length} instead."
+        )
+    guard = Guard(
+        tokens=tokens,
+        read_only_tokens=read_only_tokens,
+        allowed_hosts=allowed_hosts,
+        cors_origins=cors_origins,
+    )
+    return NStoreApp(store, guard=guard, max_body=max_body, max_key_length=max_key_length)
+
+
+class ServerHandle:
+    """A running embedded server: :attr:`url`, :meth:`shutdown`, and use as a context manager."""
+
+    def __init__(self, server: WSGIServer, app: NStoreApp, thread: threading.Thread) -> None:
+        self.server = server
+        self.app = app
+        self._thread = thread
+        host = server.host if ":" not in server.host else f"[{server.host}]"
+        self.url = f"http://{host}:{server.port}"
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes received from clients so far (headers included); for checking the body limits."""
+        return self.server.bytes_received
+
+    def shutdown(self) -> None:
+        """Stop accepting, finish requests in progress, close connections; idempotent."""
+        self.server.shutdown()
+        self._thread.join()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"ServerHandle({self.url!r})"
+
+
+def _start(store: Store[str, bytes], host: str, port: int, options: dict[str, Any]) -> ServerHandle:
+    server_options = {
+        name: options.pop(name)
+        for name in ("max_connections", "header_timeout", "read_timeout", "keepalive_timeout")
+        if name in options
+    }
+    loopback = is_loopback(host)
+    if not loopback and not (options.get("tokens") or options.get("read_only_tokens")):
+        raise ConfigurationError(
+            f"Refusing to serve on {host!r} without authentication: anyone who can reach it could "
+            "read and write the store. Pass tokens=[...] (and/or read_only_tokens), or bind 127.0.0.1."
+        )
+    if not loopback and options.get("allowed_hosts") is None:
+        options["allowed_hosts"] = ["*"]  # tokens guard it; clients may use any name of this machine
+    app = make_app(store, **options)
+    app.guard.allow_host(host)
+    server = WSGIServer(app, host, port, **server_options)
+    thread = threading.Thread(target=server.serve_forever, name="nstore-http-accept", daemon=True)
+    thread.start()
+    return ServerHandle(server, app, thread)
+
+
+def serve_in_thread(
+    store: Store[str, bytes], host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> ServerHandle:
+    """Serve ``store`` from a background thread; return a handle with ``.url`` and ``.shutdown()``.
+
+    ``options`` are those of :func:`make_app` and of the server: ``max_connections`` (128),
+    ``header_timeout`` (10 s), ``read_timeout`` (30 s), ``keepalive_timeout`` (15 s). Binding
+    beyond loopback without ``tokens`` raises :class:`~nstore.errors.ConfigurationError`.
+    """
+    return _start(store, host, port, dict(options))
+
+
+def serve(
+    store: Store[str, bytes], host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options: Any
+) -> None:
+    """Serve ``store`` until Ctrl-C or SIGTERM, then stop cleanly (for ``nstore serve``).
+
+    Takes the options of :func:`serve_in_thread`, and prints the URL once listening.
+    """
+    handle = _start(store, host, port, dict(options))
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"nstore: serving {store!r} on {handle.url}/v1/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        handle.shutdown()

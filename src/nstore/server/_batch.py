@@ -1,0 +1,85 @@
+"""Wire formats of the batch and listing endpoints (msgspec: JSON with base64 values, or msgpack).
+
+A batch request is ``{"get": [keys], "set": {key: value}, "delete": [keys]}``, each part
+optional; the server applies ``set``, then ``delete``, then reads ``get``. The response is
+``{"values": {key: value}}`` with missing keys left out. In JSON a value is standard base64 text;
+in msgpack (``Content-Type: application/msgpack``) it is raw binary.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import msgspec
+
+from nstore.server.problems import Problem
+
+__all__ = [
+    "MSGPACK",
+    "BatchRequest",
+    "BatchResponse",
+    "Page",
+    "decode_cursor",
+    "decode_request",
+    "encode_cursor",
+    "encode_page",
+    "encode_response",
+]
+
+MSGPACK = "application/msgpack"
+
+
+class BatchRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    get: list[str] = []
+    set: dict[str, bytes] = {}
+    delete: list[str] = []
+
+
+class BatchResponse(msgspec.Struct):
+    values: dict[str, bytes]
+
+
+class Page(msgspec.Struct):
+    keys: list[str]
+    next_cursor: str | None
+
+
+_json_request = msgspec.json.Decoder(BatchRequest)
+_msgpack_request = msgspec.msgpack.Decoder(BatchRequest)
+_json = msgspec.json.Encoder()
+_msgpack = msgspec.msgpack.Encoder()
+
+
+def decode_request(body: bytes, content_type: str) -> BatchRequest:
+    decoder = _msgpack_request if content_type == MSGPACK else _json_request
+    if content_type not in (MSGPACK, "application/json"):
+        raise Problem(415, "unsupported-media-type", "Expected application/json or application/msgpack.")
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        # msgspec's message names the offending field and never the server's files.
+        raise Problem(400, "bad-batch", f"Expected a batch request document: {exc}") from None
+
+
+def encode_response(values: dict[str, bytes], content_type: str) -> bytes:
+    encoder = _msgpack if content_type == MSGPACK else _json
+    return encoder.encode(BatchResponse(values))
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str | None:
+    """The last key of the previous page, or None for the first page."""
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Problem(400, "bad-cursor", "Expected a cursor returned by a previous page.") from None
+
+
+def encode_page(keys: list[str], last: str | None) -> bytes:
+    return _json.encode(Page(keys, None if last is None else encode_cursor(last)))

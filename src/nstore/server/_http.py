@@ -1,0 +1,328 @@
+"""The embedded HTTP/1.1 WSGI server: keep-alive, TCP_NODELAY, bounded threads, read deadlines.
+
+One thread serves one connection for as long as it stays alive, so a request never waits for a
+handoff between threads; the number of threads is bounded (``max_connections``) and a connection
+over the bound gets a 503 and is closed. Every read has a deadline: the request line and headers
+must arrive within ``header_timeout`` in total (a client that trickles headers is cut off), a body
+read stalls for at most ``read_timeout``, and an idle keep-alive connection is closed after
+``keepalive_timeout``. Request bodies are never read ahead: the application pulls them through
+``wsgi.input``, so a body over the application's limit is refused without being read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from nstore.server._body import ChunkedInput, CountingIO, LengthInput, ProtocolError
+
+__all__ = ["WSGIServer"]
+
+_log = logging.getLogger("nstore.server")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_MAX_LINE = 8192
+_MAX_HEADERS = 100
+#: A body left unread by the application is drained up to this much to keep the connection alive.
+DRAIN_LIMIT = 64 * 1024
+_REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
+
+
+class WSGIServer:
+    """Serve a WSGI application on ``host:port`` (``port=0`` picks a free port).
+
+    Parameters
+    ----------
+    app : WSGI application
+    host, port : where to listen.
+    max_connections : connections served at once (one thread each); more get a 503.
+    header_timeout : seconds for a whole request line and headers to arrive.
+    read_timeout : seconds a body read or a response write may stall.
+    keepalive_timeout : seconds an idle keep-alive connection is kept open.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        max_connections: int = 128,
+        header_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        keepalive_timeout: float = 15.0,
+        backlog: int = 1024,
+    ) -> None:
+        self.app = app
+        self.max_connections = max_connections
+        self.header_timeout = header_timeout
+        self.read_timeout = read_timeout
+        self.keepalive_timeout = keepalive_timeout
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(backlog)
+        self.host = host
+        self.port: int = self._sock.getsockname()[1]
+        self._pool = ThreadPoolExecutor(max_connections, thread_name_prefix="nstore-http")
+        self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._bytes_done = 0
+        self._live: set[CountingIO] = set()
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes received from clients so far, request lines and headers included."""
+        with self._lock:
+            return self._bytes_done + sum(io.count for io in self._live)
+
+    def serve_forever(self) -> None:
+        """Accept connections until :meth:`shutdown` is called (from another thread)."""
+        sel = selectors.DefaultSelector()
+        sel.register(self._sock, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._stopping.is_set():
+                for key, _ in sel.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    try:
+                        conn, _addr = self._sock.accept()
+                    except OSError:
+                        continue
+                    self._admit(conn)
+        finally:
+            sel.close()
+            self._stopped.set()
+
+    def _admit(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._lock:
+            full = len(self._conns) >= self.max_connections
+            if not full:
+                self._conns.add(conn)
+        if full:
+            # Over the bound: answer at once rather than queue behind busy connections.
+            conn.settimeout(1.0)
+            _send_error(conn, 503, close=True)
+            conn.close()
+            return
+        self._pool.submit(self._serve_connection, conn)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop accepting, let requests in progress finish, close idle connections, and return."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._wake_w.send(b"x")
+        self._stopped.wait(timeout)
+        self._sock.close()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            # EOF for readers waiting on the next request; a response being written still goes out.
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RD)
+        self._pool.shutdown(wait=True)
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # -- one connection ---------------------------------------------------------------------------
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        raw = CountingIO(conn)
+        with self._lock:
+            self._live.add(raw)
+        rfile = raw.buffered()
+        try:
+            while not self._stopping.is_set():
+                if not self._handle_one(conn, rfile):
+                    break
+        except (TimeoutError, ConnectionError, OSError):
+            pass  # the client went away or stalled: nothing to answer
+        except Exception:
+            _log.exception("Unexpected error in the HTTP server")
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+                self._live.discard(raw)
+                self._bytes_done += raw.count
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _handle_one(self, conn: socket.socket, rfile: Any) -> bool:
+        """Serve one request; return whether the connection stays open."""
+        conn.settimeout(self.keepalive_timeout)
+        line = rfile.readline(_MAX_LINE + 1)
+        if not line:
+            return False
+        deadline = time.monotonic() + self.header_timeout
+        if line in (b"\r\n", b"\n"):  # a stray CRLF between requests (RFC 9112, 2.2)
+            line = rfile.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE or not line.endswith(b"\n"):
+            return _send_error(conn, 400 if len(line) <= _MAX_LINE else 431, close=True)
+        parts = line.split()
+        if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+            return _send_error(conn, 400, close=True)
+        method, target, version = parts
+        headers: list[tuple[bytes, bytes]] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return _send_error(conn, 408, close=True)
+            conn.settimeout(remaining)
+            hline = rfile.readline(_MAX_LINE + 1)
+            if hline in (b"\r\n", b"\n"):
+                break
+            if not hline.endswith(b"\n") or len(headers) >= _MAX_HEADERS:
+                return _send_error(conn, 431 if hline else 400, close=True)
+            name, sep, value = hline.partition(b":")
+            if not sep or not name or name != name.strip():
+                return _send_error(conn, 400, close=True)
+            headers.append((name, value.strip()))
+        conn.settimeout(self.read_timeout)
+        return self._run_app(conn, rfile, method, target, version, headers)
+
+    def _run_app(
+        self,
+        conn: socket.socket,
+        rfile: Any,
+        method: bytes,
+        target: bytes,
+        version: bytes,
+        headers: list[tuple[bytes, bytes]],
+    ) -> bool:
+        path, _, query = target.partition(b"?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method.decode("latin-1"),
+            "SCRIPT_NAME": "",
+            "PATH_INFO": _unquote_latin1(path),
+            "RAW_URI": path.decode("latin-1"),
+            "QUERY_STRING": query.decode("latin-1"),
+            "SERVER_NAME": self.host,
+            "SERVER_PORT": str(self.port),
+            "SERVER_PROTOCOL": version.decode("latin-1"),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        keep_alive = version == b"HTTP/1.1"
+        chunked = False
+        length: int | None = None
+        expect_continue = False
+        for name, value in headers:
+            key = name.decode("latin-1").upper().replace("-", "_")
+            text = value.decode("latin-1")
+            if key == "CONTENT_LENGTH":
+                if not value.isdigit() or (length is not None and int(value) != length):
+                    return _send_error(conn, 400, close=True)
+                length = int(value)
+                environ[key] = text
+            elif key == "CONTENT_TYPE":
+                environ[key] = text
+            else:
+                if key == "CONNECTION":
+                    tokens = text.lower()
+                    if "close" in tokens:
+                        keep_alive = False
+                    elif "keep-alive" in tokens:
+                        keep_alive = True
+                elif key == "TRANSFER_ENCODING":
+                    if text.strip().lower() != "chunked":
+                        return _send_error(conn, 400, close=True)  # no other codings are supported
+                    chunked = True
+                elif key == "EXPECT":
+                    expect_continue = text.lower() == "100-continue"
+                hkey = "HTTP_" + key
+                environ[hkey] = environ[hkey] + "," + text if hkey in environ else text
+        if chunked and length is not None:
+            return _send_error(conn, 400, close=True)  # request smuggling guard (RFC 9112, 6.1)
+        send_continue = (lambda: conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")) if expect_continue else None
+        body: LengthInput | ChunkedInput
+        if chunked:
+            body = ChunkedInput(rfile, send_continue)
+        else:
+            body = LengthInput(rfile, length or 0, send_continue)
+        environ["wsgi.input"] = body
+        status_headers: list[Any] = []
+
+        def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status_headers[:] = [status, response_headers]
+            return conn.sendall
+
+        try:
+            result = self.app(environ, start_response)
+        except ProtocolError:
+            return _send_error(conn, 400, close=True)
+        try:
+            chunks = list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        # A body the application left unread is drained if small, else the connection is closed.
+        if not body.finish(DRAIN_LIMIT):
+            keep_alive = False
+        status, response_headers = status_headers
+        out = [f"HTTP/1.1 {status}\r\n".encode("latin-1")]
+        has_length = False
+        for name, value in response_headers:
+            if name.lower() == "content-length":
+                has_length = True
+            out.append(f"{name}: {value}\r\n".encode("latin-1"))
+        payload = b"".join(chunks)
+        if not has_length:
+            out.append(f"Content-Length: {len(payload)}\r\n".encode("latin-1"))
+        if not keep_alive or self._stopping.is_set():
+            keep_alive = False
+            out.append(b"Connection: close\r\n")
+        out.append(b"\r\n")
+        if method != b"HEAD":
+            out.append(payload)
+        conn.sendall(b"".join(out))
+        return keep_alive
+
+
+def _unquote_latin1(path: bytes) -> str:
+    """PATH_INFO as WSGI (PEP 3333) wants it: percent-decoded bytes, as a latin-1 string."""
+    if b"%" not in path:
+        return path.decode("latin-1")
+    from urllib.parse import unquote_to_bytes
+
+    return unquote_to_bytes(path).decode("latin-1")
+
+
+def _send_error(conn: socket.socket, status: int, *, close: bool) -> bool:
+    reason = _REASONS.get(status, "Error")
+    body = f'{{"type":"about:blank","title":"{reason}","status":{status}}}'.encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n"
+        + ("Connection: close\r\n" if close else "")
+        + "\r\n"
+    )
+    with contextlib.suppress(OSError):
+        conn.sendall(head.encode("latin-1") + body)
+    return not close

@@ -1,0 +1,245 @@
+"""The WSGI application that serves a ``Store[str, bytes]`` over HTTP (see ``openapi.json``)."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, unquote_to_bytes
+
+from nstore.server import _batch
+from nstore.server._guard import Access, Guard
+from nstore.server.openapi import document_bytes
+from nstore.server.problems import INVALID_KEY_DETAIL, Problem, problem_for
+from nstore.store import Store
+from nstore.stores._http_wire import etag
+
+__all__ = ["NStoreApp"]
+
+_KEYS = "/v1/keys"
+_KEY_PREFIX = "/v1/keys/"
+_OCTETS = "application/octet-stream"
+_JSON = "application/json"
+_KEY_METHODS = "GET, HEAD, PUT, DELETE"
+Response = tuple[str, list[tuple[str, str]], bytes]
+
+
+class NStoreApp:
+    """A WSGI application serving ``store``; build it with :func:`nstore.server.make_app`."""
+
+    def __init__(
+        self,
+        store: Store[str, bytes],
+        *,
+        guard: Guard,
+        max_body: int,
+        max_key_length: int,
+        max_page: int = 1000,
+    ) -> None:
+        self.store = store
+        self.guard = guard
+        self.max_body = max_body
+        self.max_key_length = max_key_length
+        self.max_page = max_page
+        # Conditional writes on a store without atomic ones are serialized here; this protects
+        # only against other requests to this server process (see docs/http.md).
+        self._cas_lock = None if store.supports_atomic_writes else threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            self.guard.check_host(environ)
+            status, headers, body = self._dispatch(environ)
+        except Exception as exc:
+            problem = problem_for(exc)
+            status = f"{problem.status} {problem.title}"
+            headers = [("Content-Type", "application/problem+json"), *problem.headers]
+            body = problem.body()
+            if problem.status == 413:
+                headers.append(("Connection", "close"))  # the rest of the body is never read
+        headers += self.guard.cors_headers(environ, preflight=False)
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+
+    # -- routing -----------------------------------------------------------------------------------
+
+    def _dispatch(self, environ: dict[str, Any]) -> Response:
+        method: str = environ["REQUEST_METHOD"]
+        path: str = environ.get("PATH_INFO", "")
+        if path.startswith(_KEY_PREFIX):
+            access = self.guard.access(environ)
+            key = self._key(environ)
+            if method in ("GET", "HEAD"):
+                return self._get(key, environ)
+            if method in ("PUT", "DELETE"):
+                _require_write(access)
+                return self._put(key, environ) if method == "PUT" else self._delete(key, environ)
+            raise _not_allowed(_KEY_METHODS)
+        if method == "OPTIONS" and self.guard.cors_origins is not None:
+            return "204 No Content", self.guard.cors_headers(environ, preflight=True), b""
+        if path == _KEYS:
+            if method not in ("GET", "HEAD"):
+                raise _not_allowed("GET, HEAD")
+            self.guard.access(environ)
+            return self._list(environ)
+        if path == "/v1/batch":
+            if method != "POST":
+                raise _not_allowed("POST")
+            return self._batch(self.guard.access(environ), environ)
+        if path == "/v1/health":
+            if method not in ("GET", "HEAD"):
+                raise _not_allowed("GET, HEAD")
+            return "200 OK", [("Content-Type", _JSON), ("Cache-Control", "no-store")], b'{"status":"ok"}'
+        if path == "/v1/openapi.json":
+            if method not in ("GET", "HEAD"):
+                raise _not_allowed("GET, HEAD")
+            return "200 OK", [("Content-Type", _JSON)], document_bytes()
+        raise Problem(404, "not-found", "No such endpoint; see /v1/openapi.json.")
+
+    def _key(self, environ: dict[str, Any]) -> str:
+        # The raw request target, when the server gives it, is decoded exactly once here;
+        # PATH_INFO (already decoded by the server, as latin-1) is the fallback.
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        script = environ.get("SCRIPT_NAME", "")
+        if raw and raw.startswith(script + _KEY_PREFIX):
+            data = unquote_to_bytes(raw.split("?", 1)[0][len(script) + len(_KEY_PREFIX) :])
+        else:
+            data = environ["PATH_INFO"][len(_KEY_PREFIX) :].encode("latin-1")
+        return self._check_key(data)
+
+    def _check_key(self, data: bytes) -> str:
+        if len(data) > self.max_key_length:
+            raise Problem(414, "key-too-long", f"Expected a key of at most {self.max_key_length} bytes.")
+        if not data:
+            raise Problem(400, "invalid-key", INVALID_KEY_DETAIL)
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            raise Problem(400, "invalid-key", "Expected a key in UTF-8 (percent-encoded).") from None
+
+    # -- single keys -------------------------------------------------------------------------------
+
+    def _get(self, key: str, environ: dict[str, Any]) -> Response:
+        value = self.store[key]
+        tag = etag(value)
+        headers = [("ETag", tag)]
+        if environ.get("HTTP_IF_NONE_MATCH") in (tag, "*"):
+            return "304 Not Modified", headers, b""
+        headers.append(("Content-Type", _OCTETS))
+        # For HEAD the body is dropped in __call__; Content-Length still tells the value's size.
+        return "200 OK", headers, value
+
+    def _put(self, key: str, environ: dict[str, Any]) -> Response:
+        value = self.read_body(environ)
+        headers = [("ETag", etag(value))]
+        if_none = environ.get("HTTP_IF_NONE_MATCH")
+        if_match = environ.get("HTTP_IF_MATCH")
+        if if_none is not None:
+            if if_none.strip() != "*" or if_match is not None:
+                raise Problem(400, "bad-precondition", "Expected If-None-Match: * (create only), alone.")
+            if not self._conditional(lambda: self.store.set_if_absent(key, value)):
+                raise Problem(412, "precondition-failed", "A value is already stored at this key.")
+        elif if_match is not None:
+            tags = {t.strip() for t in if_match.split(",")}
+            if not self._conditional(lambda: self._compare_and_set(key, tags, value)):
+                raise Problem(412, "precondition-failed", "The stored value does not match If-Match.")
+        else:
+            self.store[key] = value
+        return "204 No Content", headers, b""
+
+    def _compare_and_set(self, key: str, tags: set[str], value: bytes) -> bool:
+        try:
+            current = self.store[key]
+        except KeyError:
+            return False
+        if "*" not in tags and etag(current) not in tags:
+            return False
+        return (
+            self.store.compare_and_set(key, current, value)
+            if self._cas_lock is None
+            else _set(self.store, key, value)
+        )
+
+    def _conditional(self, write: Callable[[], bool]) -> bool:
+        if self._cas_lock is None:
+            return write()
+        with self._cas_lock:
+            return write()
+
+    def _delete(self, key: str, environ: dict[str, Any]) -> Response:
+        if "HTTP_IF_MATCH" in environ or "HTTP_IF_NONE_MATCH" in environ:
+            raise Problem(400, "bad-precondition", "Conditional deletes are not supported.")
+        del self.store[key]
+        return "204 No Content", [], b""
+
+    # -- listing and batches ----------------------------------------------------------------------
+
+    def _list(self, environ: dict[str, Any]) -> Response:
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        prefix = _single(query, "prefix", "")
+        limit_text = _single(query, "limit", str(self.max_page))
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= self.max_page:
+            raise Problem(400, "bad-limit", f"Expected limit from 1 to {self.max_page}. Got {limit_text!r}.")
+        limit = int(limit_text)
+        after = _batch.decode_cursor(_single(query, "cursor", ""))
+        # The store lists in no particular order; the smallest keys past the cursor are kept in a
+        # heap, so a page costs one pass over the prefix and memory for one page only.
+        keys = self.store.iter_keys(prefix or None)
+        page = heapq.nsmallest(limit + 1, (k for k in keys if k > after) if after is not None else keys)
+        more = len(page) > limit
+        page = page[:limit]
+        body = _batch.encode_page(page, page[-1] if more else None)
+        return "200 OK", [("Content-Type", _JSON)], body
+
+    def _batch(self, access: Access, environ: dict[str, Any]) -> Response:
+        content_type = environ.get("CONTENT_TYPE", _JSON).split(";")[0].strip().lower()
+        request = _batch.decode_request(self.read_body(environ), content_type)
+        for key in (*request.get, *request.set, *request.delete):
+            self._check_key(key.encode())
+        if request.set or request.delete:
+            _require_write(access)
+        if request.set:
+            self.store.set_many(request.set)
+        if request.delete:
+            self.store.delete_many(request.delete)
+        values = self.store.get_many(request.get) if request.get else {}
+        return "200 OK", [("Content-Type", content_type)], _batch.encode_response(values, content_type)
+
+    def read_body(self, environ: dict[str, Any]) -> bytes:
+        """The request body, refused with 413 before reading more than ``max_body`` + 1 bytes."""
+        length = environ.get("CONTENT_LENGTH")
+        too_large = Problem(413, "value-too-large", f"Expected a body of at most {self.max_body} bytes.")
+        if length:
+            if not length.isdigit():
+                raise Problem(400, "bad-length", "Expected a decimal Content-Length.")
+            if int(length) > self.max_body:
+                raise too_large
+            return environ["wsgi.input"].read(int(length))  # type: ignore[no-any-return]  # WSGI input
+        data: bytes = environ["wsgi.input"].read(self.max_body + 1)
+        if len(data) > self.max_body:
+            raise too_large
+        return data
+
+
+def _set(store: Store[str, bytes], key: str, value: bytes) -> bool:
+    store[key] = value
+    return True
+
+
+def _require_write(access: Access) -> None:
+    if access != "write":
+        raise Problem(403, "forbidden", "This token may only read; writes need a read-write token.")
+
+
+def _not_allowed(allow: str) -> Problem:
+    return Problem(405, "method-not-allowed", f"Expected one of {allow}.", (("Allow", allow),))
+
+
+def _single(query: dict[str, list[str]], name: str, default: str) -> str:
+    values = query.get(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise Problem(400, f"bad-{name}", f"Expected one {name} parameter. Got {len(values)}.")
+    return values[0]

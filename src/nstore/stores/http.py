@@ -1,0 +1,279 @@
+"""HTTPStore: a ``Store[str, bytes]`` over HTTP, for an nstore server or any plain REST server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+import msgspec
+
+from nstore.errors import (
+    AuthError,
+    ConfigurationError,
+    InvalidKey,
+    KeyEncodingError,
+    MissingKey,
+    StoreError,
+    StoreUnavailable,
+    UnsupportedOperation,
+    ValueTooLarge,
+)
+from nstore.store import Store
+from nstore.stores._http_pool import ConnectionPool, Response
+from nstore.stores._http_wire import etag, key_path, problem_code
+
+__all__ = ["HTTPStore"]
+
+MiB = 1024 * 1024
+_BATCH_KEYS = 5000  # keys per batch request
+_BATCH_BYTES = 8 * MiB  # value bytes per batch request, well under the server's default body limit
+_PAGE = 1000
+_MSGPACK = {"Content-Type": "application/msgpack"}
+
+
+class _Batch(msgspec.Struct):
+    values: dict[str, bytes]
+
+
+class _Page(msgspec.Struct):
+    keys: list[str]
+    next_cursor: str | None
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode_batch = msgspec.msgpack.Decoder(_Batch).decode
+_decode_page = msgspec.json.Decoder(_Page).decode
+
+
+class HTTPStore(Store[str, bytes]):
+    """A remote ``Store[str, bytes]`` served over HTTP by :func:`nstore.server.serve`.
+
+    Parameters
+    ----------
+    url : the server's base URL, e.g. ``http://127.0.0.1:8470``. With ``api="plain"``, the URL
+        that keys are appended to (``GET {url}{key}``), for any server that maps GET, PUT and
+        DELETE of a URL to a value.
+    token : a bearer token, sent as ``Authorization: Bearer``; never put in messages.
+    timeout : seconds a read from the server may stall.
+    connect_timeout : seconds to open a connection.
+    max_response : largest response body accepted, in bytes (:class:`~nstore.errors.ValueTooLarge`).
+    retries : extra attempts for idempotent requests after a connection error or a 502/503/504,
+        with exponential backoff from ``backoff`` seconds. Conditional writes are never retried.
+    api : ``"nstore"`` (batches, listing, conditional writes) or ``"plain"`` (single keys only).
+
+    Examples
+    --------
+    >>> from nstore import MemoryStore
+    >>> from nstore.codecs import Utf8
+    >>> from nstore.server import serve_in_thread
+    >>> with serve_in_thread(MemoryStore[str, bytes]()) as server, HTTPStore(server.url) as store:
+    ...     notes = store.with_values(Utf8())
+    ...     notes["todo/1"] = "write docs"
+    ...     sorted(store.keys(prefix="todo/")), store.get_many(["todo/1", "nope"])
+    (['todo/1'], {'todo/1': b'write docs'})
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        max_response: int = 64 * MiB + 64 * 1024,
+        retries: int = 2,
+        backoff: float = 0.05,
+        api: Literal["nstore", "plain"] = "nstore",
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(f"Expected an http:// or https:// URL with a host. Got {url!r} instead.")
+        if api not in ("nstore", "plain"):
+            raise ConfigurationError(f"Expected api='nstore' or api='plain'. Got {api!r} instead.")
+        if parts.username or parts.password:
+            raise ConfigurationError("Expected the credentials in token=..., not in the URL.")
+        self.api = api
+        base = parts.path.rstrip("/") if api == "nstore" else parts.path
+        self._keys = base + "/v1/keys/" if api == "nstore" else base
+        self._base = base
+        self.url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._pool = ConnectionPool(
+            parts.scheme,
+            parts.hostname,
+            parts.port,
+            url=f"{parts.scheme}://{parts.netloc}",
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_response=max_response,
+            retries=retries,
+            backoff=backoff,
+        )
+
+    # -- capabilities ---------------------------------------------------------------------------
+
+    @property
+    def is_remote(self) -> bool:
+        return True
+
+    @property
+    def supports_prefix_listing(self) -> bool:
+        return self.api == "nstore"
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        return True
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _path(self, key: str) -> str:
+        if not isinstance(key, str):
+            raise KeyEncodingError(f"Expected a str key for HTTPStore. Got {type(key).__name__} instead.")
+        return self._keys + key_path(key)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        key: str | None = None,
+        idempotent: bool = True,
+        ok: tuple[int, ...] = (200, 204),
+    ) -> Response:
+        all_headers = {**self._headers, **headers} if headers else self._headers
+        response = self._pool.request(method, path, body, all_headers, idempotent=idempotent)
+        if response.status not in ok:
+            raise self._error(method, path, response, key)
+        return response
+
+    def _error(self, method: str, path: str, response: Response, key: str | None) -> Exception:
+        status = response.status
+        code = problem_code(response.body)
+        where = f"{method} {self._pool.url}{path}"
+        if status == 404 and key is not None and code in ("missing-key", ""):
+            return MissingKey(key)
+        if status in (401, 403):
+            return AuthError(f"{where} was refused ({status}): check the token and its access.")
+        if status == 413:
+            return ValueTooLarge(f"{where}: the server refused the body as too large (413).")
+        if status == 414 or code == "invalid-key":
+            return InvalidKey(f"The server refuses the key {key!r} ({status}).")
+        if status >= 500:
+            return StoreUnavailable(f"{where} failed on the server ({status}); see the server's log.")
+        return StoreError(f"{where} answered {status} {code or ''}".rstrip() + ".")
+
+    # -- single keys ----------------------------------------------------------------------------
+
+    def __getitem__(self, key: str, /) -> bytes:
+        return self._request("GET", self._path(key), key=key, ok=(200,)).body
+
+    def __setitem__(self, key: str, value: bytes, /) -> None:
+        self._request("PUT", self._path(key), _bytes(value), key=key)
+
+    def __delitem__(self, key: str, /) -> None:
+        self._request("DELETE", self._path(key), key=key)
+
+    def __contains__(self, key: object, /) -> bool:
+        if not isinstance(key, str):
+            return False
+        # A HEAD answer has no problem document: 400 and 414 mean a key the server refuses.
+        response = self._request("HEAD", self._path(key), key=key, ok=(200, 400, 404, 414))
+        return response.status == 200
+
+    def set_if_absent(self, key: str, value: bytes, /) -> bool:
+        # docstring inherited
+        headers = {"If-None-Match": "*"}
+        path = self._path(key)
+        return self._conditional(path, _bytes(value), headers, key)
+
+    def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
+        # docstring inherited
+        headers = {"If-Match": etag(_bytes(expected))}
+        return self._conditional(self._path(key), _bytes(value), headers, key)
+
+    def _conditional(self, path: str, value: bytes, headers: dict[str, str], key: str) -> bool:
+        response = self._request("PUT", path, value, headers, key=key, idempotent=False, ok=(204, 412))
+        return response.status == 204
+
+    # -- listing and batches ---------------------------------------------------------------------
+
+    def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
+        # docstring inherited
+        if self.api != "nstore":
+            raise UnsupportedOperation("HTTPStore(api='plain') cannot list keys; use api='nstore'.")
+        return self._pages(prefix or "")
+
+    def _pages(self, prefix: str) -> Iterator[str]:
+        cursor = ""
+        while True:
+            query = f"?prefix={quote(prefix, safe='')}&limit={_PAGE}"
+            if cursor:
+                query += f"&cursor={cursor}"
+            page = _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
+            yield from page.keys
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
+        response = self._request("POST", self._base + "/v1/batch", _encode(payload), _MSGPACK, ok=(200,))
+        return _decode_batch(response.body).values
+
+    def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
+        # docstring inherited
+        if self.api != "nstore":
+            return super().get_many(keys)
+        found: dict[str, bytes] = {}
+        for chunk in _chunks(list(keys), _BATCH_KEYS):
+            found.update(self._batch({"get": chunk}))
+        return found
+
+    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+        # docstring inherited; not atomic across chunks: a large call is sent in several requests
+        if self.api != "nstore":
+            return super().set_many(items)
+        pairs = items.items() if isinstance(items, Mapping) else items
+        chunk: dict[str, bytes] = {}
+        size = 0
+        for key, value in pairs:
+            chunk[key] = _bytes(value)
+            size += len(value) + len(key)
+            if size >= _BATCH_BYTES or len(chunk) >= _BATCH_KEYS:
+                self._batch({"set": chunk})
+                chunk, size = {}, 0
+        if chunk:
+            self._batch({"set": chunk})
+        return None
+
+    def delete_many(self, keys: Iterable[str], /) -> None:
+        # docstring inherited
+        if self.api != "nstore":
+            return super().delete_many(keys)
+        for chunk in _chunks(list(keys), _BATCH_KEYS):
+            self._batch({"delete": chunk})
+        return None
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        # docstring inherited
+        self._pool.close()
+
+    def __repr__(self) -> str:
+        return f"HTTPStore({self.url!r})"
+
+
+def _bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"Expected bytes for an HTTPStore value. Got {type(value).__name__} instead.")
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
