@@ -8,6 +8,7 @@ is one round trip; with ``replicas > 0`` it ends with ``WAIT`` on the same conne
 
 from __future__ import annotations
 
+from binascii import crc_hqx
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.cluster import RedisCluster
 
-__all__ = ["Batch", "Route", "route_for"]
+__all__ = ["Batch", "ClusterRoute", "Route", "key_slot", "route_for", "run_batches", "scan"]
 
 #: Keys per MGET/MSET/DEL command: large enough to amortise a round trip, small enough that one
 #: command does not block the server for long.
@@ -59,10 +60,14 @@ class ClusterRoute(Route):
         self.cluster: Any = cluster
 
     def batches(self, keys: Sequence[bytes]) -> list[Batch]:
-        keyslot = self.cluster.keyslot
         slots: dict[int, list[bytes]] = {}
         for key in keys:
-            slots.setdefault(keyslot(key), []).append(key)
+            slot = key_slot(key)
+            group = slots.get(slot)
+            if group is None:
+                slots[slot] = [key]
+            else:
+                group.append(key)
         by_node: dict[str, tuple[Redis, list[list[bytes]]]] = {}
         manager = self.cluster.nodes_manager
         for slot, slot_keys in slots.items():
@@ -84,36 +89,74 @@ class ClusterRoute(Route):
         self.cluster.nodes_manager.initialize()
 
 
+def key_slot(key: bytes) -> int:
+    """The Redis Cluster hash slot of ``key``: CRC16 (XMODEM) of its ``{hash tag}`` or of all of it."""
+    start = key.find(b"{")
+    if start >= 0:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1 : end]
+    return crc_hqx(key, 0) % 16384
+
+
 def route_for(client: Redis | RedisCluster) -> Route:
     from redis.cluster import RedisCluster
 
     return ClusterRoute(client) if isinstance(client, RedisCluster) else Route(client)
 
 
-def run_batch(
-    client: Redis,
-    commands: list[Command],
+def run_batches(
+    work: list[tuple[Redis, list[Command]]],
     *,
     transaction: bool,
     replicas: int,
     replica_timeout: float,
-) -> list[Any]:
-    """Send ``commands`` on one connection in one round trip; return their replies.
+) -> list[list[Any]]:
+    """Send each connection's ``commands``, all before reading any reply; return the replies.
 
-    With ``transaction`` they run inside ``MULTI``/``EXEC``; with ``replicas`` a ``WAIT`` follows
-    on the same connection and too few acknowledgements raise StoreUnavailable. Error replies are
-    raised (the first one), as redis-py raises them.
+    One round trip in all, however many masters take part. With ``transaction`` each batch runs
+    inside ``MULTI``/``EXEC``; with ``replicas`` a ``WAIT`` follows on the same connection and
+    too few acknowledgements raise StoreUnavailable. Every reply is read before an error reply is
+    raised, and a connection that fails mid-way is dropped, so no later request on a pooled
+    connection can be handed a reply meant for this one.
     """
-    pipe: Any = client.pipeline(transaction=False)  # Any: Pipeline.execute_command is unannotated
-    if transaction:
-        pipe.execute_command("MULTI")
-    for command in commands:
-        pipe.execute_command(*command)
-    if transaction:
-        pipe.execute_command("EXEC")
+    from redis.exceptions import ResponseError
+
+    framed = [_frame(commands, transaction, replicas, replica_timeout) for _, commands in work]
+    taken: list[tuple[Any, Any]] = []  # (pool, connection); Any: redis-py's pool API is unannotated
+    try:
+        for (client, _), commands in zip(work, framed, strict=True):
+            pool: Any = client.connection_pool
+            connection = pool.get_connection()
+            taken.append((pool, connection))
+            connection.send_packed_command(connection.pack_commands(commands))
+        replies: list[list[Any]] = []
+        for (_, connection), commands in zip(taken, framed, strict=True):
+            batch: list[Any] = []
+            for _ in commands:
+                try:
+                    batch.append(connection.read_response())
+                except ResponseError as exc:  # an error reply: the connection stays in step
+                    batch.append(exc)
+            replies.append(batch)
+    except BaseException:
+        for _, connection in taken:
+            connection.disconnect()
+        raise
+    finally:
+        for pool, connection in taken:
+            pool.release(connection)
+    return [_unframe(batch, transaction, replicas, replica_timeout) for batch in replies]
+
+
+def _frame(commands: list[Command], transaction: bool, replicas: int, timeout: float) -> list[Command]:
+    framed = [("MULTI",), *commands, ("EXEC",)] if transaction else list(commands)
     if replicas:
-        pipe.execute_command("WAIT", replicas, int(replica_timeout * 1000))
-    replies = pipe.execute(raise_on_error=False)
+        framed.append(("WAIT", replicas, int(timeout * 1000)))
+    return framed
+
+
+def _unframe(replies: list[Any], transaction: bool, replicas: int, timeout: float) -> list[Any]:
     for reply in replies:
         if isinstance(reply, Exception):
             raise reply
@@ -121,11 +164,11 @@ def run_batch(
         acknowledged = replies.pop()
         if acknowledged < replicas:
             raise StoreUnavailable(
-                f"The write reached the master but only {acknowledged} of {replicas} replicas acknowledged "
-                f"it within {replica_timeout}s; it may be lost if the master fails now."
+                f"The write reached the master but only {acknowledged} of {replicas} replicas "
+                f"acknowledged it within {timeout}s; it may be lost if the master fails now."
             )
     if not transaction:
-        return list(replies)
+        return replies
     results = list(replies[-1])
     for result in results:
         if isinstance(result, Exception):

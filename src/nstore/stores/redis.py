@@ -23,7 +23,7 @@ from nstore.stores._redis_client import (
     split_url,
     ttl_ms,
 )
-from nstore.stores._redis_route import Route, route_for, run_batch, scan
+from nstore.stores._redis_route import Route, route_for, run_batches, scan
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -312,35 +312,40 @@ class RedisStore(Store[str, bytes]):
     def _waited(self, command: tuple[Any, ...]) -> Any:
         options = self._options
         client = self._route.node_client(command[3] if command[0] == "EVAL" else command[1])
-        return run_batch(
-            client,
-            [command],
+        batch = run_batches(
+            [(client, [command])],
             transaction=False,
             replicas=options.replicas,
             replica_timeout=options.replica_timeout,
-        )[0]
+        )
+        return batch[0][0]
 
     def _bulk(
         self, keys: list[bytes], commands: Callable[[list[bytes]], list[tuple[Any, ...]]]
     ) -> list[tuple[list[bytes], list[Any]]]:
-        """Run ``commands(group)`` for every group of ``keys``; one round trip per connection."""
-        done: list[tuple[list[bytes], list[Any]]] = []
+        """Run ``commands(group)`` for every group of ``keys``, in one round trip."""
         options = self._options
-        route = self._route
-        for client, groups in route.batches(keys):
-            batch = [commands(group) for group in groups]
-            flat = [command for group_commands in batch for command in group_commands]
-            replies = run_batch(
-                client,
-                flat,
-                transaction=route.atomic_bulk and len(flat) > 1,
-                replicas=options.replicas,
-                replica_timeout=options.replica_timeout,
-            )
-            start = 0
-            for group, group_commands in zip(groups, batch, strict=True):
-                done.append((group, replies[start : start + len(group_commands)]))
-                start += len(group_commands)
+        work = []
+        groups: list[list[bytes]] = []
+        sizes: list[int] = []
+        for client, client_groups in self._route.batches(keys):
+            flat = []
+            for group in client_groups:
+                group_commands = commands(group)
+                flat.extend(group_commands)
+                groups.append(group)
+                sizes.append(len(group_commands))
+            work.append((client, flat))
+        transaction = self._route.atomic_bulk and len(work[0][1]) > 1
+        replies = run_batches(
+            work, transaction=transaction, replicas=options.replicas, replica_timeout=options.replica_timeout
+        )
+        flat_replies = [reply for batch in replies for reply in batch]
+        done: list[tuple[list[bytes], list[Any]]] = []
+        start = 0
+        for group, size in zip(groups, sizes, strict=True):
+            done.append((group, flat_replies[start : start + size]))
+            start += size
         return done
 
     def _call(
