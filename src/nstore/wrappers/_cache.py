@@ -115,7 +115,9 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             raise ConfigurationError(f"Expected a positive integer for queue_size. Got {queue_size!r}.")
         super().__init__(primary)
         self._tier = Tier((cache, *more_caches), logger or logging.getLogger("nstore.cache"))
-        self._tier.on_taint_change = self._choose_first_get
+        # A weak reference: the worker thread holds the tier, and must not keep the store alive.
+        choose = weakref.WeakMethod(self._choose_first_get)
+        self._tier.on_taint_change = lambda index: (method := choose()) and method(index)
         self._locks = tuple(threading.Lock() for _ in range(_STRIPES))
         self._versions = [0] * _STRIPES
         self._pending: dict[Any, Pending] = {}

@@ -1,0 +1,165 @@
+"""CacheStore joins StoreTests in each mode, and reads, fills and counts as documented."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nstore import MemoryStore, Store
+from nstore.errors import ConfigurationError, MissingKey, StoreClosed
+from nstore.stores.sqlite import SQLiteStore
+from nstore.wrappers import CacheStats, CacheStore
+from tests.stores.base import StoreTests
+
+
+def _primary(store: Store[str, bytes]) -> Store[str, bytes]:
+    assert isinstance(store, CacheStore)
+    return store.store
+
+
+class _CacheStoreTests(StoreTests):
+    """Ground truth is the primary store, read and written around the CacheStore."""
+
+    def raw_get(self, store: Store[str, bytes], key: str) -> bytes | None:
+        return _primary(store).get(key)
+
+    def raw_set(self, store: Store[str, bytes], key: str, value: bytes) -> None:
+        _primary(store)[key] = value
+
+
+class TestCacheStoreSync(_CacheStoreTests):
+    @pytest.fixture
+    def store(self) -> Iterator[Store[str, bytes]]:
+        with CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes](maxsize=10_000)) as store:
+            yield store
+
+
+class TestCacheStoreTwoSmallCaches(_CacheStoreTests):
+    """A tiny first cache that evicts all the time, in front of a TTL cache."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store[str, bytes]]:
+        small = MemoryStore[str, bytes](maxsize=4)
+        second = MemoryStore[str, bytes](maxbytes=64 * 1024, ttl=60)
+        with CacheStore(MemoryStore[str, bytes](), small, second) as store:
+            yield store
+
+
+class TestCacheStoreWriteBehind(_CacheStoreTests):
+    @pytest.fixture
+    def store(self) -> Iterator[Store[str, bytes]]:
+        cache = MemoryStore[str, bytes](maxsize=10_000)
+        with CacheStore(MemoryStore[str, bytes](), cache, write_behind=True, queue_size=4) as store:
+            yield store
+
+
+class TestCacheStoreWriteBehindOnSQLite(_CacheStoreTests):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store[str, bytes]]:
+        primary = SQLiteStore(tmp_path / "primary.db", durability="off")
+        with CacheStore(primary, MemoryStore[str, bytes](maxsize=100), write_behind=True) as store:
+            yield store
+
+
+# -- reads and fills --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+def test_reads_fill_the_caches_in_front(write_behind: bool) -> None:
+    primary = MemoryStore[str, bytes]({"a": b"1", "b": b"2"})
+    first, second = MemoryStore[str, bytes](), MemoryStore[str, bytes]({"b": b"2"})
+    store = CacheStore(primary, first, second, write_behind=write_behind)
+    assert store["a"] == b"1"  # miss: from the primary, then into both caches
+    assert store["b"] == b"2"  # hit in the second cache, then into the first
+    store.flush()
+    assert dict(first.items()) == {"a": b"1", "b": b"2"}
+    assert dict(second.items()) == {"a": b"1", "b": b"2"}
+    assert store["a"] == b"1"
+    assert store.get_many(["a", "b", "c"]) == {"a": b"1", "b": b"2"}
+    with pytest.raises(MissingKey):
+        store["c"]
+    assert store.stats == CacheStats(hits=4, misses=3, write_failures=0, read_failures=0, pending=0)
+    store.close()
+
+
+def test_get_many_fills_from_each_level() -> None:
+    primary = MemoryStore[str, bytes]({f"k{i}": bytes([i]) for i in range(6)})
+    first = MemoryStore[str, bytes]({"k0": b"\x00"})
+    second = MemoryStore[str, bytes]({"k1": b"\x01"})
+    store = CacheStore(primary, first, second)
+    assert store.get_many([f"k{i}" for i in range(7)]) == dict(primary.items())
+    assert sorted(first) == [f"k{i}" for i in range(6)]
+    assert sorted(second) == [f"k{i}" for i in range(1, 6)]  # k0 was answered in front of it
+    assert (store.stats.hits, store.stats.misses) == (2, 5)
+
+
+def test_writes_go_to_primary_and_caches() -> None:
+    primary, cache = MemoryStore[str, bytes](), MemoryStore[str, bytes]()
+    store = CacheStore(primary, cache)
+    store["a"] = b"1"
+    store.set_many({"b": b"2", "c": b"3"})
+    assert store.set_if_absent("d", b"4") is True
+    assert store.set_if_absent("d", b"5") is False
+    assert store.compare_and_set("a", b"1", b"6") is True
+    assert store.compare_and_set("a", b"1", b"7") is False
+    assert dict(primary.items()) == dict(cache.items()) == {"a": b"6", "b": b"2", "c": b"3", "d": b"4"}
+    del store["a"]
+    store.delete_many(["b", "zz"])
+    assert dict(primary.items()) == dict(cache.items()) == {"c": b"3", "d": b"4"}
+    assert "c" in store
+    assert "a" not in store
+
+
+def test_listing_and_len_come_from_the_primary() -> None:
+    primary = MemoryStore[str, bytes]({"x/1": b"", "x/2": b"", "y": b""})
+    store = CacheStore(primary, MemoryStore[str, bytes]({"stale-only-in-cache": b""}))
+    assert sorted(store.keys(prefix="x/")) == ["x/1", "x/2"]
+    assert len(store) == 3
+
+
+def test_capabilities_are_the_primarys(tmp_path: Path) -> None:
+    with CacheStore(SQLiteStore(tmp_path / "p.db"), MemoryStore[str, bytes]()) as store:
+        assert store.is_persistent is True
+        assert store.supports_atomic_writes is True
+
+
+def test_generic_types_are_kept() -> None:
+    store: Store[int, list[str]] = CacheStore(MemoryStore[int, list[str]](), MemoryStore[int, list[str]]())
+    store[1] = ["a"]
+    assert store[1] == ["a"]
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="queue_size"):
+        CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes](), queue_size=0)
+    with pytest.raises(ConfigurationError, match="Expected a Store for the cache"):
+        CacheStore(MemoryStore[str, bytes](), {})  # type: ignore[arg-type]  # the point of the test
+
+
+class _RecordsOnClose(MemoryStore[str, bytes]):
+    def close(self) -> None:
+        self.seen_at_close = dict(self._data)
+        super().close()
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+def test_close_drains_and_closes_everything(write_behind: bool) -> None:
+    primary, cache = MemoryStore[str, bytes](), _RecordsOnClose()
+    store = CacheStore(primary, cache, write_behind=write_behind)
+    store.set_many({f"k{i}": b"v" for i in range(50)})
+    store.close()
+    store.close()  # idempotent
+    assert len(cache.seen_at_close) == 50
+    for call in (lambda: store["k1"], lambda: store.__setitem__("k", b""), lambda: len(store)):
+        with pytest.raises(StoreClosed):
+            call()
+    with pytest.raises(StoreClosed):
+        primary["k1"]
+
+
+def test_repr() -> None:
+    store = CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes](), write_behind=True)
+    assert repr(store).endswith("write_behind=True)")
+    store.close()
