@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nstore`` argument parser with every command."""
-    from nstore._cli import copy, keys, serve
+    from nstore._cli import bench, copy, keys, serve
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         title="commands", metavar="COMMAND", dest="command", required=True, parser_class=_Parser
     )
-    for module in (serve, keys, copy):
+    for module in (serve, keys, copy, bench):
         module.add_commands(sub, common)
     return parser
 

@@ -106,6 +106,9 @@ _REDIS_OPTIONS = (
 _HTTP_OPTIONS = (
     Option("token", str, "the bearer token the server requires"),
     Option("timeout", float, "seconds to wait for a reply before StoreUnavailable"),
+    Option("connect_timeout", float, "seconds to wait for a connection"),
+    Option("retries", int, "retries of idempotent requests"),
+    Option("api", str, "nstore: an nstore server; plain: any GET/PUT/DELETE server", ("nstore", "plain")),
 )
 
 SCHEMES: tuple[_Scheme, ...] = (

@@ -9,7 +9,7 @@ import pytest
 
 from tests.cli.conftest import NStore
 
-COMMANDS = ["serve", "get", "put", "rm", "ls", "copy"]
+COMMANDS = ["serve", "get", "put", "rm", "ls", "copy", "bench"]
 
 
 @pytest.mark.parametrize(
