@@ -140,6 +140,11 @@ class Zstd(Codec[bytes, bytes]):
     """Bytes compressed with Zstandard, optionally with a dictionary, decompressed under a limit.
 
     A dictionary trained on typical values (:meth:`train`) makes small records compress well.
+    Each value is one frame that declares its size; a frame whose declared size exceeds
+    ``max_size`` is refused before anything is allocated, and bytes after that frame are not
+    read. Frames without a declared size (written by other tools) are decompressed as a stream,
+    across concatenated frames, and stop at ``max_size``.
+
     The spec records a dictionary by its zstd id and fingerprint and, up to 64 KiB, embeds it
     (base64) so that the spec alone rebuilds the codec; a larger dictionary is passed back with
     ``Zstd.from_params(params, dictionary=...)``.
@@ -227,8 +232,9 @@ class Zstd(Codec[bytes, bytes]):
             raise _limit_error(self.name, self.max_size)
         try:
             # The declared size is at most max_size, so this allocation is bounded; zstd fails
-            # if the content turns out larger than declared.
-            return decompressor.decompress(data, allow_extra_data=False)
+            # if the content turns out larger than declared. Bytes after this one frame are not
+            # read (checking for them, allow_extra_data=False, costs more than the decoding).
+            return decompressor.decompress(data)
         except zstandard.ZstdError as exc:
             raise DecodeError(f"Expected a zstd frame: {exc}", codec=self.name) from exc
 

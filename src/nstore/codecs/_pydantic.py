@@ -48,6 +48,8 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     name = "pydantic"
 
     _adapter: pydantic.TypeAdapter[T] = field(init=False, repr=False, compare=False)
+    _to_json: Any = field(init=False, repr=False, compare=False)
+    _validate_json: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -56,19 +58,22 @@ class Pydantic(Codec[T, bytes], Generic[T]):
             raise ConfigurationError(
                 f"Expected a type pydantic supports for type. Got {self.type!r} instead: {exc}"
             ) from exc
-        # Built once: building the adapter compiles the validator and the serializer.
+        # Built once: building the adapter compiles the validator and the serializer, which are
+        # then called directly (TypeAdapter's own methods add keyword handling to every call).
         object.__setattr__(self, "_adapter", adapter)
+        object.__setattr__(self, "_to_json", adapter.serializer.to_json)
+        object.__setattr__(self, "_validate_json", adapter.validator.validate_json)
 
     def encode(self, value: T, /) -> bytes:
         try:
             # warnings="error": a value of another type fails instead of being serialized loosely.
-            return self._adapter.dump_json(value, warnings="error")
+            return self._to_json(value, warnings="error")  # type: ignore[no-any-return]  # bytes
         except (PydanticSerializationError, TypeError, ValueError) as exc:
             raise EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name) from exc
 
     def decode(self, data: bytes, /) -> T:
         try:
-            return self._adapter.validate_json(data)
+            return self._validate_json(data)  # type: ignore[no-any-return]  # the validator builds a T
         except pydantic.ValidationError as exc:
             if all(error["type"] == "json_invalid" for error in exc.errors()):
                 raise DecodeError(f"Expected JSON: {_first_error(exc)}", codec=self.name) from exc
