@@ -69,9 +69,16 @@ class ClusterRoute(Route):
             else:
                 group.append(key)
         by_node: dict[str, tuple[Redis, list[list[bytes]]]] = {}
-        manager = self.cluster.nodes_manager
+        # slots_cache[slot][0] is the slot's master, as NodesManager.get_node_from_slot reads it,
+        # without that method's lock and load-balancing checks for every slot.
+        slots_cache = self.cluster.nodes_manager.slots_cache
         for slot, slot_keys in slots.items():
-            node = manager.get_node_from_slot(slot)
+            nodes = slots_cache.get(slot)
+            if not nodes:
+                from redis.exceptions import SlotNotCoveredError
+
+                raise SlotNotCoveredError(f"Slot {slot} is not covered by the cluster.")
+            node = nodes[0]
             entry = by_node.get(node.name)
             if entry is None:
                 entry = by_node[node.name] = (self.cluster.get_redis_connection(node), [])
@@ -129,7 +136,7 @@ def run_batches(
             pool: Any = client.connection_pool
             connection = pool.get_connection()
             taken.append((pool, connection))
-            connection.send_packed_command(connection.pack_commands(commands))
+            connection.send_packed_command(_pack(connection, commands))
         replies: list[list[Any]] = []
         for (_, connection), commands in zip(taken, framed, strict=True):
             batch: list[Any] = []
@@ -147,6 +154,15 @@ def run_batches(
         for pool, connection in taken:
             pool.release(connection)
     return [_unframe(batch, transaction, replicas, replica_timeout) for batch in replies]
+
+
+def _pack(connection: Any, commands: list[Command]) -> Any:
+    """The commands in the Redis protocol: hiredis packs each in one C call when it is installed."""
+    try:
+        from hiredis import pack_command
+    except ImportError:
+        return connection.pack_commands(commands)
+    return [b"".join([pack_command(command) for command in commands])]
 
 
 def _frame(commands: list[Command], transaction: bool, replicas: int, timeout: float) -> list[Command]:
