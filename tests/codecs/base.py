@@ -3,8 +3,9 @@
 A test module subclasses :class:`CodecTests`, implements :meth:`~CodecTests.make_codec` and
 :meth:`~CodecTests.values` (a hypothesis strategy of values the codec takes), and sets the class
 attributes that describe the codec. The suite checks round trips, that any input to ``decode``
-either decodes or raises :class:`~nstore.errors.DecodeError` (never another exception), that the
-spec is JSON and rebuilds an equal codec, and, for codecs with a ``max_size``, the size limit.
+either decodes or raises :class:`~nstore.errors.DecodeError` (never another exception), and that
+the spec is JSON and rebuilds an equal codec. Codecs that decompress join :class:`LimitedCodecTests`,
+which adds the ``max_size`` limit.
 """
 
 from __future__ import annotations
@@ -52,14 +53,6 @@ class CodecTests(Generic[A, B]):
     def garbage(self) -> st.SearchStrategy[B]:
         """Inputs to decode that need not be valid encodings (bytes, unless overridden)."""
         return st.binary(max_size=512)  # type: ignore[return-value]  # B is bytes unless overridden
-
-    def limited(self, max_size: int) -> Codec[A, B] | None:
-        """The codec with a decode limit of ``max_size`` bytes, or None if it has no limit."""
-        return None
-
-    def large_value(self, size: int) -> A:
-        """A value whose encoding before the limited stage is over ``size`` bytes."""
-        raise NotImplementedError
 
     def same(self, left: A, right: A) -> bool:
         """Whether a decoded value equals the original (override for NaN and the like)."""
@@ -141,10 +134,20 @@ class CodecTests(Generic[A, B]):
         assert all(stage.stages == (stage,) for stage in codec.stages)
         assert from_spec([s.spec for s in codec.stages]) == codec
 
+
+class LimitedCodecTests(CodecTests[A, B]):
+    """The suite plus the size limit, for codecs (and chains) that decompress under ``max_size``."""
+
+    def limited(self, max_size: int) -> Codec[A, B]:
+        """The codec with a decode limit of ``max_size`` bytes."""
+        raise NotImplementedError
+
+    def large_value(self, size: int) -> A:
+        """A value whose encoding before the limited stage is over ``size`` bytes."""
+        raise NotImplementedError
+
     def test_decode_limit(self) -> None:
         limited = self.limited(4096)
-        if limited is None:
-            pytest.skip("the codec has no decode size limit")
         encoded = limited.encode(self.large_value(4096 * 4))
         with pytest.raises(DecodeLimitError, match="max_size=4096"):
             limited.decode(encoded)

@@ -23,13 +23,13 @@ from nstore.codecs import (
     from_spec,
 )
 from nstore.errors import DecodeError, EncodeError, ValidationError
-from tests.codecs.base import CodecTests
+from tests.codecs.base import CodecTests, LimitedCodecTests
 from tests.codecs.models import User, UserData, UserModel, sample_user, user_data, user_models, users
 
 KEY = b"chain-signing-key-0123456789"
 
 
-class TestMsgspecZstd(CodecTests[User, bytes]):
+class TestMsgspecZstd(LimitedCodecTests[User, bytes]):
     has_schema = True
 
     def make_codec(self) -> Codec[User, bytes]:
@@ -45,7 +45,7 @@ class TestMsgspecZstd(CodecTests[User, bytes]):
         return User(1, "x" * size, "", [], 0.0, True, sample_user().created, {})
 
 
-class TestPydanticZlib(CodecTests[UserModel, bytes]):
+class TestPydanticZlib(LimitedCodecTests[UserModel, bytes]):
     has_schema = True
 
     def make_codec(self) -> Codec[UserModel, bytes]:

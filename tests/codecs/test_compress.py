@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from nstore.codecs import Codec, Zlib, Zstd, from_spec
 from nstore.errors import ConfigurationError, DecodeError, DecodeLimitError, EncodeError, SpecError
-from tests.codecs.base import CodecTests
+from tests.codecs.base import LimitedCodecTests
 
 MiB = 1024 * 1024
 SAMPLES = [
@@ -22,7 +23,7 @@ SAMPLES = [
 DICTIONARY = Zstd.train(SAMPLES, size=4096)
 
 
-class CompressionTests(CodecTests[bytes, bytes]):
+class CompressionTests(LimitedCodecTests[bytes, bytes]):
     def values(self) -> st.SearchStrategy[bytes]:
         return (
             st.binary(max_size=2048) | st.sampled_from(SAMPLES) | st.binary(max_size=8).map(lambda b: b * 500)
@@ -197,3 +198,24 @@ def test_large_dictionary_is_passed_back_explicitly() -> None:
 def test_training_needs_samples() -> None:
     with pytest.raises(ConfigurationError, match="Cannot train a dictionary on 2 samples"):
         Zstd.train([b"a", b"b"])
+
+
+@pytest.mark.parametrize("codec", [Zstd(3), Zstd(3, dictionary=DICTIONARY), Zlib(6)])
+def test_one_codec_shared_by_threads(codec: Codec[bytes, bytes]) -> None:
+    # zstandard contexts are not thread-safe; the codec keeps one per thread.
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for i in range(300):
+                value = SAMPLES[(seed * 31 + i) % len(SAMPLES)] * (1 + i % 5)
+                assert codec.decode(codec.encode(value)) == value
+        except BaseException as exc:  # collected: an assertion in a thread would be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
