@@ -53,7 +53,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nstore`` argument parser with every command."""
-    from nstore._cli import bench, copy, keys, serve
+    from nstore._cli import bench, completion, copy, keys, serve
+    from nstore._cli.common import HelpFormatter
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -66,14 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nstore",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"nstore {_version()}")
     sub = parser.add_subparsers(
         title="commands", metavar="COMMAND", dest="command", required=True, parser_class=_Parser
     )
-    for module in (serve, keys, copy, bench):
+    for module in (serve, keys, copy, bench, completion):
         module.add_commands(sub, common)
     return parser
 

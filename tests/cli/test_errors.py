@@ -9,7 +9,7 @@ import pytest
 
 from tests.cli.conftest import NStore
 
-COMMANDS = ["serve", "get", "put", "rm", "ls", "copy", "bench"]
+COMMANDS = ["serve", "get", "put", "rm", "ls", "copy", "bench", "completion"]
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,8 @@ def test_an_unreachable_server_exits_3(nstore: NStore) -> None:
 def test_every_command_has_help(nstore: NStore, command: str) -> None:
     result = nstore.ok(command, "--help")
     assert result.text.startswith(f"usage: nstore {command}")
-    assert "examples:\n  nstore " + command in result.text
+    examples = result.text.split("\nexamples:\n")[1]
+    assert f"nstore {command}" in examples
 
 
 def test_main_help_lists_commands_urls_and_exit_codes(nstore: NStore) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "EXIT_UNAVAILABLE",
     "EXIT_USAGE",
     "CommandError",
+    "HelpFormatter",
     "add_command",
     "batched",
     "classify",
@@ -113,6 +114,16 @@ def print_json(data: Any, stream: IO[str] | None = None) -> None:
     out.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions and examples as written, and aligns help in a wider column."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+        # argparse sizes the help column without the subcommands' extra indent, which pushes the
+        # help of the longest command name ("completion") to its own line; start wider.
+        self._action_max_length = 16
+
+
 def add_command(
     sub: Any, common: argparse.ArgumentParser, name: str, summary: str, description: str, examples: str
 ) -> argparse.ArgumentParser:
@@ -125,6 +136,6 @@ def add_command(
             help=summary,
             description=description,
             epilog="examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines()),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=HelpFormatter,
         ),
     )
