@@ -4,6 +4,7 @@ read and written through a separate sqlite3 connection."""
 from __future__ import annotations
 
 import os
+import pickle
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from nstore import Store
 from nstore.errors import ConfigurationError, InvalidKey, StoreClosed
-from nstore.stores.sqlite import SQLiteStore, _successor
+from nstore.stores.sqlite import Durability, SQLiteStore, _successor
 from tests.stores.base import StoreTests
 
 
@@ -24,7 +25,7 @@ def _raw(store: Store[str, bytes]) -> sqlite3.Connection:
 
 
 class TestSQLiteStore(StoreTests):
-    durability = "normal"
+    durability: Durability = "normal"
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[Store[str, bytes]]:
@@ -48,11 +49,11 @@ class TestSQLiteStore(StoreTests):
 
 
 class TestSQLiteStoreFull(TestSQLiteStore):
-    durability = "full"
+    durability: Durability = "full"
 
 
 class TestSQLiteStoreOff(TestSQLiteStore):
-    durability = "off"
+    durability: Durability = "off"
 
 
 # -- parameters ------------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ def test_missing_directory_and_directory_path(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("durability", "synchronous"), [("off", 0), ("normal", 1), ("full", 2)])
 def test_durability_sets_wal_and_synchronous_on_every_connection(
-    tmp_path: Path, durability: str, synchronous: int
+    tmp_path: Path, durability: Durability, synchronous: int
 ) -> None:
     with SQLiteStore(tmp_path / "s.db", durability=durability) as store:
         assert store.durability == durability
@@ -108,6 +109,15 @@ def test_durability_sets_wal_and_synchronous_on_every_connection(
         assert seen == [synchronous]
         assert cur.execute("PRAGMA synchronous").fetchone() == (synchronous,)
         assert repr(store).endswith(f"durability={durability!r})")
+
+
+def test_pickles_by_parameters(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db", table="t", durability="full", timeout=3) as store:
+        store["k"] = b"v"
+        with pickle.loads(pickle.dumps(store)) as copy:
+            assert copy is not store
+            assert repr(copy) == repr(store)
+            assert copy["k"] == b"v"
 
 
 def test_capabilities(tmp_path: Path) -> None:

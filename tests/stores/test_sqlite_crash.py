@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from nstore.stores.sqlite import SQLiteStore
+from nstore.stores.sqlite import Durability, SQLiteStore
 
 WRITER = r"""
 import hashlib, os, sys
-from nstore.stores.sqlite import SQLiteStore
+from nstore.stores.sqlite import Durability, SQLiteStore
 
 path, mode, durability, acks, start = sys.argv[1:6]
 store = SQLiteStore(path, durability=durability, timeout=30)
@@ -77,7 +77,7 @@ def _start(db: Path, mode: str, durability: str, acks: Path, start: int) -> subp
     )
 
 
-def _round(tmp_path: Path, durability: str, round_no: int, rng: random.Random) -> None:
+def _round(tmp_path: Path, durability: Durability, round_no: int, rng: random.Random) -> None:
     db = tmp_path / "crash.db"
     start = round_no * 1_000_000
     procs = {}
@@ -134,7 +134,7 @@ def _round(tmp_path: Path, durability: str, round_no: int, rng: random.Random) -
 
 
 @pytest.mark.parametrize("durability", ["normal", "full", "off"])
-def test_kill_during_writes_short(tmp_path: Path, durability: str) -> None:
+def test_kill_during_writes_short(tmp_path: Path, durability: Durability) -> None:
     rng = random.Random(durability)
     for round_no in range(2):
         _round(tmp_path, durability, round_no, rng)
@@ -142,7 +142,7 @@ def test_kill_during_writes_short(tmp_path: Path, durability: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("durability", ["normal", "full", "off"])
-def test_kill_during_writes_long(tmp_path: Path, durability: str) -> None:
+def test_kill_during_writes_long(tmp_path: Path, durability: Durability) -> None:
     rng = random.Random(f"long-{durability}")
     for round_no in range(25):
         _round(tmp_path, durability, round_no, rng)

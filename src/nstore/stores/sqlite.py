@@ -6,19 +6,19 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from nstore.errors import ConfigurationError, InvalidKey, MissingKey
-from nstore.store import Store
+from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.stores import _sqlite_conn as _c
+from nstore.stores._sqlite_writes import CHUNK, NEW_VERSION, SQLiteWrites, bad_key, check_value
 
-__all__ = ["SQLiteStore"]
+__all__ = ["Durability", "SQLiteStore"]
 
-#: Keys per ``IN (...)`` query: under SQLite's oldest default limit of 999 bound variables.
-_CHUNK: Final = 500
+#: How much a write that returned survives; see :class:`SQLiteStore`.
+Durability = Literal["normal", "full", "off"]
+
 #: Keys per page of a listing; each page is its own short read, so no read lock is held between.
 _PAGE: Final = 512
 
@@ -33,7 +33,7 @@ class _Thread:
         self.cur = conn.cursor()
 
 
-class SQLiteStore(Store[str, bytes]):
+class SQLiteStore(SQLiteWrites):
     """A persistent ``Store[str, bytes]`` in one SQLite database file, in WAL mode.
 
     Parameters
@@ -69,7 +69,7 @@ class SQLiteStore(Store[str, bytes]):
         self,
         path: str | os.PathLike[str],
         table: str = "nstore",
-        durability: str = "normal",
+        durability: Durability = "normal",
         *,
         timeout: float = 10.0,
     ) -> None:
@@ -87,13 +87,13 @@ class SQLiteStore(Store[str, bytes]):
         self._sql_get = f'SELECT value FROM "{t}" WHERE key = ?'
         self._sql_has = f'SELECT 1 FROM "{t}" WHERE key = ?'
         self._sql_set = (
-            f'INSERT INTO "{t}" (key, value, version) VALUES (?, ?, {_NEW_VERSION}) '
+            f'INSERT INTO "{t}" (key, value, version) VALUES (?, ?, {NEW_VERSION}) '
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = version + 1"
         )
         self._sql_del = f'DELETE FROM "{t}" WHERE key = ?'
         self._sql_keys = f'SELECT key FROM "{t}" WHERE key >= ? AND key < ? ORDER BY key LIMIT {_PAGE}'
         self._sql_keys_open = f'SELECT key FROM "{t}" WHERE key >= ? ORDER BY key LIMIT {_PAGE}'
-        self._sql_many = f'SELECT key, value FROM "{t}" WHERE key IN ({_c.placeholders(_CHUNK)})'
+        self._sql_many = f'SELECT key, value FROM "{t}" WHERE key IN ({_c.placeholders(CHUNK)})'
         conn = _c.with_retries(
             lambda: _c.connect(self._path, _c.SYNCHRONOUS[durability], self._timeout), "opening"
         )
@@ -109,9 +109,13 @@ class SQLiteStore(Store[str, bytes]):
 
     def _adopt(self, conn: sqlite3.Connection) -> sqlite3.Cursor:
         thread = _Thread(conn)
-        self._local.thread = thread
-        self._local.cur = thread.cur
-        with self._lock:
+        with self._lock:  # against a concurrent close(), which must close this connection too
+            local = self._local
+            if isinstance(local, _c.ClosedLocal):
+                conn.close()
+                raise StoreClosed("This SQLiteStore is closed; open a new one.")
+            local.thread = thread
+            local.cur = thread.cur
             self._threads.add(thread)
         return thread.cur
 
@@ -135,18 +139,11 @@ class SQLiteStore(Store[str, bytes]):
         self._threads = weakref.WeakSet()
         self._lock = threading.Lock()
 
-    def _run(self, sql: str, params: Iterable[Any], what: str, first: BaseException) -> sqlite3.Cursor:
-        """The slow path: retry ``sql`` after the hot path's first attempt failed with ``first``."""
-        if isinstance(first, UnicodeEncodeError):
-            raise InvalidKey(f"Expected a key encodable as UTF-8. Got {first.object!r}.") from None
-        params = tuple(params)
-        return _c.with_retries(lambda: self._open().execute(sql, params), what, first)
-
     # -- the mapping ---------------------------------------------------------------------------------
 
     def __getitem__(self, key: str, /) -> bytes:
         if type(key) is not str:
-            raise _bad_key(key)
+            raise bad_key(key)
         try:
             cur = self._local.cur
         except AttributeError:
@@ -163,9 +160,9 @@ class SQLiteStore(Store[str, bytes]):
 
     def __setitem__(self, key: str, value: bytes, /) -> None:
         if type(key) is not str:
-            raise _bad_key(key)
+            raise bad_key(key)
         if type(value) is not bytes:
-            value = _check_value(key, value)
+            value = check_value(key, value)
         try:
             cur = self._local.cur
         except AttributeError:
@@ -177,7 +174,7 @@ class SQLiteStore(Store[str, bytes]):
 
     def __delitem__(self, key: str, /) -> None:
         if type(key) is not str:
-            raise _bad_key(key)
+            raise bad_key(key)
         cur = self._open()
         try:
             cur.execute(self._sql_del, (key,))
@@ -203,7 +200,7 @@ class SQLiteStore(Store[str, bytes]):
     def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
         # docstring inherited
         if prefix is not None and type(prefix) is not str:
-            raise _bad_key(prefix)
+            raise bad_key(prefix)
         self._open()  # a closed store raises now, not at the first next()
         return self._iter_keys(prefix or "")
 
@@ -247,160 +244,6 @@ class SQLiteStore(Store[str, bytes]):
         """The durability level this store was opened with."""
         return self._durability
 
-    # -- transactions and bulk operations --------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Make the operations of this thread inside the block one atomic transaction.
-
-        All of them are committed when the block exits normally, none if it raises (also across
-        a crash). The block holds the database's write lock from its start, so other writers wait
-        (up to ``timeout``); keep it short. Nested blocks are savepoints: an inner block that
-        raises undoes only its own operations. Operations on other threads are not part of it.
-        """
-        conn = self._open().connection
-        if conn.in_transaction:
-            conn.execute("SAVEPOINT nstore")
-            try:
-                yield
-            except BaseException:
-                conn.execute("ROLLBACK TO nstore")
-                conn.execute("RELEASE nstore")
-                raise
-            conn.execute("RELEASE nstore")
-            return
-        _c.with_retries(lambda: conn.execute("BEGIN IMMEDIATE"), "beginning a transaction")
-        try:
-            yield
-        except BaseException:
-            _c.rollback(conn)
-            raise
-        try:
-            _c.with_retries(lambda: conn.execute("COMMIT"), "committing")
-        except BaseException:
-            _c.rollback(conn)
-            raise
-
-    def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
-        # One read transaction for all the chunks, so the result is one consistent snapshot.
-        wanted = list(dict.fromkeys(keys))
-        for key in wanted:
-            if type(key) is not str:
-                raise _bad_key(key)
-        if not wanted:
-            return {}
-        if len(wanted) <= _CHUNK:
-            return dict(self._select_chunk(wanted))
-        found: dict[str, bytes] = {}
-        with self._read_snapshot():
-            for start in range(0, len(wanted), _CHUNK):
-                found.update(self._select_chunk(wanted[start : start + _CHUNK]))
-        return found
-
-    def _select_chunk(self, chunk: list[str]) -> list[tuple[str, bytes]]:
-        sql = self._sql_many if len(chunk) == _CHUNK else self._sql_many_for(len(chunk))
-        try:
-            return self._open().execute(sql, chunk).fetchall()
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            return self._run(sql, chunk, "reading", exc).fetchall()
-
-    def _sql_many_for(self, n: int) -> str:
-        return f'SELECT key, value FROM "{self._table}" WHERE key IN ({_c.placeholders(n)})'
-
-    @contextmanager
-    def _read_snapshot(self) -> Iterator[None]:
-        conn = self._open().connection
-        if conn.in_transaction:
-            yield
-            return
-        _c.with_retries(lambda: conn.execute("BEGIN"), "beginning a read")
-        try:
-            yield
-        finally:
-            conn.execute("COMMIT")
-
-    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
-        """Store every pair in one transaction: all of them or (on error or crash) none."""
-        pairs = items.items() if isinstance(items, Mapping) else items
-        rows = []
-        for key, value in pairs:
-            if type(key) is not str:
-                raise _bad_key(key)
-            rows.append((key, value if type(value) is bytes else _check_value(key, value)))
-        if rows:
-            self._executemany(self._sql_set, rows, "writing")
-
-    def delete_many(self, keys: Iterable[str], /) -> None:
-        """Remove every present key of ``keys`` in one transaction; missing keys are ignored."""
-        rows = []
-        for key in keys:
-            if type(key) is not str:
-                raise _bad_key(key)
-            rows.append((key,))
-        if rows:
-            self._executemany(self._sql_del, rows, "deleting")
-
-    def _executemany(self, sql: str, rows: list[Any], what: str) -> None:
-        try:
-            with self.transaction():
-                self._open().connection.executemany(sql, rows)
-        except UnicodeEncodeError as exc:
-            raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
-        except sqlite3.Error as exc:
-            raise _c.translate(exc, what) from exc
-
-    # -- conditional writes --------------------------------------------------------------------
-
-    def set_if_absent(self, key: str, value: bytes, /) -> bool:
-        # docstring inherited
-        if type(key) is not str:
-            raise _bad_key(key)
-        value = _check_value(key, value)
-        sql = f'INSERT INTO "{self._table}" (key, value, version) VALUES (?, ?, {_NEW_VERSION}) '
-        sql += "ON CONFLICT (key) DO NOTHING"
-        return self._changed(sql, (key, value))
-
-    def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
-        # docstring inherited
-        if type(key) is not str:
-            raise _bad_key(key)
-        value = _check_value(key, value)
-        sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND value = ?'
-        return self._changed(sql, (value, key, _check_value(key, expected)))
-
-    def get_with_version(self, key: str, /) -> tuple[bytes, int]:
-        """Return the value at ``key`` and its version, an opaque positive integer.
-
-        The version changes on every write of the key; pass it to :meth:`compare_and_set_version`.
-        """
-        if type(key) is not str:
-            raise _bad_key(key)
-        sql = f'SELECT value, version FROM "{self._table}" WHERE key = ?'
-        row = _c.with_retries(lambda: self._open().execute(sql, (key,)).fetchone(), "reading")
-        if row is None:
-            raise MissingKey(key)
-        return row[0], row[1]
-
-    def compare_and_set_version(self, key: str, version: int, value: bytes, /) -> bool:
-        """Store ``value`` only if the version of ``key`` is still ``version`` (0: only if absent).
-
-        Return whether it was stored. A new key gets a random version, so a key deleted and
-        written again does not reuse the version a reader saw before.
-        """
-        if type(key) is not str:
-            raise _bad_key(key)
-        if _c.check_version(version) == 0:
-            return self.set_if_absent(key, value)
-        sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND version = ?'
-        return self._changed(sql, (_check_value(key, value), key, version))
-
-    def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
-        try:
-            cur = self._open().execute(sql, params)
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            cur = self._run(sql, params, "writing", exc)
-        return cur.rowcount == 1
-
     # -- life cycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -412,14 +255,14 @@ class SQLiteStore(Store[str, bytes]):
         for thread in threads:
             thread.conn.close()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A store travels to another process (multiprocessing with spawn) as its parameters; the
+        # receiver opens its own connections.
+        return (_reopen, (self._path, self._table, self._durability, self._timeout))
+
     def __repr__(self) -> str:
         state = " <closed>" if isinstance(self._local, _c.ClosedLocal) else ""
         return f"SQLiteStore({self._path!r}, table={self._table!r}, durability={self._durability!r}){state}"
-
-
-#: The version of a newly created key: random in [1, 2**62], so deleting and re-creating a key
-#: does not bring back an old version (no ABA for compare_and_set_version).
-_NEW_VERSION: Final = "((random() & 4611686018427387903) + 1)"
 
 
 def _successor(prefix: str) -> str | None:
@@ -438,16 +281,5 @@ def _successor(prefix: str) -> str | None:
     return None
 
 
-def _bad_key(key: object) -> InvalidKey:
-    return InvalidKey(f"Expected a str key. Got {type(key).__name__}: {key!r:.80}.")
-
-
-def _check_value(key: str, value: object) -> bytes:
-    if type(value) is bytes:
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError(
-        f"Expected a bytes value for key {key!r}. Got {type(value).__name__}; "
-        "use with_values(codec) to store other types."
-    )
+def _reopen(path: str, table: str, durability: Durability, timeout: float) -> SQLiteStore:
+    return SQLiteStore(path, table, durability, timeout=timeout)

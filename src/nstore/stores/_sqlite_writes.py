@@ -1,0 +1,209 @@
+"""The write side of SQLiteStore: transactions, bulk operations and conditional writes."""
+
+from __future__ import annotations
+
+import sqlite3
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
+
+from nstore.errors import InvalidKey, MissingKey
+from nstore.store import Store
+from nstore.stores import _sqlite_conn as _c
+
+#: Keys per ``IN (...)`` query: under SQLite's oldest default limit of 999 bound variables.
+CHUNK: Final = 500
+
+#: The version of a newly created key: random in [1, 2**62], so deleting and re-creating a key
+#: does not bring back an old version (no ABA for compare_and_set_version).
+NEW_VERSION: Final = "((random() & 4611686018427387903) + 1)"
+
+
+class SQLiteWrites(Store[str, bytes]):
+    """Transactions, bulk operations and conditional writes over the calling thread's connection."""
+
+    _table: str
+    _sql_set: str
+    _sql_del: str
+    _sql_many: str
+
+    @abstractmethod
+    def _open(self) -> sqlite3.Cursor:
+        """The calling thread's cursor, connecting on first use (raises StoreClosed if closed)."""
+
+    def _run(self, sql: str, params: Iterable[Any], what: str, first: BaseException) -> sqlite3.Cursor:
+        """The slow path: retry ``sql`` after the hot path's first attempt failed with ``first``."""
+        if isinstance(first, UnicodeEncodeError):
+            raise InvalidKey(f"Expected a key encodable as UTF-8. Got {first.object!r}.") from None
+        params = tuple(params)
+        return _c.with_retries(lambda: self._open().execute(sql, params), what, first)
+
+    # -- transactions and bulk operations --------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make the operations of this thread inside the block one atomic transaction.
+
+        All of them are committed when the block exits normally, none if it raises (also across
+        a crash). The block holds the database's write lock from its start, so other writers wait
+        (up to ``timeout``); keep it short. Nested blocks are savepoints: an inner block that
+        raises undoes only its own operations. Operations on other threads are not part of it.
+        """
+        conn = self._open().connection
+        if conn.in_transaction:
+            conn.execute("SAVEPOINT nstore")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK TO nstore")
+                conn.execute("RELEASE nstore")
+                raise
+            conn.execute("RELEASE nstore")
+            return
+        _c.with_retries(lambda: conn.execute("BEGIN IMMEDIATE"), "beginning a transaction")
+        try:
+            yield
+        except BaseException:
+            _c.rollback(conn)
+            raise
+        try:
+            _c.with_retries(lambda: conn.execute("COMMIT"), "committing")
+        except BaseException:
+            _c.rollback(conn)
+            raise
+
+    def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
+        # One read transaction for all the chunks, so the result is one consistent snapshot.
+        wanted = list(dict.fromkeys(keys))
+        for key in wanted:
+            if type(key) is not str:
+                raise bad_key(key)
+        if not wanted:
+            return {}
+        if len(wanted) <= CHUNK:
+            return dict(self._select_chunk(wanted))
+        found: dict[str, bytes] = {}
+        with self._read_snapshot():
+            for start in range(0, len(wanted), CHUNK):
+                found.update(self._select_chunk(wanted[start : start + CHUNK]))
+        return found
+
+    def _select_chunk(self, chunk: list[str]) -> list[tuple[str, bytes]]:
+        sql = self._sql_many if len(chunk) == CHUNK else self._sql_many_for(len(chunk))
+        try:
+            return self._open().execute(sql, chunk).fetchall()
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            return self._run(sql, chunk, "reading", exc).fetchall()
+
+    def _sql_many_for(self, n: int) -> str:
+        return f'SELECT key, value FROM "{self._table}" WHERE key IN ({_c.placeholders(n)})'
+
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[None]:
+        conn = self._open().connection
+        if conn.in_transaction:
+            yield
+            return
+        _c.with_retries(lambda: conn.execute("BEGIN"), "beginning a read")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+        """Store every pair in one transaction: all of them or (on error or crash) none."""
+        pairs = items.items() if isinstance(items, Mapping) else items
+        rows = []
+        for key, value in pairs:
+            if type(key) is not str:
+                raise bad_key(key)
+            rows.append((key, value if type(value) is bytes else check_value(key, value)))
+        if rows:
+            self._executemany(self._sql_set, rows, "writing")
+
+    def delete_many(self, keys: Iterable[str], /) -> None:
+        """Remove every present key of ``keys`` in one transaction; missing keys are ignored."""
+        rows = []
+        for key in keys:
+            if type(key) is not str:
+                raise bad_key(key)
+            rows.append((key,))
+        if rows:
+            self._executemany(self._sql_del, rows, "deleting")
+
+    def _executemany(self, sql: str, rows: list[Any], what: str) -> None:
+        try:
+            with self.transaction():
+                self._open().connection.executemany(sql, rows)
+        except UnicodeEncodeError as exc:
+            raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
+        except sqlite3.Error as exc:
+            raise _c.translate(exc, what) from exc
+
+    # -- conditional writes --------------------------------------------------------------------
+
+    def set_if_absent(self, key: str, value: bytes, /) -> bool:
+        # docstring inherited
+        if type(key) is not str:
+            raise bad_key(key)
+        value = check_value(key, value)
+        sql = f'INSERT INTO "{self._table}" (key, value, version) VALUES (?, ?, {NEW_VERSION}) '
+        sql += "ON CONFLICT (key) DO NOTHING"
+        return self._changed(sql, (key, value))
+
+    def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
+        # docstring inherited
+        if type(key) is not str:
+            raise bad_key(key)
+        value = check_value(key, value)
+        sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND value = ?'
+        return self._changed(sql, (value, key, check_value(key, expected)))
+
+    def get_with_version(self, key: str, /) -> tuple[bytes, int]:
+        """Return the value at ``key`` and its version, an opaque positive integer.
+
+        The version changes on every write of the key; pass it to :meth:`compare_and_set_version`.
+        """
+        if type(key) is not str:
+            raise bad_key(key)
+        sql = f'SELECT value, version FROM "{self._table}" WHERE key = ?'
+        row = _c.with_retries(lambda: self._open().execute(sql, (key,)).fetchone(), "reading")
+        if row is None:
+            raise MissingKey(key)
+        return row[0], row[1]
+
+    def compare_and_set_version(self, key: str, version: int, value: bytes, /) -> bool:
+        """Store ``value`` only if the version of ``key`` is still ``version`` (0: only if absent).
+
+        Return whether it was stored. A new key gets a random version, so a key deleted and
+        written again does not reuse the version a reader saw before.
+        """
+        if type(key) is not str:
+            raise bad_key(key)
+        if _c.check_version(version) == 0:
+            return self.set_if_absent(key, value)
+        sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND version = ?'
+        return self._changed(sql, (check_value(key, value), key, version))
+
+    def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
+        try:
+            cur = self._open().execute(sql, params)
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            cur = self._run(sql, params, "writing", exc)
+        return cur.rowcount == 1
+
+
+def bad_key(key: object) -> InvalidKey:
+    return InvalidKey(f"Expected a str key. Got {type(key).__name__}: {key!r:.80}.")
+
+
+def check_value(key: str, value: object) -> bytes:
+    if type(value) is bytes:
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(
+        f"Expected a bytes value for key {key!r}. Got {type(value).__name__}; "
+        "use with_values(codec) to store other types."
+    )
