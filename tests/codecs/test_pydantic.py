@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import warnings
+
 import pytest
 from hypothesis import strategies as st
 
@@ -74,3 +77,16 @@ def test_bad_spec_is_a_spec_error() -> None:
         from_spec({"name": "pydantic"})
     with pytest.raises(SpecError, match="Bad parameters"):
         from_spec({"name": "pydantic", "type": "builtins:int", "strict": True})
+
+
+def test_nested_value_of_another_type_fails_when_warnings_are_errors() -> None:
+    model = UserModel(id=1, name="a", email="b", tags=[], score=0, active=True, created=_created(), counts={})
+    object.__setattr__(model, "tags", "not a list")  # bypasses validation, as careless code might
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(EncodeError, match="Cannot encode UserModel"):
+            Pydantic(UserModel).encode(model)
+
+
+def _created() -> datetime.datetime:
+    return datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
