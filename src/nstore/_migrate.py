@@ -38,8 +38,10 @@ def run_migration(
 ) -> Manifest:
     name = manifest.name
     state = manifest.migration
+    if state is None and manifest.target == target:
+        return manifest  # nothing to re-encode (or a finished migration called again)
     if state is None:
-        generation = max(manifest.generation, *manifest.retired) + 1
+        generation = max((manifest.generation, *manifest.retired)) + 1
         clear_prefix(store, prefix_of(name, generation))
         started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         state = {**target.__dict__, "generation": generation, "started": started}
