@@ -1,0 +1,60 @@
+"""Namespaces and wrappers: mypy infers each namespace's value type from its chain, and every
+wrapper keeps the key and value types of the store it wraps."""
+
+from __future__ import annotations
+
+import msgspec
+from pydantic import BaseModel
+
+from nstore import MemoryStore, Store
+from nstore.codecs import Msgspec, Pickle, Prefix, Pydantic, Utf8, Zlib, Zstd
+from nstore.namespaces import Namespaces
+from nstore.wrappers import CacheStats, CacheStore, LoggingStore, ReadOnlyStore
+
+
+class User(msgspec.Struct):
+    id: int
+    name: str
+
+
+class Account(BaseModel):
+    id: int
+    owner: str
+
+
+class Session:
+    token: str = ""
+
+
+db = Namespaces(MemoryStore[str, bytes]())
+
+# Intended use: these type-check, and each namespace's value type comes from its chain.
+users = db.namespace("users", Msgspec(User) | Zstd())
+users["ada"] = User(1, "ada")
+ada: User = users["ada"]
+accounts = db.namespace("accounts", Pydantic(Account) | Zlib())
+owner: str = accounts["acme"].owner
+sessions = db.namespace("sessions", Pickle(Session))
+token: str = sessions["s1"].token
+notes = db.namespace("notes", Utf8())
+text: str = notes["today"]
+migrated: Store[str, User] = db.migrate("users", Msgspec(User, format="json") | Zlib())
+untyped = db.open("users")
+anything: int = untyped["ada"]  # an untyped namespace holds Any
+
+logged: Store[str, User] = LoggingStore(users)
+read_only: Store[str, User] = ReadOnlyStore(users)
+cached: Store[int, list[str]] = CacheStore(MemoryStore[int, list[str]](), MemoryStore[int, list[str]](maxsize=10))
+stats: CacheStats = CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes]()).stats
+lru = MemoryStore[str, bytes](maxsize=100, maxbytes=1 << 20, ttl=60.0)
+
+# Mistakes mypy catches.
+users["bob"] = Account(id=2, owner="bob")  # E: Incompatible types in assignment (expression has type "Account", target has type "User")  [assignment]
+wrong: Account = users["ada"]  # E: Incompatible types in assignment (expression has type "User", variable has type "Account")  [assignment]
+notes["n"] = b"bytes"  # E: Incompatible types in assignment (expression has type "bytes", target has type "str")  [assignment]
+db.namespace("bad", Msgspec(User) | Utf8())  # E: Unsupported operand types for | ("Msgspec[User]" and "Utf8")  [operator]
+db.namespace("keys", Prefix("k/"))  # E: Argument 2 to "namespace" of "Namespaces" has incompatible type "Prefix"; expected "Codec[str, bytes]"  [arg-type]
+LoggingStore(users)[1] = User(1, "a")  # E: Invalid index type "int" for "LoggingStore[str, User]"; expected type "str"  [index]
+ReadOnlyStore(users)["a"] = 3  # E: Incompatible types in assignment (expression has type "int", target has type "User")  [assignment]
+CacheStore(users, MemoryStore[str, Account]())  # E: Cannot infer value of type parameter "V" of "CacheStore"  [misc]
+MemoryStore(maxsize="10")  # E: Argument "maxsize" to "MemoryStore" has incompatible type "str"; expected "int | None"  [arg-type]
