@@ -100,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         code, message = classify(exc)
-        sys.stderr.write(f"nstore {args.command}: {message}\n")
+        one_line = " ".join(message.split())
+        sys.stderr.write(f"nstore {args.command}: {one_line}\n")
     return code
 
 

@@ -75,3 +75,13 @@ def test_main_help_lists_commands_urls_and_exit_codes(nstore: NStore) -> None:
     for form in ("memory://", "file:///", "sqlite:///", "redis://", "redis+cluster://", "http://"):
         assert form in text
     assert "0 success, 1 not found, 2 usage error, 3 store unavailable" in text
+
+
+
+def test_reading_a_missing_store_exits_3_and_creates_nothing(nstore: NStore, tmp_path: Path) -> None:
+    reads = [["get", "typo.db", "k"], ["ls", "typo-dir"], ["rm", "typo.db", "k"], ["copy", "typo.db", "x.db"]]
+    for args in reads:
+        where = tmp_path / args[1]
+        expected = f"nstore {args[0]}: store unavailable: no store at {where} ('nstore put' creates one)"
+        assert nstore.fails(3, *args) == expected
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []

@@ -44,11 +44,13 @@ def test_get_json_gives_metadata(nstore: NStore, tmp_path: Path) -> None:
 
 
 def test_a_missing_key_exits_1_with_one_line(nstore: NStore, store_url: str) -> None:
+    nstore.ok("put", store_url, "present", input=b"")
     assert nstore.fails(1, "get", store_url, "nope") == "nstore get: not found: key 'nope'"
 
 
 def test_debug_shows_the_traceback(nstore: NStore) -> None:
     store_url = "store.db"
+    nstore.ok("put", store_url, "present", input=b"")
     result = nstore("get", store_url, "nope", "--debug")
     assert result.code == 1
     assert "Traceback (most recent call last)" in result.err

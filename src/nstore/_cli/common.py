@@ -27,6 +27,7 @@ __all__ = [
     "classify",
     "human_bytes",
     "open_store",
+    "open_url",
     "parse_url",
     "print_json",
 ]
@@ -79,9 +80,22 @@ def parse_url(url: str | None) -> StoreURL:
     return parsed
 
 
-def open_store(url: str | None) -> Store[str, bytes]:
-    """Open the store a command names (the embedded default when ``url`` is None)."""
-    return parse_url(url).open()
+def open_store(url: str | None, *, create: bool = False) -> Store[str, bytes]:
+    """Open the store a command names (the embedded default when ``url`` is None).
+
+    Unless ``create`` is true, a file or SQLite store must exist already: a command that only
+    reads must not leave an empty store behind because of a typo in a path.
+    """
+    return open_url(parse_url(url), create=create)
+
+
+def open_url(url: StoreURL, *, create: bool = False) -> Store[str, bytes]:
+    """Open ``url``; see :func:`open_store` for ``create``."""
+    if not create and url.kind in ("file", "sqlite") and not os.path.exists(url.location):
+        raise CommandError(
+            EXIT_UNAVAILABLE, f"store unavailable: no store at {url.location} ('nstore put' creates one)"
+        )
+    return url.open()
 
 
 def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:

@@ -104,6 +104,8 @@ def _get(args: argparse.Namespace) -> int:
 def _put(args: argparse.Namespace) -> int:
     # The input is read before the store opens, so a bad FILE never touches the store.
     if args.file == "-":
+        if sys.stdin.isatty():
+            sys.stderr.write("nstore put: reading the value from the terminal; end it with Ctrl-D\n")
         data = sys.stdin.buffer.read()
     else:
         try:
@@ -111,7 +113,7 @@ def _put(args: argparse.Namespace) -> int:
                 data = f.read()
         except OSError as exc:
             raise CommandError(EXIT_USAGE, f"cannot read {args.file}: {exc.strerror}") from exc
-    with open_store(args.url) as store:
+    with open_store(args.url, create=True) as store:
         store[args.key] = data
     return EXIT_OK
 
