@@ -3,6 +3,9 @@
 ``redis_url`` (a standalone server) and ``redis_cluster_url`` (a 3-master, 3-replica Redis Cluster)
 start once per session and are flushed before each test that uses them. When ``redis-server`` or
 ``redis-cli`` is missing, these fixtures fail with a message saying what to install.
+
+Tests marked ``slow`` (long soak, fuzz and crash runs) are deselected unless ``-m`` is given, as
+the marker's declaration in pyproject.toml says; run them with ``pytest -m slow``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.redis_servers import RedisCluster, RedisServer, missing_binaries, temporary_directory
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("markexpr"):
+        return  # an explicit -m expression decides
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
 
 
 def _require_redis() -> None:

@@ -5,6 +5,7 @@ Each test runs its own servers, so the session's shared server and cluster stay 
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -68,7 +69,7 @@ def test_frozen_server_times_out_within_budget_then_answers_correctly(server: Re
     store.close()
 
 
-def test_no_reply_is_matched_to_another_request(server: RedisServer) -> None:
+def _freeze_and_thaw_under_readers(server: RedisServer, pauses: list[float]) -> None:
     """Threads read their own keys while the server freezes and thaws: no read sees another's value."""
     store = RedisStore(server.url, timeout=0.2, connect_timeout=0.2, retries=0)
     store.set_many({f"own/{n}": str(n).encode() * 50 for n in range(6)})
@@ -95,7 +96,7 @@ def test_no_reply_is_matched_to_another_request(server: RedisServer) -> None:
     for thread in threads:
         thread.start()
     try:
-        for pause in (0.35, 0.15, 0.5, 0.05, 0.3):
+        for pause in pauses:
             time.sleep(0.1)
             server.stop()
             time.sleep(pause)
@@ -106,10 +107,20 @@ def test_no_reply_is_matched_to_another_request(server: RedisServer) -> None:
         stop.set()
         for thread in threads:
             thread.join()
+    store.close()
     assert wrong == []
     assert counts["unavailable"] > 0
     assert counts["ok"] > 0
-    store.close()
+
+
+def test_no_reply_is_matched_to_another_request(server: RedisServer) -> None:
+    _freeze_and_thaw_under_readers(server, [0.35, 0.15, 0.5, 0.05, 0.3])
+
+
+@pytest.mark.slow
+def test_no_reply_is_matched_to_another_request_soak(server: RedisServer) -> None:
+    rng = random.Random(6)
+    _freeze_and_thaw_under_readers(server, [rng.uniform(0.0, 0.6) for _ in range(150)])
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 import redis
 
-from nstore.codecs import Pickle, Prefix, Utf8
+from nstore.codecs import Msgspec, Pickle, Prefix, Utf8, Zstd
 from nstore.errors import (
     AuthError,
     ConfigurationError,
@@ -277,3 +279,45 @@ def test_too_few_replicas_is_unavailable(redis_url: str) -> None:
         assert store.client.get(b"k") == b"v"  # on the master, but not known to be safe
         with pytest.raises(StoreUnavailable, match="replicas"):
             store.set_many({"a": b"1", "b": b"2"})
+
+
+# -- typed pipelines and concurrency -----------------------------------------------------------------------
+
+
+class Point(msgspec.Struct):
+    x: int
+    label: str
+
+
+def test_typed_pipeline_stores_its_bytes_in_redis(store: RedisStore) -> None:
+    codec = Msgspec(Point) | Zstd()
+    points = store.with_keys(Prefix("points/")).with_values(codec)
+    points["p"] = Point(3, "three")
+    points.set_many({"q": Point(4, "four"), "r": Point(5, "five")})
+    assert points["p"] == Point(3, "three")
+    assert points.get_many(["q", "r", "s"]) == {"q": Point(4, "four"), "r": Point(5, "five")}
+    assert store.client.get(b"points/p") == codec.encode(Point(3, "three"))
+    assert sorted(points) == ["p", "q", "r"]
+
+
+def test_compare_and_set_is_atomic_across_threads(store: RedisStore) -> None:
+    store["counter"] = b"0"
+    errors: list[BaseException] = []
+
+    def increment() -> None:
+        try:
+            for _ in range(40):
+                while True:
+                    current = store["counter"]
+                    if store.compare_and_set("counter", current, str(int(current) + 1).encode()):
+                        break
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=increment) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store["counter"] == b"160"
