@@ -33,6 +33,8 @@ typed_pickle: Codec[User, bytes] = Pickle(User, key=b"0123456789abcdef") | Zlib(
 user: User = pipeline.decode(pipeline.encode(User(1, "ada")))
 data: bytes = pipeline.encode(user)
 account: Account = accounts.decode(b"{}")
+untyped_value: int = Pickle().decode(b"")  # Pickle() decodes to Any
+Pickle().encode(object())
 
 # Failing cases: each line names the exact error.
 # Inline, mypy infers Msgspec's type from the chain's context, so the message names the argument:
@@ -46,6 +48,7 @@ wrong_model: Codec[User, bytes] = Pydantic(Account) | Zstd()  # E: Incompatible 
 pipeline.encode(Account(id=1, owner="x"))  # E: Argument 1 to "encode" of "Codec" has incompatible type "Account"; expected "User"  [arg-type]
 bad_decode: Account = pipeline.decode(b"")  # E: Incompatible types in assignment (expression has type "User", variable has type "Account")  [assignment]
 typed_wrong: Codec[Account, bytes] = Pickle(User)  # E: Argument 1 to "Pickle" has incompatible type "type[User]"; expected "type[Account]"  [arg-type]
+typed_int: int = Pickle(User).decode(b"")  # E: Incompatible types in assignment (expression has type "User", variable has type "int")  [assignment]
 typed_pickle.decode(b"").owner  # E: "User" has no attribute "owner"  [attr-defined]
 Pickle(User).encode(Account(id=1, owner="x"))  # E: Argument 1 to "encode" of "Pickle" has incompatible type "Account"; expected "User"  [arg-type]
 Zstd().encode("text")  # E: Argument 1 to "encode" of "Zstd" has incompatible type "str"; expected "bytes"  [arg-type]
