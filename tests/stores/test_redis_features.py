@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -321,3 +322,26 @@ def test_compare_and_set_is_atomic_across_threads(store: RedisStore) -> None:
         thread.join()
     assert errors == []
     assert store["counter"] == b"160"
+
+
+def test_nstore_open_makes_redis_stores(redis_url: str, redis_cluster_url: str) -> None:
+    from nstore.urls import open as open_store
+
+    with open_store(redis_url + "?prefix=opened:&timeout=2") as store:
+        assert isinstance(store, RedisStore)
+        store["k"] = b"v"
+        assert store.client.get(b"opened:k") == b"v"
+    with open_store(redis_cluster_url) as cluster:
+        cluster.set_many({f"k{i}": b"v" for i in range(20)})
+        assert len(cluster) == 20
+
+
+def test_missing_redis_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # makes `import redis` fail, as when not installed
+    with pytest.raises(ImportError, match=r"pip install 'nstore\[redis\]'"):
+        RedisStore("redis://127.0.0.1:1/0")
+
+
+def test_a_prefix_that_is_not_a_str_is_refused(store: RedisStore) -> None:
+    with pytest.raises(InvalidKey, match="Expected a str prefix"):
+        store.iter_keys(b"a")  # type: ignore[arg-type]  # the wrong type is the point

@@ -7,6 +7,8 @@ second attempt can report the wrong outcome. RedisStore retries only idempotent 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from functools import cache
 from types import ModuleType
@@ -35,6 +37,7 @@ __all__ = [
     "make_cluster",
     "map_error",
     "parse_node",
+    "recover",
     "redis_errors",
     "refused_errors",
     "retriable_errors",
@@ -243,6 +246,38 @@ def retriable_errors() -> tuple[type[BaseException], ...]:
         e.MovedError,
         e.SlotNotCoveredError,
     )
+
+
+def recover(
+    first: BaseException,
+    what: str,
+    idempotent: bool,
+    retries: int,
+    refresh: Callable[[], None],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kw: dict[str, Any],
+) -> Any:
+    """Try ``fn`` again after ``first`` failed, as far as that is safe; else raise the nstore error.
+
+    Idempotent operations are tried again after any transient error; others only after an error
+    reply that means the command did not run (``refused_errors``). The backoff is 0.05 s, 0.1 s,
+    0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after a refusal.
+    """
+    errors, retriable, refused = redis_errors(), retriable_errors(), refused_errors()
+    last = first
+    for attempt in range(retries):
+        if not isinstance(last, retriable) or not (idempotent or isinstance(last, refused)):
+            break
+        time.sleep(min(0.05 * 2**attempt, 0.25))
+        try:
+            if isinstance(last, refused):
+                refresh()
+            return fn(*args, **kw)
+        except errors as exc:
+            last = exc
+    unknown = not idempotent and not isinstance(last, refused)
+    raise map_error(last, what, unknown_outcome=unknown) from last
 
 
 def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False) -> NStoreError:

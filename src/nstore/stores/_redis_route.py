@@ -49,6 +49,41 @@ class Route:
     def refresh(self) -> None:
         """Forget cached topology (nothing to forget on one server)."""
 
+    def bulk(
+        self,
+        keys: list[bytes],
+        commands: Callable[[list[bytes]], list[Command]],
+        replicas: int,
+        replica_timeout: float,
+    ) -> list[tuple[list[bytes], list[Any]]]:
+        """Run ``commands(group)`` for every group of ``keys``, in one round trip in all.
+
+        Return each group with the replies to its commands. On one server, several commands run
+        inside one ``MULTI``/``EXEC``, so the whole call is atomic.
+        """
+        work = []
+        groups: list[list[bytes]] = []
+        sizes: list[int] = []
+        for client, client_groups in self.batches(keys):
+            flat = []
+            for group in client_groups:
+                group_commands = commands(group)
+                flat.extend(group_commands)
+                groups.append(group)
+                sizes.append(len(group_commands))
+            work.append((client, flat))
+        transaction = self.atomic_bulk and len(work[0][1]) > 1
+        replies = run_batches(
+            work, transaction=transaction, replicas=replicas, replica_timeout=replica_timeout
+        )
+        flat_replies = [reply for batch in replies for reply in batch]
+        done: list[tuple[list[bytes], list[Any]]] = []
+        start = 0
+        for group, size in zip(groups, sizes, strict=True):
+            done.append((group, flat_replies[start : start + size]))
+            start += size
+        return done
+
 
 class ClusterRoute(Route):
     """A Redis Cluster: keys grouped by hash slot, slots by the master that serves them."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -15,11 +14,9 @@ from nstore.stores._redis_client import (
     import_redis,
     make_client,
     make_cluster,
-    map_error,
     parse_node,
+    recover,
     redis_errors,
-    refused_errors,
-    retriable_errors,
     split_url,
     ttl_ms,
 )
@@ -51,7 +48,7 @@ class _ClosedRoute(Route):
     def __init__(self) -> None:
         pass
 
-    batches = node_client = scan_clients = refresh = _closed  # type: ignore[assignment]  # all raise
+    batches = bulk = node_client = scan_clients = refresh = _closed  # type: ignore[assignment]  # all raise
 
 
 class RedisStore(Store[str, bytes]):
@@ -142,7 +139,7 @@ class RedisStore(Store[str, bytes]):
         self._client = client
         self._options = options
         self._prefix = options.prefix
-        self._px = None if options.ttl is None else max(1, round(options.ttl * 1000))
+        self._px = None if options.ttl is None else ttl_ms(options.ttl)
         self._route = route_for(client)
         self._execute: Callable[..., Any] = client.execute_command
 
@@ -262,9 +259,9 @@ class RedisStore(Store[str, bytes]):
 
     def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
         # docstring inherited; one SCAN page per round trip, on every master of a cluster
-        full = self._prefix + (prefix or "")
-        if not isinstance(full, str):
+        if prefix is not None and not isinstance(prefix, str):
             raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
+        full = self._prefix + (prefix or "")
         pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
         return self._scan(pattern, len(self._prefix.encode("utf-8", "surrogateescape")))
 
@@ -335,52 +332,14 @@ class RedisStore(Store[str, bytes]):
     def _bulk(
         self, keys: list[bytes], commands: Callable[[list[bytes]], list[tuple[Any, ...]]]
     ) -> list[tuple[list[bytes], list[Any]]]:
-        """Run ``commands(group)`` for every group of ``keys``, in one round trip."""
-        options = self._options
-        work = []
-        groups: list[list[bytes]] = []
-        sizes: list[int] = []
-        for client, client_groups in self._route.batches(keys):
-            flat = []
-            for group in client_groups:
-                group_commands = commands(group)
-                flat.extend(group_commands)
-                groups.append(group)
-                sizes.append(len(group_commands))
-            work.append((client, flat))
-        transaction = self._route.atomic_bulk and len(work[0][1]) > 1
-        replies = run_batches(
-            work, transaction=transaction, replicas=options.replicas, replica_timeout=options.replica_timeout
-        )
-        flat_replies = [reply for batch in replies for reply in batch]
-        done: list[tuple[list[bytes], list[Any]]] = []
-        start = 0
-        for group, size in zip(groups, sizes, strict=True):
-            done.append((group, flat_replies[start : start + size]))
-            start += size
-        return done
+        return self._route.bulk(keys, commands, self._options.replicas, self._options.replica_timeout)
 
     def _call(
         self, idempotent: bool, action: str, key: str | None, fn: Callable[..., Any], *args: Any, **kw: Any
     ) -> Any:
         """``fn(*args)``, retried as the options allow, with redis-py errors mapped to nstore's."""
-        errors = redis_errors()
         try:
             return fn(*args, **kw)
-        except errors as first:
-            last: BaseException = first
-        what = action if key is None else f"{action} {key!r}"
-        retriable, refused = retriable_errors(), refused_errors()
-        for attempt in range(self._options.retries):
-            if not isinstance(last, retriable) or not (idempotent or isinstance(last, refused)):
-                break
-            time.sleep(min(0.05 * 2**attempt, 0.25))
-            try:
-                if isinstance(last, refused):
-                    self._route.refresh()
-                return fn(*args, **kw)
-            except errors as exc:
-                last = exc
-        raise map_error(
-            last, what, unknown_outcome=not idempotent and not isinstance(last, refused)
-        ) from last
+        except redis_errors() as exc:
+            what = action if key is None else f"{action} {key!r}"
+            return recover(exc, what, idempotent, self._options.retries, self._route.refresh, fn, args, kw)
