@@ -1,17 +1,21 @@
-"""Pydantic: models (or anything a ``TypeAdapter`` takes) as JSON, validated on decode."""
+"""Pydantic: models (or anything a ``TypeAdapter`` takes) as JSON, validated on decode.
+
+pydantic is imported when the first ``Pydantic`` codec is built, not with nstore: it is the
+heaviest import of the codecs and many applications never use it.
+"""
 
 from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
-
-import pydantic
-from pydantic_core import PydanticSerializationError
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec, register, schema_fingerprint
 from nstore.codecs._types import format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
+
+if TYPE_CHECKING:
+    import pydantic
 
 __all__ = ["Pydantic"]
 
@@ -50,8 +54,11 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     _adapter: pydantic.TypeAdapter[T] = field(init=False, repr=False, compare=False)
     _to_json: Any = field(init=False, repr=False, compare=False)
     _validate_json: Any = field(init=False, repr=False, compare=False)
+    _invalid: builtins.type[pydantic.ValidationError] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        import pydantic
+
         try:
             adapter = pydantic.TypeAdapter(self.type)
         except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
@@ -63,6 +70,7 @@ class Pydantic(Codec[T, bytes], Generic[T]):
         object.__setattr__(self, "_adapter", adapter)
         object.__setattr__(self, "_to_json", adapter.serializer.to_json)
         object.__setattr__(self, "_validate_json", adapter.validator.validate_json)
+        object.__setattr__(self, "_invalid", pydantic.ValidationError)
 
     def encode(self, value: T, /) -> bytes:
         try:
@@ -71,20 +79,22 @@ class Pydantic(Codec[T, bytes], Generic[T]):
             # warnings="error" (twice as slow): a value of another type fails instead of being
             # serialized as pydantic guesses.
             return self._to_json(value, warnings="error")  # type: ignore[no-any-return]  # bytes
-        except (PydanticSerializationError, TypeError, ValueError, UserWarning) as exc:
+        except (TypeError, ValueError, UserWarning) as exc:  # PydanticSerializationError is a ValueError
             raise EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name) from exc
 
     def decode(self, data: bytes, /) -> T:
         try:
             return self._validate_json(data)  # type: ignore[no-any-return]  # the validator builds a T
-        except pydantic.ValidationError as exc:
+        except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            if not isinstance(exc, self._invalid):
+                raise DecodeError(f"Expected JSON bytes: {exc}", codec=self.name) from exc
             if all(error["type"] == "json_invalid" for error in exc.errors()):
                 raise DecodeError(f"Expected JSON: {_first_error(exc)}", codec=self.name) from exc
             raise ValidationError(f"Expected a valid {type_name(self.type)}: {exc}", codec=self.name) from exc
-        except (TypeError, ValueError) as exc:
-            raise DecodeError(f"Expected JSON bytes: {exc}", codec=self.name) from exc
 
     def schema(self) -> dict[str, Any] | None:
+        import pydantic
+
         try:
             return self._adapter.json_schema()
         except pydantic.PydanticUserError:  # e.g. a type with no JSON schema
