@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nstore`` argument parser with every command."""
-    from nstore._cli import bench, completion, copy, keys, serve
+    from nstore._cli import bench, completion, copy, keys, ns, serve
     from nstore._cli.common import HelpFormatter
 
     common = argparse.ArgumentParser(add_help=False)
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         title="commands", metavar="COMMAND", dest="command", required=True, parser_class=_Parser
     )
-    for module in (serve, keys, copy, bench, completion):
+    for module in (serve, keys, copy, ns, bench, completion):
         module.add_commands(sub, common)
     return parser
 

@@ -9,7 +9,9 @@ import pytest
 
 from tests.cli.conftest import NStore
 
-COMMANDS = ["serve", "get", "put", "rm", "ls", "copy", "bench", "completion"]
+COMMANDS = [
+    "serve", "get", "put", "rm", "ls", "copy", "namespaces", "inspect", "migrate", "bench", "completion",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
