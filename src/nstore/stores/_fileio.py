@@ -13,6 +13,7 @@ import itertools
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 
 from nstore.errors import InvalidKey, MissingKey, StoreError
@@ -45,6 +46,8 @@ _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _FILE_MODE = 0o666  # narrowed by the umask, as for any file
 _TOKEN = secrets.token_hex(4)  # tells apart processes with the same pid (containers, hosts)
 _counter = itertools.count()
+#: Seconds a temporary file must have been left alone before a sweep may remove it.
+SWEEP_AGE = 1.0
 
 
 def write_temp(dir_fd: int, data: bytes, durable: bool, key: str) -> str:
@@ -256,9 +259,9 @@ def sweep(root_fd: int) -> int:
     """Remove temporary files whose writer is gone, and empty directories; return the count.
 
     A writer holds a lock on its temporary file until it has closed it, so a file that can be
-    locked here belongs to a crashed writer. In the short gap between a writer's close and its
-    rename, a concurrent sweep may remove a live file; the writer then finds it gone and writes
-    again.
+    locked here, and was last written over :data:`SWEEP_AGE` seconds ago, belongs to a crashed
+    writer. A writer that waited longer than that between its close and its rename finds its file
+    gone and writes again.
     """
     return _sweep_dir(root_fd)
 
@@ -294,6 +297,8 @@ def _remove_if_stale(dir_fd: int, name: str) -> bool:
     except OSError:
         return False
     try:
+        if time.time() - os.fstat(fd).st_mtime < SWEEP_AGE:
+            return False  # maybe a writer between its close and its rename: leave it for later
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return False  # a live writer holds it

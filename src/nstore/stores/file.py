@@ -191,7 +191,11 @@ class FileStore(Store[str, bytes]):
         raise _gave_up(key)
 
     def _publish(self, dir_fd: int, tmp: str, name: str, key: str) -> bool:
-        self._commit(dir_fd, [(tmp, name, key)])
+        try:
+            self._commit(dir_fd, [(tmp, name, key)])
+        except BaseException:
+            discard(dir_fd, tmp)
+            raise
         return True
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
@@ -327,23 +331,28 @@ class FileStore(Store[str, bytes]):
             return False
         try:
             dir_fd = fds[-1] if fds else self._root_fd
-            try:
-                tmp = write_temp(dir_fd, data, self._durable, key)
-            except Retry:
-                return False  # the directory was removed, so the key is absent
-            replaced = False
-            try:
-                replaced = self._replace_if(dir_fd, tmp, name, key, expected)
-            finally:
-                if not replaced:
-                    discard(dir_fd, tmp)
-            if replaced and self._durable:
-                fsync_dir(dir_fd, key)
-            return replaced
+            for _ in range(_ATTEMPTS):
+                try:
+                    tmp = write_temp(dir_fd, data, self._durable, key)
+                except Retry:
+                    return False  # the directory was removed, so the key is absent
+                replaced: bool | None = False
+                try:
+                    replaced = self._replace_if(dir_fd, tmp, name, key, expected)
+                finally:
+                    if not replaced:
+                        discard(dir_fd, tmp)
+                if replaced is None:
+                    continue  # a sweep took the temporary file while we waited for the lock
+                if replaced and self._durable:
+                    fsync_dir(dir_fd, key)
+                return replaced
+            raise _gave_up(key)
         finally:
             close_all(fds)
 
-    def _replace_if(self, dir_fd: int, tmp: str, name: str, key: str, expected: bytes) -> bool:
+    def _replace_if(self, dir_fd: int, tmp: str, name: str, key: str, expected: bytes) -> bool | None:
+        """Replace under the exclusive lock if the value is ``expected``; None: write again."""
         lock_fd = self._lock.acquire(exclusive=True)
         try:
             try:
@@ -353,6 +362,8 @@ class FileStore(Store[str, bytes]):
                 return False
             try:
                 os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            except FileNotFoundError:
+                return None
             except OSError as exc:
                 raise store_error(exc, key, "write") from None
             return True
@@ -409,6 +420,6 @@ def _as_bytes(value: object, key: str) -> bytes:
 
 def _gave_up(key: str) -> StoreError:
     return StoreError(
-        f"Could not write key {key!r}: its directory was removed by concurrent deletes "
-        f"{_ATTEMPTS} times in a row. Try again."
+        f"Could not write key {key!r}: its directory or temporary file was removed by concurrent "
+        f"deletes or sweeps {_ATTEMPTS} times in a row. Try again."
     )
