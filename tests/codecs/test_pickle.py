@@ -176,3 +176,23 @@ def test_remote_stores_refuse_unsigned_pickle_only() -> None:
 
 def _now() -> datetime.datetime:
     return datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+
+
+class Opaque:
+    """A class msgspec cannot describe: a typed pickle of it has no schema and no fingerprint."""
+
+    def __init__(self, payload: object) -> None:
+        self.payload = payload
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and other.payload == self.payload
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+
+def test_typed_pickle_of_a_class_without_schema() -> None:
+    codec = Pickle(Opaque)
+    assert codec.schema() is None
+    assert codec.spec == {"name": "pickle", "type": "tests.codecs.test_pickle:Opaque"}
+    assert from_spec(codec.spec) == codec
+    assert codec.decode(codec.encode(Opaque({1: "a"}))) == Opaque({1: "a"})

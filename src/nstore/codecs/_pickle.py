@@ -164,7 +164,7 @@ class Pickle(Codec[T, bytes], Generic[T]):
             return None
         try:
             return msgspec.json.schema(self.type)
-        except TypeError:  # a class msgspec cannot describe: no schema, no fingerprint
+        except (TypeError, NameError, ValueError):  # msgspec cannot describe it: no schema, no fingerprint
             return None
 
     def params(self) -> dict[str, Any]:
