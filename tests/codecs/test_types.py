@@ -1,0 +1,52 @@
+"""Types in specs: import paths and expressions over them, both ways."""
+
+from __future__ import annotations
+
+import collections.abc
+from typing import Any, Literal, Optional
+
+import pytest
+
+from nstore.codecs._types import format_type, parse_type
+from nstore.errors import SpecError
+from tests.codecs.models import User
+
+ROUND_TRIPS: list[tuple[Any, str]] = [
+    (User, "tests.codecs.models:User"),
+    (int, "builtins:int"),
+    (list[User], "builtins:list[tests.codecs.models:User]"),
+    (dict[str, list[int]], "builtins:dict[builtins:str, builtins:list[builtins:int]]"),
+    (User | None, "tests.codecs.models:User | None"),
+    (Optional[int], "builtins:int | None"),  # noqa: UP045  (the typing spelling is recorded the same)
+    (tuple[int, ...], "builtins:tuple[builtins:int, ...]"),
+    (collections.abc.Sequence[str], "collections.abc:Sequence[builtins:str]"),
+    (dict[str, int | str], "builtins:dict[builtins:str, builtins:int | builtins:str]"),
+]
+
+
+@pytest.mark.parametrize(("tp", "text"), ROUND_TRIPS)
+def test_types_round_trip(tp: Any, text: str) -> None:
+    assert format_type(tp) == text
+    assert parse_type(text) == tp
+
+
+@pytest.mark.parametrize("tp", [Literal["a"], 3, "builtins:int"])
+def test_unrecordable_types(tp: Any) -> None:
+    with pytest.raises(SpecError, match="Cannot record"):
+        format_type(tp)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "builtins:list[", "builtins:list[builtins:int", "builtins:int]", "builtins:list[,]", "a b", "|"],
+)
+def test_malformed_expressions(text: str) -> None:
+    with pytest.raises(SpecError):
+        parse_type(text)
+
+
+def test_unknown_names_are_spec_errors() -> None:
+    with pytest.raises(SpecError, match="Cannot import"):
+        parse_type("builtins:list[nowhere:Nothing]")
+    with pytest.raises(SpecError, match="Cannot rebuild"):
+        parse_type("builtins:int[builtins:str]")
