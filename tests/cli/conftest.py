@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +61,20 @@ class NStore:
         assert len(result.error_lines) == 1, result.err
         assert "Traceback" not in result.err
         return result.error_lines[0]
+
+    def interrupt_when(
+        self, started: Callable[[], bool], sig: signal.Signals, *args: str
+    ) -> tuple[int, bytes, bytes]:
+        """Run ``nstore *args``, send ``sig`` as soon as ``started()`` is true; the exit code and output."""
+        process = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not started():
+            assert time.monotonic() < deadline, f"nstore {args[0]} never got going"
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.001)
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=30)
+        return process.returncode, out, err
 
     def popen(self, *args: str, **kwargs: object) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # type: ignore[call-overload,no-any-return]  # kwargs pass through

@@ -7,7 +7,6 @@ import os
 import pty
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -90,23 +89,16 @@ def _interrupted_copy(nstore: NStore, tmp_path: Path, sig: signal.Signals) -> di
     checkpoint = tmp_path / "checkpoint.json"
     dst = f"sqlite://{tmp_path}/dst.db?durability=off"  # fast, and safe from a process crash
     args = ["copy", "src.db", dst, "--checkpoint", str(checkpoint), "--json"]
-    process = nstore.popen(*args, "--batch-size", "10", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not checkpoint.exists():
-        assert time.monotonic() < deadline, "the copy never wrote a checkpoint"
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.001)
-    process.send_signal(sig)
-    out, err = process.communicate(timeout=30)
+    code, out, err = nstore.interrupt_when(checkpoint.exists, sig, *args, "--batch-size", "10")
     if sig == signal.SIGINT:
-        assert process.returncode == 130
+        assert code == 130
         assert out == b""
         lines = err.decode().splitlines()
         assert len(lines) == 1
         assert lines[0].startswith("nstore copy: interrupted after ")
         assert lines[0].endswith(" keys; run the same command again to resume")
     else:
-        assert process.returncode == -signal.SIGKILL
+        assert code == -signal.SIGKILL
     with SQLiteStore(tmp_path / "dst.db") as partial:
         copied = len(partial)
     assert 0 < copied < len(data), "interrupt the copy midway"
