@@ -122,7 +122,16 @@ def _tagged_rows(store: RedisStore) -> list[Row]:
         for k in KEYS:
             tagged[k] = VALUE
 
+    bare: Any = store.client
     return [
+        Row(
+            "cluster: get_many 100",
+            "redis-py mget_nonatomic",
+            100,
+            lambda: store.get_many(KEYS),
+            lambda: bare.mget_nonatomic(KEYS),
+            "(reference)",
+        ),
         Row(
             "cluster: get_many 100, one {tag}",
             "100 x store[k]",
