@@ -8,9 +8,6 @@ in msgpack (``Content-Type: application/msgpack``) it is raw binary.
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import msgspec
 
 from nstore.server.problems import Problem
@@ -20,9 +17,7 @@ __all__ = [
     "BatchRequest",
     "BatchResponse",
     "Page",
-    "decode_cursor",
     "decode_request",
-    "encode_cursor",
     "encode_page",
     "encode_response",
 ]
@@ -67,19 +62,6 @@ def encode_response(values: dict[str, bytes], content_type: str) -> bytes:
     return encoder.encode(BatchResponse(values))
 
 
-def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str | None:
-    """The last key of the previous page, or None for the first page."""
-    if not cursor:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Problem(400, "bad-cursor", "Expected a cursor returned by a previous page.") from None
-
-
 def encode_page(keys: list[str], last: str | None) -> bytes:
-    return _json.encode(Page(keys, None if last is None else encode_cursor(last)))
+    """A page of keys; its cursor is the last key listed, and listing resumes after it."""
+    return _json.encode(Page(keys, last))

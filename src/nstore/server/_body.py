@@ -47,6 +47,7 @@ class _Input:
     def __init__(self, rfile: Any, send_continue: Callable[[], None] | None) -> None:
         self._rfile = rfile
         self._send_continue = send_continue
+        self.broken = False
 
     def _started(self) -> None:
         if self._send_continue is not None:
@@ -78,12 +79,22 @@ class _Input:
         """Drain what the application left unread, up to ``limit`` bytes; True if all of it."""
         if self._send_continue is not None:
             return self._unread() == 0  # the client waits for 100 Continue: nothing was sent
-        while limit > 0:
-            got = self.read(min(limit, _BUFFER))
-            if not got:
-                return True
-            limit -= len(got)
+        if self.broken:
+            return False
+        try:
+            while limit > 0:
+                got = self.read(min(limit, _BUFFER))
+                if not got:
+                    return True
+                limit -= len(got)
+        except (ValueError, OSError):  # a malformed or stalled body: the connection closes
+            self.broken = True
+            return False
         return self._unread() == 0
+
+    def unread(self) -> bool:
+        """True if part of the body was never read."""
+        return self.broken or self._unread() > 0
 
     def _unread(self) -> int:
         raise NotImplementedError
@@ -141,6 +152,15 @@ class ChunkedInput(_Input):
         self._left = size
 
     def read(self, size: int = -1, /) -> bytes:
+        if self.broken:
+            raise ProtocolError("The chunked body was malformed.")
+        try:
+            return self._read(size)
+        except ProtocolError:
+            self.broken = True
+            raise
+
+    def _read(self, size: int) -> bytes:
         self._started()
         out = bytearray()
         while not self._done and (size < 0 or len(out) < size):

@@ -2,19 +2,24 @@
 
 One thread serves one connection for as long as it stays alive, so a request never waits for a
 handoff between threads; the number of threads is bounded (``max_connections``) and a connection
-over the bound gets a 503 and is closed. Every read has a deadline: the request line and headers
-must arrive within ``header_timeout`` in total (a client that trickles headers is cut off), a body
-read stalls for at most ``read_timeout``, and an idle keep-alive connection is closed after
-``keepalive_timeout``. Request bodies are never read ahead: the application pulls them through
-``wsgi.input``, so a body over the application's limit is refused without being read.
+over the bound gets a 503 and is closed. Every read has a deadline: the headers must arrive
+within ``header_timeout`` of the request line (a client that trickles headers is cut off), an
+idle keep-alive connection is closed after ``keepalive_timeout``, and a body read or a response
+write stalls for at most ``read_timeout``. The first two are enforced by a reaper thread that
+shuts down connections past their deadline, the last by the kernel (SO_RCVTIMEO/SO_SNDTIMEO):
+the request path itself makes no timeout bookkeeping system calls. Request bodies are never
+read ahead: the application pulls them through ``wsgi.input``, so a body over the application's
+limit is refused without being read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import selectors
 import socket
+import struct
 import sys
 import threading
 import time
@@ -34,6 +39,8 @@ _MAX_LINE = 8192
 _MAX_HEADERS = 100
 #: A body left unread by the application is drained up to this much to keep the connection alive.
 DRAIN_LIMIT = 64 * 1024
+#: Seconds a connection closed with a body unread waits after its response, before the reset.
+LINGER = 0.5
 _REASONS = {
     400: "Bad Request",
     408: "Request Timeout",
@@ -87,16 +94,18 @@ class WSGIServer:
         self._stopped = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._bytes_done = 0
-        self._live: set[CountingIO] = set()
+        self._live: dict[socket.socket, _Conn] = {}
 
     @property
     def bytes_received(self) -> int:
         """Bytes received from clients so far, request lines and headers included."""
         with self._lock:
-            return self._bytes_done + sum(io.count for io in self._live)
+            return self._bytes_done + sum(c.raw.count for c in self._live.values())
 
     def serve_forever(self) -> None:
         """Accept connections until :meth:`shutdown` is called (from another thread)."""
+        reaper = threading.Thread(target=self._reap, name="nstore-http-reaper", daemon=True)
+        reaper.start()
         sel = selectors.DefaultSelector()
         sel.register(self._sock, selectors.EVENT_READ)
         sel.register(self._wake_r, selectors.EVENT_READ)
@@ -113,6 +122,17 @@ class WSGIServer:
         finally:
             sel.close()
             self._stopped.set()
+
+    def _reap(self) -> None:
+        """Shut down connections past their deadline: their thread's blocked read then ends."""
+        while not self._stopping.wait(0.25):
+            now = time.monotonic()
+            with self._lock:
+                late = [c for c in self._live.values() if c.deadline < now]
+            for conn in late:
+                conn.deadline = math.inf
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
 
     def _admit(self, conn: socket.socket) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -149,33 +169,44 @@ class WSGIServer:
     # -- one connection ---------------------------------------------------------------------------
 
     def _serve_connection(self, conn: socket.socket) -> None:
-        raw = CountingIO(conn)
+        state = _Conn(conn)
+        conn.settimeout(None)
+        timeval = struct.pack("ll", int(self.read_timeout), int(self.read_timeout % 1 * 1e6))
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
         with self._lock:
-            self._live.add(raw)
-        rfile = raw.buffered()
+            self._live[conn] = state
+        rfile = state.raw.buffered()
         try:
             while not self._stopping.is_set():
-                if not self._handle_one(conn, rfile):
+                if not self._handle_one(conn, rfile, state):
                     break
         except (TimeoutError, ConnectionError, OSError):
             pass  # the client went away or stalled: nothing to answer
         except Exception:
             _log.exception("Unexpected error in the HTTP server")
         finally:
+            if state.linger:
+                # Closing a socket with unread input sends a reset, which can destroy the
+                # response before the client reads it: send FIN first, give the client a
+                # moment to read, and only then close, still without reading the body.
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_WR)
+                    time.sleep(LINGER)
             with self._lock:
                 self._conns.discard(conn)
-                self._live.discard(raw)
-                self._bytes_done += raw.count
+                del self._live[conn]
+                self._bytes_done += state.raw.count
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def _handle_one(self, conn: socket.socket, rfile: Any) -> bool:
+    def _handle_one(self, conn: socket.socket, rfile: Any, state: _Conn) -> bool:
         """Serve one request; return whether the connection stays open."""
-        conn.settimeout(self.keepalive_timeout)
+        state.deadline = time.monotonic() + self.keepalive_timeout
         line = rfile.readline(_MAX_LINE + 1)
         if not line:
             return False
-        deadline = time.monotonic() + self.header_timeout
+        state.deadline = time.monotonic() + self.header_timeout
         if line in (b"\r\n", b"\n"):  # a stray CRLF between requests (RFC 9112, 2.2)
             line = rfile.readline(_MAX_LINE + 1)
         if len(line) > _MAX_LINE or not line.endswith(b"\n"):
@@ -186,10 +217,6 @@ class WSGIServer:
         method, target, version = parts
         headers: list[tuple[bytes, bytes]] = []
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return _send_error(conn, 408, close=True)
-            conn.settimeout(remaining)
             hline = rfile.readline(_MAX_LINE + 1)
             if hline in (b"\r\n", b"\n"):
                 break
@@ -199,13 +226,14 @@ class WSGIServer:
             if not sep or not name or name != name.strip():
                 return _send_error(conn, 400, close=True)
             headers.append((name, value.strip()))
-        conn.settimeout(self.read_timeout)
-        return self._run_app(conn, rfile, method, target, version, headers)
+        state.deadline = math.inf
+        return self._run_app(conn, rfile, state, method, target, version, headers)
 
     def _run_app(
         self,
         conn: socket.socket,
         rfile: Any,
+        state: _Conn,
         method: bytes,
         target: bytes,
         version: bytes,
@@ -282,16 +310,23 @@ class WSGIServer:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        # A body the application left unread is drained if small, else the connection is closed.
-        if not body.finish(DRAIN_LIMIT):
-            keep_alive = False
         status, response_headers = status_headers
         out = [f"HTTP/1.1 {status}\r\n".encode("latin-1")]
         has_length = False
+        app_closes = False
         for name, value in response_headers:
-            if name.lower() == "content-length":
+            lower = name.lower()
+            if lower == "content-length":
                 has_length = True
+            elif lower == "connection" and value.lower() == "close":
+                app_closes = True
+                continue  # added once below
             out.append(f"{name}: {value}\r\n".encode("latin-1"))
+        # A body the application left unread is drained if small, else the connection is closed
+        # without reading it (and without draining at all when the application asked for that).
+        if app_closes or not body.finish(DRAIN_LIMIT):
+            keep_alive = False
+            state.linger = body.unread()
         payload = b"".join(chunks)
         if not has_length:
             out.append(f"Content-Length: {len(payload)}\r\n".encode("latin-1"))
@@ -303,6 +338,18 @@ class WSGIServer:
             out.append(payload)
         conn.sendall(b"".join(out))
         return keep_alive
+
+
+class _Conn:
+    """A connection's socket, its byte count, and the time by which it must make progress."""
+
+    __slots__ = ("deadline", "linger", "raw", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.raw = CountingIO(sock)
+        self.deadline = math.inf
+        self.linger = False  # closing with a request body unread
 
 
 def _unquote_latin1(path: bytes) -> str:

@@ -142,6 +142,8 @@ class NStoreApp:
                 raise Problem(412, "precondition-failed", "A value is already stored at this key.")
         elif if_match is not None:
             tags = {t.strip() for t in if_match.split(",")}
+            if not all(t == "*" or (len(t) == 34 and t[0] == t[-1] == '"') for t in tags):
+                raise Problem(400, "bad-precondition", 'Expected If-Match: "<etag>" (from a read) or *.')
             if not self._conditional(lambda: self._compare_and_set(key, tags, value)):
                 raise Problem(412, "precondition-failed", "The stored value does not match If-Match.")
         else:
@@ -182,7 +184,10 @@ class NStoreApp:
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= self.max_page:
             raise Problem(400, "bad-limit", f"Expected limit from 1 to {self.max_page}. Got {limit_text!r}.")
         limit = int(limit_text)
-        after = _batch.decode_cursor(_single(query, "cursor", ""))
+        unknown = set(query) - {"prefix", "limit", "cursor"}
+        if unknown:
+            raise Problem(400, "bad-query", "Expected only the query parameters prefix, limit and cursor.")
+        after = _single(query, "cursor", "") or None
         # The store lists in no particular order; the smallest keys past the cursor are kept in a
         # heap, so a page costs one pass over the prefix and memory for one page only.
         keys = self.store.iter_keys(prefix or None)
@@ -215,11 +220,21 @@ class NStoreApp:
                 raise Problem(400, "bad-length", "Expected a decimal Content-Length.")
             if int(length) > self.max_body:
                 raise too_large
-            return environ["wsgi.input"].read(int(length))  # type: ignore[no-any-return]  # WSGI input
-        data: bytes = environ["wsgi.input"].read(self.max_body + 1)
+            return _read(environ, int(length))
+        data = _read(environ, self.max_body + 1)
         if len(data) > self.max_body:
             raise too_large
         return data
+
+
+def _read(environ: dict[str, Any], size: int) -> bytes:
+    try:
+        data: bytes = environ["wsgi.input"].read(size)
+    except TimeoutError:
+        raise Problem(408, "body-timeout", "The request body stalled; send it faster.") from None
+    except (ValueError, OSError):  # bad chunk framing, a body shorter than its Content-Length
+        raise Problem(400, "bad-body", "Expected a complete, well-framed request body.") from None
+    return data
 
 
 def _set(store: Store[str, bytes], key: str, value: bytes) -> bool:

@@ -16,6 +16,7 @@ __all__ = ["build_document", "document_bytes"]
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _STRING = {"type": "string"}
 _BINARY = {"type": "string", "format": "binary"}
+_ETAGS = '^(\\*|"[0-9a-f]{32}"( *, *"[0-9a-f]{32}")*)$'
 _KEY = {
     "name": "key",
     "in": "path",
@@ -69,8 +70,8 @@ def _key_operations() -> dict[str, Any]:
                 "stores only if the current value has that ETag (compare and set). 412 if not."
             ),
             "parameters": [
-                {"name": "If-Match", "in": "header", "schema": {"type": "string"}},
-                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+                {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": _ETAGS}},
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string", "enum": ["*"]}},
             ],
             "requestBody": {
                 "required": True,
@@ -98,14 +99,14 @@ def _batch_schema(binary: dict[str, Any]) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "get": {"type": "array", "items": {"type": "string", "minLength": 1}},
-            "set": {"type": "object", "additionalProperties": binary},
+            "set": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": binary},
             "delete": {"type": "array", "items": {"type": "string", "minLength": 1}},
         },
     }
 
 
 def build_document() -> dict[str, Any]:
-    """The OpenAPI 3.0 document of the API."""
+    """The OpenAPI 3.1 document of the API."""
     base64_value = {"type": "string", "format": "byte"}
     batch_response = {
         "type": "object",
@@ -113,7 +114,7 @@ def build_document() -> dict[str, Any]:
         "properties": {"values": {"type": "object", "additionalProperties": base64_value}},
     }
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "nstore",
             "version": "1",
@@ -128,7 +129,12 @@ def build_document() -> dict[str, Any]:
                     "summary": "List keys under a prefix, in key order, one page at a time",
                     "parameters": [
                         {"name": "prefix", "in": "query", "schema": {"type": "string"}},
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "next_cursor of the previous page (the last key it listed)",
+                            "schema": {"type": "string"},
+                        },
                         {
                             "name": "limit",
                             "in": "query",
@@ -199,7 +205,7 @@ def build_document() -> dict[str, Any]:
                     "required": ["keys", "next_cursor"],
                     "properties": {
                         "keys": {"type": "array", "items": {"type": "string"}},
-                        "next_cursor": {"type": "string", "nullable": True},
+                        "next_cursor": {"type": ["string", "null"]},
                     },
                 },
                 "Problem": {
