@@ -202,7 +202,7 @@ def test_training_needs_samples() -> None:
 
 @pytest.mark.parametrize("codec", [Zstd(3), Zstd(3, dictionary=DICTIONARY), Zlib(6)])
 def test_one_codec_shared_by_threads(codec: Codec[bytes, bytes]) -> None:
-    # zstandard contexts are not thread-safe; the codec keeps one per thread.
+    # zstandard contexts are not thread-safe (sharing one crashes the process); the codec pools them.
     errors: list[BaseException] = []
 
     def work(seed: int) -> None:

@@ -122,6 +122,8 @@ def _max_size_repr(max_size: int) -> str:
 class _Contexts:
     """Pools of zstd compressors and decompressors: a zstandard context is not thread-safe.
 
+    (zstandard releases the GIL while it works; two threads in one context crash the process.)
+
     A call takes a context from its pool (or makes one) and puts it back, so each context serves
     one thread at a time and there are as many as calls ever ran at once. ``list.pop`` and
     ``list.append`` are atomic, and cheaper than a ``threading.local`` lookup.
