@@ -207,8 +207,8 @@ def test_one_codec_shared_by_threads(codec: Codec[bytes, bytes]) -> None:
 
     def work(seed: int) -> None:
         try:
-            for i in range(300):
-                value = SAMPLES[(seed * 31 + i) % len(SAMPLES)] * (1 + i % 5)
+            for i in range(2000):
+                value = SAMPLES[(seed * 31 + i) % len(SAMPLES)] * (1 + i % 20)
                 assert codec.decode(codec.encode(value)) == value
         except BaseException as exc:  # collected: an assertion in a thread would be lost
             errors.append(exc)
