@@ -65,6 +65,7 @@ def test_spec_round_trip() -> None:
         ({"prefix": "p"}, "Expected a dict with a string 'name'"),
         ("prefix", "Expected a dict with a string 'name'"),
         ({"name": "prefix", "colour": "red"}, "Bad parameters"),
+        ({"name": "prefix", "prefix": 1}, "Expected a string for prefix"),
         ([{"name": "utf8"}, 3], "Expected a dict"),
     ],
 )

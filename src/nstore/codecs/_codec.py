@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, cast
 
-from nstore.errors import DecodeError, EncodeError, SpecError
+from nstore.errors import ConfigurationError, DecodeError, EncodeError, SpecError
 
 __all__ = [
     "Chain",
@@ -92,7 +92,7 @@ class Codec(Generic[A, B]):
         """Rebuild a codec from :meth:`params`; raise :class:`~nstore.errors.SpecError`."""
         try:
             return cls(**params)
-        except TypeError as exc:
+        except (TypeError, ConfigurationError) as exc:
             raise SpecError(f"Bad parameters {sorted(params)} for codec {cls.name!r}: {exc}") from exc
 
     @property
