@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from nstore.stores._fileio import SWEEP_AGE
+from nstore.stores._filescan import SWEEP_AGE
 from nstore.stores._paths import TEMP_PREFIX
 from nstore.stores.file import FileStore
 

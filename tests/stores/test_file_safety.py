@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nstore.errors import EncodeError, InvalidKey, MissingKey, StoreClosed
-from nstore.stores._fileio import SWEEP_AGE
+from nstore.stores._filescan import SWEEP_AGE
 from nstore.stores._paths import LOCK_NAME, RESERVED_PREFIX, TEMP_PREFIX
 from nstore.stores.file import FileStore
 from tests.stores.base import HOSTILE_KEYS

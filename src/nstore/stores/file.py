@@ -5,30 +5,20 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from nstore.errors import ConfigurationError, EncodeError, InvalidKey, MissingKey, StoreClosed, StoreError
+from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
 from nstore.store import Store
-from nstore.stores._fileio import (
-    RootLock,
-    discard,
-    fsync_dir,
-    iter_names,
-    link_temp,
-    read_value,
-    refuse_special,
-    sweep,
-    write_temp,
-)
-from nstore.stores._paths import DIR_SUFFIX, Retry, close_all, open_dirs, split_key, store_error
+from nstore.stores._fileio import RootLock, link_temp, read_value
+from nstore.stores._fileops import RootOps, as_bytes
+from nstore.stores._filescan import iter_names, sweep
+from nstore.stores._paths import DIR_SUFFIX, close_all, open_dirs, split_key
 
 __all__ = ["FileStore"]
 
-_ATTEMPTS = 100  # a write restarts when a concurrent delete removes its directory; this bounds it
 
-
-class FileStore(Store[str, bytes]):
+class FileStore(RootOps, Store[str, bytes]):
     """A store of ``bytes`` values in one file per key under ``root``.
 
     ``/`` in a key makes subdirectories, created on write and removed when a delete leaves them
@@ -59,7 +49,7 @@ class FileStore(Store[str, bytes]):
     ['users/ada']
     """
 
-    __slots__ = ("_closed", "_durable", "_lock", "_root", "_root_fd")
+    __slots__ = ("_closed", "_root")
 
     def __init__(self, root: str | os.PathLike[str], durable: bool = True) -> None:
         self._root = Path(root)
@@ -167,36 +157,9 @@ class FileStore(Store[str, bytes]):
     # -- writes -----------------------------------------------------------------------------------
 
     def __setitem__(self, key: str, value: bytes, /) -> None:
-        self._write(key, value, self._publish)
-
-    def _write(self, key: str, value: bytes, publish: Callable[[int, str, str, str], bool]) -> bool:
-        """Write ``value`` to a temporary file in the key's directory and ``publish`` it."""
         if self._closed:
             raise self._closed_error()
-        dirs, name = split_key(key)
-        data = _as_bytes(value, key)
-        for _ in range(_ATTEMPTS):
-            fds, first_new = open_dirs(self._root_fd, dirs, key, create=True)
-            try:
-                dir_fd = fds[-1] if fds else self._root_fd
-                if not publish(dir_fd, write_temp(dir_fd, data, self._durable, key), name, key):
-                    return False
-                if self._durable:
-                    self._sync_dirs(fds, first_new, key)
-                return True
-            except Retry:
-                continue
-            finally:
-                close_all(fds)
-        raise _gave_up(key)
-
-    def _publish(self, dir_fd: int, tmp: str, name: str, key: str) -> bool:
-        try:
-            self._commit(dir_fd, [(tmp, name, key)])
-        except BaseException:
-            discard(dir_fd, tmp)
-            raise
-        return True
+        self._write(key, value, self._publish)
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
         """Store every pair; each write is atomic, the batch is not.
@@ -210,54 +173,9 @@ class FileStore(Store[str, bytes]):
         groups: dict[tuple[str, ...], list[tuple[str, str, bytes]]] = {}
         for key, value in pairs:
             dirs, name = split_key(key)
-            groups.setdefault(tuple(dirs), []).append((name, key, _as_bytes(value, key)))
+            groups.setdefault(tuple(dirs), []).append((name, key, as_bytes(value, key)))
         for group, entries in groups.items():
             self._set_group(list(group), entries)
-
-    def _set_group(self, dirs: list[str], entries: list[tuple[str, str, bytes]]) -> None:
-        first_key = entries[0][1]
-        for _ in range(_ATTEMPTS):
-            fds, first_new = open_dirs(self._root_fd, dirs, first_key, create=True)
-            dir_fd = fds[-1] if fds else self._root_fd
-            staged: list[tuple[str, str, str]] = []
-            try:
-                for name, key, data in entries:
-                    staged.append((write_temp(dir_fd, data, self._durable, key), name, key))
-                self._commit(dir_fd, staged)
-                staged = []
-                if self._durable:
-                    self._sync_dirs(fds, first_new, first_key)
-                return
-            except Retry:
-                continue
-            finally:
-                for tmp, _, _ in staged:
-                    discard(dir_fd, tmp)
-                close_all(fds)
-        raise _gave_up(first_key)
-
-    def _commit(self, dir_fd: int, staged: list[tuple[str, str, str]]) -> None:
-        """Rename each temporary file over its key, under the shared lock."""
-        lock_fd = self._lock.acquire(exclusive=False)
-        try:
-            for tmp, name, key in staged:
-                try:
-                    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                except IsADirectoryError:
-                    raise refuse_special(key) from None
-                except FileNotFoundError:
-                    raise Retry from None  # a sweep took the temporary file: write again
-                except OSError as exc:
-                    raise store_error(exc, key, "write") from None
-        finally:
-            self._lock.release(lock_fd)
-
-    def _sync_dirs(self, fds: list[int], first_new: int, key: str) -> None:
-        """fsync the key's directory, and the parent of every directory this write created."""
-        chain = [self._root_fd, *fds]
-        fsync_dir(chain[-1], key)
-        for parent in reversed(chain[first_new:-1]):
-            fsync_dir(parent, key)
 
     # -- deletes ----------------------------------------------------------------------------------
 
@@ -273,41 +191,6 @@ class FileStore(Store[str, bytes]):
         for dirs, names in self._group(keys).items():
             self._delete_in(list(dirs), names)
 
-    def _delete_in(self, dirs: list[str], names: list[tuple[str, str]]) -> int:
-        """Unlink ``names`` in ``dirs``, fsync it once, remove emptied directories; return the count."""
-        try:
-            fds, _ = open_dirs(self._root_fd, dirs, names[0][1], create=False)
-        except MissingKey:
-            return 0
-        try:
-            dir_fd = fds[-1] if fds else self._root_fd
-            removed = 0
-            lock_fd = self._lock.acquire(exclusive=False)
-            try:
-                for name, key in names:
-                    try:
-                        os.unlink(name, dir_fd=dir_fd)
-                        removed += 1
-                    except (FileNotFoundError, IsADirectoryError):
-                        continue
-                    except OSError as exc:
-                        raise store_error(exc, key, "delete") from None
-            finally:
-                self._lock.release(lock_fd)
-            if removed and self._durable:
-                fsync_dir(dir_fd, names[0][1])
-            # Bottom-up; a directory a concurrent writer is filling is not empty (its temporary
-            # file is in it), and one removed just before that writer's create makes it start again.
-            chain = [self._root_fd, *fds]
-            for i in range(len(dirs) - 1, -1, -1):
-                try:
-                    os.rmdir(dirs[i], dir_fd=chain[i])
-                except OSError:
-                    break
-            return removed
-        finally:
-            close_all(fds)
-
     # -- conditional writes -----------------------------------------------------------------------
 
     @property
@@ -316,6 +199,8 @@ class FileStore(Store[str, bytes]):
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited; a hard link of the finished temporary file fails if the key exists.
+        if self._closed:
+            raise self._closed_error()
         return self._write(key, value, link_temp)
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
@@ -323,52 +208,7 @@ class FileStore(Store[str, bytes]):
         # exclusive lock, which every other change to the root takes shared.
         if self._closed:
             raise self._closed_error()
-        dirs, name = split_key(key)
-        data = _as_bytes(value, key)
-        try:
-            fds, _ = open_dirs(self._root_fd, dirs, key, create=False)
-        except MissingKey:
-            return False
-        try:
-            dir_fd = fds[-1] if fds else self._root_fd
-            for _ in range(_ATTEMPTS):
-                try:
-                    tmp = write_temp(dir_fd, data, self._durable, key)
-                except Retry:
-                    return False  # the directory was removed, so the key is absent
-                replaced: bool | None = False
-                try:
-                    replaced = self._replace_if(dir_fd, tmp, name, key, expected)
-                finally:
-                    if not replaced:
-                        discard(dir_fd, tmp)
-                if replaced is None:
-                    continue  # a sweep took the temporary file while we waited for the lock
-                if replaced and self._durable:
-                    fsync_dir(dir_fd, key)
-                return replaced
-            raise _gave_up(key)
-        finally:
-            close_all(fds)
-
-    def _replace_if(self, dir_fd: int, tmp: str, name: str, key: str, expected: bytes) -> bool | None:
-        """Replace under the exclusive lock if the value is ``expected``; None: write again."""
-        lock_fd = self._lock.acquire(exclusive=True)
-        try:
-            try:
-                if read_value(dir_fd, name, key) != expected:
-                    return False
-            except MissingKey:
-                return False
-            try:
-                os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-            except FileNotFoundError:
-                return None
-            except OSError as exc:
-                raise store_error(exc, key, "write") from None
-            return True
-        finally:
-            self._lock.release(lock_fd)
+        return self._swap(key, expected, value)
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -405,21 +245,3 @@ class FileStore(Store[str, bytes]):
             dirs, name = split_key(key)
             groups.setdefault(tuple(dirs), []).append((name, key))
         return groups
-
-
-def _as_bytes(value: object, key: str) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise EncodeError(
-        f"Expected bytes for the value of key {key!r} in a FileStore. Got {type(value).__name__} "
-        "instead; put a value codec in front with store.with_values(...).",
-    )
-
-
-def _gave_up(key: str) -> StoreError:
-    return StoreError(
-        f"Could not write key {key!r}: its directory or temporary file was removed by concurrent "
-        f"deletes or sweeps {_ATTEMPTS} times in a row. Try again."
-    )
