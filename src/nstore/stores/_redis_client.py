@@ -7,6 +7,7 @@ second attempt can report the wrong outcome. RedisStore retries only idempotent 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -262,17 +263,21 @@ def recover(
 
     Idempotent operations are tried again after any transient error; others only after an error
     reply that means the command did not run (``refused_errors``). The backoff is 0.05 s, 0.1 s,
-    0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after a refusal.
+    0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after each failure.
     """
     errors, retriable, refused = redis_errors(), retriable_errors(), refused_errors()
     last = first
-    for attempt in range(retries):
-        if not isinstance(last, retriable) or not (idempotent or isinstance(last, refused)):
+    attempt = 0
+    while isinstance(last, retriable):
+        # A failover or a moved slot makes the cached cluster topology stale: reload it even when
+        # not trying again, or every later call would go to the same dead node.
+        with contextlib.suppress(*errors):
+            refresh()
+        if attempt >= retries or not (idempotent or isinstance(last, refused)):
             break
         time.sleep(min(0.05 * 2**attempt, 0.25))
+        attempt += 1
         try:
-            if isinstance(last, refused):
-                refresh()
             return fn(*args, **kw)
         except errors as exc:
             last = exc
