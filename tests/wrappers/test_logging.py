@@ -169,3 +169,24 @@ def test_default_logger_and_generic_types() -> None:
     assert store[1] == ["x"]
     assert store.logger is logging.getLogger("nstore.access")
     assert repr(store).startswith("LoggingStore(MemoryStore(")
+
+
+def test_quiet_while_disabled_and_awake_after_any_level_change(access: tuple[logging.Logger, _Records]) -> None:
+    logger, handler = access
+    logger.setLevel(logging.INFO)
+    store = LoggingStore(MemoryStore[str, bytes](), logger)
+    store["a"] = b"1"  # DEBUG is disabled: the store turns quiet
+    assert type(store) is not LoggingStore
+    assert isinstance(store, LoggingStore)
+    assert repr(store).startswith("LoggingStore(")
+    assert store["a"] == b"1"
+    assert store.get_many(["a"]) == {"a": b"1"}
+    logging.getLogger("tests.unrelated").setLevel(logging.ERROR)  # logging clears every cache
+    assert type(store) is LoggingStore
+    store["b"] = b"2"
+    assert type(store) is not LoggingStore
+    logger.setLevel(logging.DEBUG)
+    assert type(store) is LoggingStore
+    assert store["b"] == b"2"
+    assert [f["key"] for f in handler.fields()] == ["b"]
+    logging.getLogger("tests.unrelated").setLevel(logging.NOTSET)

@@ -1,8 +1,11 @@
 """The bounded MemoryStore: least-recently-used eviction by count or bytes, and time-to-live.
 
-``MemoryStore(maxsize=..., maxbytes=..., ttl=...)`` returns this class. Every operation runs under
-the store's lock: reading moves the entry to the recent end of an ``OrderedDict``, which is two C
-calls, and the bookkeeping for bytes and expiry is only done when asked for.
+``MemoryStore(maxsize=..., maxbytes=..., ttl=...)`` returns this class. Entries sit in an
+``OrderedDict`` in least-recently-used order. A read takes no lock: the lookup and the move to the
+recent end are each one atomic ``OrderedDict`` operation (a key deleted between the two is simply
+not moved). Writes take the store's lock when they keep books (bytes, expiry times); with
+``maxsize`` alone a plain write is, like the unbounded store's, an insert and an eviction by
+``popitem``, each atomic, while bulk and conditional writes take the lock.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def _check_positive(name: str, value: float | None, *, integer: bool) -> None:
 class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
     """A MemoryStore with a bound; built by ``MemoryStore(maxsize=..., maxbytes=..., ttl=...)``."""
 
-    __slots__ = ("_expires", "_maxbytes", "_maxsize", "_nbytes", "_sizes", "_ttl")
+    __slots__ = ("_books", "_expires", "_maxbytes", "_maxsize", "_nbytes", "_sizes", "_touch", "_ttl")
 
     def __init__(
         self,
@@ -56,6 +59,8 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
         self._ttl = ttl
         # Write order, oldest first: expiry times only grow along it, so purging pops the front.
         self._expires: OrderedDict[K, float] | None = None if ttl is None else OrderedDict()
+        self._books = maxbytes is not None or ttl is not None
+        self._touch = self._data.move_to_end
         self.set_many(data)
 
     # -- bookkeeping (callers hold the lock) ----------------------------------------------------
@@ -88,17 +93,25 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
     def _drop(self, key: K) -> bool:
         if self._data.pop(key, _ABSENT) is _ABSENT:
             return False
+        self._forget(key)
+        return True
+
+    def _forget(self, key: K) -> None:
         if self._sizes is not None:
             self._nbytes -= self._sizes.pop(key)
         if self._expires is not None:
             del self._expires[key]
-        return True
 
     def _evict(self) -> None:
-        data = self._data
-        while len(data) > self._maxsize or (self._maxbytes is not None and self._nbytes > self._maxbytes):
-            self._drop(next(iter(data)))
-        self._purge()
+        data, maxbytes, sizes, expires = self._data, self._maxbytes, self._sizes, self._expires
+        while len(data) > self._maxsize or (maxbytes is not None and self._nbytes > maxbytes):
+            key = data.popitem(last=False)[0]
+            if sizes is not None:
+                self._nbytes -= sizes.pop(key)
+            if expires is not None:
+                del expires[key]
+        if self._expires:
+            self._purge()
 
     def _purge(self) -> None:
         expires = self._expires
@@ -120,24 +133,58 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
     # -- the store -----------------------------------------------------------------------------
 
     def __getitem__(self, key: K, /) -> V:
-        with self._lock:
-            data = self._data
-            try:
-                value = data[key]
-            except KeyError:
-                raise MissingKey(key) from None
-            expires = self._expires
-            if expires is not None and expires[key] <= monotonic():
-                self._drop(key)
-                raise MissingKey(key)
-            data.move_to_end(key)
-            return value
+        try:
+            value = self._data[key]
+        except KeyError:
+            raise MissingKey(key) from None
+        expires = self._expires
+        if expires is not None and expires.get(key, _NEVER) <= monotonic():
+            with self._lock:
+                self._live(key)  # drops it, unless rewritten meanwhile
+            raise MissingKey(key)
+        try:  # noqa: SIM105  # contextlib.suppress costs more than this whole read
+            self._touch(key)
+        except KeyError:  # deleted since the lookup: the value read was current when read
+            pass
+        return value
 
     def __setitem__(self, key: K, value: V, /) -> None:
-        size = 0 if self._sizes is None else self._measure(value)
-        with self._lock:
-            self._put(key, value, size)
-            self._evict()
+        if not self._books:
+            data = self._data
+            data[key] = value
+            self._touch(key)
+            while len(data) > self._maxsize:
+                try:
+                    data.popitem(last=False)
+                except KeyError:  # emptied by another thread
+                    break
+            return
+        sizes = self._sizes
+        size = 0
+        if sizes is not None:
+            try:
+                size = len(value)  # type: ignore[arg-type]  # checked: _measure explains the TypeError
+            except TypeError:
+                self._measure(value)
+            if size > self._maxbytes:  # type: ignore[operator]  # maxbytes is set with sizes
+                self._measure(value)
+        with self._lock:  # _put and _evict, inlined: this is the hot path of a cache
+            data = self._data
+            data[key] = value
+            self._touch(key)
+            if sizes is not None:
+                self._nbytes += size - sizes.get(key, 0)
+                sizes[key] = size
+            if self._expires is not None:
+                self._expires[key] = monotonic() + self._ttl  # type: ignore[operator]  # set with expires
+                self._expires.move_to_end(key)
+            maxbytes = self._maxbytes
+            if (
+                len(data) > self._maxsize
+                or (maxbytes is not None and self._nbytes > maxbytes)
+                or self._expires
+            ):
+                self._evict()
 
     def __delitem__(self, key: K, /) -> None:
         with self._lock:
@@ -218,3 +265,4 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
 
 
 _ABSENT = object()
+_NEVER = float("inf")

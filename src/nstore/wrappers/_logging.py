@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from nstore.store import Store
 from nstore.wrappers._forwarding import ForwardingStore
+from nstore.wrappers._quiet import quiet_class, watch_levels
 
 __all__ = ["LoggingStore"]
 
@@ -43,9 +44,13 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
     ``duration`` (seconds) and ``error`` (the exception's class name, when the call failed).
     Values are never logged; keys are.
 
-    When the level is disabled a call costs one dictionary lookup on top of the wrapped store's:
-    the wrapper reads the logger's own level cache, which :mod:`logging` clears whenever a level
-    changes, so ``setLevel`` and ``logging.disable`` take effect on the next call.
+    When the level is disabled, the store switches itself to a *quiet* class whose methods are
+    the wrapped store's own bound methods, so a call costs about what it costs on the wrapped
+    store. It switches back the moment :mod:`logging` clears the logger's level cache, which it
+    does on every ``setLevel`` and ``logging.disable``: the wrapper leaves a marker object in that
+    cache, and the marker's weak-reference callback runs when the cache is cleared. So a level
+    change takes effect on the next call. (On interpreters without reference counting, or loggers
+    without that cache, the wrapper asks ``isEnabledFor`` on every call instead.)
 
     Examples
     --------
@@ -57,7 +62,7 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
     b'1'
     """
 
-    __slots__ = ("_level", "_logger", "_probe")
+    __slots__ = ("__weakref__", "_checking", "_level", "_logger", "_quiet")
 
     def __init__(
         self, store: Store[K, V], logger: logging.Logger | None = None, level: int = logging.DEBUG
@@ -65,11 +70,8 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
         super().__init__(store)
         self._logger = logger if logger is not None else logging.getLogger("nstore.access")
         self._level = level
-        cache = getattr(self._logger, "_cache", None)
-        # ``_probe(level, True)`` is False only while logging knows the level is disabled;
-        # loggers without that cache (custom classes) ask isEnabledFor on every call.
-        known: dict[int, bool] = cache if isinstance(cache, dict) else {}
-        self._probe: Callable[[int, bool], bool] = known.get
+        self._checking: type[LoggingStore[K, V]] = type(self)
+        self._quiet: type[LoggingStore[K, V]] | None = None
 
     @property
     def logger(self) -> logging.Logger:
@@ -113,43 +115,62 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
         return result
 
     def _enabled(self) -> bool:
-        return self._logger.isEnabledFor(self._level)
+        """Whether to log; when not, switch to the quiet class until a level changes."""
+        logger, level = self._logger, self._level
+        watch = watch_levels(logger)  # armed before asking, so no level change slips between
+        if logger.isEnabledFor(level):
+            return True
+        if watch is not None:
+            if self._quiet is None:
+                self._quiet = quiet_class(self._checking, self._store)
+            watch.stores.add(self)
+            object.__setattr__(self, "__class__", self._quiet)
+            if not watch.armed:  # a level changed meanwhile: check again on the next call
+                self.wake()
+        return False
+
+    def wake(self) -> None:
+        """Leave the quiet class: the next call asks logging again."""
+        object.__setattr__(self, "__class__", self._checking)
+
+    def __repr__(self) -> str:
+        return f"LoggingStore({self._store!r})"
 
     # -- single keys -------------------------------------------------------------------------
 
     def __getitem__(self, key: K, /) -> V:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             return self._store[key]
         return self._logged(
             "get", lambda: self._store[key], lambda v: {"hit": True, "size": _size(v)}, key=key
         )
 
     def __setitem__(self, key: K, value: V, /) -> None:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             self._store[key] = value
             return
         self._logged("set", lambda: self._store.__setitem__(key, value), _nothing, key=key, size=_size(value))
 
     def __delitem__(self, key: K, /) -> None:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             del self._store[key]
             return
         self._logged("delete", lambda: self._store.__delitem__(key), lambda _: {"hit": True}, key=key)
 
     def __contains__(self, key: object, /) -> bool:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             return key in self._store
         return self._logged("contains", lambda: key in self._store, lambda r: {"hit": r}, key=key)
 
     def __len__(self) -> int:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             return len(self._store)
         return self._logged("len", lambda: len(self._store), lambda n: {"count": n})
 
     # -- bulk and conditional ----------------------------------------------------------------
 
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             return self._store.get_many(keys)
         wanted = list(keys)
         return self._logged(
@@ -160,7 +181,7 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
         )
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             self._store.set_many(items)
             return
         pairs = list(items.items() if isinstance(items, Mapping) else items)
@@ -168,14 +189,14 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
         self._logged("set_many", lambda: self._store.set_many(pairs), _nothing, count=len(pairs), size=size)
 
     def delete_many(self, keys: Iterable[K], /) -> None:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             self._store.delete_many(keys)
             return
         doomed = list(keys)
         self._logged("delete_many", lambda: self._store.delete_many(doomed), _nothing, count=len(doomed))
 
     def set_if_absent(self, key: K, value: V, /) -> bool:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             return self._store.set_if_absent(key, value)
         return self._logged(
             "set_if_absent",
@@ -186,7 +207,7 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
         )
 
     def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             return self._store.compare_and_set(key, expected, value)
         return self._logged(
             "compare_and_set",
@@ -201,7 +222,7 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
         keys = self._store.iter_keys(prefix)
-        if not self._probe(self._level, True) or not self._enabled():
+        if not self._enabled():
             return keys
         return self._logged_listing(keys, prefix)
 
