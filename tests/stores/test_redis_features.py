@@ -181,6 +181,9 @@ def test_startup_nodes_and_an_existing_client(redis_cluster: RedisCluster, redis
     store.close()
     assert client.get("p:k") == b"w"  # a client passed in stays open after close()
     client.close()
+    decoding = redis.Redis.from_url(redis_cluster.node_urls[0], decode_responses=True)
+    with decoding, pytest.raises(ConfigurationError, match="decode_responses=False"):
+        RedisStore(decoding)
     with pytest.raises(ConfigurationError, match="Expected a redis://"):
         RedisStore(42)  # type: ignore[arg-type]  # the wrong type is the point
     with pytest.raises(ConfigurationError, match="host:port"):

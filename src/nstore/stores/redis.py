@@ -127,6 +127,11 @@ class RedisStore(Store[str, bytes]):
         elif isinstance(url_or_client, redis.Redis | redis.cluster.RedisCluster):
             options = RedisOptions().merged(**given)
             client = url_or_client
+            if client.get_encoder().decode_responses:
+                raise ConfigurationError(
+                    "Expected a redis-py client with decode_responses=False: RedisStore values are "
+                    "bytes. Got a client that decodes replies to str; create one without it."
+                )
         elif isinstance(url_or_client, Sequence) and url_or_client:
             options = RedisOptions().merged(**given)
             client = make_cluster(redis, [parse_node(n) for n in url_or_client], client_options(options))
