@@ -13,11 +13,10 @@ b'hello'
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from nstore.errors import ConfigurationError
 from nstore.server._guard import Guard, is_loopback
@@ -100,8 +99,9 @@ class ServerHandle:
         return f"ServerHandle({self.url!r})"
 
 
-def _start(store: Store[str, bytes], host: str, port: int, options: dict[str, Any]) -> ServerHandle:
-    server_options = {
+def _app(store: Store[str, bytes], host: str, options: dict[str, Any]) -> tuple[NStoreApp, dict[str, Any]]:
+    """The app for a server bound to ``host``, and the options meant for the server itself."""
+    server_options: dict[str, Any] = {
         name: options.pop(name)
         for name in ("max_connections", "header_timeout", "read_timeout", "keepalive_timeout")
         if name in options
@@ -116,6 +116,11 @@ def _start(store: Store[str, bytes], host: str, port: int, options: dict[str, An
         options["allowed_hosts"] = ["*"]  # tokens guard it; clients may use any name of this machine
     app = make_app(store, **options)
     app.guard.allow_host(host)
+    return app, server_options
+
+
+def _start(store: Store[str, bytes], host: str, port: int, options: dict[str, Any]) -> ServerHandle:
+    app, server_options = _app(store, host, options)
     server = WSGIServer(app, host, port, **server_options)
     thread = threading.Thread(target=server.serve_forever, name="nstore-http-accept", daemon=True)
     thread.start()
@@ -135,17 +140,33 @@ def serve_in_thread(
 
 
 def serve(
-    store: Store[str, bytes], host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options: Any
+    store: Store[str, bytes],
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    *,
+    server: Literal["builtin", "granian"] = "builtin",
+    **options: Any,
 ) -> None:
     """Serve ``store`` until Ctrl-C or SIGTERM, then stop cleanly (for ``nstore serve``).
 
     Takes the options of :func:`serve_in_thread`, and prints the URL once listening.
+    ``server="granian"`` serves with granian (``pip install 'nstore[server]'``): faster, in a
+    forked worker process; see docs/http.md for when to choose it.
     """
+    if server == "granian":
+        from nstore.server._granian import serve_granian
+
+        app, server_options = _app(store, host, dict(options))
+        print(f"nstore: serving {store!r} on http://{host}:{port}/v1/ (Ctrl-C to stop)", flush=True)
+        serve_granian(app, host, port, **server_options)
+        return
+    if server != "builtin":
+        raise ConfigurationError(f"Expected server='builtin' or 'granian'. Got {server!r} instead.")
     handle = _start(store, host, port, dict(options))
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        print(f"nstore: serving {store!r} on {handle.url}/v1/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        print(f"nstore: serving {store!r} on {handle.url}/v1/ (Ctrl-C to stop)", flush=True)
         stop.wait()
     finally:
         for sig, handler in previous.items():

@@ -20,14 +20,14 @@ import math
 import selectors
 import socket
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from nstore.server._body import ChunkedInput, CountingIO, LengthInput, ProtocolError
+from nstore.server._body import ChunkedInput, CountingIO, LengthInput
+from nstore.server._wsgi import base_environ, encode_head, parse_request
 
 __all__ = ["WSGIServer"]
 
@@ -95,6 +95,7 @@ class WSGIServer:
         self._wake_r, self._wake_w = socket.socketpair()
         self._bytes_done = 0
         self._live: dict[socket.socket, _Conn] = {}
+        self._base_environ = base_environ(host, self.port)
 
     @property
     def bytes_received(self) -> int:
@@ -239,104 +240,37 @@ class WSGIServer:
         version: bytes,
         headers: list[tuple[bytes, bytes]],
     ) -> bool:
-        path, _, query = target.partition(b"?")
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method.decode("latin-1"),
-            "SCRIPT_NAME": "",
-            "PATH_INFO": _unquote_latin1(path),
-            "RAW_URI": path.decode("latin-1"),
-            "QUERY_STRING": query.decode("latin-1"),
-            "SERVER_NAME": self.host,
-            "SERVER_PORT": str(self.port),
-            "SERVER_PROTOCOL": version.decode("latin-1"),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        keep_alive = version == b"HTTP/1.1"
-        chunked = False
-        length: int | None = None
-        expect_continue = False
-        for name, value in headers:
-            key = name.decode("latin-1").upper().replace("-", "_")
-            text = value.decode("latin-1")
-            if key == "CONTENT_LENGTH":
-                if not value.isdigit() or (length is not None and int(value) != length):
-                    return _send_error(conn, 400, close=True)
-                length = int(value)
-                environ[key] = text
-            elif key == "CONTENT_TYPE":
-                environ[key] = text
-            else:
-                if key == "CONNECTION":
-                    tokens = text.lower()
-                    if "close" in tokens:
-                        keep_alive = False
-                    elif "keep-alive" in tokens:
-                        keep_alive = True
-                elif key == "TRANSFER_ENCODING":
-                    if text.strip().lower() != "chunked":
-                        return _send_error(conn, 400, close=True)  # no other codings are supported
-                    chunked = True
-                elif key == "EXPECT":
-                    expect_continue = text.lower() == "100-continue"
-                hkey = "HTTP_" + key
-                environ[hkey] = environ[hkey] + "," + text if hkey in environ else text
-        if chunked and length is not None:
-            return _send_error(conn, 400, close=True)  # request smuggling guard (RFC 9112, 6.1)
+        request = parse_request(self._base_environ, method, target, version, headers)
+        if request is None:
+            return _send_error(conn, 400, close=True)
+        environ, keep_alive, chunked, length, expect_continue = request
         send_continue = (lambda: conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")) if expect_continue else None
-        body: LengthInput | ChunkedInput
-        if chunked:
-            body = ChunkedInput(rfile, send_continue)
-        else:
-            body = LengthInput(rfile, length or 0, send_continue)
+        body = ChunkedInput(rfile, send_continue) if chunked else LengthInput(rfile, length, send_continue)
         environ["wsgi.input"] = body
-        status_headers: list[Any] = []
+        started: list[Any] = []
 
         def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            status_headers[:] = [status, response_headers]
+            started[:] = status, response_headers
             return conn.sendall
 
+        result = self.app(environ, start_response)
         try:
-            result = self.app(environ, start_response)
-        except ProtocolError:
-            return _send_error(conn, 400, close=True)
-        try:
-            chunks = list(result)
+            payload = b"".join(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        status, response_headers = status_headers
-        out = [f"HTTP/1.1 {status}\r\n".encode("latin-1")]
-        has_length = False
-        app_closes = False
-        for name, value in response_headers:
-            lower = name.lower()
-            if lower == "content-length":
-                has_length = True
-            elif lower == "connection" and value.lower() == "close":
-                app_closes = True
-                continue  # added once below
-            out.append(f"{name}: {value}\r\n".encode("latin-1"))
+        status, response_headers = started
+        head, app_closes = encode_head(status, response_headers, len(payload))
         # A body the application left unread is drained if small, else the connection is closed
         # without reading it (and without draining at all when the application asked for that).
         if app_closes or not body.finish(DRAIN_LIMIT):
             keep_alive = False
             state.linger = body.unread()
-        payload = b"".join(chunks)
-        if not has_length:
-            out.append(f"Content-Length: {len(payload)}\r\n".encode("latin-1"))
         if not keep_alive or self._stopping.is_set():
             keep_alive = False
-            out.append(b"Connection: close\r\n")
-        out.append(b"\r\n")
-        if method != b"HEAD":
-            out.append(payload)
-        conn.sendall(b"".join(out))
+            head += b"Connection: close\r\n"
+        conn.sendall(head + b"\r\n" if method == b"HEAD" else head + b"\r\n" + payload)
         return keep_alive
 
 
@@ -350,15 +284,6 @@ class _Conn:
         self.raw = CountingIO(sock)
         self.deadline = math.inf
         self.linger = False  # closing with a request body unread
-
-
-def _unquote_latin1(path: bytes) -> str:
-    """PATH_INFO as WSGI (PEP 3333) wants it: percent-decoded bytes, as a latin-1 string."""
-    if b"%" not in path:
-        return path.decode("latin-1")
-    from urllib.parse import unquote_to_bytes
-
-    return unquote_to_bytes(path).decode("latin-1")
 
 
 def _send_error(conn: socket.socket, status: int, *, close: bool) -> bool:

@@ -103,7 +103,8 @@ class NStoreApp:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         script = environ.get("SCRIPT_NAME", "")
         if raw and raw.startswith(script + _KEY_PREFIX):
-            data = unquote_to_bytes(raw.split("?", 1)[0][len(script) + len(_KEY_PREFIX) :])
+            tail = raw.split("?", 1)[0][len(script) + len(_KEY_PREFIX) :]
+            data = unquote_to_bytes(tail) if "%" in tail else tail.encode("latin-1")
         else:
             data = environ["PATH_INFO"][len(_KEY_PREFIX) :].encode("latin-1")
         return self._check_key(data)
