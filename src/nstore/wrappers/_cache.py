@@ -22,7 +22,6 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +29,7 @@ from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
 from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
+from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
 from nstore.wrappers._tier import DEGRADED, Tier
 
 __all__ = ["CacheStats", "CacheStore"]
@@ -37,23 +37,6 @@ __all__ = ["CacheStats", "CacheStore"]
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
-
-_STRIPES = 64
-
-
-@dataclass(frozen=True, slots=True)
-class CacheStats:
-    """Counters of a CacheStore, read from :attr:`CacheStore.stats`.
-
-    ``hits`` and ``misses`` count keys read (a hit: served by a cache or a pending write).
-    They are not locked, to keep the hit path cheap: under many threads an increment can be lost.
-    """
-
-    hits: int
-    misses: int
-    write_failures: int
-    read_failures: int
-    pending: int
 
 
 class CacheStore(ForwardingStore[K, V], Generic[K, V]):
@@ -118,8 +101,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         # A weak reference: the worker thread holds the tier, and must not keep the store alive.
         choose = weakref.WeakMethod(self._choose_first_get)
         self._tier.on_taint_change = lambda index: (method := choose()) and method(index)
-        self._locks = tuple(threading.Lock() for _ in range(_STRIPES))
-        self._versions = [0] * _STRIPES
+        self._locks = tuple(threading.Lock() for _ in range(STRIPES))
+        self._versions = [0] * STRIPES
         self._pending: dict[Any, Pending] = {}
         self._hits = 0
         self._misses = 0
@@ -216,13 +199,13 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         if self._behind is not None:
             self._behind.offer_fill(pairs, stripes, seen, upto)
             return
-        with _Locked(self._locks, stripes):
+        with Locked(self._locks, stripes):
             versions = self._versions
             fresh = [p for p, s, before in zip(pairs, stripes, seen, strict=True) if versions[s] == before]
             self._tier.set_many(fresh, upto)
 
     def _versions_of(self, keys: Iterable[K]) -> tuple[list[int], list[int]]:
-        stripes = [hash(k) % _STRIPES for k in keys]
+        stripes = [hash(k) % STRIPES for k in keys]
         versions = self._versions
         return stripes, [versions[s] for s in stripes]
 
@@ -293,10 +276,10 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
     def _write(self, keys: list[K], op: int, values: list[Any], call: Callable[[], R]) -> R:
         """Run ``call`` on the primary, then update the caches, under the keys' stripe locks."""
         self._check()
-        stripes = [hash(k) % _STRIPES for k in keys]
+        stripes = [hash(k) % STRIPES for k in keys]
         behind = self._behind
         batch: list[tuple[K, int]] = []
-        with _Locked(self._locks, stripes):
+        with Locked(self._locks, stripes):
             result = call()
             if result is False:  # a conditional write that did not happen
                 return result
@@ -366,21 +349,3 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         mode = ", write_behind=True" if self._behind is not None else ""
         caches = ", ".join(repr(c) for c in self._tier.caches)
         return f"CacheStore({self._store!r}, {caches}{mode})"
-
-
-class _Locked:
-    """Hold the locks of some stripes, taken in index order so that no two holders deadlock."""
-
-    __slots__ = ("_held", "_locks")
-
-    def __init__(self, locks: tuple[threading.Lock, ...], stripes: list[int]) -> None:
-        self._locks = locks
-        self._held = sorted(set(stripes))
-
-    def __enter__(self) -> None:
-        for s in self._held:
-            self._locks[s].acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        for s in reversed(self._held):
-            self._locks[s].release()

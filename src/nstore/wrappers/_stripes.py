@@ -1,0 +1,44 @@
+"""Stripe locks and the statistics record of CacheStore."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+__all__ = ["STRIPES", "CacheStats", "Locked"]
+
+#: Keys are spread over this many locks (and version counters) by their hash.
+STRIPES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """Counters of a CacheStore, read from :attr:`CacheStore.stats`.
+
+    ``hits`` and ``misses`` count keys read (a hit: served by a cache or a pending write).
+    They are not locked, to keep the hit path cheap: under many threads an increment can be lost.
+    """
+
+    hits: int
+    misses: int
+    write_failures: int
+    read_failures: int
+    pending: int
+
+
+class Locked:
+    """Hold the locks of some stripes, taken in index order so that no two holders deadlock."""
+
+    __slots__ = ("_held", "_locks")
+
+    def __init__(self, locks: tuple[threading.Lock, ...], stripes: list[int]) -> None:
+        self._locks = locks
+        self._held = sorted(set(stripes))
+
+    def __enter__(self) -> None:
+        for s in self._held:
+            self._locks[s].acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        for s in reversed(self._held):
+            self._locks[s].release()
