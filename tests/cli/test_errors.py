@@ -87,3 +87,14 @@ def test_reading_a_missing_store_exits_3_and_creates_nothing(nstore: NStore, tmp
         expected = f"nstore {args[0]}: store unavailable: no store at {where} ('nstore put' creates one)"
         assert nstore.fails(3, *args) == expected
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+
+
+def test_a_missing_extra_is_named(nstore: NStore, tmp_path: Path) -> None:
+    # A `redis` package that cannot be imported stands in for redis-py not being installed.
+    shadow = tmp_path / "shadow" / "redis"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named redis')\n")
+    nstore.env["PYTHONPATH"] = str(tmp_path / "shadow")
+    line = nstore.fails(2, "ls", "redis://127.0.0.1:6379/0")
+    assert line.startswith("nstore ls: ")
+    assert "pip install 'nstore[redis]'" in line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,6 +84,16 @@ def test_serve_with_tokens_and_read_only(nstore: NStore, tmp_path: Path) -> None
 def test_serving_beyond_loopback_needs_a_token(nstore: NStore) -> None:
     line = nstore.fails(2, "serve", "memory://", "--host", "0.0.0.0", "--port", "0")
     assert line.startswith("nstore serve: Refusing to serve on '0.0.0.0' without authentication")
+
+
+def test_a_port_in_use_exits_3(nstore: NStore) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = nstore.fails(3, "serve", "memory://", "--port", str(port))
+    expected = f"cannot listen on 127.0.0.1:{port}: Address already in use (choose another --port)"
+    assert line == f"nstore serve: {expected}"
 
 
 def test_the_default_port_is_the_servers() -> None:

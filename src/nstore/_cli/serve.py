@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Any
 
-from nstore._cli.common import EXIT_OK, add_command, parse_url, print_json
+from nstore._cli.common import EXIT_OK, EXIT_UNAVAILABLE, CommandError, add_command, parse_url, print_json
 
 __all__ = ["DEFAULT_PORT", "add_commands"]
 
@@ -73,7 +73,13 @@ def _serve(args: argparse.Namespace) -> int:
             from nstore.wrappers import ReadOnlyStore
 
             store = ReadOnlyStore(opened)
-        handle = serve_in_thread(store, args.host, args.port, **options)
+        try:
+            handle = serve_in_thread(store, args.host, args.port, **options)
+        except OSError as exc:
+            raise CommandError(
+                EXIT_UNAVAILABLE,
+                f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc} (choose another --port)",
+            ) from exc
         try:
             if args.json:
                 print_json({"url": handle.url + "/", "store": str(url)})
