@@ -52,37 +52,28 @@ class Route:
     def bulk(
         self,
         keys: list[bytes],
-        commands: Callable[[list[bytes]], list[Command]],
+        command: Callable[[list[bytes]], Command],
+        singles: bool,
         replicas: int,
         replica_timeout: float,
-    ) -> list[tuple[list[bytes], list[Any]]]:
-        """Run ``commands(group)`` for every group of ``keys``, in one round trip in all.
+    ) -> list[tuple[list[bytes], Any]]:
+        """Run ``command(group)`` for every group of ``keys``, in one round trip in all.
 
-        Return each group with the replies to its commands. On one server, several commands run
-        inside one ``MULTI``/``EXEC``, so the whole call is atomic.
+        Return each group with its reply; with ``singles`` every group is one key. On one server,
+        several commands run inside one ``MULTI``/``EXEC``, so the whole call is atomic.
         """
         work = []
         groups: list[list[bytes]] = []
-        sizes: list[int] = []
         for client, client_groups in self.batches(keys):
-            flat = []
-            for group in client_groups:
-                group_commands = commands(group)
-                flat.extend(group_commands)
-                groups.append(group)
-                sizes.append(len(group_commands))
-            work.append((client, flat))
+            if singles:
+                client_groups = [[key] for group in client_groups for key in group]
+            work.append((client, [command(group) for group in client_groups]))
+            groups.extend(client_groups)
         transaction = self.atomic_bulk and len(work[0][1]) > 1
         replies = run_batches(
             work, transaction=transaction, replicas=replicas, replica_timeout=replica_timeout
         )
-        flat_replies = [reply for batch in replies for reply in batch]
-        done: list[tuple[list[bytes], list[Any]]] = []
-        start = 0
-        for group, size in zip(groups, sizes, strict=True):
-            done.append((group, flat_replies[start : start + size]))
-            start += size
-        return done
+        return list(zip(groups, (reply for batch in replies for reply in batch), strict=True))
 
 
 class ClusterRoute(Route):
@@ -117,7 +108,10 @@ class ClusterRoute(Route):
             entry = by_node.get(node.name)
             if entry is None:
                 entry = by_node[node.name] = (self.cluster.get_redis_connection(node), [])
-            entry[1].extend(slot_keys[i : i + CHUNK] for i in range(0, len(slot_keys), CHUNK))
+            if len(slot_keys) <= CHUNK:
+                entry[1].append(slot_keys)
+            else:
+                entry[1].extend(slot_keys[i : i + CHUNK] for i in range(0, len(slot_keys), CHUNK))
         return list(by_node.values())
 
     def node_client(self, key: bytes) -> Redis:

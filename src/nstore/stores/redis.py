@@ -223,10 +223,8 @@ class RedisStore(Store[str, bytes]):
         found: dict[str, bytes] = {}
         if not wanted:
             return found
-        replies = self._call(
-            True, "reading", None, self._bulk, list(wanted), lambda group: [("MGET", *group)]
-        )
-        for group, (values,) in replies:
+        replies = self._call(True, "reading", None, self._bulk, list(wanted), lambda group: ("MGET", *group))
+        for group, values in replies:
             for encoded, value in zip(group, values, strict=True):
                 if value is not None:
                     found[wanted[encoded]] = value
@@ -246,19 +244,25 @@ class RedisStore(Store[str, bytes]):
             return
         px = self._px if ttl is None else ttl_ms(ttl)
 
-        def commands(group: list[bytes]) -> list[tuple[Any, ...]]:
-            if px is None:
-                return [("MSET", *(part for key in group for part in (key, values[key])))]
-            # MSET cannot expire keys: one SET PX per key, in the same round trip.
-            return [("SET", key, values[key], "PX", px) for key in group]
+        if px is None:
 
-        self._call(True, "writing", None, self._bulk, list(values), commands)
+            def mset(group: list[bytes]) -> tuple[Any, ...]:
+                return ("MSET", *(part for key in group for part in (key, values[key])))
+
+            self._call(True, "writing", None, self._bulk, list(values), mset)
+        else:
+
+            def set_px(group: list[bytes]) -> tuple[Any, ...]:
+                # MSET cannot expire keys: one SET PX per key, in the same round trip.
+                return ("SET", group[0], values[group[0]], "PX", px)
+
+            self._call(True, "writing", None, self._bulk, list(values), set_px, True)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove the present ``keys`` (``DEL``), atomically on one server, per hash slot on a cluster."""
         encoded = list(self._keys(keys))
         if encoded:
-            self._call(True, "deleting", None, self._bulk, encoded, lambda group: [("DEL", *group)])
+            self._call(True, "deleting", None, self._bulk, encoded, lambda group: ("DEL", *group))
 
     # -- listing ---------------------------------------------------------------------------------
 
@@ -335,9 +339,10 @@ class RedisStore(Store[str, bytes]):
         return batch[0][0]
 
     def _bulk(
-        self, keys: list[bytes], commands: Callable[[list[bytes]], list[tuple[Any, ...]]]
-    ) -> list[tuple[list[bytes], list[Any]]]:
-        return self._route.bulk(keys, commands, self._options.replicas, self._options.replica_timeout)
+        self, keys: list[bytes], command: Callable[[list[bytes]], tuple[Any, ...]], singles: bool = False
+    ) -> list[tuple[list[bytes], Any]]:
+        options = self._options
+        return self._route.bulk(keys, command, singles, options.replicas, options.replica_timeout)
 
     def _call(
         self, idempotent: bool, action: str, key: str | None, fn: Callable[..., Any], *args: Any, **kw: Any
