@@ -172,18 +172,21 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
             data = self._data
             data[key] = value
             self._touch(key)
+            expires = self._expires
+            if expires is not None:
+                expires[key] = monotonic() + self._ttl  # type: ignore[operator]  # set with expires
+                expires.move_to_end(key)
             if sizes is not None:
-                self._nbytes += size - sizes.get(key, 0)
+                nbytes = self._nbytes + size - sizes.get(key, 0)
                 sizes[key] = size
-            if self._expires is not None:
-                self._expires[key] = monotonic() + self._ttl  # type: ignore[operator]  # set with expires
-                self._expires.move_to_end(key)
-            maxbytes = self._maxbytes
-            if (
-                len(data) > self._maxsize
-                or (maxbytes is not None and self._nbytes > maxbytes)
-                or self._expires
-            ):
+                maxbytes: int = self._maxbytes  # type: ignore[assignment]  # set with sizes
+                while nbytes > maxbytes:
+                    oldest = data.popitem(last=False)[0]
+                    nbytes -= sizes.pop(oldest)
+                    if expires is not None:
+                        del expires[oldest]
+                self._nbytes = nbytes
+            if len(data) > self._maxsize or expires:
                 self._evict()
 
     def __delitem__(self, key: K, /) -> None:
