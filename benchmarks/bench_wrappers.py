@@ -96,6 +96,11 @@ def _pairs() -> list[Pair]:
         cached = CacheStore(MemoryStore[str, bytes](), filled(MemoryStore[str, bytes]()))
         return get_loop(bare), get_loop(cached)
 
+    def cache_hit_bounded() -> tuple[Loop, Loop]:
+        bare = filled(MemoryStore[str, bytes](maxsize=N_KEYS))
+        cached = CacheStore(MemoryStore[str, bytes](), filled(MemoryStore[str, bytes](maxsize=N_KEYS)))
+        return get_loop(bare), get_loop(cached)
+
     def cache_hit_behind() -> tuple[Loop, Loop]:
         bare = filled(MemoryStore[str, bytes]())
         cache = filled(MemoryStore[str, bytes]())
@@ -142,6 +147,7 @@ def _pairs() -> list[Pair]:
         Pair("set, logging disabled", "MemoryStore", "LoggingStore", 1.1, logging_set),
         Pair("get, cache hit", "MemoryStore", "CacheStore", 1.3, cache_hit),
         Pair("get, cache hit, write-behind", "MemoryStore", "CacheStore", 1.3, cache_hit_behind),
+        Pair("get, cache hit", "MemoryStore(maxsize)", "CacheStore", 1.3, cache_hit_bounded),
         Pair("get, bounded", "cachetools.LRUCache", "MemoryStore(maxsize)", 1.0, lru_get),
         Pair("set, evicting", "cachetools.LRUCache", "MemoryStore(maxsize)", 1.0, lru_set_evicting),
         Pair(
