@@ -272,3 +272,14 @@ def test_capabilities(root: Path) -> None:
         assert store.supports_atomic_writes is True
         assert store.is_remote is False
         assert store.durable is False
+
+
+def test_set_many_last_pair_of_a_key_wins(root: Path) -> None:
+    pairs = [(f"d/k{i % 5}", str(i).encode()) for i in range(20)] + [("a", b"1"), ("a", b"2")]
+    with FileStore(root) as store:  # durable: the batch is written on threads
+        store.set_many(pairs)
+        assert store.get_many([f"d/k{i}" for i in range(5)]) == {
+            f"d/k{i}": str(15 + i).encode() for i in range(5)
+        }
+        assert store["a"] == b"2"
+        assert not list(root.rglob(TEMP_PREFIX + "*"))

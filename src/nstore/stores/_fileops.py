@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from nstore.errors import EncodeError, MissingKey, StoreError
 from nstore.stores._fileio import (
@@ -23,6 +24,8 @@ from nstore.stores._paths import Retry, close_all, open_dirs, split_key, store_e
 
 __all__ = ["ATTEMPTS", "RootOps", "as_bytes", "gave_up"]
 
+_PARALLEL_FROM = 4  # durable batches at least this big write on threads
+_THREADS = 8
 ATTEMPTS = 100  # a write restarts when a concurrent delete removes its directory; this bounds it
 
 
@@ -40,7 +43,10 @@ class RootOps:
         dirs, name = split_key(key)
         data = as_bytes(value, key)
         for _ in range(ATTEMPTS):
-            fds, first_new = open_dirs(self._root_fd, dirs, key, create=True)
+            try:
+                fds, first_new = open_dirs(self._root_fd, dirs, key, create=True)
+            except Retry:
+                continue
             try:
                 dir_fd = fds[-1] if fds else self._root_fd
                 if not publish(dir_fd, write_temp(dir_fd, data, self._durable, key), name, key):
@@ -63,26 +69,47 @@ class RootOps:
         return True
 
     def _set_group(self, dirs: list[str], entries: list[tuple[str, str, bytes]]) -> None:
+        """Write the entries of one directory, then fsync it (and new parents) once for them all."""
         first_key = entries[0][1]
         for _ in range(ATTEMPTS):
-            fds, first_new = open_dirs(self._root_fd, dirs, first_key, create=True)
-            dir_fd = fds[-1] if fds else self._root_fd
-            staged: list[tuple[str, str, str]] = []
             try:
-                for name, key, data in entries:
-                    staged.append((write_temp(dir_fd, data, self._durable, key), name, key))
-                self._commit(dir_fd, staged)
-                staged = []
+                fds, first_new = open_dirs(self._root_fd, dirs, first_key, create=True)
+            except Retry:
+                continue
+            try:
+                entries = self._write_all(fds[-1] if fds else self._root_fd, entries)
+                if entries:
+                    continue  # the directory vanished under some of them: open it again
                 if self._durable:
                     self._sync_dirs(fds, first_new, first_key)
                 return
-            except Retry:
-                continue
             finally:
-                for tmp, _, _ in staged:
-                    discard(dir_fd, tmp)
                 close_all(fds)
         raise gave_up(first_key)
+
+    def _write_all(self, dir_fd: int, entries: list[tuple[str, str, bytes]]) -> list[tuple[str, str, bytes]]:
+        """Write and rename each entry; return those whose directory vanished under them.
+
+        Durable writes run on a few threads: a file fsync waits for the disk, and the filesystem
+        journal commits concurrent fsyncs together (2-5x faster for 100 small values here).
+        """
+
+        def write(entry: tuple[str, str, bytes]) -> bool:
+            name, key, data = entry
+            try:
+                self._publish(dir_fd, write_temp(dir_fd, data, self._durable, key), name, key)
+            except Retry:
+                return False
+            return True
+
+        if self._durable and len(entries) >= _PARALLEL_FROM:
+            with ThreadPoolExecutor(min(_THREADS, len(entries))) as pool:
+                done = list(pool.map(write, entries))
+            return [entry for entry, ok in zip(entries, done, strict=True) if not ok]
+        for i, entry in enumerate(entries):
+            if not write(entry):
+                return entries[i:]
+        return []
 
     def _commit(self, dir_fd: int, staged: list[tuple[str, str, str]]) -> None:
         """Rename each temporary file over its key, under the shared lock."""

@@ -162,20 +162,21 @@ class FileStore(RootOps, Store[str, bytes]):
         self._write(key, value, self._publish)
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
-        """Store every pair; each write is atomic, the batch is not.
+        """Store every pair (the last one of a repeated key wins); each write is atomic, the batch
+        is not.
 
-        Keys of one directory are committed together and the directory is fsynced once for them
-        all, instead of once per key.
+        The keys of one directory share one walk to it and one directory fsync, and durable
+        writes fsync their files concurrently on a few threads.
         """
         if self._closed:
             raise self._closed_error()
         pairs = items.items() if isinstance(items, Mapping) else items
-        groups: dict[tuple[str, ...], list[tuple[str, str, bytes]]] = {}
+        groups: dict[tuple[str, ...], dict[str, tuple[str, str, bytes]]] = {}
         for key, value in pairs:
             dirs, name = split_key(key)
-            groups.setdefault(tuple(dirs), []).append((name, key, as_bytes(value, key)))
+            groups.setdefault(tuple(dirs), {})[name] = (name, key, as_bytes(value, key))
         for group, entries in groups.items():
-            self._set_group(list(group), entries)
+            self._set_group(list(group), list(entries.values()))
 
     # -- deletes ----------------------------------------------------------------------------------
 
