@@ -9,7 +9,16 @@ import sys
 import threading
 from typing import Any
 
-from nstore._cli.common import EXIT_OK, EXIT_UNAVAILABLE, CommandError, add_command, parse_url, print_json
+from nstore._cli.common import (
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    CommandError,
+    add_command,
+    parse_url,
+    print_json,
+)
+from nstore.urls import StoreURL
 
 __all__ = ["DEFAULT_PORT", "add_commands"]
 
@@ -46,6 +55,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN", help="send CORS headers")
     p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest body (64 MiB)")
     p.add_argument("--max-connections", type=int, default=None, metavar="N", help="at once (default: 128)")
+    p.add_argument(
+        "--server", choices=["builtin", "granian"], default="builtin",
+        help="builtin (default), or granian: faster, in a worker process (pip install 'nstore[server]')",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print {url, store} as JSON once listening")
     p.set_defaults(func=_serve)
 
@@ -62,6 +75,8 @@ def _serve(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None:
             options[{"allow_host": "allowed_hosts", "cors_origin": "cors_origins"}.get(name, name)] = value
+    if args.server == "granian":
+        return _serve_granian(args, url, options)
     # Stop on Ctrl-C or SIGTERM by setting an event: the main thread then shuts the server down
     # in order (stop accepting, finish requests in flight, close the store).
     stop = threading.Event()
@@ -90,4 +105,19 @@ def _serve(args: argparse.Namespace) -> int:
         finally:
             handle.shutdown()
     sys.stderr.write("nstore: stopped\n")
+    return EXIT_OK
+
+
+def _serve_granian(args: argparse.Namespace, url: StoreURL, options: dict[str, Any]) -> int:
+    """Serve with granian, which forks its worker and handles Ctrl-C itself."""
+    from nstore.server import serve
+
+    if args.port == 0 or args.json:
+        raise CommandError(EXIT_USAGE, "--server granian needs an explicit --port and does not take --json")
+    with url.open() as store:
+        if args.read_only:
+            from nstore.wrappers import ReadOnlyStore
+
+            store = ReadOnlyStore(store)
+        serve(store, args.host, args.port, server="granian", **options)
     return EXIT_OK
