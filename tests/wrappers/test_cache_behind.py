@@ -285,3 +285,16 @@ def test_concurrent_readers_and_writers_end_consistent(write_behind: bool) -> No
         for cache in (first, second):
             assert cache.get(key) in (None, truth.get(key)), key
     store.close()
+
+
+def test_writes_after_the_worker_stopped_reach_the_caches() -> None:
+    # What an atexit handler running after the store's exit hook sees: the worker is gone.
+    primary, cache = MemoryStore[str, bytes](), MemoryStore[str, bytes]()
+    store = CacheStore(primary, cache, write_behind=True, queue_size=1)
+    assert store._behind is not None
+    store._behind.stop()
+    for i in range(5):  # more than the queue holds: nothing may block
+        store[f"k{i}"] = b"v"
+    assert store["k4"] == b"v"
+    assert dict(cache.items()) == dict(primary.items())
+    store.close()

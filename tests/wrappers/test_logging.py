@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Generator, Iterator
 
 import pytest
@@ -171,7 +172,9 @@ def test_default_logger_and_generic_types() -> None:
     assert repr(store).startswith("LoggingStore(MemoryStore(")
 
 
-def test_quiet_while_disabled_and_awake_after_any_level_change(access: tuple[logging.Logger, _Records]) -> None:
+def test_quiet_while_disabled_and_awake_after_any_level_change(
+    access: tuple[logging.Logger, _Records],
+) -> None:
     logger, handler = access
     logger.setLevel(logging.INFO)
     store = LoggingStore(MemoryStore[str, bytes](), logger)
@@ -190,3 +193,34 @@ def test_quiet_while_disabled_and_awake_after_any_level_change(access: tuple[log
     assert store["b"] == b"2"
     assert [f["key"] for f in handler.fields()] == ["b"]
     logging.getLogger("tests.unrelated").setLevel(logging.NOTSET)
+
+
+def test_level_toggling_under_threads(access: tuple[logging.Logger, _Records]) -> None:
+    logger, handler = access
+    store = LoggingStore(MemoryStore[str, bytes](), logger)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def work(n: int) -> None:
+        try:
+            i = 0
+            while not stop.is_set():
+                store[f"{n}/{i % 50}"] = b"x"
+                assert store[f"{n}/{i % 50}"] == b"x"
+                i += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for round_ in range(200):
+        logger.setLevel(logging.DEBUG if round_ % 2 else logging.INFO)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == []
+    logger.setLevel(logging.DEBUG)
+    handler.records.clear()
+    store["last"] = b"1"
+    assert [f["key"] for f in handler.fields()] == ["last"]

@@ -79,15 +79,22 @@ class WriteBehind(Generic[K, V]):
         return seq
 
     def enqueue(self, batch: list[tuple[K, int]]) -> None:
-        """Queue staged writes; blocks while the queue is full (the primary has them already)."""
+        """Queue staged writes; blocks while the queue is full (the primary has them already).
+
+        Once the worker has stopped (interpreter exit, collected store), the caller applies them.
+        """
+        if self._stopped:
+            self._apply(batch)
+            return
         self.queue.put(batch)
 
     def offer_fill(
         self, pairs: list[tuple[K, V]], stripes: list[int], seen: list[int], upto: int | None
     ) -> None:
         """Queue a cache fill, or drop it when the queue is full: a fill is only an optimisation."""
-        with contextlib.suppress(queue.Full):
-            self.queue.put_nowait((pairs, stripes, seen, upto))
+        if not self._stopped:
+            with contextlib.suppress(queue.Full):
+                self.queue.put_nowait((pairs, stripes, seen, upto))
 
     def drain(self) -> None:
         """Wait until every queued write has been applied (or has failed)."""
