@@ -16,6 +16,7 @@ from nstore import MemoryStore, Store
 from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
 from nstore.stores._memory_bounded import BoundedMemoryStore
 from tests.stores.base import StoreTests
+from tests.wrappers._stores import run_threads
 
 
 class TestMemoryStore(StoreTests):
@@ -162,27 +163,18 @@ def test_bad_bounds_are_refused(bounds: dict[str, Any], message: str) -> None:
 
 def test_bounded_store_is_thread_safe() -> None:
     store = MemoryStore[str, bytes](maxsize=50, maxbytes=400)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        try:
-            for i in range(2000):
-                key = f"{n}-{i % 97}"
-                store[key] = bytes(i % 9)
-                store.get(key)
-                if i % 7 == 0:
-                    store.delete_many([key])
-                if i % 11 == 0:
-                    store.set_many({f"{n}-bulk": b"12"})
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(2000):
+            key = f"{n}-{i % 97}"
+            store[key] = bytes(i % 9)
+            store.get(key)
+            if i % 7 == 0:
+                store.delete_many([key])
+            if i % 11 == 0:
+                store.set_many({f"{n}-bulk": b"12"})
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_threads(work, 4) == []
     assert isinstance(store, BoundedMemoryStore)
     assert len(store) <= 50
     assert store.nbytes == sum(len(v) for v in store._data.values()) <= 400

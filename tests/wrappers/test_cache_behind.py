@@ -21,7 +21,7 @@ from nstore.stores.file import FileStore
 from nstore.stores.redis import RedisStore
 from nstore.stores.sqlite import SQLiteStore
 from nstore.wrappers import CacheStore
-from tests.wrappers._stores import Outage, SlowWrites
+from tests.wrappers._stores import Outage, SlowWrites, run_threads
 
 CHILD = """
 import os, sys, time
@@ -254,30 +254,21 @@ def test_concurrent_readers_and_writers_end_consistent(write_behind: bool) -> No
         MemoryStore[str, bytes](),
     )
     store = CacheStore(primary, first, second, write_behind=write_behind, queue_size=16)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        try:
-            for i in range(300):
-                key = f"k{(i * 7 + n) % 40}"
-                match i % 5:
-                    case 0 | 1:
-                        store[key] = f"{n}:{i}".encode()
-                    case 2:
-                        store.get(key)
-                    case 3:
-                        store.set_many({key: b"bulk", f"k{(i + 1) % 40}": b"bulk"})
-                    case _:
-                        store.delete_many([key])
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(300):
+            key = f"k{(i * 7 + n) % 40}"
+            match i % 5:
+                case 0 | 1:
+                    store[key] = f"{n}:{i}".encode()
+                case 2:
+                    store.get(key)
+                case 3:
+                    store.set_many({key: b"bulk", f"k{(i + 1) % 40}": b"bulk"})
+                case _:
+                    store.delete_many([key])
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_threads(work, 4) == []
     store.flush()
     truth = dict(primary.items())
     for key in (f"k{i}" for i in range(40)):

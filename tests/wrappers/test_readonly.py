@@ -20,29 +20,16 @@ import pytest
 from nstore import MemoryStore, Store
 from nstore.codecs import Prefix, Utf8
 from nstore.errors import ReadOnlyError, StoreClosed
-from nstore.wrappers import ReadOnlyStore
+from nstore.wrappers import ForwardingStore, ReadOnlyStore
 from tests.stores.base import StoreTests
 
 
-class _ReadsThroughReadOnly(Store[str, bytes]):
+class _ReadsThroughReadOnly(ForwardingStore[str, bytes]):
+    """Reads (and close) forwarded to a ReadOnlyStore; writes sent to the store beneath it."""
+
     def __init__(self, below: MemoryStore[str, bytes]) -> None:
+        super().__init__(ReadOnlyStore(below))
         self.below = below
-        self.reads = ReadOnlyStore(below)
-
-    def __getitem__(self, key: str, /) -> bytes:
-        return self.reads[key]
-
-    def __contains__(self, key: object, /) -> bool:
-        return key in self.reads
-
-    def __len__(self) -> int:
-        return len(self.reads)
-
-    def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
-        return self.reads.iter_keys(prefix)
-
-    def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
-        return self.reads.get_many(keys)
 
     def __setitem__(self, key: str, value: bytes, /) -> None:
         self.below[key] = value
@@ -63,23 +50,8 @@ class _ReadsThroughReadOnly(Store[str, bytes]):
         return self.below.compare_and_set(key, expected, value)
 
     @property
-    def is_persistent(self) -> bool:
-        return self.reads.is_persistent
-
-    @property
-    def is_remote(self) -> bool:
-        return self.reads.is_remote
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        return self.reads.supports_prefix_listing
-
-    @property
     def supports_atomic_writes(self) -> bool:
         return self.below.supports_atomic_writes  # conditional writes go below, like every write
-
-    def close(self) -> None:
-        self.reads.close()
 
 
 class TestReadOnlyStoreReads(StoreTests):
