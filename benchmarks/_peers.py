@@ -78,14 +78,20 @@ def _sqlitedict(path: Path) -> Handle:
 
     # Raw bytes in and out (no pickling), so the row measures storage, not serialization.
     db = SqliteDict(str(path / "sd.sqlite"), autocommit=True, encode=same, decode=same)
-    return Handle(db.__setitem__, db.__getitem__, db.close)
+    return Handle(db.__setitem__, db.__getitem__, db.close, db.update)  # update: one commit
 
 
 def _diskcache(path: Path) -> Handle:
     import diskcache  # type: ignore[import-untyped]  # the package ships no types
 
     cache = diskcache.Cache(str(path / "dc"))
-    return Handle(cache.__setitem__, cache.__getitem__, cache.close)
+
+    def set_many(items: Mapping[str, bytes]) -> None:
+        with cache.transact():  # diskcache's batch: one transaction
+            for key, value in items.items():
+                cache[key] = value
+
+    return Handle(cache.__setitem__, cache.__getitem__, cache.close, set_many)
 
 
 def _lmdb(sync: bool) -> Callable[[Path], Handle]:

@@ -20,12 +20,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks._peers import Peer, find, peers
 from benchmarks._report import chart, fmt, peers_table, size_name, typed_table
 from benchmarks._typed import run_typed
+
+T = TypeVar("T")
 
 SIZES = (100, 1024, 64 * 1024)
 RESULTS = Path(__file__).parent / "results"
@@ -70,6 +73,87 @@ def measure(peer: Peer, n: int, value: bytes, rng: random.Random) -> dict[str, f
             out["set_many"] = _timed(n, lambda: set_many(items))
         h.close()
     return out
+
+
+def measure_gets(peer: Peer, n: int, value: bytes, rng: random.Random) -> float:
+    """Ops/s of gets in random order, the store loaded untimed (in one batch where it has one)."""
+    keys = [f"key/{i:08d}" for i in range(n)]
+    order = keys[:]
+    rng.shuffle(order)
+    with tempfile.TemporaryDirectory(prefix="nstore-bench-") as tmp:
+        h = peer.open(Path(tmp))
+        if h.set_many is not None:
+            h.set_many(dict.fromkeys(keys, value))
+        else:
+            for key in keys:
+                h.set(key, value)
+        get = h.get
+
+        def gets() -> None:
+            for key in order:
+                get(key)
+
+        rate = _timed(n, gets)
+        h.close()
+    return rate
+
+
+def run_pairs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The targets' pairs head to head: A and B alternate, --pair-repeat times, per value size.
+
+    Measured close together in time, a pair's ratio is far less exposed to the machine's load
+    drifting than two rows of the big table.
+    """
+    all_peers = peers()
+    sqlite_normal = find(all_peers, "nstore SQLiteStore", "normal")
+    sqlite_off = find(all_peers, "nstore SQLiteStore", "off")
+    diskcache = find(all_peers, "diskcache.Cache", "normal")
+    sqlitedict = find(all_peers, "sqlitedict", "off")
+    rng = random.Random(args.seed + 2)
+    out = []
+    for size in SIZES:
+        n = min(args.pair_keys, args.big_keys) if size >= 64 * 1024 else args.pair_keys
+        value = os.urandom(size)
+        a_runs: list[dict[str, float]] = []
+        b_runs: list[dict[str, float]] = []
+        gets: list[tuple[float, float]] = []
+        for round_no in range(args.pair_repeat):
+            _log(f"pairs round {round_no + 1}/{args.pair_repeat} {size_name(size)} n={n}")
+            a_run, b_run = _alternate(
+                round_no,
+                partial(measure, sqlite_normal, n, value, rng),
+                partial(measure, diskcache, n, value, rng),
+            )
+            a_runs.append(a_run)
+            b_runs.append(b_run)
+            gets.append(
+                _alternate(
+                    round_no,
+                    partial(measure_gets, sqlite_off, n, value, rng),
+                    partial(measure_gets, sqlitedict, n, value, rng),
+                )
+            )
+        for op in ("set", "get", "set_many"):
+            a = statistics.median(r[op] for r in a_runs)
+            b = statistics.median(r[op] for r in b_runs)
+            out.append(_pair(size, n, op, sqlite_normal, diskcache, a, b))
+        a = statistics.median(g[0] for g in gets)
+        b = statistics.median(g[1] for g in gets)
+        out.append(_pair(size, n, "get", sqlite_off, sqlitedict, a, b))
+    return out
+
+
+def _alternate(round_no: int, a: Callable[[], T], b: Callable[[], T]) -> tuple[T, T]:
+    """Run ``a`` and ``b``, ``a`` first in even rounds and ``b`` first in odd ones."""
+    if round_no % 2 == 0:
+        first = a()
+        return first, b()
+    second = b()
+    return a(), second
+
+
+def _pair(size: int, n: int, op: str, a: Peer, b: Peer, a_rate: float, b_rate: float) -> dict[str, Any]:
+    return {"size": size, "n": n, "op": op, "a": a.label, "b": b.label, "a_rate": a_rate, "b_rate": b_rate}
 
 
 def _count(peer: Peer, size: int, args: argparse.Namespace) -> int:
@@ -167,35 +251,19 @@ def _ratio(
     return pick(*a) / pick(*b)
 
 
-def targets(results: list[dict[str, Any]], batches: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+def targets(pairs: list[dict[str, Any]], batches: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
     """(what, measured ratio, target) for every target of the issue."""
-    sqlite_n, sqlite_off = ("nstore SQLiteStore", "normal"), ("nstore SQLiteStore", "off")
+    goals = {
+        ("get", "nstore SQLiteStore [off]"): 5.0,
+        ("set", "nstore SQLiteStore [normal]"): 2.0,
+        ("get", "nstore SQLiteStore [normal]"): 1.5,
+    }
     out = []
-    for size in SIZES:
-        s = size_name(size)
-        diskcache = ("diskcache.Cache", "normal")
-        out.append(
-            (
-                f"{s}: SQLiteStore set / diskcache set [normal]",
-                _ratio(results, sqlite_n, diskcache, "set", size),
-                2.0,
-            )
-        )
-        out.append(
-            (
-                f"{s}: SQLiteStore get / diskcache get [normal]",
-                _ratio(results, sqlite_n, diskcache, "get", size),
-                1.5,
-            )
-        )
-        sqlitedict = ("sqlitedict", "off")
-        out.append(
-            (
-                f"{s}: SQLiteStore get / sqlitedict get [off]",
-                _ratio(results, sqlite_off, sqlitedict, "get", size),
-                5.0,
-            )
-        )
+    for p in pairs:
+        goal = goals.get((p["op"], p["a"]))
+        if goal is not None:
+            what = f"{size_name(p['size'])}: {p['a']} {p['op']} / {p['b']} {p['op']}, n={p['n']}"
+            out.append((what, p["a_rate"] / p["b_rate"], goal))
     for b in batches:
         if b["label"] == "nstore SQLiteStore [normal]":
             what = f"{size_name(b['size'])}: SQLiteStore set_many / single sets, {b['n']} values [normal]"
@@ -216,11 +284,13 @@ def main(argv: list[str] | None = None) -> int:
         "--durable-keys", type=int, default=1_000, help="keys for rows that fsync every write"
     )
     parser.add_argument(
-        "--slow-keys", type=int, default=5_000, help="keys for rows that create a file per write"
+        "--slow-keys", type=int, default=3_000, help="keys for rows that create a file per write"
     )
     parser.add_argument("--big-keys", type=int, default=2_000, help="keys for 64 KiB values")
     parser.add_argument("--batch", type=int, default=10_000, help="values in the set_many comparison")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the table shows medians")
+    parser.add_argument("--pair-keys", type=int, default=5_000, help="keys in the head-to-head pairs")
+    parser.add_argument("--pair-repeat", type=int, default=5, help="rounds of the head-to-head pairs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="2,000 keys, 300 durable, 1 round: a smoke run")
     parser.add_argument("--no-typed", action="store_true", help="skip the typed-records scenario")
@@ -228,10 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.keys, args.durable_keys, args.slow_keys, args.big_keys = 2_000, 300, 1_000, 500
-        args.batch, args.repeat = 2_000, 1
+        args.batch, args.repeat, args.pair_keys, args.pair_repeat = 2_000, 1, 1_000, 2
     started = time.perf_counter()
-    results = run_peers(args)
+    pairs = run_pairs(args)
     batches = run_batches(args)
+    results = run_peers(args)
     typed: list[dict[str, Any]] = []
     if not args.no_typed:
         typed_rounds = [
@@ -243,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             for op in ("set", "get", "set_many", "get_many"):
                 row[op] = statistics.median(rounds[i][op] for rounds in typed_rounds)
             typed.append(row)
-    report = _render(args, results, batches, typed, time.perf_counter() - started)
+    report = _render(args, results, pairs, batches, typed, time.perf_counter() - started)
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "peers.txt").write_text(report + "\n")
@@ -255,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 def _render(
     args: argparse.Namespace,
     results: list[dict[str, Any]],
+    pairs: list[dict[str, Any]],
     batches: list[dict[str, Any]],
     typed: list[dict[str, Any]],
     seconds: float,
@@ -282,11 +354,19 @@ def _render(
     if typed:
         parts.append("\n### Typed 8-field records through codec pipelines (objects/s)\n")
         parts.append(typed_table(typed))
+    parts.append(f"\n### Head to head (alternating, medians of {args.pair_repeat} rounds, ops/s)\n")
+    parts.append(
+        "\n".join(
+            f"- {size_name(p['size'])} {p['op']}, n={p['n']}: {p['a']} {fmt(p['a_rate'])}, {p['b']} "
+            f"{fmt(p['b_rate'])}: {p['a_rate'] / p['b_rate']:.2f}x"
+            for p in pairs
+        )
+    )
     parts.append("\n### Targets (ratios in this run, equal durability)\n")
     parts.append(
         "\n".join(
             f"- {what}: {ratio:.2f}x (target >= {goal:g}x) {'met' if ratio >= goal else 'NOT met'}"
-            for what, ratio, goal in targets(results, batches)
+            for what, ratio, goal in targets(pairs, batches)
         )
     )
     return "\n".join(parts)
