@@ -1,9 +1,9 @@
 """FileStore against the bare minimum of system calls on this disk.
 
 Run with ``python -m benchmarks.bench_file [--rounds N] [--dir PATH]``. For each value size, the
-compared variants run interleaved (in a new random order every round) on the same disk, each round
-timing a batch of operations; the table shows the median time per operation over the rounds and
-the ratio of FileStore to the bare variant.
+compared variants run on the same disk alternating operation by operation (in a new random order
+each time), so bursts of disk activity from elsewhere hit both alike; the table shows the median
+time per operation and the ratio of FileStore to the bare variant (batches: per key).
 
 - durable set: FileStore(durable=True) vs a plain-Python temp write + fsync + close + replace +
   directory fsync (target <= 1.2x);
@@ -60,44 +60,31 @@ class Bare:
             return f.read()
 
 
-def per_op(batch: Callable[[], int]) -> float:
-    """Seconds per operation of one batch."""
-    start = time.perf_counter()
-    n = batch()
-    return (time.perf_counter() - start) / n
+def compare(variants: dict[str, Callable[[int], object]], samples: int) -> dict[str, float]:
+    """Median seconds per operation of each variant.
 
-
-def compare(variants: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
-    """Median seconds per operation of each variant, interleaved in a new order every round."""
+    The variants alternate operation by operation, in a new order each time, so that a burst of
+    disk activity from elsewhere lands on all of them alike.
+    """
     times: dict[str, list[float]] = {name: [] for name in variants}
     names = list(variants)
-    for _ in range(rounds):
+    clock = time.perf_counter
+    for i in range(samples):
         random.shuffle(names)
         for name in names:
-            times[name].append(per_op(variants[name]))
+            op = variants[name]
+            start = clock()
+            op(i)
+            times[name].append(clock() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def setter(put: Callable[[str, bytes], None], value: bytes, n: int) -> Callable[[], int]:
-    keys = [f"k{i % KEYS}" for i in range(n)]
-
-    def batch() -> int:
-        for key in keys:
-            put(key, value)
-        return n
-
-    return batch
+def setter(put: Callable[[str, bytes], None], value: bytes) -> Callable[[int], object]:
+    return lambda i: put(f"k{i % KEYS}", value)
 
 
-def getter(get: Callable[[str], bytes], n: int) -> Callable[[], int]:
-    keys = [f"k{i % KEYS}" for i in range(n)]
-
-    def batch() -> int:
-        for key in keys:
-            get(key)
-        return n
-
-    return batch
+def getter(get: Callable[[str], bytes]) -> Callable[[int], object]:
+    return lambda i: get(f"k{i % KEYS}")
 
 
 def single_ops(base: Path, rounds: int) -> list[list[str]]:
@@ -106,24 +93,16 @@ def single_ops(base: Path, rounds: int) -> list[list[str]]:
         value = random.randbytes(size)
         stores = {d: FileStore(base / f"store-{d}-{size}", durable=d) for d in (True, False)}
         bares = {d: Bare(base / f"bare-{d}-{size}", durable=d) for d in (True, False)}
-        n_durable = 20 if size < 65536 else 10
         durable = compare(
-            {
-                "store": setter(stores[True].__setitem__, value, n_durable),
-                "bare": setter(bares[True].set, value, n_durable),
-            },
-            rounds,
+            {"store": setter(stores[True].__setitem__, value), "bare": setter(bares[True].set, value)},
+            rounds * 20,
         )
         fast = compare(
-            {
-                "store": setter(stores[False].__setitem__, value, 200),
-                "bare": setter(bares[False].set, value, 200),
-            },
-            rounds,
+            {"store": setter(stores[False].__setitem__, value), "bare": setter(bares[False].set, value)},
+            rounds * 100,
         )
         get = compare(
-            {"store": getter(stores[False].__getitem__, 2000), "bare": getter(bares[False].get, 2000)},
-            rounds,
+            {"store": getter(stores[False].__getitem__), "bare": getter(bares[False].get)}, rounds * 1000
         )
         for what, result in (("durable set", durable), ("fast set", fast), ("get", get)):
             rows.append(_row(what, size_name(size), result["store"], result["bare"], "bare"))
@@ -139,35 +118,35 @@ def bulk_ops(base: Path, rounds: int) -> list[list[str]]:
     for durable in (True, False):
         store = FileStore(base / f"bulk-{durable}", durable=durable)
 
-        def one_by_one(store: FileStore = store) -> int:
+        def one_by_one(i: int, store: FileStore = store) -> None:
             for key, v in items.items():
                 store[key] = v
-            return len(items)
 
-        def many(store: FileStore = store) -> int:
+        def many(i: int, store: FileStore = store) -> None:
             store.set_many(items)
-            return len(items)
 
-        result = compare({"set_many": many, "loop": one_by_one}, max(3, rounds // 2))
+        result = per_item(compare({"set_many": many, "loop": one_by_one}, rounds), len(items))
         label = "durable" if durable else "fast"
         rows.append(_row(f"set_many ({label})", "1 KiB x 100", result["set_many"], result["loop"], "loop"))
         if durable:
             store.close()
             continue
 
-        def get_loop(store: FileStore = store) -> int:
+        def get_loop(i: int, store: FileStore = store) -> None:
             for key in items:
                 store[key]
-            return len(items)
 
-        def get_many(store: FileStore = store) -> int:
+        def get_many(i: int, store: FileStore = store) -> None:
             store.get_many(items)
-            return len(items)
 
-        result = compare({"get_many": get_many, "loop": get_loop}, rounds)
+        result = per_item(compare({"get_many": get_many, "loop": get_loop}, rounds * 4), len(items))
         rows.append(_row("get_many", "1 KiB x 100", result["get_many"], result["loop"], "loop"))
         store.close()
     return rows
+
+
+def per_item(result: dict[str, float], n: int) -> dict[str, float]:
+    return {name: t / n for name, t in result.items()}
 
 
 def _row(what: str, size: str, ours: float, theirs: float, versus: str) -> list[str]:
@@ -179,7 +158,7 @@ def _row(what: str, size: str, ours: float, theirs: float, versus: str) -> list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per comparison")
+    parser.add_argument("--rounds", type=int, default=15, help="scales the samples of every comparison")
     parser.add_argument("--dir", default=None, help="directory on the disk to measure (default: temp)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-file-", dir=args.dir))
@@ -187,7 +166,7 @@ def main() -> None:
         start = time.perf_counter()
         rows = single_ops(base, args.rounds) + bulk_ops(base, args.rounds)
         headers = ["operation", "value", "vs", "FileStore µs/op", "other µs/op", "ratio", "target"]
-        print(f"FileStore vs bare system calls; medians of {args.rounds} interleaved rounds")
+        print(f"FileStore vs bare system calls; medians of interleaved operations (--rounds {args.rounds})")
         print(f"{os.cpu_count()} vCPU, Python {platform.python_version()}, {platform.system()}\n")
         print(table(headers, rows))
         print(f"\n({time.perf_counter() - start:.0f} s)")
