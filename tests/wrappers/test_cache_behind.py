@@ -136,7 +136,10 @@ def test_unreachable_cache_degrades_to_the_primary(
 
 
 @pytest.mark.parametrize("write_behind", [False, True])
-def test_cache_outage_never_serves_a_stale_value_afterwards(write_behind: bool) -> None:
+def test_cache_outage_never_serves_a_stale_value_afterwards(
+    write_behind: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="nstore.cache")
     primary, cache = MemoryStore[str, bytes](), Outage()
     store = CacheStore(primary, cache, write_behind=write_behind)
     store["k"] = b"old"
@@ -158,6 +161,10 @@ def test_cache_outage_never_serves_a_stale_value_afterwards(write_behind: bool) 
     assert cache._data["k"] == b"new"  # refilled once the cache works again
     assert store["k"] == b"new"
     assert store.stats.write_failures == 2
+    messages = [r.getMessage() for r in caplog.records if r.name == "nstore.cache"]
+    assert len(messages) == 2
+    assert "Cache 0 (Outage) failed on set 'k': StoreUnavailable" in messages[0]
+    assert messages[1] == "Cache 0 (Outage) works again."
     store.close()
 
 

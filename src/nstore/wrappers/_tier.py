@@ -46,7 +46,13 @@ class Tier(Generic[K, V]):
 
     # -- failure bookkeeping -------------------------------------------------------------------
 
-    def failed(self, index: int, operation: str, key: object, exc: BaseException, *, write: bool) -> None:
+    def failed(self, index: int, operation: str, keys: object, exc: BaseException, *, write: bool) -> None:
+        """Count and log a failure of cache ``index``; ``keys`` is one key, or a list of them."""
+        what = (
+            f"{len(keys)} keys"
+            if isinstance(keys, list) and len(keys) != 1
+            else repr(keys[0] if isinstance(keys, list) else keys)
+        )
         with self._lock:
             if write:
                 self.write_failures += 1
@@ -54,26 +60,25 @@ class Tier(Generic[K, V]):
                 self.read_failures += 1
             first = not self._failing[index]
             self._failing[index] = True
-        cache = self.caches[index]
         if first:
             self.logger.warning(
-                "Cache %d (%r) failed on %s %r: %s: %s; serving from the primary store until it recovers.",
+                "Cache %d (%s) failed on %s %s: %s: %s; serving from the primary store until it recovers.",
                 index,
-                cache,
+                type(self.caches[index]).__name__,  # not its repr: that may hold a URL
                 operation,
-                key,
+                what,
                 type(exc).__name__,
                 exc,
             )
         else:
-            self.logger.debug("Cache %d failed again on %s %r: %s", index, operation, key, exc)
+            self.logger.debug("Cache %d failed again on %s %s: %s", index, operation, what, exc)
 
     def _succeeded(self, index: int, keys: Iterable[K]) -> None:
         if self._failing[index]:
             with self._lock:
                 was, self._failing[index] = self._failing[index], False
             if was:
-                self.logger.warning("Cache %d (%r) works again.", index, self.caches[index])
+                self.logger.warning("Cache %d (%s) works again.", index, type(self.caches[index]).__name__)
         taint = self.tainted[index]
         if taint:
             before = len(taint)
@@ -122,7 +127,7 @@ class Tier(Generic[K, V]):
                 self._invalidate(index, [k for k, _ in pairs])
                 if not is_degraded(exc):
                     raise
-                self.failed(index, "set_many", len(pairs), exc, write=True)
+                self.failed(index, "set", [k for k, _ in pairs], exc, write=True)
             else:
                 self._succeeded(index, (k for k, _ in pairs))
 
@@ -133,7 +138,7 @@ class Tier(Generic[K, V]):
         for index in range(len(self.caches)):
             exc = self._invalidate(index, keys)
             if exc is not None:
-                self.failed(index, "delete", keys[0] if len(keys) == 1 else keys, exc, write=True)
+                self.failed(index, "delete", keys, exc, write=True)
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -162,7 +167,7 @@ class Tier(Generic[K, V]):
         except BaseException as exc:
             if not is_degraded(exc):
                 raise
-            self.failed(index, "get_many", len(wanted), exc, write=False)
+            self.failed(index, "get", wanted, exc, write=False)
             return {}
 
     def contains(self, index: int, key: K) -> bool:
