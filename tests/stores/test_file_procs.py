@@ -18,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+import pytest
+
 from nstore.stores._filescan import SWEEP_AGE
 from nstore.stores._paths import TEMP_PREFIX
 from nstore.stores.file import FileStore
@@ -87,14 +89,15 @@ def claimer(root: str, claimer_id: int, keys: int) -> list[str]:
         ]
 
 
-def test_processes_read_and_write_one_root(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rounds", [60, pytest.param(1000, marks=pytest.mark.slow)])
+def test_processes_read_and_write_one_root(tmp_path: Path, rounds: int) -> None:
     root, stop = str(tmp_path / "root"), str(tmp_path / "stop")
     FileStore(root).close()
     with ProcessPoolExecutor(5, mp_context=SPAWN) as pool:
         readers = [pool.submit(reader, root, stop) for _ in range(2)]
-        writers = [pool.submit(writer, root, i, 60) for i in range(3)]
+        writers = [pool.submit(writer, root, i, rounds) for i in range(3)]
         try:
-            finals = [w.result(timeout=120) for w in writers]
+            finals = [w.result(timeout=60 + rounds) for w in writers]
         finally:
             Path(stop).touch()
         results = [r.result(timeout=60) for r in readers]
@@ -202,3 +205,15 @@ def test_a_failed_write_keeps_the_old_value_and_no_temp_file(tmp_path: Path) -> 
     with FileStore(root) as store:
         assert store["k"] == b"old"
     assert not list(root.rglob(TEMP_PREFIX + "*"))
+
+
+def test_a_store_sent_to_another_process_opens_the_root_again(tmp_path: Path) -> None:
+    with FileStore(tmp_path / "root", durable=False) as store:
+        store["shared/k0"] = make_value(0, 0, 10)
+        with ProcessPoolExecutor(1, mp_context=SPAWN) as pool:
+            assert pool.submit(_keys_of, store).result(timeout=60) == ["shared/k0"]
+
+
+def _keys_of(store: FileStore) -> list[str]:
+    with store:
+        return list(store)

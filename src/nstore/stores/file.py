@@ -229,6 +229,10 @@ class FileStore(RootOps, Store[str, bytes]):
         self._lock.close()
         os.close(self._root_fd)
 
+    def __reduce__(self) -> tuple[type[FileStore], tuple[Path, bool]]:
+        # Descriptors do not travel: a copy (e.g. in another process) opens the root again.
+        return (FileStore, (self._root, self._durable))
+
     def __repr__(self) -> str:
         state = "closed, " if self._closed else ""
         return f"FileStore({state}{str(self._root)!r}, durable={self._durable})"
