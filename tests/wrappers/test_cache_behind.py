@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from nstore import MemoryStore
 from nstore.errors import ConfigurationError, MissingKey
@@ -296,3 +299,64 @@ def test_writes_after_the_worker_stopped_reach_the_caches() -> None:
     assert store["k4"] == b"v"
     assert dict(cache.items()) == dict(primary.items())
     store.close()
+
+
+class _OutageModel(RuleBasedStateMachine):
+    """Random writes, reads and cache outages against a dict: reads always match the dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = Outage(), Outage()
+        self.primary = MemoryStore[str, bytes]()
+        self.store = CacheStore(self.primary, self.first, self.second, write_behind=self.write_behind)
+        self.model: dict[str, bytes] = {}
+        self.writes = 0
+
+    write_behind = False
+
+    @rule(key=st.sampled_from("ab"))
+    def set(self, key: str) -> None:
+        self.writes += 1  # every value differs, so a stale one always shows
+        value = b"%d" % self.writes
+        self.store[key] = value
+        self.model[key] = value
+
+    @rule(key=st.sampled_from("ab"))
+    def delete(self, key: str) -> None:
+        self.store.delete_many([key])
+        self.model.pop(key, None)
+
+    @rule(key=st.sampled_from("ab"))
+    def get(self, key: str) -> None:
+        assert self.store.get(key) == self.model.get(key)
+
+    @rule()
+    def get_many(self) -> None:
+        assert self.store.get_many("ab") == self.model
+
+    @rule(which=st.sampled_from(["first", "second"]), down=st.booleans())
+    def outage(self, which: str, down: bool) -> None:
+        cache: Outage = getattr(self, which)
+        cache.down = down
+
+    @rule()
+    def flush(self) -> None:
+        self.store.flush()
+
+    @invariant()
+    def primary_is_the_model(self) -> None:
+        assert dict(self.primary.items()) == self.model
+
+    def teardown(self) -> None:
+        self.store.close()
+
+
+class _OutageModelBehind(_OutageModel):
+    write_behind = True
+
+
+@pytest.mark.parametrize("machine", [_OutageModel, _OutageModelBehind])
+def test_reads_match_a_dict_through_random_outages(machine: type[_OutageModel]) -> None:
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=150, stateful_step_count=25, deadline=None)
+    )
