@@ -217,3 +217,31 @@ def test_a_store_sent_to_another_process_opens_the_root_again(tmp_path: Path) ->
 def _keys_of(store: FileStore) -> list[str]:
     with store:
         return list(store)
+
+
+def _increment(store: FileStore, times: int) -> None:
+    for _ in range(times):
+        while True:
+            current = store["counter"]
+            if store.compare_and_set("counter", current, str(int(current) + 1).encode()):
+                break
+
+
+def test_forked_children_do_not_share_the_parents_lock(tmp_path: Path) -> None:
+    with FileStore(tmp_path / "root", durable=False) as store:
+        store["counter"] = b"0"
+        assert store.compare_and_set("counter", b"0", b"0")  # the lock pool now holds a descriptor
+        children = []
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                status = 1
+                try:
+                    _increment(store, 100)
+                    status = 0
+                finally:
+                    os._exit(status)
+            children.append(pid)
+        _increment(store, 100)
+        assert [os.waitpid(pid, 0)[1] for pid in children] == [0, 0, 0]
+        assert store["counter"] == b"400"

@@ -175,7 +175,9 @@ class RootLock:
         self._root_fd = root_fd
         self._free: list[int] = []
         self._pid = os.getpid()
-        self.release(self._open())  # creates the lock file now, and fails early if it cannot
+        # Create the lock file now; on a read-only root, reads work and writes say why they fail.
+        with contextlib.suppress(StoreError):
+            self.release(self._open())
 
     def _open(self) -> int:
         try:
@@ -187,7 +189,9 @@ class RootLock:
 
     def acquire(self, exclusive: bool) -> int:
         if self._pid != os.getpid():
-            self._free, self._pid = [], os.getpid()
+            inherited, self._free, self._pid = self._free, [], os.getpid()
+            for fd in inherited:  # closing our copy leaves the parent's locks alone
+                os.close(fd)
         try:
             fd = self._free.pop()
         except IndexError:
