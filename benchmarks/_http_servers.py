@@ -1,15 +1,17 @@
-"""Server processes for bench_http: the nstore server and the stdlib baseline, each on a free port.
+"""Server processes for bench_http, each on the port it is given.
 
-Run as ``python -m benchmarks._http_servers nstore|baseline|granian``; prints the URL, serves until
-stdin closes. The baseline is ``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive and
-TCP_NODELAY, answering every GET with the same 1 KiB and every PUT with 204.
+Run as ``python -m benchmarks._http_servers KIND PORT``; serves until killed. KIND is baseline,
+builtin, granian, or (when installed) cheroot or waitress.
+The baseline is ``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive and TCP_NODELAY,
+answering every GET with the same 1 KiB and every PUT with 204. The others serve a MemoryStore
+holding that 1 KiB at ``bench/value`` through nstore's app.
 """
 
 from __future__ import annotations
 
+import importlib
 import socket
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 VALUE = bytes(range(256)) * 4  # 1 KiB
@@ -40,23 +42,30 @@ class _Baseline(BaseHTTPRequestHandler):
         pass
 
 
-def main(kind: str) -> None:
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # load generators reset connections at the end of a run
+
+
+def main(kind: str, port: int) -> None:
     if kind == "baseline":
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Baseline)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
-        sys.stdin.read()
-        server.shutdown()
+        _QuietServer(("127.0.0.1", port), _Baseline).serve_forever()
         return
     from nstore import MemoryStore
-    from nstore.server import serve_in_thread
+    from nstore.server import make_app, serve
 
     store = MemoryStore[str, bytes]({KEY: VALUE})
-    with serve_in_thread(store) as handle:
-        print(handle.url, flush=True)
-        sys.stdin.read()
+    if kind == "cheroot":  # measured as candidates for the embedded server; not dependencies
+        cheroot = importlib.import_module("cheroot.wsgi")
+        cheroot.Server(("127.0.0.1", port), make_app(store), numthreads=16).safe_start()
+    elif kind == "waitress":
+        waitress = importlib.import_module("waitress")
+        waitress.serve(make_app(store), host="127.0.0.1", port=port, threads=16, _quiet=True)
+    else:
+        serve(store, port=port, server="granian" if kind == "granian" else "builtin")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]))

@@ -31,7 +31,7 @@ def serve_granian(app: NStoreApp, host: str, port: int, *, header_timeout: float
         port=port,
         interface=Interfaces.WSGI,
         workers=1,  # one process: the store is not shared between workers
-        blocking_threads=32,
+        blocking_threads=8,
         websockets=False,
         log_access=False,
         http1_settings=HTTP1Settings(header_read_timeout=int(header_timeout * 1000)),

@@ -1,0 +1,253 @@
+"""The HTTP server and HTTPStore, against the stdlib baseline and a bare http.client loop.
+
+Run with ``python -m benchmarks.bench_http [--rounds N] [--seconds S]``. Loopback only. Every
+variant runs interleaved with its baseline in each round; tables show medians over the rounds
+and the median of the per-round ratios.
+
+1. Servers, with wrk (``-t2 -c16``; if wrk is missing, a load generator of this script, said so
+   in the output): requests/s of GET and PUT of 1 KiB for a MemoryStore behind nstore's builtin
+   server and behind granian (``serve(server="granian")``), against the stdlib
+   ``ThreadingHTTPServer`` (TCP_NODELAY on) returning the same 1 KiB. Target: at least 3x.
+2. Client: HTTPStore ``store[k]`` / ``store[k] = v`` against a bare ``http.client`` keep-alive
+   loop doing the same requests on the builtin server. Target: at most 1.3x its time per op.
+3. Batches: ``get_many`` of 100 keys against 100 single gets. Target: at least 10x faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib.util
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchmarks._http_servers import KEY, VALUE
+from benchmarks._report import fmt, table
+from nstore.stores.http import HTTPStore
+
+# cheroot and waitress, the pure-Python candidates, run when installed (they are not dependencies).
+_CANDIDATES = [name for name in ("cheroot", "waitress") if importlib.util.find_spec(name) is not None]
+SERVERS = ("baseline", "builtin", "granian", *_CANDIDATES)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server_process(kind: str) -> Iterator[str]:
+    """Start a server process; yield its URL; stop it."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks._http_servers", kind, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"the {kind} server did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- load generation -------------------------------------------------------------------------------
+
+_PUT_LUA = 'wrk.method = "PUT"\nwrk.body = string.rep("x", 1024)\n'
+
+
+def wrk(url: str, method: str, seconds: float, script_dir: Path) -> float:
+    args = ["wrk", "-t2", "-c16", f"-d{seconds:g}s", url]
+    if method == "PUT":
+        script = script_dir / "put.lua"
+        script.write_text(_PUT_LUA)
+        args[1:1] = ["-s", str(script)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None or "Non-2xx" in out:
+        raise RuntimeError(f"wrk failed or got errors:\n{out}")
+    return float(match.group(1))
+
+
+def loopback_load(url: str, method: str, seconds: float) -> float:
+    """wrk's stand-in: 2 processes x 8 keep-alive connections, one request in flight each."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    path = url.split(port, 1)[1] or "/"
+    body = b"x" * 1024 if method == "PUT" else b""
+    request = (
+        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    )
+    code = (
+        "import socket,sys,time,threading\n"
+        "host,port,req,secs=sys.argv[1],int(sys.argv[2]),bytes.fromhex(sys.argv[3]),float(sys.argv[4])\n"
+        "count=[0]\n"
+        "def run():\n"
+        " s=socket.create_connection((host,port));s.setsockopt(6,1,1);end=time.monotonic()+secs;n=0\n"
+        " while time.monotonic()<end:\n"
+        "  s.sendall(req);buf=b''\n"
+        "  while b'\\r\\n\\r\\n' not in buf: buf+=s.recv(65536)\n"
+        "  head,_,rest=buf.partition(b'\\r\\n\\r\\n')\n"
+        "  size=int(head.lower().split(b'content-length:')[1].split(b'\\r\\n')[0])\n"
+        "  while len(rest)<size: rest+=s.recv(65536)\n"
+        "  n+=1\n"
+        " count[0]+=n\n"
+        "ts=[threading.Thread(target=run) for _ in range(8)]\n"
+        "[t.start() for t in ts];[t.join() for t in ts];print(count[0])\n"
+    )
+    args = [sys.executable, "-c", code, host, port, request.hex(), str(seconds)]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    total = sum(int(p.communicate()[0]) for p in procs)
+    return total / seconds
+
+
+# -- the three parts -------------------------------------------------------------------------------
+
+
+def bench_servers(rounds: int, seconds: float) -> str:
+    use_wrk = shutil.which("wrk") is not None
+    rates: dict[tuple[str, str], list[float]] = {}
+    ratios: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            for method in ("GET", "PUT"):
+                this_round = {}
+                for kind in SERVERS:
+                    with server_process(kind) as url:
+                        load = (
+                            wrk(
+                                url + ("/x" if kind == "baseline" else "/v1/keys/" + KEY),
+                                method,
+                                seconds,
+                                Path(tmp),
+                            )
+                            if use_wrk
+                            else loopback_load(
+                                url + ("/x" if kind == "baseline" else "/v1/keys/" + KEY), method, seconds
+                            )
+                        )
+                    this_round[kind] = load
+                    rates.setdefault((kind, method), []).append(load)
+                for kind in SERVERS:
+                    ratios.setdefault((kind, method), []).append(this_round[kind] / this_round["baseline"])
+    rows = [
+        [
+            kind,
+            method,
+            fmt(statistics.median(rates[kind, method])),
+            f"{statistics.median(ratios[kind, method]):.2f}x",
+            "-" if kind == "baseline" else ("yes" if statistics.median(ratios[kind, method]) >= 3 else "no"),
+        ]
+        for method in ("GET", "PUT")
+        for kind in SERVERS
+    ]
+    generator = (
+        "wrk -t2 -c16" if use_wrk else "the script's loopback generator (wrk not found): 2 x 8 connections"
+    )
+    return f"Load: {generator}, {seconds:g} s per run, {rounds} rounds\n" + table(
+        ["server", "method", "requests/s", "vs baseline", ">= 3x"], rows
+    )
+
+
+def _timed(fn: Callable[[], object], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+def bench_client(rounds: int, n: int) -> str:
+    times: dict[str, list[float]] = {}
+    with server_process("builtin") as url:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port))
+        path = "/v1/keys/" + KEY
+
+        def bare_get() -> bytes:
+            conn.request("GET", path)
+            return conn.getresponse().read()
+
+        def bare_put() -> bytes:
+            conn.request("PUT", path, VALUE)
+            return conn.getresponse().read()
+
+        keys = [f"batch/{i:03d}" for i in range(100)]
+        with HTTPStore(url) as store:
+            store.set_many(dict.fromkeys(keys, VALUE))
+
+            def store_put() -> None:
+                store[KEY] = VALUE
+
+            variants: dict[str, Callable[[], object]] = {
+                "bare get": bare_get,
+                "HTTPStore get": lambda: store[KEY],
+                "bare set": bare_put,
+                "HTTPStore set": store_put,
+                "100 single gets": lambda: [store[k] for k in keys],
+                "get_many(100)": lambda: store.get_many(keys),
+            }
+            for _ in range(rounds):
+                for name, fn in variants.items():
+                    count = max(5, n // 100) if "100" in name else n
+                    fn()  # warm the connection
+                    times.setdefault(name, []).append(_timed(fn, count))
+        conn.close()
+
+    def row(name: str, base: str, target: str, ok: Callable[[float], bool]) -> list[str]:
+        ratio = statistics.median(a / b for a, b in zip(times[name], times[base], strict=True))
+        return [name, f"{statistics.median(times[name]) * 1e6:.0f} us", base, f"{ratio:.2f}x", target,
+                "yes" if ok(ratio) else "no"]  # fmt: skip
+
+    rows = [
+        row("HTTPStore get", "bare get", "<= 1.3x", lambda r: r <= 1.3),
+        row("HTTPStore set", "bare set", "<= 1.3x", lambda r: r <= 1.3),
+        row("get_many(100)", "100 single gets", "<= 0.1x", lambda r: r <= 0.1),
+    ]
+    bare = [
+        [name, f"{statistics.median(times[name]) * 1e6:.0f} us", "", "", "", ""]
+        for name in ("bare get", "bare set", "100 single gets")
+    ]
+    return table(["variant", "time per call", "vs", "ratio", "target", "met"], bare + rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per load run")
+    parser.add_argument("--ops", type=int, default=2000, help="client operations per timing")
+    args = parser.parse_args()
+    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}")
+    print("\n## Servers: a MemoryStore behind each, 1 KiB values\n")
+    print(bench_servers(args.rounds, args.seconds), flush=True)
+    print("\n## HTTPStore (builtin server)\n")
+    print(bench_client(args.rounds, args.ops))
+
+
+if __name__ == "__main__":
+    main()
