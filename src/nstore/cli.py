@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"nstore {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(
         title="commands", metavar="COMMAND", dest="command", required=True, parser_class=_Parser
     )
@@ -103,6 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         one_line = " ".join(message.split())
         sys.stderr.write(f"nstore {args.command}: {one_line}\n")
     return code
+
+
+class _Version(argparse.Action):
+    """Prints the version, read from the package metadata only when asked for (it costs ~10 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        sys.stdout.write(f"nstore {_version()}\n")
+        parser.exit(0)
 
 
 def _interrupt(signum: int, frame: object) -> None:

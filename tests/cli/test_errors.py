@@ -98,3 +98,9 @@ def test_a_missing_extra_is_named(nstore: NStore, tmp_path: Path) -> None:
     line = nstore.fails(2, "ls", "redis://127.0.0.1:6379/0")
     assert line.startswith("nstore ls: ")
     assert "pip install 'nstore[redis]'" in line
+
+
+def test_version(nstore: NStore) -> None:
+    from importlib.metadata import version
+
+    assert nstore.ok("--version").text == f"nstore {version('nstore')}\n"
