@@ -9,7 +9,8 @@ time per operation and the ratio of FileStore to the bare variant (batches: per 
   directory fsync (target <= 1.2x);
 - fast set: FileStore(durable=False) vs temp write + close + replace;
 - get: FileStore vs ``open(path, "rb").read()`` (target <= 1.3x);
-- set_many / get_many / delete_many of 100 keys in one directory vs one call per key.
+- set_many / delete_many (durable and not) and get_many of 100 keys in one directory vs one call
+  per key.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ class Bare:
             return f.read()
 
 
-def compare(variants: dict[str, Callable[[int], object]], samples: int) -> dict[str, float]:
-    """Median seconds per operation of each variant.
+def compare(
+    variants: dict[str, Callable[[int], object]], samples: int, setup: Callable[[], object] | None = None
+) -> dict[str, float]:
+    """Median seconds per operation of each variant (``setup``, untimed, runs before each one).
 
     The variants alternate operation by operation, in a new order each time, so that a burst of
     disk activity from elsewhere lands on all of them alike.
@@ -73,6 +76,8 @@ def compare(variants: dict[str, Callable[[int], object]], samples: int) -> dict[
         random.shuffle(names)
         for name in names:
             op = variants[name]
+            if setup is not None:
+                setup()
             start = clock()
             op(i)
             times[name].append(clock() - start)
@@ -117,6 +122,7 @@ def bulk_ops(base: Path, rounds: int) -> list[list[str]]:
     items = {f"batch/k{i:03d}": value for i in range(100)}
     for durable in (True, False):
         store = FileStore(base / f"bulk-{durable}", durable=durable)
+        setup = FileStore(base / f"bulk-{durable}", durable=False)  # refills, untimed
 
         def one_by_one(i: int, store: FileStore = store) -> None:
             for key, v in items.items():
@@ -128,8 +134,25 @@ def bulk_ops(base: Path, rounds: int) -> list[list[str]]:
         result = per_item(compare({"set_many": many, "loop": one_by_one}, rounds), len(items))
         label = "durable" if durable else "fast"
         rows.append(_row(f"set_many ({label})", "1 KiB x 100", result["set_many"], result["loop"], "loop"))
+
+        def delete_loop(i: int, store: FileStore = store) -> None:
+            for key in items:
+                del store[key]
+
+        def delete_many(i: int, store: FileStore = store) -> None:
+            store.delete_many(items)
+
+        def refill(setup: FileStore = setup) -> None:
+            setup.set_many(items)
+
+        variants = {"delete_many": delete_many, "loop": delete_loop}
+        result = per_item(compare(variants, rounds, refill), len(items))
+        rows.append(
+            _row(f"delete_many ({label})", "1 KiB x 100", result["delete_many"], result["loop"], "loop")
+        )
         if durable:
             store.close()
+            setup.close()
             continue
 
         def get_loop(i: int, store: FileStore = store) -> None:
@@ -139,9 +162,11 @@ def bulk_ops(base: Path, rounds: int) -> list[list[str]]:
         def get_many(i: int, store: FileStore = store) -> None:
             store.get_many(items)
 
+        setup.set_many(items)
         result = per_item(compare({"get_many": get_many, "loop": get_loop}, rounds * 4), len(items))
         rows.append(_row("get_many", "1 KiB x 100", result["get_many"], result["loop"], "loop"))
         store.close()
+        setup.close()
     return rows
 
 
