@@ -145,7 +145,7 @@ def bulk_ops(base: Path, rounds: int) -> list[list[str]]:
         def refill(setup: FileStore = setup) -> None:
             setup.set_many(items)
 
-        variants = {"delete_many": delete_many, "loop": delete_loop}
+        variants: dict[str, Callable[[int], object]] = {"delete_many": delete_many, "loop": delete_loop}
         result = per_item(compare(variants, rounds, refill), len(items))
         rows.append(
             _row(f"delete_many ({label})", "1 KiB x 100", result["delete_many"], result["loop"], "loop")
