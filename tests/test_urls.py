@@ -161,3 +161,21 @@ def test_sqlite_options_reach_the_store(tmp_path: Path) -> None:
         assert store["k"] == b"v"
     with nstore.urls.open(str(tmp_path / "a.db")) as store:
         assert list(store) == []
+
+
+@pytest.mark.parametrize("scheme", nstore.urls.SCHEMES, ids=lambda s: s.kind)
+def test_every_option_is_a_parameter_of_its_backend(scheme: nstore.urls.Scheme) -> None:
+    import importlib
+    import inspect
+
+    module, _, name = scheme.backend.partition(":")
+    parameters = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    for option in scheme.options:
+        assert (option.param or option.name) in parameters, (scheme.kind, option.name)
+
+
+def test_memory_options_reach_the_store() -> None:
+    store = nstore.urls.open("memory://?maxsize=2")
+    for key in "abc":
+        store[key] = b"v"
+    assert sorted(store) == ["b", "c"]

@@ -25,19 +25,20 @@ what is accepted.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from nstore.errors import ConfigurationError
 from nstore.store import Store
 
-__all__ = ["DEFAULT_PATH", "SCHEMES", "Option", "StoreURL", "open", "parse"]
+__all__ = ["DEFAULT_PATH", "SCHEMES", "Option", "Scheme", "StoreURL", "open", "parse"]
 
 DEFAULT_PATH = "nstore.db"
 """The embedded default store, relative to the current directory: a SQLite database."""
@@ -91,13 +92,18 @@ class Option:
 
 
 @dataclass(frozen=True)
-class _Scheme:
+class Scheme:
+    """One kind of store URL: its ``kind``, the URL schemes that name it, the form, the options."""
+
     kind: str
     schemes: tuple[str, ...]
     form: str
+    backend: str  # the store class, "module:name"
     options: tuple[Option, ...]
 
 
+_REDIS = "nstore.stores.redis:RedisStore"
+_HTTP = "nstore.stores.http:HTTPStore"
 _REDIS_OPTIONS = (
     Option("prefix", str, "a prefix added to every key, so several stores share one database"),
     Option("timeout", float, "seconds to wait for a reply before StoreUnavailable"),
@@ -111,41 +117,50 @@ _HTTP_OPTIONS = (
     Option("api", str, "nstore: an nstore server; plain: any GET/PUT/DELETE server", ("nstore", "plain")),
 )
 
-SCHEMES: tuple[_Scheme, ...] = (
-    _Scheme(
+SCHEMES: tuple[Scheme, ...] = (
+    Scheme(
         "memory",
         ("memory",),
         "memory://",
+        "nstore.stores.memory:MemoryStore",
         (
             Option("maxsize", int, "evict least recently used keys beyond this many"),
             Option("maxbytes", int, "evict least recently used keys beyond this many value bytes"),
             Option("ttl", float, "seconds a value lives"),
         ),
     ),
-    _Scheme(
+    Scheme(
         "file",
         ("file",),
         "file:///abs/dir or a bare directory path",
+        "nstore.stores.file:FileStore",
         (Option("durable", bool, "fsync every write (false: faster, for caches)"),),
     ),
-    _Scheme(
+    Scheme(
         "sqlite",
         ("sqlite",),
         "sqlite:///abs/path.db or a bare path ending in .db",
+        "nstore.stores.sqlite:SQLiteStore",
         (
             Option("durability", str, "what a write survives", ("normal", "full", "off")),
             Option("table", str, "the table holding the keys"),
             Option("timeout", float, "seconds to wait for another writer's lock"),
         ),
     ),
-    _Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS_OPTIONS),
-    _Scheme("redis-cluster", ("redis+cluster", "rediss+cluster"), "redis+cluster://host:port,host:port",
-            _REDIS_OPTIONS),
-    _Scheme("http", ("http", "https"), "http://host:port/ or https://...", _HTTP_OPTIONS),
+    Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS, _REDIS_OPTIONS),
+    Scheme(
+        "redis-cluster",
+        ("redis+cluster", "rediss+cluster"),
+        "redis+cluster://host:port,host:port",
+        _REDIS,
+        _REDIS_OPTIONS,
+    ),
+    Scheme("http", ("http", "https"), "http://host:port/ or https://...", _HTTP, _HTTP_OPTIONS),
 )
 """Every URL scheme :func:`open` accepts, with its options."""
 
 _BY_SCHEME = {name: s for s in SCHEMES for name in s.schemes}
+_BY_KIND = {s.kind: s for s in SCHEMES}
 
 
 @dataclass(frozen=True)
@@ -180,8 +195,11 @@ class StoreURL:
         return f"{base}?{query}" if query else base
 
     def open(self) -> Store[str, bytes]:
-        """Open the store this URL names."""
-        return _OPENERS[self.kind](self)
+        """Open the store this URL names (importing its backend only now)."""
+        module, _, name = _BY_KIND[self.kind].backend.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        args = (self.location,) if self.location else ()  # memory:// takes no location
+        return cast("Store[str, bytes]", cls(*args, **_kwargs(self, cls)))
 
 
 def parse(url: str | os.PathLike[str] | None = None, /, **options: object) -> StoreURL:
@@ -244,7 +262,7 @@ def open(url: str | os.PathLike[str] | None = None, /, **options: object) -> Sto
 
 
 def _parsed(kind: str, location: str, query: Mapping[str, str], options: Mapping[str, object]) -> StoreURL:
-    scheme = next(s for s in SCHEMES if s.kind == kind)
+    scheme = _BY_KIND[kind]
     known = {o.name: o for o in scheme.options}
     typed: dict[str, object] = {}
     for name, raw in {**query, **options}.items():
@@ -271,7 +289,7 @@ def _query(query: str, text: str) -> dict[str, str]:
 
 def _kwargs(url: StoreURL, cls: Callable[..., object]) -> dict[str, Any]:
     """The constructor keyword arguments for ``url``'s options; each must be a parameter of ``cls``."""
-    scheme = next(s for s in SCHEMES if s.kind == url.kind)
+    scheme = _BY_KIND[url.kind]
     params = inspect.signature(cls).parameters
     kwargs: dict[str, Any] = {}
     for option in scheme.options:
@@ -284,46 +302,6 @@ def _kwargs(url: StoreURL, cls: Callable[..., object]) -> dict[str, Any]:
                 )
             kwargs[param] = url.options[option.name]
     return kwargs
-
-
-def _open_memory(url: StoreURL) -> Store[str, bytes]:
-    from nstore.stores.memory import MemoryStore
-
-    return MemoryStore[str, bytes](**_kwargs(url, MemoryStore))
-
-
-def _open_file(url: StoreURL) -> Store[str, bytes]:
-    from nstore.stores.file import FileStore
-
-    return FileStore(url.location, **_kwargs(url, FileStore))
-
-
-def _open_sqlite(url: StoreURL) -> Store[str, bytes]:
-    from nstore.stores.sqlite import SQLiteStore
-
-    return SQLiteStore(url.location, **_kwargs(url, SQLiteStore))
-
-
-def _open_redis(url: StoreURL) -> Store[str, bytes]:
-    from nstore.stores.redis import RedisStore
-
-    return RedisStore(url.location, **_kwargs(url, RedisStore))
-
-
-def _open_http(url: StoreURL) -> Store[str, bytes]:
-    from nstore.stores.http import HTTPStore
-
-    return HTTPStore(url.location, **_kwargs(url, HTTPStore))
-
-
-_OPENERS: dict[str, Callable[[StoreURL], Store[str, bytes]]] = {
-    "memory": _open_memory,
-    "file": _open_file,
-    "sqlite": _open_sqlite,
-    "redis": _open_redis,
-    "redis-cluster": _open_redis,
-    "http": _open_http,
-}
 
 
 def _forms() -> str:
