@@ -83,3 +83,14 @@ def test_bench_on_redis_leaves_nothing_behind(nstore: NStore, redis_url: str) ->
     assert len(rows) == 6
     assert all(r["get_per_s"] > 0 for r in rows)
     assert list(RedisStore(redis_url)) == []
+
+
+def test_namespaces_on_redis(nstore: NStore, redis_url: str) -> None:
+    from nstore._cli._records import RecordStruct, fields
+    from nstore.codecs import Msgspec, Zstd
+    from nstore.namespaces import Namespaces
+
+    with RedisStore(redis_url) as store:
+        Namespaces(store).namespace("users", Msgspec(RecordStruct) | Zstd())["ada"] = RecordStruct(**fields(1))
+    assert [m["name"] for m in json.loads(nstore.ok("namespaces", redis_url, "--json").out)] == ["users"]
+    assert json.loads(nstore.ok("inspect", redis_url, "users", "ada").out)["email"] == "user1@example.com"
