@@ -91,6 +91,7 @@ def test_namespaces_on_redis(nstore: NStore, redis_url: str) -> None:
     from nstore.namespaces import Namespaces
 
     with RedisStore(redis_url) as store:
-        Namespaces(store).namespace("users", Msgspec(RecordStruct) | Zstd())["ada"] = RecordStruct(**fields(1))
+        users = Namespaces(store).namespace("users", Msgspec(RecordStruct) | Zstd())
+        users["ada"] = RecordStruct(**fields(1))
     assert [m["name"] for m in json.loads(nstore.ok("namespaces", redis_url, "--json").out)] == ["users"]
     assert json.loads(nstore.ok("inspect", redis_url, "users", "ada").out)["email"] == "user1@example.com"
