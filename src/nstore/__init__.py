@@ -9,16 +9,41 @@ pipelines that mypy checks; wrappers add behaviour to any store.
 >>> users["ada"] = "Lovelace"
 >>> users["ada"]
 'Lovelace'
+
+Optional dependencies (redis, the fast HTTP server) are imported only when the store or server
+that needs them is created, so ``import nstore`` stays light.
 """
 
 from nstore import errors
+from nstore.namespaces import Namespaces
+from nstore.server import make_app, serve, serve_in_thread
 from nstore.store import Store
+from nstore.stores.file import FileStore
+from nstore.stores.http import HTTPStore
 from nstore.stores.memory import MemoryStore
+from nstore.stores.redis import RedisStore
+from nstore.stores.sqlite import SQLiteStore
+from nstore.urls import open
 from nstore.view import View
+from nstore.wrappers import CacheStats, CacheStore, ForwardingStore, LoggingStore, ReadOnlyStore
 
 __all__ = [
+    "CacheStats",
+    "CacheStore",
+    "FileStore",
+    "ForwardingStore",
+    "HTTPStore",
+    "LoggingStore",
     "MemoryStore",
+    "Namespaces",
+    "ReadOnlyStore",
+    "RedisStore",
+    "SQLiteStore",
     "Store",
     "View",
     "errors",
+    "make_app",
+    "open",
+    "serve",
+    "serve_in_thread",
 ]
