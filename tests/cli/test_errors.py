@@ -47,10 +47,10 @@ def test_unreadable_input_files_exit_2(nstore: NStore, tmp_path: Path) -> None:
     assert not (tmp_path / "x.db").exists()  # the store was never opened
 
 
-def test_a_foreign_file_is_an_unavailable_store(nstore: NStore, tmp_path: Path) -> None:
+def test_a_foreign_file_exits_3(nstore: NStore, tmp_path: Path) -> None:
     (tmp_path / "notes.db").write_bytes(b"these are not the bytes of a SQLite database" * 100)
     line = nstore.fails(3, "ls", "notes.db")
-    assert line.startswith("nstore ls: store unavailable: ")
+    assert line.startswith("nstore ls: not a readable store: ")
 
 
 def test_an_unreachable_server_exits_3(nstore: NStore) -> None:

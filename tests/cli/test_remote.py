@@ -54,7 +54,8 @@ def test_copy_into_a_redis_cluster(nstore: NStore, tmp_path: Path, redis_cluster
 
 
 def test_keys_over_http_with_a_token(nstore: NStore, tmp_path: Path) -> None:
-    with serving(nstore, "served.db", "--token", TOKEN) as (url, _):
+    read_only = "cli-read-only-token-0123456789"
+    with serving(nstore, "served.db", "--token", TOKEN, "--read-only-token", read_only) as (url, _):
         nstore.env["NSTORE_TOKEN"] = TOKEN
         nstore.ok("put", url, "dir/k", input=EVERY_BYTE)
         assert nstore.ok("get", url, "dir/k").out == EVERY_BYTE
@@ -62,9 +63,11 @@ def test_keys_over_http_with_a_token(nstore: NStore, tmp_path: Path) -> None:
         assert json.loads(nstore.ok("copy", url, "mirror", "--json").out)["copied"] == 1
         nstore.ok("rm", url, "dir/k")
         assert nstore.fails(1, "get", url, "dir/k") == "nstore get: not found: key 'dir/k'"
+        nstore.env["NSTORE_TOKEN"] = read_only
+        assert nstore.fails(3, "put", url, "k", input=b"v").startswith("nstore put: access refused: ")
         del nstore.env["NSTORE_TOKEN"]
         line = nstore.fails(3, "get", url + "?token=wrong-token-0123456789", "dir/k")
-        assert line.startswith("nstore get: store unavailable: ")
+        assert line.startswith("nstore get: access refused: ")
         assert "wrong-token" not in line
     with FileStore(tmp_path / "mirror") as mirror:
         assert mirror["dir/k"] == EVERY_BYTE

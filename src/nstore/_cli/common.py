@@ -49,6 +49,14 @@ class CommandError(Exception):
         self.message = message
 
 
+_STORE_ERRORS: tuple[tuple[type[errors.StoreError], str], ...] = (
+    (errors.AuthError, "access refused"),
+    (errors.ReadOnlyError, "read-only store"),
+    (errors.CorruptStore, "not a readable store"),
+    (errors.ValueTooLarge, "value too large"),
+)
+
+
 def classify(exc: BaseException) -> tuple[int, str]:
     """The exit code and the one-line message for an error raised while running a command."""
     if isinstance(exc, CommandError):
@@ -60,7 +68,8 @@ def classify(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, errors.UnsafeCodecError):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, errors.StoreError):
-        return EXIT_UNAVAILABLE, f"store unavailable: {exc}"
+        kind = next((text for cls, text in _STORE_ERRORS if isinstance(exc, cls)), "store unavailable")
+        return EXIT_UNAVAILABLE, f"{kind}: {exc}"
     if isinstance(exc, errors.NStoreError):
         return EXIT_FAILED, f"{type(exc).__name__}: {exc}"
     if isinstance(exc, ImportError):
