@@ -160,3 +160,10 @@ def test_an_interrupted_migration_rolls_back_or_resumes(nstore: NStore, tmp_path
         assert users.get_many([f"u{i:05d}" for i in range(5000)]) == {
             f"u{i:05d}": RecordStruct(**fields(i)) for i in range(5000)
         }
+
+
+def test_a_copied_store_keeps_its_namespaces(nstore: NStore, tmp_path: Path) -> None:
+    _fill(tmp_path / "app.db")
+    nstore.ok("copy", "app.db", "files", "-q")
+    assert nstore.ok("namespaces", "files").text == nstore.ok("namespaces", "app.db").text
+    assert json.loads(nstore.ok("inspect", "files", "users", "u00001").out)["id"] == 1
