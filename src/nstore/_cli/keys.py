@@ -37,7 +37,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "nstore get ./data.db greeting > greeting.bin\nnstore get ./data.db greeting --json",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help=_URL_HELP)
-    p.add_argument("key", metavar="KEY")
+    p.add_argument("key", metavar="KEY", help="the key to read")
     p.add_argument("-o", "--output", metavar="FILE", help="write the value to FILE instead of stdout")
     p.add_argument(
         "--json", action="store_true", help="print key, size, sha256 and value (UTF-8 or base64) as JSON"
@@ -50,7 +50,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "nstore put ./data.db greeting hello.txt\necho hi | nstore put ./data.db greeting",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help=_URL_HELP)
-    p.add_argument("key", metavar="KEY")
+    p.add_argument("key", metavar="KEY", help="the key to write (replaced if present)")
     p.add_argument("file", metavar="FILE", nargs="?", default="-", help="the value's file; - for stdin")
     p.set_defaults(func=_put)
 
@@ -61,7 +61,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "nstore rm ./data.db greeting old/report",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help=_URL_HELP)
-    p.add_argument("keys", metavar="KEY", nargs="+")
+    p.add_argument("keys", metavar="KEY", nargs="+", help="the keys to delete")
     p.add_argument("-f", "--force", action="store_true", help="ignore keys that are not there")
     p.set_defaults(func=_rm)
 

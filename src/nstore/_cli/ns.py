@@ -51,7 +51,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "nstore inspect app.db users\nnstore inspect app.db users ada",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help="the store holding the namespaces")
-    p.add_argument("namespace", metavar="NAMESPACE")
+    p.add_argument("namespace", metavar="NAMESPACE", help="the namespace's name")
     p.add_argument("key", metavar="KEY", nargs="?", default=None, help="a key of the namespace to decode")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON (a value is JSON anyway)")
     p.add_argument("--trusted", action="store_true", help="allow unsigned pickle on a remote store")
@@ -69,7 +69,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "nstore migrate app.db users --rollback",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help="the store holding the namespaces")
-    p.add_argument("namespace", metavar="NAMESPACE")
+    p.add_argument("namespace", metavar="NAMESPACE", help="the namespace's name")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="SPEC", help="the new chain's spec, as JSON or @FILE")
     target.add_argument("--rollback", action="store_true", help="undo an interrupted migration")
