@@ -104,3 +104,11 @@ def test_version(nstore: NStore) -> None:
     from importlib.metadata import version
 
     assert nstore.ok("--version").text == f"nstore {version('nstore')}\n"
+
+
+def test_an_invalid_key_exits_2(nstore: NStore, tmp_path: Path) -> None:
+    (tmp_path / "files").mkdir()
+    line = nstore.fails(2, "put", "files", "a/../../escape", input=b"x")
+    assert line.startswith("nstore put: Expected a key of '/'-separated names")
+    assert line.endswith("Got 'a/../../escape' instead: it has a '.' or '..' name.")
+    assert list((tmp_path / "files").iterdir()) == []
