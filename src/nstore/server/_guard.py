@@ -62,29 +62,27 @@ class Guard:
         hosts = LOOPBACK_HOSTS if allowed_hosts is None else tuple(allowed_hosts)
         self.allowed_hosts = tuple(h.lower().strip("[]") for h in hosts)
         self.any_host = "*" in self.allowed_hosts
-        self._hosts_seen: set[str] = set()  # Host headers already allowed
+        self.known_hosts: set[str] = set()  # Host headers already allowed
         self.cors_origins = None if cors_origins is None else frozenset(cors_origins)
 
     def allow_host(self, host: str) -> None:
         """Also accept ``host`` in the Host header (the address the server binds)."""
         if host not in ("0.0.0.0", "::", ""):
             self.allowed_hosts += (host.lower().strip("[]"),)
-            self._hosts_seen.clear()
+            self.known_hosts.clear()
 
     def check_host(self, environ: dict[str, Any]) -> None:
         if self.any_host:
             return
         header = environ.get("HTTP_HOST")
-        if header in self._hosts_seen:
-            return
         if not header:
             raise Problem(400, "missing-host", "Expected a Host header. Got none.")
         name = header[1 : header.find("]")] if header.startswith("[") else header.rsplit(":", 1)[0]
         name = name.lower()
         for allowed in self.allowed_hosts:
             if name == allowed or (allowed.startswith(".") and name.endswith(allowed)):
-                if len(self._hosts_seen) < 64:  # clients choose Host: remember only so many
-                    self._hosts_seen.add(header)
+                if len(self.known_hosts) < 64:  # clients choose Host: remember only so many
+                    self.known_hosts.add(header)
                 return
         raise Problem(
             421,

@@ -47,8 +47,10 @@ class NStoreApp:
         self._cas_lock = None if store.supports_atomic_writes else threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        guard = self.guard
         try:
-            self.guard.check_host(environ)
+            if environ.get("HTTP_HOST") not in guard.known_hosts and not guard.any_host:
+                guard.check_host(environ)
             status, headers, body = self._dispatch(environ)
         except Exception as exc:
             problem = problem_for(exc)
@@ -57,7 +59,8 @@ class NStoreApp:
             body = problem.body()
             if problem.status == 413:
                 headers.append(("Connection", "close"))  # the rest of the body is never read
-        headers += self.guard.cors_headers(environ, preflight=False)
+        if guard.cors_origins is not None:
+            headers += guard.cors_headers(environ, preflight=False)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
@@ -68,7 +71,7 @@ class NStoreApp:
         method: str = environ["REQUEST_METHOD"]
         path: str = environ.get("PATH_INFO", "")
         if path.startswith(_KEY_PREFIX):
-            access = self.guard.access(environ)
+            access = self.guard.access(environ) if self.guard.auth_enabled else "write"
             key = self._key(environ)
             if method in ("GET", "HEAD"):
                 return self._get(key, environ)
@@ -103,7 +106,9 @@ class NStoreApp:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         script = environ.get("SCRIPT_NAME", "")
         if raw and raw.startswith(script + _KEY_PREFIX):
-            tail = raw.split("?", 1)[0][len(script) + len(_KEY_PREFIX) :]
+            tail = raw[len(script) + len(_KEY_PREFIX) :]
+            if "?" in tail:
+                tail = tail.split("?", 1)[0]
             data = unquote_to_bytes(tail) if "%" in tail else tail.encode("latin-1")
         else:
             data = environ["PATH_INFO"][len(_KEY_PREFIX) :].encode("latin-1")
