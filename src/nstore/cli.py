@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # here, so that a closed pipe is seen below rather than at exit
     except KeyboardInterrupt:
         sys.stderr.write("nstore: interrupted\n")
         return EXIT_INTERRUPTED
