@@ -117,6 +117,22 @@ def test_hostile_keys_never_leave_a_file_store_root(tmp_path: Path) -> None:
     assert not any("escape" in p.name or "pwned" in p.name for p in tmp_path.rglob("*"))
 
 
+def test_malformed_batches_are_400(server: ServerHandle) -> None:
+    for content_type, body in [
+        ("application/msgpack", b"\x81\xa3get\x91\xa3\xed\xa0\x80"),  # a key that is not UTF-8
+        ("application/msgpack", b"\xc1"),
+        ("application/json", b'{"get": "not a list"}'),
+        ("application/json", b'{"set": {"k": "not base64!"}}'),
+        ("application/json", b'{"get": [""]}'),
+    ]:
+        status, answer = _get(
+            server.url, "/v1/batch", f"Content-Type: {content_type}", method="POST", body=body
+        )
+        assert status == 400, (body, answer)
+    status, _ = _get(server.url, "/v1/batch", "Content-Type: text/plain", method="POST", body=b"{}")
+    assert status == 415
+
+
 def test_problem_documents_have_no_paths_or_traces(tmp_path: Path) -> None:
     with FileStore(tmp_path / "root", durable=False) as backend, serve_in_thread(backend) as server:
         for path, method in [("/v1/keys/a/..", "PUT"), ("/v1/nowhere", "GET"), ("/v1/keys/x", "POST")]:

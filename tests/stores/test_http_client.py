@@ -16,6 +16,7 @@ from nstore import MemoryStore, Store
 from nstore.codecs import Msgspec, Pickle
 from nstore.errors import (
     ConfigurationError,
+    InvalidKey,
     SignatureError,
     StoreClosed,
     StoreUnavailable,
@@ -124,6 +125,15 @@ def test_plain_api_needs_nothing_nstore_specific() -> None:
         HTTPStore("ftp://example.com")
     with pytest.raises(ConfigurationError):
         HTTPStore(f"http://user:{SECRET}@localhost/")
+
+
+def test_keys_that_are_not_unicode_text_are_invalid() -> None:
+    with serve_in_thread(MemoryStore[str, bytes]()) as server, HTTPStore(server.url) as store:
+        with pytest.raises(InvalidKey):
+            store["lone\udc80surrogate"] = b"v"
+        assert "lone\udc80surrogate" not in store
+        with pytest.raises(InvalidKey):
+            store.set_many({"lone\udc80surrogate": b"v"})
 
 
 def test_listing_is_paginated_and_lazy() -> None:

@@ -55,6 +55,8 @@ def decode_request(body: bytes, content_type: str) -> BatchRequest:
     except msgspec.DecodeError as exc:
         # msgspec's message names the offending field and never the server's files.
         raise Problem(400, "bad-batch", f"Expected a batch request document: {exc}") from None
+    except ValueError:  # e.g. a msgpack string that is not UTF-8
+        raise Problem(400, "bad-batch", "Expected a batch request document with UTF-8 keys.") from None
 
 
 def encode_response(values: dict[str, bytes], content_type: str) -> bytes:

@@ -207,7 +207,7 @@ class NStoreApp:
         content_type = environ.get("CONTENT_TYPE", _JSON).split(";")[0].strip().lower()
         request = _batch.decode_request(self.read_body(environ), content_type)
         for key in (*request.get, *request.set, *request.delete):
-            self._check_key(key.encode())
+            self._check_key(key.encode(errors="surrogatepass"))  # lone surrogates fail the decode
         if request.set or request.delete:
             _require_write(access)
         if request.set:

@@ -130,7 +130,10 @@ class HTTPStore(Store[str, bytes]):
     def _path(self, key: str) -> str:
         if not isinstance(key, str):
             raise KeyEncodingError(f"Expected a str key for HTTPStore. Got {type(key).__name__} instead.")
-        return self._keys + key_path(key)
+        try:
+            return self._keys + key_path(key)
+        except UnicodeEncodeError:
+            raise InvalidKey(f"Expected a key that is valid Unicode text. Got {key!r}.") from None
 
     def _request(
         self,
@@ -179,8 +182,12 @@ class HTTPStore(Store[str, bytes]):
     def __contains__(self, key: object, /) -> bool:
         if not isinstance(key, str):
             return False
+        try:
+            path = self._path(key)
+        except InvalidKey:
+            return False
         # A HEAD answer has no problem document: 400 and 414 mean a key the server refuses.
-        response = self._request("HEAD", self._path(key), key=key, ok=(200, 400, 404, 414))
+        response = self._request("HEAD", path, key=key, ok=(200, 400, 404, 414))
         return response.status == 200
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
@@ -219,7 +226,13 @@ class HTTPStore(Store[str, bytes]):
             cursor = page.next_cursor
 
     def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
-        response = self._request("POST", self._base + "/v1/batch", _encode(payload), _MSGPACK, ok=(200,))
+        try:
+            body = _encode(payload)
+        except UnicodeEncodeError:
+            raise InvalidKey("Expected keys that are valid Unicode text; one has a lone surrogate.") from None
+        except TypeError as exc:  # a key that is not a str, or a value that is not bytes
+            raise KeyEncodingError(f"Expected str keys and bytes values in a batch: {exc}") from None
+        response = self._request("POST", self._base + "/v1/batch", body, _MSGPACK, ok=(200,))
         return _decode_batch(response.body).values
 
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
