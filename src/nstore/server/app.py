@@ -26,7 +26,20 @@ Response = tuple[str, list[tuple[str, str]], bytes]
 
 
 class NStoreApp:
-    """A WSGI application serving ``store``; build it with :func:`nstore.server.make_app`."""
+    """A WSGI application serving ``store``; build it with :func:`nstore.server.make_app`.
+
+    Examples
+    --------
+    >>> import io
+    >>> from nstore import MemoryStore
+    >>> from nstore.server import make_app
+    >>> app = make_app(MemoryStore[str, bytes]({"k": b"v"}))
+    >>> environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/keys/k", "HTTP_HOST": "localhost",
+    ...            "wsgi.input": io.BytesIO()}
+    >>> b"".join(app(environ, lambda status, headers: print(status)))
+    200 OK
+    b'v'
+    """
 
     def __init__(
         self,
