@@ -109,10 +109,8 @@ def test_slow_client_is_cut_off_and_blocks_no_one() -> None:
             for _ in range(20):  # served while the slow client trickles its headers
                 assert client["k"] == b"v"
         slow.settimeout(15)
-        try:
+        with contextlib.suppress(ConnectionResetError):  # a reset is a shutdown too
             assert slow.recv(100) == b""  # shut down by the server, nothing sent
-        except ConnectionResetError:
-            pass
         elapsed = time.monotonic() - started
         cut.set()
         trickler.join()
