@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from nstore.codecs._codec import Codec
+from nstore.codecs._codec import Codec, Identity
 from nstore.errors import CodecError, DecodeError, KeyEncodingError, MissingKey
 from nstore.store import Store
 
@@ -98,18 +98,26 @@ class View(Store[K, V], Generic[K, V]):
     # -- bulk: one encoding pass, one call below -----------------------------------------------
 
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
-        encoded = {self._ek(k): k for k in keys}
-        raw = self._store.get_many(encoded)
         decode = self._dv
-        result: dict[K, V] = {}
-        for below, value in raw.items():
-            key = encoded[below]
-            try:
-                result[key] = decode(value)
-            except DecodeError as exc:
-                exc.with_key(key)
-                raise
-        return result
+        if isinstance(self._keys, Identity):
+            raw = self._store.get_many(keys)
+            below_to_key: Mapping[Any, K] | None = None
+        else:
+            below_to_key = {self._ek(k): k for k in keys}
+            raw = self._store.get_many(below_to_key)
+        try:
+            if below_to_key is None:
+                return {k: decode(v) for k, v in raw.items()}
+            return {below_to_key[b]: decode(v) for b, v in raw.items()}
+        except DecodeError as exc:
+            # Rare: find the key whose value failed, so the error names it.
+            for below, value in raw.items():
+                try:
+                    decode(value)
+                except DecodeError:
+                    exc.with_key(below if below_to_key is None else below_to_key[below])
+                    break
+            raise
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
