@@ -24,6 +24,7 @@ built-in exception means also derive from that built-in, so ``except KeyError`` 
     │   ├── StoreClosed                        use after close()
     │   ├── StoreUnavailable (ConnectionError) a remote store or server cannot be reached
     │   ├── AuthError (PermissionError)        a remote store refused the credentials
+    │   ├── InvalidValue (TypeError)           a value of a type the store cannot hold
     │   ├── ValueTooLarge (ValueError)         a value over the store's size limit
     │   ├── ConflictError                      a compare-and-set or create-only write lost
     │   └── CorruptStore                       on-disk data that is not an nstore store
@@ -47,6 +48,7 @@ __all__ = [
     "DecodeLimitError",
     "EncodeError",
     "InvalidKey",
+    "InvalidValue",
     "KeyEncodingError",
     "ManifestMismatch",
     "MigrationError",
@@ -171,6 +173,10 @@ class StoreUnavailable(StoreError, ConnectionError):
 
 class AuthError(StoreError, PermissionError):
     """A remote store refused the credentials (HTTP 401/403, Redis AUTH)."""
+
+
+class InvalidValue(StoreError, TypeError):
+    """A value of a type the store cannot hold (a bytes store given a str): add a value codec."""
 
 
 class ValueTooLarge(StoreError, ValueError):

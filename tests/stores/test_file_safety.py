@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nstore.errors import EncodeError, InvalidKey, MissingKey, StoreClosed
+from nstore.errors import InvalidKey, InvalidValue, MissingKey, StoreClosed
 from nstore.stores._filescan import SWEEP_AGE
 from nstore.stores._paths import LOCK_NAME, RESERVED_PREFIX, TEMP_PREFIX
 from nstore.stores.file import FileStore
@@ -93,7 +93,7 @@ def test_non_str_keys_and_non_bytes_values(root: Path) -> None:
     with FileStore(root) as store:
         with pytest.raises(InvalidKey, match="Expected a str key"):
             store[1] = b"v"  # type: ignore[index]  # the wrong key type on purpose
-        with pytest.raises(EncodeError, match="Expected bytes"):
+        with pytest.raises(InvalidValue, match="Expected bytes"):
             store["k"] = "text"  # type: ignore[assignment]  # the wrong value type on purpose
         store["k"] = bytearray(b"ba")  # type: ignore[assignment]  # bytes-like values are taken
         assert store["k"] == b"ba"

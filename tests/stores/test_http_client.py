@@ -17,6 +17,7 @@ from nstore.codecs import Msgspec, Pickle
 from nstore.errors import (
     ConfigurationError,
     InvalidKey,
+    InvalidValue,
     SignatureError,
     StoreClosed,
     StoreUnavailable,
@@ -187,6 +188,16 @@ def test_typed_remote_store() -> None:
         users["ada"] = User("Ada", 36)
         assert users["ada"] == User("Ada", 36)
         assert users.get_many(["ada", "bob"]) == {"ada": User("Ada", 36)}
+
+
+def test_values_that_are_not_bytes_are_refused_before_sending() -> None:
+    backend = MemoryStore[str, bytes]()
+    with serve_in_thread(backend) as server, HTTPStore(server.url) as store:
+        with pytest.raises(InvalidValue, match="Expected bytes"):
+            store["k"] = "text"  # type: ignore[assignment]  # the wrong value type on purpose
+        with pytest.raises(InvalidValue):
+            store.set_many({"k": 1})  # type: ignore[arg-type]  # as above
+        assert len(backend) == 0
 
 
 # -- pickle over a remote store ------------------------------------------------------------------

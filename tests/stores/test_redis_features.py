@@ -17,8 +17,8 @@ from nstore.codecs import Msgspec, Pickle, Prefix, Utf8, Zstd
 from nstore.errors import (
     AuthError,
     ConfigurationError,
-    EncodeError,
     InvalidKey,
+    InvalidValue,
     StoreClosed,
     StoreUnavailable,
     UnsafeCodecError,
@@ -238,9 +238,9 @@ def test_wrong_password_is_an_auth_error(tmp_path: Path) -> None:
 
 
 def test_wrong_types_are_refused(store: RedisStore) -> None:
-    with pytest.raises(EncodeError, match="Expected bytes"):
+    with pytest.raises(InvalidValue, match="Expected bytes"):
         store["k"] = "text"  # type: ignore[assignment]  # the wrong type is the point
-    with pytest.raises(EncodeError, match="Expected bytes"):
+    with pytest.raises(InvalidValue, match="Expected bytes"):
         store.set_many({"k": 1})  # type: ignore[arg-type]  # as above
     with pytest.raises(InvalidKey, match="Expected a str key"):
         store[b"k"] = b"v"  # type: ignore[index]  # as above

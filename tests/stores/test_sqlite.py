@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from nstore import Store
-from nstore.errors import ConfigurationError, InvalidKey, StoreClosed
+from nstore.errors import ConfigurationError, InvalidKey, InvalidValue, StoreClosed
 from nstore.stores.sqlite import Durability, SQLiteStore, _successor
 from tests.stores.base import StoreTests
 
@@ -145,7 +145,7 @@ def test_keys_and_values_are_type_checked(tmp_path: Path) -> None:
             with pytest.raises(InvalidKey):
                 loose[bad_key]
             assert bad_key not in loose
-        with pytest.raises(TypeError, match="bytes value"):
+        with pytest.raises(InvalidValue, match="Expected bytes"):
             loose["k"] = "text"
         with pytest.raises(InvalidKey, match="UTF-8"):
             store["\ud800"] = b"v"

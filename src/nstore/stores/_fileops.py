@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from nstore.errors import EncodeError, MissingKey, StoreError
+from nstore.errors import MissingKey, StoreError
 from nstore.stores._fileio import (
     RootLock,
     discard,
@@ -21,8 +21,9 @@ from nstore.stores._fileio import (
     write_temp,
 )
 from nstore.stores._paths import Retry, close_all, open_dirs, split_key, store_error
+from nstore.stores._values import as_bytes
 
-__all__ = ["ATTEMPTS", "RootOps", "as_bytes", "gave_up"]
+__all__ = ["ATTEMPTS", "RootOps", "gave_up"]
 
 _PARALLEL_FROM = 4  # durable batches at least this big write on threads
 _THREADS = 8
@@ -41,7 +42,7 @@ class RootOps:
     def _write(self, key: str, value: bytes, publish: Callable[[int, str, str, str], bool]) -> bool:
         """Write ``value`` to a temporary file in the key's directory and ``publish`` it."""
         dirs, name = split_key(key)
-        data = as_bytes(value, key)
+        data = as_bytes(value, key, "FileStore")
         for _ in range(ATTEMPTS):
             try:
                 fds, first_new = open_dirs(self._root_fd, dirs, key, create=True)
@@ -172,7 +173,7 @@ class RootOps:
     def _swap(self, key: str, expected: bytes, value: bytes) -> bool:
         """compare_and_set: the temporary file is written first, so the lock is held briefly."""
         dirs, name = split_key(key)
-        data = as_bytes(value, key)
+        data = as_bytes(value, key, "FileStore")
         try:
             fds, _ = open_dirs(self._root_fd, dirs, key, create=False)
         except MissingKey:
@@ -217,17 +218,6 @@ class RootOps:
             return True
         finally:
             self._lock.release(lock_fd)
-
-
-def as_bytes(value: object, key: str) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise EncodeError(
-        f"Expected bytes for the value of key {key!r} in a FileStore. Got {type(value).__name__} "
-        "instead; put a value codec in front with store.with_values(...).",
-    )
 
 
 def gave_up(key: str) -> StoreError:

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from nstore.errors import (
     AuthError,
     ConfigurationError,
-    EncodeError,
     NStoreError,
     StoreError,
     StoreUnavailable,
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RedisOptions",
-    "as_bytes",
     "client_options",
     "import_redis",
     "make_client",
@@ -204,18 +202,6 @@ def ttl_ms(ttl: object) -> int:
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
         raise ConfigurationError(f"Expected a positive number of seconds for ttl. Got {ttl!r}.")
     return max(1, round(ttl * 1000))
-
-
-def as_bytes(value: object) -> bytes:
-    """``value`` as the bytes to store; anything but a bytes-like object is refused."""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise EncodeError(
-        f"Expected bytes for a RedisStore value. Got {type(value).__name__} instead; put a value "
-        "codec in front with store.with_values(...)."
-    )
 
 
 @cache

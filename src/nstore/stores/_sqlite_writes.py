@@ -11,6 +11,7 @@ from typing import Any, Final
 from nstore.errors import InvalidKey, MissingKey
 from nstore.store import Store
 from nstore.stores import _sqlite_conn as _c
+from nstore.stores._values import as_bytes
 
 #: Keys per ``IN (...)`` query: under SQLite's oldest default limit of 999 bound variables.
 CHUNK: Final = 500
@@ -118,7 +119,7 @@ class SQLiteWrites(Store[str, bytes]):
         for key, value in pairs:
             if type(key) is not str:
                 raise bad_key(key)
-            rows.append((key, value if type(value) is bytes else check_value(key, value)))
+            rows.append((key, value if type(value) is bytes else as_bytes(value, key, "SQLiteStore")))
         if rows:
             self._executemany(self._sql_set, rows, "writing")
 
@@ -147,7 +148,7 @@ class SQLiteWrites(Store[str, bytes]):
         # docstring inherited
         if type(key) is not str:
             raise bad_key(key)
-        value = check_value(key, value)
+        value = as_bytes(value, key, "SQLiteStore")
         sql = f'INSERT INTO "{self._table}" (key, value, version) VALUES (?, ?, {NEW_VERSION}) '
         sql += "ON CONFLICT (key) DO NOTHING"
         return self._changed(sql, (key, value))
@@ -156,9 +157,9 @@ class SQLiteWrites(Store[str, bytes]):
         # docstring inherited
         if type(key) is not str:
             raise bad_key(key)
-        value = check_value(key, value)
+        value = as_bytes(value, key, "SQLiteStore")
         sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND value = ?'
-        return self._changed(sql, (value, key, check_value(key, expected)))
+        return self._changed(sql, (value, key, as_bytes(expected, key, "SQLiteStore")))
 
     def get_with_version(self, key: str, /) -> tuple[bytes, int]:
         """Return the value at ``key`` and its version, an opaque positive integer.
@@ -184,7 +185,7 @@ class SQLiteWrites(Store[str, bytes]):
         if _c.check_version(version) == 0:
             return self.set_if_absent(key, value)
         sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND version = ?'
-        return self._changed(sql, (check_value(key, value), key, version))
+        return self._changed(sql, (as_bytes(value, key, "SQLiteStore"), key, version))
 
     def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
         try:
@@ -196,14 +197,3 @@ class SQLiteWrites(Store[str, bytes]):
 
 def bad_key(key: object) -> InvalidKey:
     return InvalidKey(f"Expected a str key. Got {type(key).__name__}: {key!r:.80}.")
-
-
-def check_value(key: str, value: object) -> bytes:
-    if type(value) is bytes:
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError(
-        f"Expected a bytes value for key {key!r}. Got {type(value).__name__}; "
-        "use with_values(codec) to store other types."
-    )

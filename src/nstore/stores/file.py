@@ -11,9 +11,10 @@ from pathlib import Path
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
 from nstore.store import Store
 from nstore.stores._fileio import RootLock, link_temp, read_value
-from nstore.stores._fileops import RootOps, as_bytes
+from nstore.stores._fileops import RootOps
 from nstore.stores._filescan import iter_names, sweep
 from nstore.stores._paths import DIR_SUFFIX, close_all, open_dirs, split_key
+from nstore.stores._values import as_bytes
 
 __all__ = ["FileStore"]
 
@@ -174,7 +175,7 @@ class FileStore(RootOps, Store[str, bytes]):
         groups: dict[tuple[str, ...], dict[str, tuple[str, str, bytes]]] = {}
         for key, value in pairs:
             dirs, name = split_key(key)
-            groups.setdefault(tuple(dirs), {})[name] = (name, key, as_bytes(value, key))
+            groups.setdefault(tuple(dirs), {})[name] = (name, key, as_bytes(value, key, "FileStore"))
         for group, entries in groups.items():
             self._set_group(list(group), list(entries.values()))
 

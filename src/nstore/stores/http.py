@@ -22,6 +22,7 @@ from nstore.errors import (
 from nstore.store import Store
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_wire import etag, key_path, problem_code
+from nstore.stores._values import as_bytes
 
 __all__ = ["HTTPStore"]
 
@@ -174,7 +175,7 @@ class HTTPStore(Store[str, bytes]):
         return self._request("GET", self._path(key), key=key, ok=(200,)).body
 
     def __setitem__(self, key: str, value: bytes, /) -> None:
-        self._request("PUT", self._path(key), _bytes(value), key=key)
+        self._request("PUT", self._path(key), as_bytes(value, key, "HTTPStore"), key=key)
 
     def __delitem__(self, key: str, /) -> None:
         self._request("DELETE", self._path(key), key=key)
@@ -194,12 +195,12 @@ class HTTPStore(Store[str, bytes]):
         # docstring inherited
         headers = {"If-None-Match": "*"}
         path = self._path(key)
-        return self._conditional(path, _bytes(value), headers, key)
+        return self._conditional(path, as_bytes(value, key, "HTTPStore"), headers, key)
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
-        headers = {"If-Match": etag(_bytes(expected))}
-        return self._conditional(self._path(key), _bytes(value), headers, key)
+        headers = {"If-Match": etag(as_bytes(expected, key, "HTTPStore"))}
+        return self._conditional(self._path(key), as_bytes(value, key, "HTTPStore"), headers, key)
 
     def _conditional(self, path: str, value: bytes, headers: dict[str, str], key: str) -> bool:
         response = self._request("PUT", path, value, headers, key=key, idempotent=False, ok=(204, 412))
@@ -252,7 +253,7 @@ class HTTPStore(Store[str, bytes]):
         chunk: dict[str, bytes] = {}
         size = 0
         for key, value in pairs:
-            chunk[key] = _bytes(value)
+            chunk[key] = as_bytes(value, key, "HTTPStore")
             size += len(value) + len(key)
             if size >= _BATCH_BYTES or len(chunk) >= _BATCH_KEYS:
                 self._batch({"set": chunk})
@@ -277,14 +278,6 @@ class HTTPStore(Store[str, bytes]):
 
     def __repr__(self) -> str:
         return f"HTTPStore({self.url!r})"
-
-
-def _bytes(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    raise TypeError(f"Expected bytes for an HTTPStore value. Got {type(value).__name__} instead.")
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -9,7 +9,6 @@ from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClose
 from nstore.store import Store
 from nstore.stores._redis_client import (
     RedisOptions,
-    as_bytes,
     client_options,
     import_redis,
     make_client,
@@ -21,6 +20,7 @@ from nstore.stores._redis_client import (
     ttl_ms,
 )
 from nstore.stores._redis_route import Route, route_for, run_batches, scan
+from nstore.stores._values import as_bytes
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -187,7 +187,9 @@ class RedisStore(Store[str, bytes]):
     def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
         """Store ``value`` at ``key``, expiring after ``ttl`` seconds (default: the store's ttl)."""
         px = self._px if ttl is None else ttl_ms(ttl)
-        command = ("SET", self._key(key), as_bytes(value)) + (() if px is None else ("PX", px))
+        command = ("SET", self._key(key), as_bytes(value, key, "RedisStore")) + (
+            () if px is None else ("PX", px)
+        )
         self._write(True, "writing", key, command)
 
     def __delitem__(self, key: str, /) -> None:
@@ -201,7 +203,7 @@ class RedisStore(Store[str, bytes]):
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
-        command = ("SET", self._key(key), as_bytes(value), "NX") + (
+        command = ("SET", self._key(key), as_bytes(value, key, "RedisStore"), "NX") + (
             () if self._px is None else ("PX", self._px)
         )
         return bool(self._write(False, "writing", key, command))
@@ -209,7 +211,15 @@ class RedisStore(Store[str, bytes]):
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
         px = "" if self._px is None else str(self._px)
-        command = ("EVAL", _CAS, 1, self._key(key), as_bytes(expected), as_bytes(value), px)
+        command = (
+            "EVAL",
+            _CAS,
+            1,
+            self._key(key),
+            as_bytes(expected, key, "RedisStore"),
+            as_bytes(value, key, "RedisStore"),
+            px,
+        )
         return bool(self._write(False, "compare-and-set on", key, command))
 
     # -- bulk operations ---------------------------------------------------------------------------
@@ -239,7 +249,7 @@ class RedisStore(Store[str, bytes]):
         a cluster each hash slot's pairs are written together (keys sharing a ``{tag}`` are).
         """
         pairs = items.items() if isinstance(items, Mapping) else items
-        values = {self._key(key): as_bytes(value) for key, value in pairs}
+        values = {self._key(key): as_bytes(value, key, "RedisStore") for key, value in pairs}
         if not values:
             return
         px = self._px if ttl is None else ttl_ms(ttl)

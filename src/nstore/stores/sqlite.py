@@ -12,7 +12,8 @@ from typing import Any, Final, Literal
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.stores import _sqlite_conn as _c
-from nstore.stores._sqlite_writes import CHUNK, NEW_VERSION, SQLiteWrites, bad_key, check_value
+from nstore.stores._sqlite_writes import CHUNK, NEW_VERSION, SQLiteWrites, bad_key
+from nstore.stores._values import as_bytes
 
 __all__ = ["Durability", "SQLiteStore"]
 
@@ -162,7 +163,7 @@ class SQLiteStore(SQLiteWrites):
         if type(key) is not str:
             raise bad_key(key)
         if type(value) is not bytes:
-            value = check_value(key, value)
+            value = as_bytes(value, key, "SQLiteStore")
         try:
             cur = self._local.cur
         except AttributeError:
