@@ -7,8 +7,6 @@ backend, so the table shows what the choice of pipeline costs on top of the stor
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import random
 import tempfile
 import time
@@ -17,61 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
-import pydantic
-
 from nstore import MemoryStore, Store
+
+# The record `nstore bench` uses too, defined once inside the package so both import it.
+from nstore._cli._records import RecordData, RecordModel, RecordStruct
+from nstore._cli._records import fields as _fields
 from nstore.codecs import Msgspec, Pickle, Pydantic
 from nstore.stores.file import FileStore
 from nstore.stores.sqlite import SQLiteStore
-
-
-class RecordStruct(msgspec.Struct):
-    id: int
-    name: str
-    email: str
-    tags: list[str]
-    score: float
-    active: bool
-    created: dt.datetime
-    counts: dict[str, int]
-
-
-class RecordModel(pydantic.BaseModel):
-    id: int
-    name: str
-    email: str
-    tags: list[str]
-    score: float
-    active: bool
-    created: dt.datetime
-    counts: dict[str, int]
-
-
-@dataclasses.dataclass
-class RecordData:
-    id: int
-    name: str
-    email: str
-    tags: list[str]
-    score: float
-    active: bool
-    created: dt.datetime
-    counts: dict[str, int]
-
-
-def _fields(i: int) -> dict[str, Any]:
-    return {
-        "id": i,
-        "name": f"user {i}",
-        "email": f"user{i}@example.com",
-        "tags": ["alpha", "beta", f"t{i % 7}"],
-        "score": i * 0.5,
-        "active": i % 2 == 0,
-        "created": dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i),
-        "counts": {"views": i, "likes": i // 3},
-    }
-
 
 PIPELINES: list[tuple[str, Callable[[], Any], type[Any]]] = [
     ("Msgspec (msgpack)", lambda: Msgspec(RecordStruct), RecordStruct),

@@ -15,7 +15,6 @@ to the case's direct baseline.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import pickle
 import platform
@@ -31,24 +30,12 @@ import pydantic
 import zstandard
 
 from benchmarks._report import fmt, table
-from benchmarks._typed import RecordData, RecordModel, RecordStruct
 from nstore import MemoryStore
+from nstore._cli._records import RecordData, RecordModel, RecordStruct
+from nstore._cli._records import fields as record
 from nstore.codecs import Codec, Msgspec, Pickle, Pydantic, Zstd
 
 Loop = Callable[[], object]
-
-
-def record(i: int) -> dict[str, Any]:
-    return {
-        "id": i,
-        "name": f"user {i}",
-        "email": f"user{i}@example.com",
-        "tags": ["alpha", "beta", f"t{i % 7}"],
-        "score": i * 0.25,
-        "active": i % 3 == 0,
-        "created": dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i),
-        "counts": {"views": i, "likes": i // 3},
-    }
 
 
 def encode_loop(encode: Callable[[Any], bytes], values: list[Any]) -> Loop:
