@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
+from nstore.stores.memory import MemoryStore
 from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
 from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
@@ -72,7 +73,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         "_behind",
         "_closed",
         "_finalizer",
-        "_first_get",
+        "_front",
         "_hits",
         "_locks",
         "_misses",
@@ -107,7 +108,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._hits = 0
         self._misses = 0
         self._closed = False
-        self._first_get: Callable[[K], V] = cache.__getitem__
+        self._front: Any = _front(cache)
         self._behind: WriteBehind[K, V] | None = None
         self._finalizer: Callable[[], None] | None = None
         if write_behind:
@@ -119,8 +120,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
     def _choose_first_get(self, index: int) -> None:
         # The hit path reads the first cache directly unless some of its keys are tainted.
         if index == 0:
-            cache = self._tier.caches[0]
-            self._first_get = partial(self._tier.get, 0) if self._tier.tainted[0] else cache.__getitem__
+            tier = self._tier
+            self._front = _Front(_TierRead(tier)) if tier.tainted[0] else _front(tier.caches[0])
 
     # -- introspection ---------------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         if self._pending:  # pending writes, a worker error to report, or closed
             return self._get_slow(key)
         try:
-            value = self._first_get(key)
+            value: V = self._front._data[key]  # see _front(): one subscript, no call, for a MemoryStore
         except KeyError:
             return self._get_from(key, 1)
         except StoreClosed:
@@ -349,3 +350,37 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         mode = ", write_behind=True" if self._behind is not None else ""
         caches = ", ".join(repr(c) for c in self._tier.caches)
         return f"CacheStore({self._store!r}, {caches}{mode})"
+
+
+class _Front:
+    """The first cache's read in the shape of MemoryStore's own: ``front._data[key]``."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Any) -> None:
+        self._data = data
+
+
+class _TierRead:
+    """Subscripting reads cache 0 through the tier, which skips tainted keys."""
+
+    __slots__ = ("_tier",)
+
+    def __init__(self, tier: Tier[Any, Any]) -> None:
+        self._tier = tier
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._tier.get(0, key)
+
+
+def _front(cache: Store[Any, Any]) -> Any:
+    """What the hit path subscripts as ``front._data``.
+
+    A MemoryStore whose read is MemoryStore's own is its own front: its ``_data`` is the dict it
+    reads (a miss raises KeyError, and once closed the dict is swapped for one that raises
+    StoreClosed), so a hit costs one dictionary lookup and no call. Any other cache is
+    subscripted itself.
+    """
+    if isinstance(cache, MemoryStore) and type(cache).__getitem__ is MemoryStore.__getitem__:
+        return cache
+    return _Front(cache)

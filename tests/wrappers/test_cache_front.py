@@ -1,0 +1,48 @@
+"""The CacheStore hit path reads a MemoryStore's dict directly, and any other cache through its read."""
+
+from __future__ import annotations
+
+import pytest
+
+from nstore import MemoryStore
+from nstore.errors import StoreClosed
+from nstore.wrappers import CacheStore
+
+
+def test_a_cache_closed_on_its_own_is_not_read_as_open() -> None:
+    cache = MemoryStore[str, bytes]({"a": b"1"})
+    store = CacheStore(MemoryStore[str, bytes]({"a": b"1"}), cache)
+    assert store["a"] == b"1"
+    cache.close()
+    with pytest.raises(StoreClosed):
+        store["a"]
+
+
+class _Counting(MemoryStore[str, bytes]):
+    """A MemoryStore with its own read, which the hit path must call."""
+
+    reads = 0
+
+    def __getitem__(self, key: str, /) -> bytes:
+        type(self).reads += 1
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+def test_a_cache_with_its_own_read_is_read_through_it(write_behind: bool) -> None:
+    cache = _Counting({"a": b"1"})
+    store = CacheStore(MemoryStore[str, bytes](), cache, write_behind=write_behind)
+    before = _Counting.reads
+    assert store["a"] == b"1"
+    assert _Counting.reads == before + 1
+    assert store.stats.hits == 1
+    store.close()
+
+
+def test_a_bounded_cache_keeps_its_recency_on_hits() -> None:
+    cache = MemoryStore[str, bytes](maxsize=2)
+    store = CacheStore(MemoryStore[str, bytes](), cache)
+    store["a"], store["b"] = b"1", b"2"
+    assert store["a"] == b"1"  # a hit: "a" becomes the most recent in the cache
+    store["c"] = b"3"  # evicts "b" from the cache, not "a"
+    assert sorted(cache) == ["a", "c"]
