@@ -46,3 +46,27 @@ def test_a_bounded_cache_keeps_its_recency_on_hits() -> None:
     assert store["a"] == b"1"  # a hit: "a" becomes the most recent in the cache
     store["c"] = b"3"  # evicts "b" from the cache, not "a"
     assert sorted(cache) == ["a", "c"]
+
+
+def test_a_synchronous_store_is_a_cache_store_and_checks_again_once_closed() -> None:
+    store = CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes]())
+    assert isinstance(store, CacheStore)
+    assert type(store).__name__ == "CacheStore"
+    store["a"] = b"1"
+    store.close()
+    with pytest.raises(StoreClosed, match="CacheStore is closed"):
+        store["a"]
+
+
+class _Mine(CacheStore[str, bytes]):
+    """A subclass keeps its own class in every mode."""
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+def test_a_subclass_keeps_its_class(write_behind: bool) -> None:
+    store = _Mine(MemoryStore[str, bytes](), MemoryStore[str, bytes](), write_behind=write_behind)
+    assert type(store) is _Mine
+    store["a"] = b"1"
+    assert store["a"] == b"1"
+    store.close()
+    assert type(store) is _Mine

@@ -27,9 +27,9 @@ from typing import Any, Generic, TypeVar
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
-from nstore.stores.memory import MemoryStore
 from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
+from nstore.wrappers._front import Front, TierRead, front_of
 from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
 from nstore.wrappers._tier import DEGRADED, Tier
 
@@ -38,6 +38,9 @@ __all__ = ["CacheStats", "CacheStore"]
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
+
+#: What the first cache's read may raise on the hit path: a miss, or a failure (see _get_after).
+_FRONT_MISS: tuple[type[BaseException], ...] = (KeyError, *DEGRADED)
 
 
 class CacheStore(ForwardingStore[K, V], Generic[K, V]):
@@ -108,7 +111,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._hits = 0
         self._misses = 0
         self._closed = False
-        self._front: Any = _front(cache)
+        self._front: Any = front_of(cache)
         self._behind: WriteBehind[K, V] | None = None
         self._finalizer: Callable[[], None] | None = None
         if write_behind:
@@ -116,12 +119,14 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             # Drains the queue when the store is collected or at interpreter exit; holds no
             # reference to the store itself.
             self._finalizer = weakref.finalize(self, self._behind.stop)
+        elif type(self) is CacheStore:
+            object.__setattr__(self, "__class__", _Synchronous)
 
     def _choose_first_get(self, index: int) -> None:
         # The hit path reads the first cache directly unless some of its keys are tainted.
         if index == 0:
             tier = self._tier
-            self._front = _Front(_TierRead(tier)) if tier.tainted[0] else _front(tier.caches[0])
+            self._front = Front(TierRead(tier)) if tier.tainted[0] else front_of(tier.caches[0])
 
     # -- introspection ---------------------------------------------------------------------------
 
@@ -153,16 +158,19 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         if self._pending:  # pending writes, a worker error to report, or closed
             return self._get_slow(key)
         try:
-            value: V = self._front._data[key]  # see _front(): one subscript, no call, for a MemoryStore
-        except KeyError:
-            return self._get_from(key, 1)
-        except StoreClosed:
-            raise
-        except DEGRADED as exc:
-            self._tier.failed(0, "get", key, exc, write=False)
-            return self._get_from(key, 1)
+            value: V = self._front._data[key]  # see front_of(): one subscript, no call, for a MemoryStore
+        except _FRONT_MISS as exc:
+            return self._get_after(key, exc)
         self._hits += 1
         return value
+
+    def _get_after(self, key: K, exc: BaseException) -> V:
+        """Read on after the first cache missed (KeyError) or failed."""
+        if isinstance(exc, StoreClosed):
+            raise exc
+        if not isinstance(exc, KeyError):
+            self._tier.failed(0, "get", key, exc, write=False)
+        return self._get_from(key, 1)
 
     def _get_slow(self, key: K) -> V:
         self._check()
@@ -339,6 +347,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             self._finalizer()
         self._closed = True
         self._pending[ATTENTION] = MARK
+        if type(self) is _Synchronous:
+            object.__setattr__(self, "__class__", CacheStore)  # reads check the pending entries again
         for cache in self._tier.caches:
             cache.close()
         self._store.close()
@@ -352,35 +362,23 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         return f"CacheStore({self._store!r}, {caches}{mode})"
 
 
-class _Front:
-    """The first cache's read in the shape of MemoryStore's own: ``front._data[key]``."""
+class _Synchronous(CacheStore[K, V], Generic[K, V]):
+    """A CacheStore without write-behind, until closed: its hit path skips the pending check.
 
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Any) -> None:
-        self._data = data
-
-
-class _TierRead:
-    """Subscripting reads cache 0 through the tier, which skips tainted keys."""
-
-    __slots__ = ("_tier",)
-
-    def __init__(self, tier: Tier[Any, Any]) -> None:
-        self._tier = tier
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._tier.get(0, key)
-
-
-def _front(cache: Store[Any, Any]) -> Any:
-    """What the hit path subscripts as ``front._data``.
-
-    A MemoryStore whose read is MemoryStore's own is its own front: its ``_data`` is the dict it
-    reads (a miss raises KeyError, and once closed the dict is swapped for one that raises
-    StoreClosed), so a hit costs one dictionary lookup and no call. Any other cache is
-    subscripted itself.
+    Without a worker, nothing is pending and no worker error waits to be reported; only
+    ``close()`` would make the check matter, and it turns the store back into a plain CacheStore.
     """
-    if isinstance(cache, MemoryStore) and type(cache).__getitem__ is MemoryStore.__getitem__:
-        return cache
-    return _Front(cache)
+
+    __slots__ = ()
+
+    def __getitem__(self, key: K, /) -> V:
+        try:
+            value: V = self._front._data[key]  # see front_of(): one subscript, no call, for a MemoryStore
+        except _FRONT_MISS as exc:
+            return self._get_after(key, exc)
+        self._hits += 1
+        return value
+
+
+# The name users see (repr, errors, type(store).__name__) is CacheStore's.
+_Synchronous.__name__ = _Synchronous.__qualname__ = "CacheStore"
