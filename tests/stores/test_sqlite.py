@@ -233,6 +233,47 @@ def test_bulk_operations_chunk_large_key_lists(tmp_path: Path) -> None:
         store.delete_many([])
 
 
+class _Key(str):
+    """A str subclass: refused as a key like any other non-str."""
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        ({_Key("sub"): b"v"}, InvalidKey),
+        ({"\ud800": b"v"}, InvalidKey),
+        ({"fine": "text"}, InvalidValue),
+        ({"fine": None}, InvalidValue),
+    ],
+)
+def test_set_many_of_a_dict_checks_every_pair_and_stores_none_on_error(
+    tmp_path: Path, bad: dict[Any, Any], error: type[Exception]
+) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store["old"] = b"kept"
+        batch: dict[Any, Any] = {f"k{i:04d}": b"v" for i in range(1000)}
+        batch["old"] = b"overwritten?"
+        batch.update(bad)  # the bad pair last: the good ones before it must not be stored either
+        with pytest.raises(error):
+            store.set_many(batch)
+        assert dict(store.items()) == {"old": b"kept"}
+
+
+def test_set_many_of_a_dict_stores_bytes_like_values_and_versions_keys(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.set_many({"a": b"1", "b": b"2"})
+        version_a = store.get_with_version("a")[1]
+        loose: Any = store  # bytes-like values on purpose
+        loose.set_many({"a": b"3", "c": bytearray(b"4"), "d": memoryview(b"5")})
+        assert store.get_many(["a", "b", "c", "d"]) == {"a": b"3", "b": b"2", "c": b"4", "d": b"5"}
+        assert all(type(v) is bytes for v in store.get_many(["c", "d"]).values())
+        assert store.get_with_version("a")[1] == version_a + 1
+        store.delete_many(["a"])
+        store.set_many({"a": b"again"})
+        # Re-created: a fresh random version, not one a reader may have seen before.
+        assert store.get_with_version("a")[1] not in (version_a, version_a + 1)
+
+
 def test_transaction_commits_and_rolls_back(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "s.db") as store:
         with store.transaction():

@@ -114,6 +114,12 @@ class SQLiteWrites(Store[str, bytes]):
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
         """Store every pair in one transaction: all of them or (on error or crash) none."""
+        if type(items) is dict and _all_type(items, str) and _all_type(items.values(), bytes):
+            # The common case, checked at C speed: sqlite3 binds the dict's own pairs, with no
+            # per-pair Python loop (about 5% of a 10,000-value batch of 100 B values).
+            if items:
+                self._executemany(self._sql_set, items.items(), "writing")
+            return
         pairs = items.items() if isinstance(items, Mapping) else items
         rows = []
         for key, value in pairs:
@@ -133,7 +139,7 @@ class SQLiteWrites(Store[str, bytes]):
         if rows:
             self._executemany(self._sql_del, rows, "deleting")
 
-    def _executemany(self, sql: str, rows: list[Any], what: str) -> None:
+    def _executemany(self, sql: str, rows: Iterable[Any], what: str) -> None:
         try:
             with self.transaction():
                 self._open().connection.executemany(sql, rows)
@@ -193,6 +199,11 @@ class SQLiteWrites(Store[str, bytes]):
         except (sqlite3.Error, UnicodeEncodeError) as exc:
             cur = self._run(sql, params, "writing", exc)
         return cur.rowcount == 1
+
+
+def _all_type(objects: Iterable[object], kind: type) -> bool:
+    """True if every object is exactly of type ``kind`` (no subclass); the loop runs in C."""
+    return set(map(type, objects)) <= {kind}
 
 
 def bad_key(key: object) -> InvalidKey:
