@@ -13,7 +13,7 @@ import shelve
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from nstore import MemoryStore
 from nstore.stores.file import FileStore
@@ -160,6 +160,35 @@ def _one_file_per_key(durable: bool) -> Callable[[Path], Handle]:
         return Handle(set_, get, lambda: None)
 
     return open_
+
+
+def _bare_sqlite(path: Path) -> Handle:
+    """SQLiteStore's own connection, table and statements, driven through the bare sqlite3 cursor.
+
+    Nothing of nstore runs per call, so its single-set/``set_many`` ratio is the ceiling that
+    SQLite itself puts on what any batch path over this table can gain.
+    """
+    store = SQLiteStore(path / "s.db", durability="normal")
+    conn = store._open().connection
+    sql_set, sql_get = store._sql_set, store._sql_get
+
+    def set_(key: str, value: bytes) -> None:
+        conn.execute(sql_set, (key, value))
+
+    def get(key: str) -> bytes:
+        value: bytes = conn.execute(sql_get, (key,)).fetchone()[0]
+        return value
+
+    def set_many(items: Mapping[str, bytes]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql_set, items.items())
+        conn.execute("COMMIT")
+
+    return Handle(set_, get, store.close, set_many)
+
+
+#: Bare sqlite3 on SQLiteStore's table: the ceiling of the batch comparison (not in the peer table).
+BARE_SQLITE: Final = Peer("sqlite3 cursor, same table", "normal", "WAL, synchronous=NORMAL", _bare_sqlite)
 
 
 def peers() -> list[Peer]:

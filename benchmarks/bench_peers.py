@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks._peers import Peer, find, peers
+from benchmarks._peers import BARE_SQLITE, Peer, find, peers
 from benchmarks._report import chart, fmt, peers_table, size_name, typed_table
 from benchmarks._typed import run_typed
 
@@ -213,6 +213,7 @@ def run_batches(args: argparse.Namespace) -> list[dict[str, Any]]:
     wanted = [("nstore SQLiteStore", level) for level in ("off", "normal", "full")]
     wanted += [("nstore FileStore", "off"), ("nstore FileStore", "full"), ("lmdb, txn per write", "full")]
     chosen = [find(peers(), name, level) for name, level in wanted]
+    chosen.insert(2, BARE_SQLITE)  # right after SQLiteStore [normal]: its ceiling
     rng = random.Random(args.seed + 1)
     samples: dict[tuple[int, int], list[dict[str, float]]] = {}
     for round_no in range(args.repeat):
