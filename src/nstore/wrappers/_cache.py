@@ -371,6 +371,7 @@ class _Synchronous(CacheStore[K, V], Generic[K, V]):
 
     __slots__ = ()
 
+    # CacheStore.__getitem__ without its first line; not shared, since a call would cost a frame.
     def __getitem__(self, key: K, /) -> V:
         try:
             value: V = self._front._data[key]  # see front_of(): one subscript, no call, for a MemoryStore

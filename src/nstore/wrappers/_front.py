@@ -8,7 +8,7 @@ from nstore.store import Store
 from nstore.stores.memory import MemoryStore
 from nstore.wrappers._tier import Tier
 
-__all__ = ["Front", "TierRead", "front_of"]
+__all__ = ["Front", "TierRead", "front_of", "reads_its_dict"]
 
 
 class Front:
@@ -40,6 +40,15 @@ def front_of(cache: Store[Any, Any]) -> Any:
     StoreClosed), so a hit costs one dictionary lookup and no call. Any other cache is
     subscripted itself.
     """
-    if isinstance(cache, MemoryStore) and type(cache).__getitem__ is MemoryStore.__getitem__:
+    if reads_its_dict(cache):
         return cache
     return Front(cache)
+
+
+def reads_its_dict(store: object) -> bool:
+    """Whether ``store[key]`` is MemoryStore's own read: ``store._data[key]``, MissingKey on a miss.
+
+    Wrappers then read ``_data`` themselves and save a call per read; a subclass with its own
+    read (the bounded store, or any user subclass) is read through it.
+    """
+    return isinstance(store, MemoryStore) and type(store).__getitem__ is MemoryStore.__getitem__
