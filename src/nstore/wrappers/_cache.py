@@ -29,7 +29,6 @@ from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
 from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
-from nstore.wrappers._front import Front, TierRead, front_of
 from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
 from nstore.wrappers._tier import DEGRADED, Tier
 
@@ -38,9 +37,6 @@ __all__ = ["CacheStats", "CacheStore"]
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
-
-#: What the first cache's read may raise on the hit path: a miss, or a failure (see _get_after).
-_FRONT_MISS: tuple[type[BaseException], ...] = (KeyError, *DEGRADED)
 
 
 class CacheStore(ForwardingStore[K, V], Generic[K, V]):
@@ -76,7 +72,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         "_behind",
         "_closed",
         "_finalizer",
-        "_front",
+        "_first_get",
         "_hits",
         "_locks",
         "_misses",
@@ -111,7 +107,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._hits = 0
         self._misses = 0
         self._closed = False
-        self._front: Any = front_of(cache)
+        self._first_get: Callable[[K], V] = cache.__getitem__
         self._behind: WriteBehind[K, V] | None = None
         self._finalizer: Callable[[], None] | None = None
         if write_behind:
@@ -119,14 +115,12 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             # Drains the queue when the store is collected or at interpreter exit; holds no
             # reference to the store itself.
             self._finalizer = weakref.finalize(self, self._behind.stop)
-        elif type(self) is CacheStore:
-            object.__setattr__(self, "__class__", _Synchronous)
 
     def _choose_first_get(self, index: int) -> None:
         # The hit path reads the first cache directly unless some of its keys are tainted.
         if index == 0:
-            tier = self._tier
-            self._front = Front(TierRead(tier)) if tier.tainted[0] else front_of(tier.caches[0])
+            cache = self._tier.caches[0]
+            self._first_get = partial(self._tier.get, 0) if self._tier.tainted[0] else cache.__getitem__
 
     # -- introspection ---------------------------------------------------------------------------
 
@@ -158,19 +152,16 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         if self._pending:  # pending writes, a worker error to report, or closed
             return self._get_slow(key)
         try:
-            value: V = self._front._data[key]  # see front_of(): one subscript, no call, for a MemoryStore
-        except _FRONT_MISS as exc:
-            return self._get_after(key, exc)
+            value = self._first_get(key)
+        except KeyError:
+            return self._get_from(key, 1)
+        except StoreClosed:
+            raise
+        except DEGRADED as exc:
+            self._tier.failed(0, "get", key, exc, write=False)
+            return self._get_from(key, 1)
         self._hits += 1
         return value
-
-    def _get_after(self, key: K, exc: BaseException) -> V:
-        """Read on after the first cache missed (KeyError) or failed."""
-        if isinstance(exc, StoreClosed):
-            raise exc
-        if not isinstance(exc, KeyError):
-            self._tier.failed(0, "get", key, exc, write=False)
-        return self._get_from(key, 1)
 
     def _get_slow(self, key: K) -> V:
         self._check()
@@ -347,8 +338,6 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             self._finalizer()
         self._closed = True
         self._pending[ATTENTION] = MARK
-        if type(self) is _Synchronous:
-            object.__setattr__(self, "__class__", CacheStore)  # reads check the pending entries again
         for cache in self._tier.caches:
             cache.close()
         self._store.close()
@@ -360,26 +349,3 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         mode = ", write_behind=True" if self._behind is not None else ""
         caches = ", ".join(repr(c) for c in self._tier.caches)
         return f"CacheStore({self._store!r}, {caches}{mode})"
-
-
-class _Synchronous(CacheStore[K, V], Generic[K, V]):
-    """A CacheStore without write-behind, until closed: its hit path skips the pending check.
-
-    Without a worker, nothing is pending and no worker error waits to be reported; only
-    ``close()`` would make the check matter, and it turns the store back into a plain CacheStore.
-    """
-
-    __slots__ = ()
-
-    # CacheStore.__getitem__ without its first line; not shared, since a call would cost a frame.
-    def __getitem__(self, key: K, /) -> V:
-        try:
-            value: V = self._front._data[key]  # see front_of(): one subscript, no call, for a MemoryStore
-        except _FRONT_MISS as exc:
-            return self._get_after(key, exc)
-        self._hits += 1
-        return value
-
-
-# The name users see (repr, errors, type(store).__name__) is CacheStore's.
-_Synchronous.__name__ = _Synchronous.__qualname__ = "CacheStore"

@@ -19,7 +19,7 @@ from types import FunctionType
 from typing import Any
 
 from nstore.errors import MissingKey
-from nstore.wrappers._front import reads_its_dict
+from nstore.stores.memory import MemoryStore
 
 __all__ = ["FORWARDED", "LevelWatch", "quiet_class", "watch_levels"]
 
@@ -155,3 +155,12 @@ _DUNDERS: dict[str, Callable[..., Any]] = {
     "__contains__": _contains,
     "__len__": _len,
 }
+
+
+def reads_its_dict(store: object) -> bool:
+    """Whether ``store[key]`` is MemoryStore's own read: ``store._data[key]``, MissingKey on a miss.
+
+    The quiet class then reads ``_data`` itself and saves a call per read; a subclass with its own
+    read (the bounded store, or any user subclass) is read through it.
+    """
+    return isinstance(store, MemoryStore) and type(store).__getitem__ is MemoryStore.__getitem__

@@ -1,4 +1,4 @@
-"""The CacheStore hit path reads a MemoryStore's dict directly, and any other cache through its read."""
+"""CacheStore reads: closed caches, caches with their own read, recency of a bounded cache, subclasses."""
 
 from __future__ import annotations
 
