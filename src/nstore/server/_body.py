@@ -11,7 +11,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ChunkedInput", "CountingIO", "LengthInput", "ProtocolError"]
+__all__ = ["NO_BODY", "ChunkedInput", "CountingIO", "LengthInput", "ProtocolError"]
 
 _BUFFER = 16 * 1024
 _MAX_CHUNK_LINE = 1024
@@ -179,3 +179,29 @@ class ChunkedInput(_Input):
 
     def _unread(self) -> int:
         return 0 if self._done else 1
+
+
+class _NoBody:
+    """``wsgi.input`` of a request without a body (most reads): stateless, so one is shared."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        return b""
+
+    def readline(self, size: int = -1, /) -> bytes:
+        return b""
+
+    def readlines(self, hint: int = -1, /) -> list[bytes]:
+        return []
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def finish(self, limit: int) -> bool:
+        return True
+
+    def unread(self) -> bool:
+        return False
+
+
+#: The body of every request with neither a Content-Length above 0 nor chunked framing.
+NO_BODY = _NoBody()

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from nstore.server._body import ChunkedInput, CountingIO, LengthInput
+from nstore.server._body import NO_BODY, ChunkedInput, CountingIO, LengthInput
 from nstore.server._wsgi import base_environ, encode_head, parse_request
 
 __all__ = ["WSGIServer"]
@@ -96,6 +96,8 @@ class WSGIServer:
         self._bytes_done = 0
         self._live: dict[socket.socket, _Conn] = {}
         self._base_environ = base_environ(host, self.port)
+        # An application may answer plain GETs without WSGI (see NStoreApp.fast_get).
+        self._fast_get: Callable[[str, bytes], Any] | None = getattr(app, "fast_get", None)
 
     @property
     def bytes_received(self) -> int:
@@ -228,6 +230,14 @@ class WSGIServer:
                 return _send_error(conn, 400, close=True)
             headers.append((name, value.strip()))
         state.deadline = math.inf
+        if method == b"GET" and version == b"HTTP/1.1" and self._fast_get is not None:
+            host = _plain_host(headers)
+            if host is not None:
+                response = self._fast_get(host, target)
+                if response is not None:
+                    status, response_headers, payload = response
+                    head, app_closes = encode_head(status, response_headers, len(payload))
+                    return self._write(conn, method, head, payload, keep_alive=not app_closes)
         return self._run_app(conn, rfile, state, method, target, version, headers)
 
     def _run_app(
@@ -244,8 +254,12 @@ class WSGIServer:
         if request is None:
             return _send_error(conn, 400, close=True)
         environ, keep_alive, chunked, length, expect_continue = request
-        send_continue = (lambda: conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")) if expect_continue else None
-        body = ChunkedInput(rfile, send_continue) if chunked else LengthInput(rfile, length, send_continue)
+        body: Any
+        if chunked or length:
+            cont = (lambda: conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")) if expect_continue else None
+            body = ChunkedInput(rfile, cont) if chunked else LengthInput(rfile, length, cont)
+        else:
+            body = NO_BODY  # no body, so no 100 Continue either (as LengthInput with length 0)
         environ["wsgi.input"] = body
         started: list[Any] = []
 
@@ -267,6 +281,12 @@ class WSGIServer:
         if app_closes or not body.finish(DRAIN_LIMIT):
             keep_alive = False
             state.linger = body.unread()
+        return self._write(conn, method, head, payload, keep_alive)
+
+    def _write(
+        self, conn: socket.socket, method: bytes, head: bytes, payload: bytes, keep_alive: bool
+    ) -> bool:
+        """Send head and body in one ``sendall``; return whether the connection stays open."""
         if not keep_alive or self._stopping.is_set():
             keep_alive = False
             head += b"Connection: close\r\n"
@@ -284,6 +304,22 @@ class _Conn:
         self.raw = CountingIO(sock)
         self.deadline = math.inf
         self.linger = False  # closing with a request body unread
+
+
+#: Request headers a plain GET may carry and still take the application's fast path.
+_IGNORED = frozenset({b"user-agent", b"accept", b"accept-encoding"})
+
+
+def _plain_host(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The Host of a request with one Host header and otherwise only ignored ones, else None."""
+    host = None
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"host" and host is None:
+            host = value.decode("latin-1")
+        elif lower not in _IGNORED:
+            return None
+    return host
 
 
 def _send_error(conn: socket.socket, status: int, *, close: bool) -> bool:

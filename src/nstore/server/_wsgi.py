@@ -15,7 +15,8 @@ __all__ = ["base_environ", "encode_head", "parse_request"]
 
 Request = tuple[dict[str, Any], bool, bool, int, bool]
 _names: dict[bytes, str] = {}  # header name -> environ key (bounded: see _environ_key)
-_SPECIAL = frozenset({"CONTENT_LENGTH", "CONTENT_TYPE", "CONNECTION", "TRANSFER_ENCODING", "EXPECT"})
+#: The headers that change how the server frames the request (all others only go to environ).
+_FRAMING = frozenset({"CONTENT_LENGTH", "HTTP_CONNECTION", "HTTP_TRANSFER_ENCODING", "HTTP_EXPECT"})
 
 
 def base_environ(host: str, port: int) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def parse_request(
             environ[key] += "," + text
         else:
             environ[key] = text
-        if key[5:] in _SPECIAL or key in _SPECIAL:
+        if key in _FRAMING:
             lower = text.lower()
             if key == "CONTENT_LENGTH":
                 if not value.isdigit():

@@ -20,6 +20,8 @@ __all__ = ["NStoreApp"]
 _KEYS = "/v1/keys"
 _KEY_PREFIX = "/v1/keys/"
 _OCTETS = "application/octet-stream"
+_OCTETS_HEADER = ("Content-Type", _OCTETS)
+_NO_HEADERS: dict[str, Any] = {}  # the environ _get sees on the fast path: no conditional headers
 _JSON = "application/json"
 _KEY_METHODS = "GET, HEAD, PUT, DELETE"
 Response = tuple[str, list[tuple[str, str]], bytes]
@@ -66,17 +68,37 @@ class NStoreApp:
                 guard.check_host(environ)
             status, headers, body = self._dispatch(environ)
         except Exception as exc:
-            problem = problem_for(exc)
-            status = f"{problem.status} {problem.title}"
-            headers = [("Content-Type", "application/problem+json"), *problem.headers]
-            body = problem.body()
-            if problem.status == 413:
-                headers.append(("Connection", "close"))  # the rest of the body is never read
+            status, headers, body = _problem_response(exc)
         if guard.cors_origins is not None:
             headers += guard.cors_headers(environ, preflight=False)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
-        return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+        return (body,) if environ["REQUEST_METHOD"] != "HEAD" else (b"",)
+
+    def fast_get(self, host: str, target: bytes) -> Response | None:
+        """The response to a plain ``GET /v1/keys/{key}``, or None to take the WSGI path.
+
+        The embedded server calls this for a GET whose only headers are Host and ones the app
+        ignores; it answers exactly what ``__call__`` would, without building an environ. Only the
+        simplest case is taken (no auth, no CORS, a Host already allowed, a key without percent
+        escapes or query); everything else returns None before any work is done.
+        """
+        guard = self.guard
+        if guard.auth_enabled or guard.cors_origins is not None:
+            return None
+        if host not in guard.known_hosts and not guard.any_host:
+            return None  # __call__ checks it (and remembers it when allowed)
+        if not target.startswith(b"/v1/keys/") or b"%" in target or b"?" in target:
+            return None
+        data = target[9:]  # len(_KEY_PREFIX)
+        if not data or len(data) > self.max_key_length or not data.isascii():
+            return None
+        try:
+            status, headers, body = self._get(data.decode("ascii"), _NO_HEADERS)
+        except Exception as exc:
+            status, headers, body = _problem_response(exc)
+        headers.append(("Content-Length", str(len(body))))
+        return status, headers, body
 
     # -- routing -----------------------------------------------------------------------------------
 
@@ -86,7 +108,7 @@ class NStoreApp:
         if path.startswith(_KEY_PREFIX):
             access = self.guard.access(environ) if self.guard.auth_enabled else "write"
             key = self._key(environ)
-            if method in ("GET", "HEAD"):
+            if method == "GET" or method == "HEAD":
                 return self._get(key, environ)
             if method in ("PUT", "DELETE"):
                 _require_write(access)
@@ -118,11 +140,11 @@ class NStoreApp:
         # PATH_INFO (already decoded by the server, as latin-1) is the fallback.
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         script = environ.get("SCRIPT_NAME", "")
-        if raw and raw.startswith(script + _KEY_PREFIX):
-            tail = raw[len(script) + len(_KEY_PREFIX) :]
-            if "?" in tail:
-                tail = tail.split("?", 1)[0]
-            data = unquote_to_bytes(tail) if "%" in tail else tail.encode("latin-1")
+        if raw and not script and raw.startswith(_KEY_PREFIX):  # the common case, no concatenation
+            tail = raw[9:]  # len(_KEY_PREFIX)
+            data = tail.encode("latin-1") if "?" not in tail and "%" not in tail else _tail_bytes(tail)
+        elif raw and raw.startswith(script + _KEY_PREFIX):
+            data = _tail_bytes(raw[len(script) + len(_KEY_PREFIX) :])
         else:
             data = environ["PATH_INFO"][len(_KEY_PREFIX) :].encode("latin-1")
         return self._check_key(data)
@@ -142,12 +164,11 @@ class NStoreApp:
     def _get(self, key: str, environ: dict[str, Any]) -> Response:
         value = self.store[key]
         tag = etag(value)
-        headers = [("ETag", tag)]
-        if environ.get("HTTP_IF_NONE_MATCH") in (tag, "*"):
-            return "304 Not Modified", headers, b""
-        headers.append(("Content-Type", _OCTETS))
+        if_none = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none is not None and if_none in (tag, "*"):
+            return "304 Not Modified", [("ETag", tag)], b""
         # For HEAD the body is dropped in __call__; Content-Length still tells the value's size.
-        return "200 OK", headers, value
+        return "200 OK", [("ETag", tag), _OCTETS_HEADER], value
 
     def _put(self, key: str, environ: dict[str, Any]) -> Response:
         value = self.read_body(environ)
@@ -233,17 +254,20 @@ class NStoreApp:
     def read_body(self, environ: dict[str, Any]) -> bytes:
         """The request body, refused with 413 before reading more than ``max_body`` + 1 bytes."""
         length = environ.get("CONTENT_LENGTH")
-        too_large = Problem(413, "value-too-large", f"Expected a body of at most {self.max_body} bytes.")
         if length:
             if not length.isdigit():
                 raise Problem(400, "bad-length", "Expected a decimal Content-Length.")
-            if int(length) > self.max_body:
-                raise too_large
-            return _read(environ, int(length))
+            size = int(length)
+            if size > self.max_body:
+                raise self._too_large()
+            return _read(environ, size)
         data = _read(environ, self.max_body + 1)
         if len(data) > self.max_body:
-            raise too_large
+            raise self._too_large()
         return data
+
+    def _too_large(self) -> Problem:
+        return Problem(413, "value-too-large", f"Expected a body of at most {self.max_body} bytes.")
 
 
 def _read(environ: dict[str, Any], size: int) -> bytes:
@@ -254,6 +278,20 @@ def _read(environ: dict[str, Any], size: int) -> bytes:
     except (ValueError, OSError):  # bad chunk framing, a body shorter than its Content-Length
         raise Problem(400, "bad-body", "Expected a complete, well-framed request body.") from None
     return data
+
+
+def _problem_response(exc: Exception) -> Response:
+    problem = problem_for(exc)
+    headers = [("Content-Type", "application/problem+json"), *problem.headers]
+    if problem.status == 413:
+        headers.append(("Connection", "close"))  # the rest of the body is never read
+    return f"{problem.status} {problem.title}", headers, problem.body()
+
+
+def _tail_bytes(tail: str) -> bytes:
+    """The key bytes of a raw path tail: the query cut off, percent-escapes decoded."""
+    tail = tail.split("?", 1)[0]
+    return unquote_to_bytes(tail) if "%" in tail else tail.encode("latin-1")
 
 
 def _set(store: Store[str, bytes], key: str, value: bytes) -> bool:

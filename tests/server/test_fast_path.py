@@ -1,0 +1,115 @@
+"""The fast path for plain GETs answers byte for byte what the WSGI path answers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from nstore import MemoryStore
+from nstore.server import NStoreApp, make_app
+from nstore.server._http import WSGIServer
+from tests.server.conftest import TOKEN, read_response
+
+VALUE = bytes(range(256)) * 4
+TAG = '"' + "0" * 32 + '"'
+
+
+@contextmanager
+def running(app: Callable[..., Iterable[bytes]]) -> Iterator[WSGIServer]:
+    server = WSGIServer(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def wsgi_only(app: NStoreApp) -> Callable[..., Iterable[bytes]]:
+    """The same app without ``fast_get``: the server takes the WSGI path for everything."""
+
+    def plain(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return app(environ, start_response)
+
+    return plain
+
+
+def exchange(server: WSGIServer, requests: list[bytes]) -> list[tuple[int, dict[str, str], bytes]]:
+    """Send each request on one keep-alive connection; the responses, up to a closed connection."""
+    out = []
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        for request in requests:
+            try:
+                sock.sendall(request)
+                raw = read_response(sock)
+            except ConnectionError:
+                break
+            out.append((raw.status, raw.headers, raw.body))
+    return out
+
+
+def get(target: str, *headers: str, version: str = "HTTP/1.1") -> bytes:
+    lines = [f"GET {target} {version}", *headers, "", ""]
+    return "\r\n".join(lines).encode("latin-1")
+
+
+HOST = "Host: 127.0.0.1"
+REQUESTS = [
+    get("/v1/keys/k", HOST),
+    get("/v1/keys/k", "Host: localhost:8080", "User-Agent: test", "Accept: */*"),
+    get("/v1/keys/missing", HOST),
+    get("/v1/keys/dir/k", HOST, "Accept-Encoding: identity"),
+    get("/v1/keys/" + "x" * 40, HOST),
+    get("/v1/keys/", HOST),
+    get("/v1/keys/caf%C3%A9", HOST),
+    get("/v1/keys/k?x=1", HOST),
+    get("/v1/keys/k", HOST, f"If-None-Match: {TAG}"),
+    get("/v1/keys/k", HOST, "If-None-Match: *"),
+    get("/v1/keys/k", HOST, "Authorization: Bearer nothing-to-see-here"),
+    get("/v1/keys/k", HOST, "host: 127.0.0.1"),
+    get("/v1/keys/k", HOST, version="HTTP/1.0"),
+    get("/v1/keys/k", "Host: evil.example"),
+    get("/v1/keys/k"),
+    get("/v1/keys/k", HOST, "Connection: close"),
+]
+
+
+def _store() -> MemoryStore[str, bytes]:
+    return MemoryStore[str, bytes]({"k": VALUE, "dir/k": b"", "x" * 40: b"long", "café": b"c"})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"max_key_length": 32}, {"allowed_hosts": ["*"]}, {"tokens": [TOKEN]}, {"cors_origins": ["*"]}],
+)
+def test_fast_path_answers_as_the_wsgi_path(options: dict[str, Any]) -> None:
+    app = make_app(_store(), **options)
+    with running(app) as fast, running(wsgi_only(make_app(_store(), **options))) as slow:
+        for request in REQUESTS:
+            # One request per connection (some close it), then all of them on one connection.
+            assert exchange(fast, [request]) == exchange(slow, [request]), request
+        assert exchange(fast, REQUESTS) == exchange(slow, REQUESTS)
+
+
+def test_fast_get_takes_only_the_plain_case() -> None:
+    app = make_app(_store())
+    assert app.fast_get("127.0.0.1", b"/v1/keys/k") is None  # Host not yet checked by __call__
+    app.guard.known_hosts.add("127.0.0.1")
+    status, headers, body = app.fast_get("127.0.0.1", b"/v1/keys/k") or ("", [], b"")
+    assert (status, body) == ("200 OK", VALUE)
+    assert [name for name, _ in headers] == ["ETag", "Content-Type", "Content-Length"]
+    missing = app.fast_get("127.0.0.1", b"/v1/keys/missing")
+    assert missing is not None
+    assert missing[0] == "404 Not Found"
+    for target in (b"/v1/keys/", b"/v1/keys/caf%C3%A9", b"/v1/keys/k?x=1", b"/v1/keysk", b"/v1/health"):
+        assert app.fast_get("127.0.0.1", target) is None, target
+    assert app.fast_get("127.0.0.1", "/v1/keys/é".encode()) is None
+    for other in (make_app(_store(), tokens=[TOKEN]), make_app(_store(), cors_origins=["*"])):
+        other.guard.known_hosts.add("127.0.0.1")
+        assert other.fast_get("127.0.0.1", b"/v1/keys/k") is None
