@@ -1,7 +1,8 @@
-"""The fast path for plain GETs answers byte for byte what the WSGI path answers."""
+"""The fast path for plain GETs and PUTs answers byte for byte what the WSGI path answers."""
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -80,13 +81,45 @@ REQUESTS = [
 ]
 
 
+def put(target: str, body: bytes, *headers: str) -> bytes:
+    lines = [f"PUT {target} HTTP/1.1", HOST, *headers, "", ""]
+    return "\r\n".join(lines).encode("latin-1") + body
+
+
+REQUESTS += [
+    put("/v1/keys/new", b"v1", "Content-Length: 2"),
+    get("/v1/keys/new", HOST),
+    put("/v1/keys/new", b"value 2", "Content-Type: application/octet-stream", "Content-Length: 7"),
+    get("/v1/keys/new", HOST),
+    put("/v1/keys/empty", b"", "Content-Length: 0"),
+    put("/v1/keys/zeros", b"abc", "Content-Length: 003"),
+    put("/v1/keys/big", b"x" * 100, "Content-Length: 100"),
+    put("/v1/keys/new", b"v3", "Content-Length: 2", "If-None-Match: *"),
+    put("/v1/keys/new", b"v3", "Content-Length: 2", f"If-Match: {TAG}"),
+    put("/v1/keys/" + "y" * 40, b"v", "Content-Length: 1"),
+    put("/v1/keys/chunked", b"2\r\nab\r\n0\r\n\r\n", "Transfer-Encoding: chunked"),
+    put("/v1/keys/twice", b"ab", "Content-Length: 2", "Content-Length: 2"),
+    put("/v1/keys/caf%C3%A9", b"ab", "Content-Length: 2"),
+    get("/v1/keys/empty", HOST),
+    get("/v1/keys/zeros", HOST),
+    put("/v1/keys/late", b"ab", "Content-Length: 2", "Connection: close"),
+]
+
+
 def _store() -> MemoryStore[str, bytes]:
     return MemoryStore[str, bytes]({"k": VALUE, "dir/k": b"", "x" * 40: b"long", "café": b"c"})
 
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"max_key_length": 32}, {"allowed_hosts": ["*"]}, {"tokens": [TOKEN]}, {"cors_origins": ["*"]}],
+    [
+        {},
+        {"max_key_length": 32},
+        {"max_body": 50},
+        {"allowed_hosts": ["*"]},
+        {"tokens": [TOKEN]},
+        {"cors_origins": ["*"]},
+    ],
 )
 def test_fast_path_answers_as_the_wsgi_path(options: dict[str, Any]) -> None:
     app = make_app(_store(), **options)
@@ -113,3 +146,15 @@ def test_fast_get_takes_only_the_plain_case() -> None:
     for other in (make_app(_store(), tokens=[TOKEN]), make_app(_store(), cors_origins=["*"])):
         other.guard.known_hosts.add("127.0.0.1")
         assert other.fast_get("127.0.0.1", b"/v1/keys/k") is None
+
+
+def test_fast_put_reads_the_body_only_when_it_takes_the_request() -> None:
+    app = make_app(_store())
+    body = io.BytesIO(b"v")
+    assert app.fast_put("127.0.0.1", b"/v1/keys/k", "1", body) is None  # Host not yet checked
+    assert body.tell() == 0
+    app.guard.known_hosts.add("127.0.0.1")
+    response = app.fast_put("127.0.0.1", b"/v1/keys/k", "1", body)
+    assert response is not None
+    assert response[0] == "204 No Content"
+    assert app.store["k"] == b"v"

@@ -98,6 +98,7 @@ class WSGIServer:
         self._base_environ = base_environ(host, self.port)
         # An application may answer plain GETs without WSGI (see NStoreApp.fast_get).
         self._fast_get: Callable[[str, bytes], Any] | None = getattr(app, "fast_get", None)
+        self._fast_put: Callable[[str, bytes, str, Any], Any] | None = getattr(app, "fast_put", None)
 
     @property
     def bytes_received(self) -> int:
@@ -230,14 +231,20 @@ class WSGIServer:
                 return _send_error(conn, 400, close=True)
             headers.append((name, value.strip()))
         state.deadline = math.inf
-        if method == b"GET" and version == b"HTTP/1.1" and self._fast_get is not None:
-            host = _plain_host(headers)
-            if host is not None:
-                response = self._fast_get(host, target)
-                if response is not None:
-                    status, response_headers, payload = response
-                    head, app_closes = encode_head(status, response_headers, len(payload))
-                    return self._write(conn, method, head, payload, keep_alive=not app_closes)
+        if version == b"HTTP/1.1":
+            if method == b"GET" and self._fast_get is not None:
+                host, length = _plain_head(headers)
+                if host is not None and length is None:
+                    response = self._fast_get(host, target)
+                    if response is not None:
+                        return self._respond(conn, method, state, response, NO_BODY, True)
+            elif method == b"PUT" and self._fast_put is not None:
+                host, length = _plain_head(headers)
+                if host is not None and length is not None:
+                    body = LengthInput(rfile, int(length), None)
+                    response = self._fast_put(host, target, length, body)
+                    if response is not None:
+                        return self._respond(conn, method, state, response, body, True)
         return self._run_app(conn, rfile, state, method, target, version, headers)
 
     def _run_app(
@@ -275,18 +282,19 @@ class WSGIServer:
             if close is not None:
                 close()
         status, response_headers = started
+        return self._respond(conn, method, state, (status, response_headers, payload), body, keep_alive)
+
+    def _respond(
+        self, conn: socket.socket, method: bytes, state: _Conn, response: Any, body: Any, keep_alive: bool
+    ) -> bool:
+        """Send head and body in one ``sendall``; return whether the connection stays open."""
+        status, response_headers, payload = response
         head, app_closes = encode_head(status, response_headers, len(payload))
         # A body the application left unread is drained if small, else the connection is closed
         # without reading it (and without draining at all when the application asked for that).
         if app_closes or not body.finish(DRAIN_LIMIT):
             keep_alive = False
             state.linger = body.unread()
-        return self._write(conn, method, head, payload, keep_alive)
-
-    def _write(
-        self, conn: socket.socket, method: bytes, head: bytes, payload: bytes, keep_alive: bool
-    ) -> bool:
-        """Send head and body in one ``sendall``; return whether the connection stays open."""
         if not keep_alive or self._stopping.is_set():
             keep_alive = False
             head += b"Connection: close\r\n"
@@ -306,20 +314,23 @@ class _Conn:
         self.linger = False  # closing with a request body unread
 
 
-#: Request headers a plain GET may carry and still take the application's fast path.
-_IGNORED = frozenset({b"user-agent", b"accept", b"accept-encoding"})
+#: Request headers a plain GET or PUT may carry and still take the application's fast path.
+_IGNORED = frozenset({b"user-agent", b"accept", b"accept-encoding", b"content-type"})
 
 
-def _plain_host(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The Host of a request with one Host header and otherwise only ignored ones, else None."""
-    host = None
+def _plain_head(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """Host and Content-Length of a request with one of each at most and otherwise only
+    ignored headers; ``(None, None)`` for any other request (the general path takes it)."""
+    host = length = None
     for name, value in headers:
         lower = name.lower()
         if lower == b"host" and host is None:
             host = value.decode("latin-1")
+        elif lower == b"content-length" and length is None and value.isdigit():
+            length = value.decode("latin-1")
         elif lower not in _IGNORED:
-            return None
-    return host
+            return None, None
+    return host, length
 
 
 def _send_error(conn: socket.socket, status: int, *, close: bool) -> bool:

@@ -83,6 +83,22 @@ class NStoreApp:
         simplest case is taken (no auth, no CORS, a Host already allowed, a key without percent
         escapes or query); everything else returns None before any work is done.
         """
+        key = self._plain_key(host, target)
+        return None if key is None else self._fast(self._get, key, _NO_HEADERS)
+
+    def fast_put(self, host: str, target: bytes, length: str, body: Any) -> Response | None:
+        """The response to a plain ``PUT /v1/keys/{key}``, or None (body unread) for the WSGI path.
+
+        As :meth:`fast_get`, for a PUT whose only headers are Host, one ``Content-Length``
+        (``length``, digits) and ones the app ignores; ``body`` is the request's ``wsgi.input``,
+        read exactly as the WSGI path reads it (so the body limit is the same).
+        """
+        key = self._plain_key(host, target)
+        if key is None:
+            return None
+        return self._fast(self._put, key, {"CONTENT_LENGTH": length, "wsgi.input": body})
+
+    def _plain_key(self, host: str, target: bytes) -> str | None:
         guard = self.guard
         if guard.auth_enabled or guard.cors_origins is not None:
             return None
@@ -93,8 +109,13 @@ class NStoreApp:
         data = target[9:]  # len(_KEY_PREFIX)
         if not data or len(data) > self.max_key_length or not data.isascii():
             return None
+        return data.decode("ascii")
+
+    def _fast(
+        self, handler: Callable[[str, dict[str, Any]], Response], key: str, environ: dict[str, Any]
+    ) -> Response:
         try:
-            status, headers, body = self._get(data.decode("ascii"), _NO_HEADERS)
+            status, headers, body = handler(key, environ)
         except Exception as exc:
             status, headers, body = _problem_response(exc)
         headers.append(("Content-Length", str(len(body))))
