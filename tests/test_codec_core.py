@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nstore.codecs import Chain, Codec, Identity, Prefix, Utf8, from_spec, import_type, type_path
+from nstore.codecs._codec import Inline
 from nstore.errors import DecodeError, EncodeError, SpecError
 
 
@@ -99,3 +100,58 @@ def test_type_paths() -> None:
 
     with pytest.raises(SpecError, match="module level"):
         type_path(Local)
+
+
+class Digits(Codec[int, str]):
+    """An int as decimal text, whose decoding a chain inlines as a call to ``int``."""
+
+    name = "digits"
+
+    def __init__(self, lenient: bool = False) -> None:
+        self.lenient = lenient
+
+    def encode(self, value: int, /) -> str:
+        return str(value)
+
+    def decode(self, data: str, /) -> int:
+        try:
+            return int(data)
+        except ValueError as exc:
+            return self._recover(exc, data)
+
+    def _recover(self, exc: Exception, data: str) -> int:
+        if self.lenient:  # a careful path that returns a value instead of raising
+            return -len(data)
+        raise DecodeError(f"Expected decimal digits. Got {data!r}", codec=self.name) from exc
+
+    def inline_decode(self) -> Inline:
+        return Inline("{out} = {parse}({value})", {"parse": int}, (ValueError,), self._recover)
+
+
+def test_chain_inlines_a_stage_and_keeps_its_errors() -> None:
+    chain = Digits() | Utf8()
+    assert chain.decode(b"42") == 42
+    # The stage's code is spliced into the generated function: no call to Digits.decode.
+    assert "s1_parse" in chain.decode.__code__.co_names
+    with pytest.raises(DecodeError, match=r"Expected decimal digits\. Got 'x4'") as info:
+        chain.decode(b"x4")
+    assert info.value.codec == "digits"
+    assert isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(DecodeError) as utf8:  # the stage before it still fails as itself
+        chain.decode(b"\xff")
+    assert utf8.value.codec == "utf8"
+
+
+def test_inlined_recover_gets_the_stage_input_and_may_return() -> None:
+    chain = Digits(lenient=True) | Prefix("n/") | Utf8()
+    assert chain.encode(7) == b"n/7"
+    assert chain.decode(b"n/7") == 7
+    # recover sees the stage's own input ("abc", after Utf8 and Prefix), not the chain's.
+    assert chain.decode(b"n/abc") == -3
+    assert Digits(lenient=True).decode("abcd") == -4
+
+
+def test_stages_without_inline_are_called() -> None:
+    assert Utf8().inline_decode() is None
+    assert Utf8().inline_encode() is None
+    assert (Digits() | Utf8()).encode(5) == b"5"

@@ -15,7 +15,8 @@ import hashlib
 import importlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, cast
 
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, SpecError
@@ -24,6 +25,7 @@ __all__ = [
     "Chain",
     "Codec",
     "Identity",
+    "Inline",
     "Spec",
     "StageSpec",
     "from_spec",
@@ -51,6 +53,24 @@ class _EncodeDecode(Protocol[A, B]):
     def encode(self, value: A, /) -> B: ...
 
     def decode(self, data: B, /) -> A: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """One direction of a stage as code that :class:`Chain` inlines, without a method call.
+
+    ``code`` is Python statements that read the stage's input from ``{value}`` and store its
+    output in ``{out}``; ``{name}`` stands for each object in ``names`` and for each local
+    variable in ``locals``. When the code raises one of ``errors``, the chain calls
+    ``recover(exc, input)``, which raises the stage's nstore error or returns the output by a
+    slower, careful path: the common path pays for no Python wrapper, the error path is the same.
+    """
+
+    code: str
+    names: Mapping[str, Any]
+    errors: tuple[type[Exception], ...]
+    recover: Callable[[Exception, Any], Any]
+    locals: tuple[str, ...] = ()
 
 
 class Codec(Generic[A, B]):
@@ -94,6 +114,14 @@ class Codec(Generic[A, B]):
             return cls(**params)
         except (TypeError, ConfigurationError) as exc:
             raise SpecError(f"Bad parameters {sorted(params)} for codec {cls.name!r}: {exc}") from exc
+
+    def inline_encode(self) -> Inline | None:
+        """:meth:`encode` as an :class:`Inline` for chains, or None to call the method."""
+        return None
+
+    def inline_decode(self) -> Inline | None:
+        """:meth:`decode` as an :class:`Inline` for chains, or None to call the method."""
+        return None
 
     @property
     def stages(self) -> tuple[Codec[Any, Any], ...]:
@@ -180,14 +208,29 @@ class Identity(Codec[A, A]):
         return hash(Identity)
 
 
-def _compose(functions: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
-    """One function applying ``functions`` in order, generated once: N + 1 calls, no loop."""
-    names = [f"f{i}" for i in range(len(functions))]
-    expression = "value"
-    for n in names:
-        expression = f"{n}({expression})"
-    namespace: dict[str, Any] = dict(zip(names, functions, strict=True))
-    exec(f"def composed(value, /):\n    return {expression}\n", namespace)
+def _compose(steps: list[Callable[[Any], Any] | Inline]) -> Callable[[Any], Any]:
+    """One function applying ``steps`` in order, generated once: no loop, and no call per inline.
+
+    A plain step is called; an :class:`Inline` step's code is spliced in, inside a ``try`` that
+    hands its errors to the step's ``recover`` (a ``try`` is free in the common path).
+    """
+    namespace: dict[str, Any] = {}
+    lines = ["def composed(value, /):"]
+    for i, step in enumerate(steps):
+        if not isinstance(step, Inline):
+            namespace[f"f{i}"] = step
+            lines.append(f"    value = f{i}(value)")
+            continue
+        renamed = {name: f"s{i}_{name}" for name in (*step.names, *step.locals)}
+        namespace.update({renamed[name]: obj for name, obj in step.names.items()})
+        namespace[f"e{i}"], namespace[f"r{i}"] = step.errors, step.recover
+        # The code writes to its own variable: ``value`` still holds the input for ``recover``.
+        code = step.code.format(value="value", out=f"out{i}", **renamed)
+        lines.append("    try:")
+        lines += [f"        {line}" for line in code.splitlines()]
+        lines += [f"    except e{i} as exc:", f"        out{i} = r{i}(exc, value)", f"    value = out{i}"]
+    lines.append("    return value")
+    exec("\n".join(lines) + "\n", namespace)
     return cast("Callable[[Any], Any]", namespace["composed"])
 
 
@@ -199,8 +242,8 @@ class Chain(Codec[A, B]):
     def __init__(self, stages: tuple[Codec[Any, Any], ...]) -> None:
         self._stages = stages
         # Instance attributes shadow the methods: a call goes straight to the generated function.
-        self.__dict__["encode"] = _compose([s.encode for s in stages])
-        self.__dict__["decode"] = _compose([s.decode for s in reversed(stages)])
+        self.__dict__["encode"] = _compose([s.inline_encode() or s.encode for s in stages])
+        self.__dict__["decode"] = _compose([s.inline_decode() or s.decode for s in reversed(stages)])
 
     @property
     def stages(self) -> tuple[Codec[Any, Any], ...]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import zstandard
 
-from nstore.codecs._codec import Codec, register
+from nstore.codecs._codec import Codec, Inline, register
 from nstore.codecs._types import build
 from nstore.errors import ConfigurationError, DecodeError, DecodeLimitError, EncodeError, SpecError
 
@@ -126,7 +126,8 @@ class _Contexts:
 
     A call takes a context from its pool (or makes one) and puts it back, so each context serves
     one thread at a time and there are as many as calls ever ran at once. ``list.pop`` and
-    ``list.append`` are atomic, and cheaper than a ``threading.local`` lookup.
+    ``list.append`` are atomic, and cheaper than a ``threading.local`` lookup. Decompressors are
+    pooled as their bound ``decompress`` methods, the cheapest form to call.
     """
 
     __slots__ = ("compressors", "decompressors", "dictionary", "level")
@@ -140,8 +141,24 @@ class _Contexts:
     def compressor(self) -> zstandard.ZstdCompressor:
         return zstandard.ZstdCompressor(level=self.level, dict_data=self.dictionary)
 
-    def decompressor(self) -> zstandard.ZstdDecompressor:
-        return zstandard.ZstdDecompressor(dict_data=self.dictionary)
+    def decompressor(self) -> Callable[..., bytes]:
+        return zstandard.ZstdDecompressor(dict_data=self.dictionary).decompress
+
+
+_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _small_frame_bound(max_size: int) -> bytes:
+    """Bytes above every zstd frame whose header cannot declare more than ``max_size``.
+
+    A frame is the magic number, then the header descriptor, whose top two bits give the width of
+    the content size field: a descriptor below 0x40 declares at most 255 bytes (or no size), below
+    0x80 at most 65791 (RFC 8878, 3.1.1.1.1). Input below the bound that is not such a frame fails
+    in zstd without allocating: this build reads no legacy formats.
+    """
+    if max_size >= 65791:
+        return _MAGIC + b"\x80"
+    return _MAGIC + (b"\x40" if max_size >= 255 else b"")
 
 
 def dictionary_fingerprint(dictionary: bytes) -> str:
@@ -192,6 +209,7 @@ class Zstd(Codec[bytes, bytes]):
     name = "zstd"
 
     _contexts: _Contexts = field(init=False, repr=False, compare=False, hash=False)
+    _small: bytes = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         _check_int("level", self.level, 1, 22)
@@ -204,6 +222,7 @@ class Zstd(Codec[bytes, bytes]):
                 raise ConfigurationError(f"Expected non-empty bytes for dictionary. Got {got} instead.")
             zdict = zstandard.ZstdCompressionDict(self.dictionary)
         object.__setattr__(self, "_contexts", _Contexts(self.level, zdict))
+        object.__setattr__(self, "_small", _small_frame_bound(self.max_size))
 
     @staticmethod
     def train(samples: Iterable[bytes], size: int = 16384) -> bytes:
@@ -251,20 +270,45 @@ class Zstd(Codec[bytes, bytes]):
             raise _limit_error(self.name, self.max_size)
         pool = self._contexts.decompressors
         try:
-            decompressor = pool.pop()
+            decompress = pool.pop()
         except IndexError:  # every context is in use by another thread
-            decompressor = self._contexts.decompressor()
+            decompress = self._contexts.decompressor()
         try:
             if declared == -1:  # no size in the header: stream under the limit
+                decompressor = decompress.__self__  # type: ignore[attr-defined]  # a bound method
                 return self._decode_stream(decompressor, data)
             # The declared size is at most max_size, so this allocation is bounded; zstd fails
             # if the content turns out larger than declared. Bytes after this one frame are not
             # read (checking for them, allow_extra_data=False, costs more than the decoding).
-            return decompressor.decompress(data)
+            return decompress(data)
         except zstandard.ZstdError as exc:
             raise DecodeError(f"Expected a zstd frame: {exc}", codec=self.name) from exc
         finally:
-            pool.append(decompressor)
+            pool.append(decompress)
+
+    def inline_decode(self) -> Inline:
+        """In a chain: a frame whose header cannot declare more than ``max_size`` is decompressed
+        in place; other input, and any error, goes through :meth:`decode`.
+
+        The first five bytes bound the declared size (see :func:`_small_frame_bound`), so the
+        allocation stays bounded without reading the size. zstandard refuses a frame without a
+        size, and :meth:`decode` then streams it under the limit. A context that raised is not
+        put back (:meth:`decode` makes another when the pool is empty).
+        """
+        pool = self._contexts.decompressors
+        code = (
+            "if {value} < {small}:\n"
+            "    {ctx} = {pop}()\n"
+            "    {out} = {ctx}({value})\n"
+            "    {push}({ctx})\n"
+            "else:\n"
+            "    {out} = {decode}({value})"
+        )
+        names = {"small": self._small, "pop": pool.pop, "push": pool.append, "decode": self.decode}
+        return Inline(code, names, (zstandard.ZstdError, IndexError, TypeError), self._recover, ("ctx",))
+
+    def _recover(self, exc: Exception, data: bytes) -> bytes:
+        return self.decode(data)
 
     def _decode_stream(self, decompressor: zstandard.ZstdDecompressor, data: bytes) -> bytes:
         chunks = []

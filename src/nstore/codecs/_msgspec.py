@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NoReturn, TypeVar
 
 import msgspec
 
-from nstore.codecs._codec import Codec, register, schema_fingerprint
+from nstore.codecs._codec import Codec, Inline, register, schema_fingerprint
 from nstore.codecs._types import format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
@@ -17,6 +17,9 @@ __all__ = ["Msgspec"]
 T = TypeVar("T")
 
 _FORMATS = {"msgpack": msgspec.msgpack, "json": msgspec.json}
+_ENCODE_ERRORS = (msgspec.EncodeError, TypeError, ValueError, OverflowError)
+# msgspec.ValidationError is a msgspec.DecodeError; the message tells them apart.
+_DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError)
 
 
 @register
@@ -78,16 +81,37 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     def encode(self, value: T, /) -> bytes:
         try:
             return self._encode(value)  # type: ignore[no-any-return]  # msgspec's encode is bytes
-        except (msgspec.EncodeError, TypeError, ValueError, OverflowError) as exc:
-            raise EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name) from exc
+        except _ENCODE_ERRORS as exc:
+            raise self._encode_error(exc, value) from exc
 
     def decode(self, data: bytes, /) -> T:
         try:
             return self._decode(data)  # type: ignore[no-any-return]  # the typed decoder returns T
-        except msgspec.ValidationError as exc:
-            raise ValidationError(f"Expected a valid {type_name(self.type)}: {exc}", codec=self.name) from exc
-        except (msgspec.DecodeError, TypeError, ValueError) as exc:
-            raise DecodeError(f"Expected {self.format} data: {exc}", codec=self.name) from exc
+        except _DECODE_ERRORS as exc:
+            raise self._decode_error(exc, data) from exc
+
+    def _encode_error(self, exc: Exception, value: object) -> EncodeError:
+        return EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name)
+
+    def _decode_error(self, exc: Exception, data: object) -> DecodeError:
+        if isinstance(exc, msgspec.ValidationError):
+            return ValidationError(f"Expected a valid {type_name(self.type)}: {exc}", codec=self.name)
+        return DecodeError(f"Expected {self.format} data: {exc}", codec=self.name)
+
+    def _raise_encode_error(self, exc: Exception, value: object) -> NoReturn:
+        raise self._encode_error(exc, value) from exc
+
+    def _raise_decode_error(self, exc: Exception, data: object) -> NoReturn:
+        raise self._decode_error(exc, data) from exc
+
+    def inline_encode(self) -> Inline:
+        # In a chain, msgspec's encoder is called in place; its errors go through the same message.
+        code, names = "{out} = {encode}({value})", {"encode": self._encode}
+        return Inline(code, names, _ENCODE_ERRORS, self._raise_encode_error)
+
+    def inline_decode(self) -> Inline:
+        code, names = "{out} = {decode}({value})", {"decode": self._decode}
+        return Inline(code, names, _DECODE_ERRORS, self._raise_decode_error)
 
     def schema(self) -> dict[str, Any] | None:
         try:
