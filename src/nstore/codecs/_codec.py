@@ -60,7 +60,8 @@ class Inline:
     """One direction of a stage as code that :class:`Chain` inlines, without a method call.
 
     ``code`` is Python statements that read the stage's input from ``{value}`` and store its
-    output in ``{out}``; ``{name}`` stands for each object in ``names`` and for each local
+    output in ``{out}`` as their last step that can raise ``errors`` (``{out}`` and ``{value}`` are
+    one variable); ``{name}`` stands for each object in ``names`` and for each local
     variable in ``locals``. When the code raises one of ``errors``, the chain calls
     ``recover(exc, input)``, which raises the stage's nstore error or returns the output by a
     slower, careful path: the common path pays for no Python wrapper, the error path is the same.
@@ -224,11 +225,11 @@ def _compose(steps: list[Callable[[Any], Any] | Inline]) -> Callable[[Any], Any]
         renamed = {name: f"s{i}_{name}" for name in (*step.names, *step.locals)}
         namespace.update({renamed[name]: obj for name, obj in step.names.items()})
         namespace[f"e{i}"], namespace[f"r{i}"] = step.errors, step.recover
-        # The code writes to its own variable: ``value`` still holds the input for ``recover``.
-        code = step.code.format(value="value", out=f"out{i}", **renamed)
+        # The output is stored last: when the code raises, ``value`` still holds the input.
+        code = step.code.format(value="value", out="value", **renamed)
         lines.append("    try:")
         lines += [f"        {line}" for line in code.splitlines()]
-        lines += [f"    except e{i} as exc:", f"        out{i} = r{i}(exc, value)", f"    value = out{i}"]
+        lines += [f"    except e{i} as exc:", f"        value = r{i}(exc, value)"]
     lines.append("    return value")
     exec("\n".join(lines) + "\n", namespace)
     return cast("Callable[[Any], Any]", namespace["composed"])
