@@ -11,7 +11,7 @@ import pytest
 import zstandard
 
 from nstore.codecs import Codec, Msgspec, Zstd
-from nstore.errors import CodecError, DecodeLimitError, EncodeError
+from nstore.errors import CodecError, DecodeError, DecodeLimitError, EncodeError
 from tests.codecs.models import User, sample_user
 from tests.wrappers._stores import run_threads
 
@@ -130,3 +130,14 @@ def test_one_chain_shared_by_threads() -> None:
             assert chain.decode(blobs[n]) == values[n]
 
     assert run_threads(work, 6) == []
+
+
+def test_a_dictionary_chain_decodes_and_fails_like_its_stages() -> None:
+    samples = [encoded(sample_user(i)) for i in range(300)]
+    dictionary = Zstd.train(samples, size=2048)
+    chain: Codec[User, bytes] = Msgspec(User) | Zstd(dictionary=dictionary)
+    blob = chain.encode(sample_user(7))
+    assert chain.decode(blob) == sample_user(7)
+    without = Msgspec(User) | Zstd()  # the frame names a dictionary this codec lacks
+    assert outcome(without.decode, blob) == outcome(by_hand(Zstd()), blob)
+    assert outcome(without.decode, blob)[:2] == (DecodeError, "zstd")
