@@ -9,7 +9,8 @@ write stalls for at most ``read_timeout``. The first two are enforced by a reape
 shuts down connections past their deadline, the last by the kernel (SO_RCVTIMEO/SO_SNDTIMEO):
 the request path itself makes no timeout bookkeeping system calls. Request bodies are never
 read ahead: the application pulls them through ``wsgi.input``, so a body over the application's
-limit is refused without being read.
+limit is refused without being read. An application with ``fast_get``/``fast_put`` (NStoreApp)
+is offered plain GETs and PUTs first, without an environ; it returns None for the WSGI path.
 """
 
 from __future__ import annotations
