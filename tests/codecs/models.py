@@ -5,49 +5,22 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-import msgspec
-import pydantic
 from hypothesis import strategies as st
 
+from nstore._cli._records import RecordData, RecordModel, RecordStruct
 
-class User(msgspec.Struct):
+
+class User(RecordStruct):
     """The 8-field record of the benchmarks, as a msgspec Struct."""
 
-    id: int
-    name: str
-    email: str
-    tags: list[str]
-    score: float
-    active: bool
-    created: datetime.datetime
-    counts: dict[str, int]
 
-
-class UserModel(pydantic.BaseModel):
+class UserModel(RecordModel):
     """The same record as a pydantic model."""
-
-    id: int
-    name: str
-    email: str
-    tags: list[str]
-    score: float
-    active: bool
-    created: datetime.datetime
-    counts: dict[str, int]
 
 
 @dataclasses.dataclass
-class UserData:
+class UserData(RecordData):
     """The same record as a plain dataclass."""
-
-    id: int
-    name: str
-    email: str
-    tags: list[str]
-    score: float
-    active: bool
-    created: datetime.datetime
-    counts: dict[str, int]
 
 
 FIELDS = {
