@@ -13,7 +13,7 @@ import zstandard
 from nstore.codecs import Codec, Msgspec, Zstd
 from nstore.errors import CodecError, DecodeError, DecodeLimitError, EncodeError
 from tests.codecs.models import User, sample_user
-from tests.wrappers._stores import run_threads
+from tests.threads import run_threads
 
 MiB = 1024 * 1024
 

@@ -9,7 +9,6 @@ the store's capability properties, never by its class.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -21,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from nstore import Store
 from nstore.codecs import Prefix, Utf8
 from nstore.errors import InvalidKey, MissingKey, StoreClosed, UnsupportedOperation
+from tests.threads import run_threads
 
 segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.é", min_size=1, max_size=8).filter(
     lambda s: s not in {".", ".."} and not s.startswith(".")
@@ -219,23 +219,13 @@ class StoreTests:
         assert all(k in store for k in (f"new{i:03d}" for i in range(len(seen))))
 
     def test_threads_write_and_read(self, store: Store[str, bytes]) -> None:
-        errors: list[BaseException] = []
-
         def work(n: int) -> None:
-            try:
-                for i in range(40):
-                    key = f"t{n}/{i}"
-                    store[key] = key.encode()
-                    assert store[key] == key.encode()
-            except BaseException as exc:  # reported below, in the test's thread
-                errors.append(exc)
+            for i in range(40):
+                key = f"t{n}/{i}"
+                store[key] = key.encode()
+                assert store[key] == key.encode()
 
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        assert run_threads(work, 4) == []
         assert len(store) == 160
 
     # -- conditional writes ---------------------------------------------------------------------
@@ -253,6 +243,23 @@ class StoreTests:
         assert store["k"] == b"x"
         assert store.compare_and_set("absent", b"v", b"x") is False
         assert "absent" not in store
+
+    def test_compare_and_set_is_atomic_across_threads(self, store: Store[str, bytes]) -> None:
+        store["counter"] = b"0"
+        if not store.supports_atomic_writes:
+            with pytest.raises(UnsupportedOperation):
+                store.compare_and_set("counter", b"0", b"1")
+            return
+
+        def increment(_: int) -> None:
+            for _ in range(25):
+                while True:
+                    current = store["counter"]
+                    if store.compare_and_set("counter", current, str(int(current) + 1).encode()):
+                        break
+
+        assert run_threads(increment, 4) == []
+        assert store["counter"] == b"100"
 
     # -- life cycle -----------------------------------------------------------------------------
 

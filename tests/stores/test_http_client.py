@@ -6,7 +6,6 @@ import os
 import pickle
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 
 import msgspec
@@ -27,6 +26,7 @@ from nstore.errors import (
 )
 from nstore.server import serve_in_thread
 from nstore.stores.http import HTTPStore
+from tests.threads import run_threads
 
 SECRET = "client-token-0123456789abcdef"
 
@@ -158,22 +158,13 @@ def test_closed_store_raises_store_closed() -> None:
 
 def test_threads_share_the_pool() -> None:
     with serve_in_thread(MemoryStore[str, bytes]()) as server, HTTPStore(server.url) as store:
-        errors: list[BaseException] = []
 
         def work(n: int) -> None:
-            try:
-                for i in range(50):
-                    store[f"{n}/{i}"] = b"x"
-                    assert store[f"{n}/{i}"] == b"x"
-            except BaseException as exc:  # reported in the test's thread
-                errors.append(exc)
+            for i in range(50):
+                store[f"{n}/{i}"] = b"x"
+                assert store[f"{n}/{i}"] == b"x"
 
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        assert run_threads(work, 8) == []
         assert len(store) == 400
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -16,7 +15,7 @@ from nstore import MemoryStore, Store
 from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
 from nstore.stores._memory_bounded import BoundedMemoryStore
 from tests.stores.base import StoreTests
-from tests.wrappers._stores import run_threads
+from tests.threads import run_threads
 
 
 class TestMemoryStore(StoreTests):
@@ -38,24 +37,6 @@ def test_generic_keys_and_values() -> None:
     store = MemoryStore[int, list[str]]({1: ["a"]})
     store[2] = ["b", "c"]
     assert store.get_many([1, 2, 3]) == {1: ["a"], 2: ["b", "c"]}
-
-
-def test_compare_and_set_is_atomic_across_threads() -> None:
-    store = MemoryStore[str, int]({"counter": 0})
-
-    def increment() -> None:
-        for _ in range(500):
-            while True:
-                current = store["counter"]
-                if store.compare_and_set("counter", current, current + 1):
-                    break
-
-    threads = [threading.Thread(target=increment) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert store["counter"] == 2000
 
 
 # -- the bounded store ---------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -302,29 +301,6 @@ def test_typed_pipeline_stores_its_bytes_in_redis(store: RedisStore) -> None:
     assert points.get_many(["q", "r", "s"]) == {"q": Point(4, "four"), "r": Point(5, "five")}
     assert store.client.get(b"points/p") == codec.encode(Point(3, "three"))
     assert sorted(points) == ["p", "q", "r"]
-
-
-def test_compare_and_set_is_atomic_across_threads(store: RedisStore) -> None:
-    store["counter"] = b"0"
-    errors: list[BaseException] = []
-
-    def increment() -> None:
-        try:
-            for _ in range(40):
-                while True:
-                    current = store["counter"]
-                    if store.compare_and_set("counter", current, str(int(current) + 1).encode()):
-                        break
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=increment) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert store["counter"] == b"160"
 
 
 def test_nstore_open_makes_redis_stores(redis_url: str, redis_cluster_url: str) -> None:

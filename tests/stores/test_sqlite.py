@@ -343,25 +343,6 @@ def test_conditional_writes_and_versions(tmp_path: Path) -> None:
             store.compare_and_set_version("k", -1, b"v")
 
 
-def test_compare_and_set_is_atomic_across_threads(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "s.db") as store:
-        store["n"] = b"0"
-
-        def increment() -> None:
-            for _ in range(100):
-                while True:
-                    current = store["n"]
-                    if store.compare_and_set("n", current, str(int(current) + 1).encode()):
-                        break
-
-        threads = [threading.Thread(target=increment) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert store["n"] == b"400"
-
-
 # -- life cycle --------------------------------------------------------------------------------------
 
 

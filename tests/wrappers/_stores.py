@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Generic, TypeVar
 
 from nstore import MemoryStore, Store
@@ -67,21 +66,3 @@ class Outage(MemoryStore[str, bytes]):
     def delete_many(self, keys: Iterable[str], /) -> None:
         self._check()
         super().delete_many(keys)
-
-
-def run_threads(target: Callable[[int], None], count: int) -> list[BaseException]:
-    """Run ``target(n)`` in ``count`` threads at once; return what they raised."""
-    errors: list[BaseException] = []
-
-    def guarded(n: int) -> None:
-        try:
-            target(n)
-        except BaseException as exc:  # reported to the test, in its own thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors

@@ -24,7 +24,8 @@ from nstore.stores.file import FileStore
 from nstore.stores.redis import RedisStore
 from nstore.stores.sqlite import SQLiteStore
 from nstore.wrappers import CacheStore
-from tests.wrappers._stores import Outage, SlowWrites, run_threads
+from tests.threads import run_threads
+from tests.wrappers._stores import Outage, SlowWrites
 
 CHILD = """
 import os, sys, time
