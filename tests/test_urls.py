@@ -131,7 +131,15 @@ def test_bad_urls(url: str, message: str) -> None:
 def test_an_unknown_scheme_lists_every_accepted_form() -> None:
     with pytest.raises(ConfigurationError) as info:
         parse("mongodb://h/db")
-    for form in ("memory://", "file:///", "sqlite:///", "redis://", "rediss://", "redis+cluster://", "http://"):
+    for form in (
+        "memory://",
+        "file:///",
+        "sqlite:///",
+        "redis://",
+        "rediss://",
+        "redis+cluster://",
+        "http://",
+    ):
         assert form in str(info.value)
 
 

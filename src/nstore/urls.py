@@ -331,4 +331,3 @@ def _redact(text: str) -> str:
         pairs = [(k, "***" if k in _SECRET_OPTIONS else v) for k, v in query_pairs]
         text = text.split("?", 1)[0] + "?" + "&".join(f"{k}={v}" for k, v in pairs)
     return _hide_password(text) if parts.password is not None else text
-

@@ -79,7 +79,6 @@ def test_main_help_lists_commands_urls_and_exit_codes(nstore: NStore) -> None:
     assert "0 success, 1 not found, 2 usage error, 3 store unavailable" in text
 
 
-
 def test_reading_a_missing_store_exits_3_and_creates_nothing(nstore: NStore, tmp_path: Path) -> None:
     reads = [["get", "typo.db", "k"], ["ls", "typo-dir"], ["rm", "typo.db", "k"], ["copy", "typo.db", "x.db"]]
     for args in reads:

@@ -55,7 +55,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--prefix", metavar="P", default=None, help="copy only keys that start with P")
     p.add_argument("--batch-size", metavar="N", type=_positive, default=500, help="keys per batch (500)")
     p.add_argument(
-        "--checkpoint", metavar="FILE", type=Path, default=None,
+        "--checkpoint",
+        metavar="FILE",
+        type=Path,
+        default=None,
         help="where to keep the resume point (default: a file under $XDG_STATE_HOME/nstore)",
     )
     p.add_argument("--restart", action="store_true", help="ignore a previous checkpoint; copy every key")
