@@ -29,10 +29,22 @@ class _CacheStoreTests(StoreTests):
         _primary(store)[key] = value
 
 
+def _cache(kind: str) -> MemoryStore[str, bytes]:
+    # The hit path reads "plain" as a dict, "bounded" as an LRU dict, "ttl" through its own read.
+    if kind == "plain":
+        return MemoryStore[str, bytes]()
+    return MemoryStore[str, bytes](maxsize=10_000, ttl=60 if kind == "ttl" else None)
+
+
+# Each hit path (see nstore.wrappers._hitpath): each way to read the cache, hits counted or not.
+HIT_PATHS = [(kind, count) for kind in ("plain", "bounded", "ttl") for count in (False, True)]
+
+
 class TestCacheStoreSync(_CacheStoreTests):
-    @pytest.fixture
-    def store(self) -> Iterator[Store[str, bytes]]:
-        with CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes](maxsize=10_000)) as store:
+    @pytest.fixture(params=HIT_PATHS, ids=lambda p: f"{p[0]}-{'counted' if p[1] else 'uncounted'}")
+    def store(self, request: pytest.FixtureRequest) -> Iterator[Store[str, bytes]]:
+        kind, count_hits = request.param
+        with CacheStore(MemoryStore[str, bytes](), _cache(kind), count_hits=count_hits) as store:
             yield store
 
 
@@ -48,10 +60,11 @@ class TestCacheStoreTwoSmallCaches(_CacheStoreTests):
 
 
 class TestCacheStoreWriteBehind(_CacheStoreTests):
-    @pytest.fixture
-    def store(self) -> Iterator[Store[str, bytes]]:
-        cache = MemoryStore[str, bytes](maxsize=10_000)
-        with CacheStore(MemoryStore[str, bytes](), cache, write_behind=True, queue_size=4) as store:
+    @pytest.fixture(params=HIT_PATHS, ids=lambda p: f"{p[0]}-{'counted' if p[1] else 'uncounted'}")
+    def store(self, request: pytest.FixtureRequest) -> Iterator[Store[str, bytes]]:
+        kind, count_hits = request.param
+        primary, cache = MemoryStore[str, bytes](), _cache(kind)
+        with CacheStore(primary, cache, write_behind=True, queue_size=4, count_hits=count_hits) as store:
             yield store
 
 
@@ -70,7 +83,7 @@ class TestCacheStoreWriteBehindOnSQLite(_CacheStoreTests):
 def test_reads_fill_the_caches_in_front(write_behind: bool) -> None:
     primary = MemoryStore[str, bytes]({"a": b"1", "b": b"2"})
     first, second = MemoryStore[str, bytes](), MemoryStore[str, bytes]({"b": b"2"})
-    store = CacheStore(primary, first, second, write_behind=write_behind)
+    store = CacheStore(primary, first, second, write_behind=write_behind, count_hits=True)
     assert store["a"] == b"1"  # miss: from the primary, then into both caches
     assert store["b"] == b"2"  # hit in the second cache, then into the first
     store.flush()
@@ -88,11 +101,29 @@ def test_get_many_fills_from_each_level() -> None:
     primary = MemoryStore[str, bytes]({f"k{i}": bytes([i]) for i in range(6)})
     first = MemoryStore[str, bytes]({"k0": b"\x00"})
     second = MemoryStore[str, bytes]({"k1": b"\x01"})
-    store = CacheStore(primary, first, second)
+    store = CacheStore(primary, first, second, count_hits=True)
     assert store.get_many([f"k{i}" for i in range(7)]) == dict(primary.items())
     assert sorted(first) == [f"k{i}" for i in range(6)]
     assert sorted(second) == [f"k{i}" for i in range(1, 6)]  # k0 was answered in front of it
     assert (store.stats.hits, store.stats.misses) == (2, 5)
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+@pytest.mark.parametrize("kind", ["plain", "bounded", "ttl"])
+def test_hits_are_counted_only_when_asked(write_behind: bool, kind: str) -> None:
+    primary = MemoryStore[str, bytes]({"a": b"1"})
+    counted = CacheStore(primary, _cache(kind), write_behind=write_behind, count_hits=True)
+    uncounted = CacheStore(primary, _cache(kind), write_behind=write_behind)
+    for store in (counted, uncounted):
+        assert store["a"] == b"1"  # a miss, which fills the cache
+        store.flush()
+        assert store["a"] == store["a"] == b"1"  # two hits
+        with pytest.raises(MissingKey):
+            store["b"]
+    assert (counted.stats.hits, counted.stats.misses) == (2, 2)
+    assert (uncounted.stats.hits, uncounted.stats.misses) == (None, 2)
+    counted.close()
+    uncounted.close()
 
 
 def test_writes_go_to_primary_and_caches() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from nstore import MemoryStore
@@ -31,7 +33,7 @@ class _Counting(MemoryStore[str, bytes]):
 @pytest.mark.parametrize("write_behind", [False, True])
 def test_a_cache_with_its_own_read_is_read_through_it(write_behind: bool) -> None:
     cache = _Counting({"a": b"1"})
-    store = CacheStore(MemoryStore[str, bytes](), cache, write_behind=write_behind)
+    store = CacheStore(MemoryStore[str, bytes](), cache, write_behind=write_behind, count_hits=True)
     before = _Counting.reads
     assert store["a"] == b"1"
     assert _Counting.reads == before + 1
@@ -70,3 +72,17 @@ def test_a_subclass_keeps_its_class(write_behind: bool) -> None:
     assert store["a"] == b"1"
     store.close()
     assert type(store) is _Mine
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+@pytest.mark.parametrize("count_hits", [False, True])
+@pytest.mark.parametrize("bounds", [{}, {"maxsize": 10}, {"maxsize": 10, "ttl": 60.0}])
+def test_an_open_store_reads_through_its_fitted_hit_path(
+    write_behind: bool, count_hits: bool, bounds: dict[str, Any]
+) -> None:
+    # So that the StoreTests suites, run in each of these states, exercise every hit path.
+    cache = MemoryStore[str, bytes](**bounds)
+    store = CacheStore(MemoryStore[str, bytes](), cache, write_behind=write_behind, count_hits=count_hits)
+    assert type(store).__getitem__ is not CacheStore.__getitem__
+    store.close()
+    assert type(store) is CacheStore

@@ -23,14 +23,15 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
 from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
+from nstore.wrappers._hitpath import hit_class, hit_read, read_kind
 from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
-from nstore.wrappers._tier import DEGRADED, Tier
+from nstore.wrappers._tier import Tier
 
 __all__ = ["CacheStats", "CacheStore"]
 
@@ -55,11 +56,15 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
     that cache (or skipped there until rewritten), and a warning goes to the ``nstore.cache``
     logger. See the module documentation for the exact consistency rules.
 
+    :attr:`stats` counts misses and cache failures always, and hits with ``count_hits=True``
+    (like the ``recordStats`` option of Java's Guava and Caffeine caches: counting is paid on every
+    hit, about a third of the cost of a MemoryStore read).
+
     Examples
     --------
     >>> from nstore import MemoryStore
     >>> primary = MemoryStore[str, bytes]()
-    >>> cached = CacheStore(primary, MemoryStore[str, bytes](maxsize=1000))
+    >>> cached = CacheStore(primary, MemoryStore[str, bytes](maxsize=1000), count_hits=True)
     >>> cached["a"] = b"1"
     >>> cached["a"], primary["a"]
     (b'1', b'1')
@@ -71,13 +76,16 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         "__weakref__",
         "_behind",
         "_closed",
+        "_count_hits",
         "_finalizer",
+        "_first",
         "_first_get",
         "_hits",
         "_locks",
         "_misses",
         "_pending",
         "_tier",
+        "_tunable",
         "_versions",
     )
 
@@ -88,6 +96,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         *more_caches: Store[K, V],
         write_behind: bool = False,
         queue_size: int = 1024,
+        count_hits: bool = False,
         logger: logging.Logger | None = None,
     ) -> None:
         for role, given in [("primary", primary), ("cache", cache), *(("cache", c) for c in more_caches)]:
@@ -106,8 +115,11 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._pending: dict[Any, Pending] = {}
         self._hits = 0
         self._misses = 0
+        self._count_hits = bool(count_hits)
         self._closed = False
+        self._first = cache
         self._first_get: Callable[[K], V] = cache.__getitem__
+        self._tunable = type(self) is CacheStore  # a subclass keeps its own methods
         self._behind: WriteBehind[K, V] | None = None
         self._finalizer: Callable[[], None] | None = None
         if write_behind:
@@ -115,12 +127,24 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             # Drains the queue when the store is collected or at interpreter exit; holds no
             # reference to the store itself.
             self._finalizer = weakref.finalize(self, self._behind.stop)
+        self._tune()
 
     def _choose_first_get(self, index: int) -> None:
         # The hit path reads the first cache directly unless some of its keys are tainted.
         if index == 0:
             cache = self._tier.caches[0]
             self._first_get = partial(self._tier.get, 0) if self._tier.tainted[0] else cache.__getitem__
+            self._tune()
+
+    def _tune(self) -> None:
+        """Switch to the class whose hit path does only what the current state needs (_hitpath)."""
+        if not self._tunable:
+            return
+        chosen: type[Any] = CacheStore
+        if not self._closed and not self._tier.tainted[0]:
+            read = read_kind(self._first)
+            chosen = hit_class(CacheStore, read=read, behind=self._behind is not None, count=self._count_hits)
+        object.__setattr__(self, "__class__", chosen)
 
     # -- introspection ---------------------------------------------------------------------------
 
@@ -131,10 +155,11 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
 
     @property
     def stats(self) -> CacheStats:
-        """Hits, misses, cache failures and writes not yet in the caches."""
+        """Hits (None unless ``count_hits=True``), misses, cache failures, writes not yet in the caches."""
         pending = len(self._pending) - (ATTENTION in self._pending)
         tier = self._tier
-        return CacheStats(self._hits, self._misses, tier.write_failures, tier.read_failures, pending)
+        hits = self._hits if self._count_hits else None
+        return CacheStats(hits, self._misses, tier.write_failures, tier.read_failures, pending)
 
     def _check(self) -> None:
         if self._closed:
@@ -148,20 +173,14 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
 
     # -- reads -----------------------------------------------------------------------------------
 
-    def __getitem__(self, key: K, /) -> V:
-        if self._pending:  # pending writes, a worker error to report, or closed
-            return self._get_slow(key)
-        try:
-            value = self._first_get(key)
-        except KeyError:
-            return self._get_from(key, 1)
-        except StoreClosed:
-            raise
-        except DEGRADED as exc:
-            self._tier.failed(0, "get", key, exc, write=False)
-            return self._get_from(key, 1)
-        self._hits += 1
-        return value
+    if TYPE_CHECKING:
+
+        def __getitem__(self, key: K, /) -> V: ...
+
+    else:
+        # The general hit path (see _hitpath): pending writes, a worker error to report or a closed
+        # store first; then the first cache through _first_get, which skips keys tainted there.
+        __getitem__ = hit_read(read="call", behind=True, count=True)
 
     def _get_slow(self, key: K) -> V:
         self._check()
@@ -338,6 +357,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             self._finalizer()
         self._closed = True
         self._pending[ATTENTION] = MARK
+        self._tune()
         for cache in self._tier.caches:
             cache.close()
         self._store.close()

@@ -16,10 +16,12 @@ class CacheStats:
     """Counters of a CacheStore, read from :attr:`CacheStore.stats`.
 
     ``hits`` and ``misses`` count keys read (a hit: served by a cache or a pending write).
-    They are not locked, to keep the hit path cheap: under many threads an increment can be lost.
+    ``hits`` is None unless the store was made with ``count_hits=True``: counting costs about a
+    third of a MemoryStore read on every hit. The counters are not locked, to keep the hit path
+    cheap: under many threads an increment can be lost.
     """
 
-    hits: int
+    hits: int | None
     misses: int
     write_failures: int
     read_failures: int
