@@ -34,17 +34,18 @@ def read_response(sock: socket.socket) -> Raw:
         if not chunk:
             raise ConnectionError(f"connection closed before a full response: {data!r}")
         data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
+    head, _, first = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
     length = int(headers.get("content-length", "0"))
+    rest = bytearray(first)
     while len(rest) < length:
         chunk = sock.recv(65536)
         if not chunk:
             break
         rest += chunk
-    return Raw(status, headers, rest[:length])
+    return Raw(status, headers, bytes(rest[:length]))
 
 
 def raw_request(url: str, request: bytes, timeout: float = 5.0) -> Raw:

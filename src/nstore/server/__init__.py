@@ -103,7 +103,7 @@ def _app(store: Store[str, bytes], host: str, options: dict[str, Any]) -> tuple[
     """The app for a server bound to ``host``, and the options meant for the server itself."""
     server_options: dict[str, Any] = {
         name: options.pop(name)
-        for name in ("max_connections", "header_timeout", "read_timeout", "keepalive_timeout")
+        for name in ("max_connections", "header_timeout", "read_timeout", "keepalive_timeout", "workers")
         if name in options
     }
     loopback = is_loopback(host)
@@ -132,8 +132,10 @@ def serve_in_thread(
 ) -> ServerHandle:
     """Serve ``store`` from a background thread; return a handle with ``.url`` and ``.shutdown()``.
 
-    ``options`` are those of :func:`make_app` and of the server: ``max_connections`` (128),
-    ``header_timeout`` (10 s), ``read_timeout`` (30 s), ``keepalive_timeout`` (15 s). Binding
+    ``options`` are those of :func:`make_app` and of the server: ``max_connections`` (1024),
+    ``header_timeout`` (10 s), ``read_timeout`` (30 s), ``keepalive_timeout`` (15 s), ``workers``
+    (threads running requests: none for an in-memory store, which is served on the event loop;
+    else 32). Binding
     beyond loopback without ``tokens`` raises :class:`~nstore.errors.ConfigurationError`.
     """
     return _start(store, host, port, dict(options))

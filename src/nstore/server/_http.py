@@ -1,54 +1,64 @@
-"""The embedded HTTP/1.1 WSGI server: keep-alive, TCP_NODELAY, bounded threads, read deadlines.
+"""The embedded HTTP/1.1 WSGI server: one event loop for the network, workers for blocking stores.
 
-One thread serves one connection for as long as it stays alive, so a request never waits for a
-handoff between threads; the number of threads is bounded (``max_connections``) and a connection
-over the bound gets a 503 and is closed. Every read has a deadline: the headers must arrive
-within ``header_timeout`` of the request line (a client that trickles headers is cut off), an
-idle keep-alive connection is closed after ``keepalive_timeout``, and a body read or a response
-write stalls for at most ``read_timeout``. The first two are enforced by a reaper thread that
-shuts down connections past their deadline, the last by the kernel (SO_RCVTIMEO/SO_SNDTIMEO):
-the request path itself makes no timeout bookkeeping system calls. Request bodies are never
-read ahead: the application pulls them through ``wsgi.input``, so a body over the application's
-limit is refused without being read. An application with ``fast_get``/``fast_put`` (NStoreApp)
-is offered plain GETs and PUTs first, without an environ; it returns None for the WSGI path.
+One thread runs an event loop (epoll, or poll elsewhere) over every connection: it accepts,
+reads what has arrived into the connection's buffer, parses request heads, collects bodies, and
+writes responses, all without blocking. A client that trickles bytes holds no thread, only a
+buffer and a deadline. The application runs:
+
+- on the loop itself when it says it never blocks (``app.blocking`` is False: NStoreApp over an
+  in-memory store). No thread handoff, no lock: this is what makes the server fast;
+- otherwise on a pool of ``workers`` threads, one request per connection at a time; the loop
+  stops reading that connection until the response is back, and serves the others meanwhile.
+
+Bodies are collected in full before the application runs, up to ``max_body`` bytes (the
+application's own ``max_body`` by default): a ``Content-Length`` over it is answered with 413
+without reading the body, and a chunked body is decoded only until it passes the limit. A
+connection closed with a body unread first sends its response and FIN, and is closed (reset) a
+moment later. Deadlines: a request head must arrive within ``header_timeout`` of its first byte,
+an idle keep-alive connection is closed after ``keepalive_timeout``, and a body or a response
+that makes no progress for ``read_timeout`` is cut off. An application with
+``fast_get``/``fast_put`` (NStoreApp) is offered plain GETs and PUTs first, without an environ.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import math
-import selectors
+import select
 import socket
-import struct
+import sys
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from time import monotonic
 from typing import Any
 
-from nstore.server._body import NO_BODY, ChunkedInput, CountingIO, LengthInput
+from nstore.errors import ConfigurationError
+from nstore.server._framing import ChunkedDecoder, parse_head
 from nstore.server._wsgi import base_environ, encode_head, parse_request
+from nstore.server.problems import Problem
 
 __all__ = ["WSGIServer"]
 
 _log = logging.getLogger("nstore.server")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Response = tuple[str, list[tuple[str, str]], bytes]
 
-_MAX_LINE = 8192
-_MAX_HEADERS = 100
-#: A body left unread by the application is drained up to this much to keep the connection alive.
-DRAIN_LIMIT = 64 * 1024
+MiB = 1024 * 1024
 #: Seconds a connection closed with a body unread waits after its response, before the reset.
 LINGER = 0.5
-_REASONS = {
-    400: "Bad Request",
-    408: "Request Timeout",
-    413: "Content Too Large",
-    431: "Request Header Fields Too Large",
-    503: "Service Unavailable",
-}
+_RECV = 64 * 1024
+_TICK = 0.25  # seconds between deadline checks
+
+_IN = select.POLLIN | select.POLLERR | select.POLLHUP
+_OUT = select.POLLOUT
+
+# Connection states
+_HEAD, _BODY, _BUSY, _SEND, _LINGER = range(5)
 
 
 class WSGIServer:
@@ -58,10 +68,13 @@ class WSGIServer:
     ----------
     app : WSGI application
     host, port : where to listen.
-    max_connections : connections served at once (one thread each); more get a 503.
-    header_timeout : seconds for a whole request line and headers to arrive.
-    read_timeout : seconds a body read or a response write may stall.
+    max_connections : connections open at once; one more is answered 503 and closed.
+    header_timeout : seconds for a whole request head to arrive once it has begun.
+    read_timeout : seconds a body or a response may make no progress.
     keepalive_timeout : seconds an idle keep-alive connection is kept open.
+    workers : threads that run the application; 0 runs it on the event loop. Default: 0 when
+        ``app.blocking`` is False, else 32.
+    max_body : largest request body collected, in bytes. Default: ``app.max_body``, else 64 MiB.
     """
 
     def __init__(
@@ -70,249 +83,474 @@ class WSGIServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        max_connections: int = 128,
+        max_connections: int = 1024,
         header_timeout: float = 10.0,
         read_timeout: float = 30.0,
         keepalive_timeout: float = 15.0,
         backlog: int = 1024,
+        workers: int | None = None,
+        max_body: int | None = None,
     ) -> None:
+        _check(max_connections=max_connections, workers=workers, max_body=max_body, backlog=backlog)
+        _check_seconds(
+            header_timeout=header_timeout, read_timeout=read_timeout, keepalive_timeout=keepalive_timeout
+        )
         self.app = app
         self.max_connections = max_connections
         self.header_timeout = header_timeout
         self.read_timeout = read_timeout
         self.keepalive_timeout = keepalive_timeout
+        self.workers = (32 if getattr(app, "blocking", True) else 0) if workers is None else workers
+        self.max_body: int = getattr(app, "max_body", 64 * MiB) if max_body is None else max_body
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(backlog)
+        self._sock.setblocking(False)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
-        self._pool = ThreadPoolExecutor(max_connections, thread_name_prefix="nstore-http")
-        self._lock = threading.Lock()
-        self._conns: set[socket.socket] = set()
+        self._pool = ThreadPoolExecutor(self.workers, "nstore-http") if self.workers else None
+        self._conns: dict[int, _Conn] = {}
+        self._done: deque[tuple[_Conn, bytes, bool]] = deque()  # responses from the workers
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._bytes_done = 0
-        self._live: dict[socket.socket, _Conn] = {}
+        self._bytes = 0
+        self._poller = _Poller()
         self._base_environ = base_environ(host, self.port)
-        # An application may answer plain GETs without WSGI (see NStoreApp.fast_get).
+        # An application may answer plain GETs and PUTs without WSGI (see NStoreApp.fast_get).
         self._fast_get: Callable[[str, bytes], Any] | None = getattr(app, "fast_get", None)
         self._fast_put: Callable[[str, bytes, str, Any], Any] | None = getattr(app, "fast_put", None)
 
     @property
     def bytes_received(self) -> int:
         """Bytes received from clients so far, request lines and headers included."""
-        with self._lock:
-            return self._bytes_done + sum(c.raw.count for c in self._live.values())
+        return self._bytes
+
+    # -- the loop ---------------------------------------------------------------------------------
 
     def serve_forever(self) -> None:
-        """Accept connections until :meth:`shutdown` is called (from another thread)."""
-        reaper = threading.Thread(target=self._reap, name="nstore-http-reaper", daemon=True)
-        reaper.start()
-        sel = selectors.DefaultSelector()
-        sel.register(self._sock, selectors.EVENT_READ)
-        sel.register(self._wake_r, selectors.EVENT_READ)
+        """Serve until :meth:`shutdown` is called (from another thread)."""
+        poller, conns = self._poller, self._conns
+        listen_fd, wake_fd = self._sock.fileno(), self._wake_r.fileno()
+        poller.register(listen_fd, _IN)
+        poller.register(wake_fd, _IN)
+        next_tick = monotonic() + _TICK
+        closing_by = 0.0
         try:
-            while not self._stopping.is_set():
-                for key, _ in sel.select():
-                    if key.fileobj is self._wake_r:
+            while True:
+                for fd, _events in poller.poll(_TICK):
+                    conn = conns.get(fd)
+                    if conn is not None:
+                        if conn.state == _SEND:
+                            self._flush(conn)
+                        elif conn.state <= _BODY:
+                            self._read(conn)
+                    elif fd == listen_fd:
+                        self._accept()
+                    elif fd == wake_fd:
+                        self._collect()
+                now = monotonic()
+                if now >= next_tick:
+                    next_tick = now + _TICK
+                    self._reap(now)
+                if self._stopping.is_set():
+                    if not closing_by:
+                        closing_by = now + 5.0
+                        poller.unregister(listen_fd)
+                        self._sock.close()
+                    self._close_idle()
+                    if not conns or now > closing_by:
                         return
-                    try:
-                        conn, _addr = self._sock.accept()
-                    except OSError:
-                        continue
-                    self._admit(conn)
         finally:
-            sel.close()
+            for conn in list(conns.values()):
+                self._close(conn)
+            poller.close()
             self._stopped.set()
-
-    def _reap(self) -> None:
-        """Shut down connections past their deadline: their thread's blocked read then ends."""
-        while not self._stopping.wait(0.25):
-            now = time.monotonic()
-            with self._lock:
-                late = [c for c in self._live.values() if c.deadline < now]
-            for conn in late:
-                conn.deadline = math.inf
-                with contextlib.suppress(OSError):
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-
-    def _admit(self, conn: socket.socket) -> None:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._lock:
-            full = len(self._conns) >= self.max_connections
-            if not full:
-                self._conns.add(conn)
-        if full:
-            # Over the bound: answer at once rather than queue behind busy connections.
-            conn.settimeout(1.0)
-            _send_error(conn, 503, close=True)
-            conn.close()
-            return
-        self._pool.submit(self._serve_connection, conn)
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop accepting, let requests in progress finish, close idle connections, and return."""
         if self._stopping.is_set():
             return
         self._stopping.set()
-        self._wake_w.send(b"x")
-        self._stopped.wait(timeout)
+        self._wake()
+        self._stopped.wait(timeout + 1.0)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self._sock.close()
-        with self._lock:
-            conns = list(self._conns)
-        for conn in conns:
-            # EOF for readers waiting on the next request; a response being written still goes out.
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RD)
-        self._pool.shutdown(wait=True)
         self._wake_r.close()
         self._wake_w.close()
 
-    # -- one connection ---------------------------------------------------------------------------
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # a full wake-up buffer wakes the loop just as well
+            self._wake_w.send(b"x")
 
-    def _serve_connection(self, conn: socket.socket) -> None:
-        state = _Conn(conn)
-        conn.settimeout(None)
-        timeval = struct.pack("ll", int(self.read_timeout), int(self.read_timeout % 1 * 1e6))
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
-        with self._lock:
-            self._live[conn] = state
-        rfile = state.raw.buffered()
-        try:
-            while not self._stopping.is_set():
-                if not self._handle_one(conn, rfile, state):
-                    break
-        except (TimeoutError, ConnectionError, OSError):
-            pass  # the client went away or stalled: nothing to answer
-        except Exception:
-            _log.exception("Unexpected error in the HTTP server")
-        finally:
-            if state.linger:
-                # Closing a socket with unread input sends a reset, which can destroy the
-                # response before the client reads it: send FIN first, give the client a
-                # moment to read, and only then close, still without reading the body.
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_WR)
-                    time.sleep(LINGER)
-            with self._lock:
-                self._conns.discard(conn)
-                del self._live[conn]
-                self._bytes_done += state.raw.count
-            with contextlib.suppress(OSError):
-                conn.close()
-
-    def _handle_one(self, conn: socket.socket, rfile: Any, state: _Conn) -> bool:
-        """Serve one request; return whether the connection stays open."""
-        state.deadline = time.monotonic() + self.keepalive_timeout
-        line = rfile.readline(_MAX_LINE + 1)
-        if not line:
-            return False
-        state.deadline = time.monotonic() + self.header_timeout
-        if line in (b"\r\n", b"\n"):  # a stray CRLF between requests (RFC 9112, 2.2)
-            line = rfile.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE or not line.endswith(b"\n"):
-            return _send_error(conn, 400 if len(line) <= _MAX_LINE else 431, close=True)
-        parts = line.split()
-        if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-            return _send_error(conn, 400, close=True)
-        method, target, version = parts
-        headers: list[tuple[bytes, bytes]] = []
+    def _accept(self) -> None:
         while True:
-            hline = rfile.readline(_MAX_LINE + 1)
-            if hline in (b"\r\n", b"\n"):
-                break
-            if not hline.endswith(b"\n") or len(headers) >= _MAX_HEADERS:
-                return _send_error(conn, 431 if hline else 400, close=True)
-            name, sep, value = hline.partition(b":")
-            if not sep or not name or name != name.strip():
-                return _send_error(conn, 400, close=True)
-            headers.append((name, value.strip()))
-        state.deadline = math.inf
+            try:
+                sock, _addr = self._sock.accept()
+            except OSError:  # BlockingIOError when none is left; ECONNABORTED and the like
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if len(self._conns) >= self.max_connections:
+                # Over the bound: answer at once rather than queue behind busy connections.
+                with contextlib.suppress(OSError):
+                    sock.send(_problem_bytes(Problem(503, "busy", "Too many connections; retry later.")))
+                sock.close()
+                continue
+            conn = _Conn(sock, monotonic() + self.keepalive_timeout)
+            self._conns[conn.fd] = conn
+            self._poller.register(conn.fd, _IN)
+
+    def _reap(self, now: float) -> None:
+        """Close connections past their deadline (a lingering one has waited long enough)."""
+        for conn in [c for c in self._conns.values() if c.deadline < now]:
+            self._close(conn)
+
+    def _close_idle(self) -> None:
+        for conn in list(self._conns.values()):
+            if conn.state == _HEAD and not conn.buf:
+                self._close(conn)
+            else:
+                conn.keep_alive = False
+
+    def _close(self, conn: _Conn) -> None:
+        if self._conns.pop(conn.fd, None) is None:
+            return
+        if conn.state != _BUSY and conn.state != _LINGER:
+            self._poller.unregister(conn.fd)
+        conn.state = _LINGER  # a worker's late response for it is dropped
+        with contextlib.suppress(OSError):
+            conn.sock.close()
+
+    # -- reading and parsing ------------------------------------------------------------------------
+
+    def _read(self, conn: _Conn) -> None:
+        size = _RECV
+        if conn.chunks is not None:  # read no further than the limit needs (and chunk framing)
+            size = min(_RECV, max(4096, self.max_body + 1 - len(conn.chunks.data)))
+        try:
+            data = conn.sock.recv(size)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not data:
+            self._close(conn)
+            return
+        self._bytes += len(data)
+        conn.buf += data
+        if conn.state == _BODY:
+            conn.deadline = monotonic() + self.read_timeout
+        self._advance(conn)
+
+    def _advance(self, conn: _Conn) -> None:
+        """Serve every request complete in the buffer, while the connection can take one."""
+        buf = conn.buf
+        while buf and conn.state == _HEAD:
+            try:
+                head = parse_head(buf)
+            except Problem as problem:
+                self._fail(conn, problem)
+                return
+            if head is None:
+                if not conn.in_head:
+                    conn.in_head = True
+                    conn.deadline = monotonic() + self.header_timeout
+                return
+            length, method, target, version, headers = head
+            del buf[:length]
+            conn.in_head = False
+            self._request(conn, method, target, version, headers)
+        if conn.state == _BODY:
+            self._collect_body(conn)
+
+    def _request(
+        self, conn: _Conn, method: bytes, target: bytes, version: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        conn.target, conn.headers = target, headers  # for the general path, if the fast one declines
         if version == b"HTTP/1.1":
             if method == b"GET" and self._fast_get is not None:
-                host, length = _plain_head(headers)
-                if host is not None and length is None:
-                    response = self._fast_get(host, target)
-                    if response is not None:
-                        return self._respond(conn, method, state, response, NO_BODY, True)
+                host, declared = _plain_head(headers)
+                if host is not None and declared is None:
+                    self._expect(conn, method, True, 0, False, self._fast_get, host, target)
+                    return
             elif method == b"PUT" and self._fast_put is not None:
-                host, length = _plain_head(headers)
-                if host is not None and length is not None:
-                    body = LengthInput(rfile, int(length), None)
-                    response = self._fast_put(host, target, length, body)
-                    if response is not None:
-                        return self._respond(conn, method, state, response, body, True)
-        return self._run_app(conn, rfile, state, method, target, version, headers)
-
-    def _run_app(
-        self,
-        conn: socket.socket,
-        rfile: Any,
-        state: _Conn,
-        method: bytes,
-        target: bytes,
-        version: bytes,
-        headers: list[tuple[bytes, bytes]],
-    ) -> bool:
+                host, declared = _plain_head(headers)
+                if host is not None and declared is not None:
+                    put = self._fast_put
+                    self._expect(conn, method, True, int(declared), False, put, host, target, declared)
+                    return
         request = parse_request(self._base_environ, method, target, version, headers)
         if request is None:
-            return _send_error(conn, 400, close=True)
+            self._fail(conn, Problem(400, "malformed-request", "Expected a well-formed request head."))
+            return
         environ, keep_alive, chunked, length, expect_continue = request
-        body: Any
-        if chunked or length:
-            cont = (lambda: conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")) if expect_continue else None
-            body = ChunkedInput(rfile, cont) if chunked else LengthInput(rfile, length, cont)
+        if chunked:
+            conn.chunks = ChunkedDecoder()
+            length = -1
+        self._expect(conn, method, keep_alive, length, expect_continue, self._call_app, environ)
+
+    def _expect(
+        self,
+        conn: _Conn,
+        method: bytes,
+        keep_alive: bool,
+        length: int,
+        expect_continue: bool,
+        handler: Callable[..., Any],
+        *args: Any,
+    ) -> None:
+        """Run ``handler(*args, body)`` once the body (``length`` bytes; -1: chunked) is here."""
+        conn.method, conn.keep_alive, conn.handler, conn.args = method, keep_alive, handler, args
+        if length > self.max_body:
+            conn.linger = True  # the body stays unread
+            self._fail(conn, _too_large(self.max_body))
+            return
+        conn.length = length
+        if length == 0:
+            self._dispatch(conn, b"")
+            return
+        conn.state = _BODY
+        conn.deadline = monotonic() + self.read_timeout
+        if expect_continue and len(conn.buf) < max(length, 1):
+            self._send_now(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+        self._collect_body(conn)
+
+    def _collect_body(self, conn: _Conn) -> None:
+        buf, chunks = conn.buf, conn.chunks
+        if chunks is None:
+            if len(buf) < conn.length:
+                return
+            body = bytes(buf[: conn.length])
+            del buf[: conn.length]
         else:
-            body = NO_BODY  # no body, so no 100 Continue either (as LengthInput with length 0)
+            try:
+                del buf[: chunks.feed(buf, self.max_body)]
+            except Problem as problem:
+                conn.linger = True
+                self._fail(conn, problem)
+                return
+            if len(chunks.data) > self.max_body:
+                conn.linger = True
+                self._fail(conn, _too_large(self.max_body))
+                return
+            if not chunks.done:
+                return
+            body, conn.chunks = bytes(chunks.data), None
+        conn.state = _HEAD
+        self._dispatch(conn, body)
+
+    # -- running the application ---------------------------------------------------------------------
+
+    def _dispatch(self, conn: _Conn, body: bytes) -> None:
+        if self._pool is None:
+            self._send(conn, *self._run(conn, body))
+            return
+        conn.state = _BUSY
+        conn.deadline = math.inf
+        self._poller.unregister(conn.fd)
+        self._pool.submit(self._work, conn, body)
+
+    def _work(self, conn: _Conn, body: bytes) -> None:
+        # The loop leaves the connection alone while it is busy, so reading its request is safe.
+        self._done.append((conn, *self._run(conn, body)))
+        self._wake()
+
+    def _collect(self) -> None:
+        """Send the responses the workers have finished, and go on with those connections."""
+        with contextlib.suppress(OSError):
+            self._wake_r.recv(4096)
+        done = self._done
+        while done:
+            conn, data, keep_alive = done.popleft()
+            if conn.state != _BUSY:  # closed meanwhile
+                continue
+            conn.state = _HEAD
+            self._poller.register(conn.fd, _IN)
+            self._send(conn, data, keep_alive)
+            self._advance(conn)
+
+    def _run(self, conn: _Conn, body: bytes) -> tuple[bytes, bool]:
+        """The response bytes of the connection's request, and whether the connection stays open."""
+        method, keep_alive, handler, args = conn.method, conn.keep_alive, conn.handler, conn.args
+        try:
+            response = handler(*args) if handler is self._fast_get else handler(*args, io.BytesIO(body))
+            if response is None:  # the fast path declined: the general path takes it
+                request = parse_request(self._base_environ, method, conn.target, b"HTTP/1.1", conn.headers)
+                assert request is not None  # a plain head, which parsed before
+                response = self._call_app(request[0], io.BytesIO(body))
+            status, headers, payload = response
+            head, app_closes = encode_head(status, headers, len(payload))
+        except Exception:
+            _log.exception("Unexpected error in the HTTP server")
+            return _problem_bytes(Problem(500, "internal", "The server failed on this request.")), False
+        if app_closes or not keep_alive or self._stopping.is_set():
+            keep_alive = False
+            head += b"Connection: close\r\n"
+        return (head + b"\r\n" if method == b"HEAD" else head + b"\r\n" + payload), keep_alive
+
+    def _call_app(self, environ: dict[str, Any], body: io.BytesIO) -> Response:
         environ["wsgi.input"] = body
         started: list[Any] = []
+        written: list[bytes] = []
 
-        def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            started[:] = status, response_headers
-            return conn.sendall
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started[:] = status, headers
+            return written.append
 
         result = self.app(environ, start_response)
         try:
-            payload = b"".join(result)
+            written.extend(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        status, response_headers = started
-        return self._respond(conn, method, state, (status, response_headers, payload), body, keep_alive)
+        status, headers = started
+        return status, headers, b"".join(written)
 
-    def _respond(
-        self, conn: socket.socket, method: bytes, state: _Conn, response: Any, body: Any, keep_alive: bool
-    ) -> bool:
-        """Send head and body in one ``sendall``; return whether the connection stays open."""
-        status, response_headers, payload = response
-        head, app_closes = encode_head(status, response_headers, len(payload))
-        # A body the application left unread is drained if small, else the connection is closed
-        # without reading it (and without draining at all when the application asked for that).
-        if app_closes or not body.finish(DRAIN_LIMIT):
-            keep_alive = False
-            state.linger = body.unread()
-        if not keep_alive or self._stopping.is_set():
-            keep_alive = False
-            head += b"Connection: close\r\n"
-        conn.sendall(head + b"\r\n" if method == b"HEAD" else head + b"\r\n" + payload)
-        return keep_alive
+    # -- writing ------------------------------------------------------------------------------------
+
+    def _send(self, conn: _Conn, data: bytes, keep_alive: bool) -> None:
+        conn.keep_alive = keep_alive
+        try:
+            sent = conn.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._close(conn)
+            return
+        if sent < len(data):
+            conn.out = memoryview(data)[sent:]
+            conn.state = _SEND
+            conn.deadline = monotonic() + self.read_timeout
+            self._poller.modify(conn.fd, _OUT)
+            return
+        self._sent(conn)
+
+    def _send_now(self, conn: _Conn, data: bytes) -> None:
+        # A short interim response (100 Continue): on a fresh connection it fits the send buffer.
+        with contextlib.suppress(OSError):
+            conn.sock.send(data)
+
+    def _flush(self, conn: _Conn) -> None:
+        try:
+            sent = conn.sock.send(conn.out)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close(conn)
+            return
+        conn.out = conn.out[sent:]
+        conn.deadline = monotonic() + self.read_timeout
+        if not conn.out:
+            conn.state = _HEAD
+            self._poller.modify(conn.fd, _IN)
+            self._sent(conn)
+            self._advance(conn)
+
+    def _sent(self, conn: _Conn) -> None:
+        """A response is out: wait for the next request, or close."""
+        if conn.keep_alive:
+            conn.deadline = monotonic() + self.keepalive_timeout
+            return
+        if not conn.linger:
+            self._close(conn)
+            return
+        # Closing a socket with unread input sends a reset, which can destroy the response
+        # before the client reads it: send FIN now, and close (unread) a moment later.
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_WR)
+        self._poller.unregister(conn.fd)
+        conn.state = _LINGER
+        conn.deadline = monotonic() + LINGER
+
+    def _fail(self, conn: _Conn, problem: Problem) -> None:
+        """Answer with a problem document and close the connection."""
+        conn.state = _HEAD
+        conn.args = conn.chunks = None
+        self._send(conn, _problem_bytes(problem), False)
 
 
 class _Conn:
-    """A connection's socket, its byte count, and the time by which it must make progress."""
+    """One connection: its buffers, the request being collected, and its next deadline."""
 
-    __slots__ = ("deadline", "linger", "raw", "sock")
+    __slots__ = (
+        "args",
+        "buf",
+        "chunks",
+        "deadline",
+        "fd",
+        "handler",
+        "headers",
+        "in_head",
+        "keep_alive",
+        "length",
+        "linger",
+        "method",
+        "out",
+        "sock",
+        "state",
+        "target",
+    )
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
         self.sock = sock
-        self.raw = CountingIO(sock)
-        self.deadline = math.inf
+        self.fd = sock.fileno()
+        self.buf = bytearray()
+        self.out: memoryview = memoryview(b"")
+        self.state = _HEAD
+        self.deadline = deadline
+        self.in_head = False  # a head has begun to arrive (its deadline is set)
+        self.keep_alive = True
         self.linger = False  # closing with a request body unread
+        self.method = self.target = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.length = 0
+        self.chunks: ChunkedDecoder | None = None
+        self.handler: Callable[..., Any] = _no_handler
+        self.args: Any = None
+
+
+def _check(**counts: object) -> None:
+    # Checked at run time: callers may be untyped (the command line, a configuration file).
+    for name, value in counts.items():
+        least = 1 if name in ("max_connections", "backlog") else 0
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise ConfigurationError(f"Expected an integer >= {least} for {name}. Got {value!r} instead.")
+
+
+def _check_seconds(**timeouts: object) -> None:
+    for name, seconds in timeouts.items():
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+            raise ConfigurationError(f"Expected a positive number of seconds for {name}. Got {seconds!r}.")
+
+
+def _no_handler(*args: Any) -> Any:
+    raise AssertionError("No request is being served on this connection.")
+
+
+class _Poller:
+    """``select.epoll`` where there is one, else ``select.poll``: the same masks, seconds."""
+
+    def __init__(self) -> None:
+        poller: Any
+        if sys.platform == "linux" and hasattr(select, "epoll"):
+            poller = select.epoll()
+            self.poll: Callable[[float], list[tuple[int, int]]] = poller.poll
+            self.close: Callable[[], None] = poller.close
+        else:
+            poller = select.poll()
+            self.poll = lambda timeout: poller.poll(timeout * 1000)  # milliseconds
+            self.close = lambda: None
+        self.register: Callable[[int, int], None] = poller.register
+        self.modify: Callable[[int, int], None] = poller.modify
+        self.unregister: Callable[[int], None] = poller.unregister
 
 
 #: Request headers a plain GET or PUT may carry and still take the application's fast path.
@@ -334,15 +572,14 @@ def _plain_head(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | N
     return host, length
 
 
-def _send_error(conn: socket.socket, status: int, *, close: bool) -> bool:
-    reason = _REASONS.get(status, "Error")
-    body = f'{{"type":"about:blank","title":"{reason}","status":{status}}}'.encode()
+def _too_large(limit: int) -> Problem:
+    return Problem(413, "value-too-large", f"Expected a body of at most {limit} bytes.")
+
+
+def _problem_bytes(problem: Problem) -> bytes:
+    body = problem.body()
     head = (
-        f"HTTP/1.1 {status} {reason}\r\n"
-        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n"
-        + ("Connection: close\r\n" if close else "")
-        + "\r\n"
+        f"HTTP/1.1 {problem.status} {problem.title}\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
-    with contextlib.suppress(OSError):
-        conn.sendall(head.encode("latin-1") + body)
-    return not close
+    return head.encode("latin-1") + body

@@ -61,6 +61,16 @@ class NStoreApp:
         # only against other requests to this server process (see docs/http.md).
         self._cas_lock = None if store.supports_atomic_writes else threading.Lock()
 
+    @property
+    def blocking(self) -> bool:
+        """Whether a request can block on I/O: the store is persistent or remote.
+
+        The embedded server runs a non-blocking app (an in-memory store) on its event loop, and
+        any other on worker threads.
+        """
+        store = self.store
+        return store.is_persistent or store.is_remote
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         guard = self.guard
         try:
