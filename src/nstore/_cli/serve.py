@@ -54,7 +54,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN", help="send CORS headers")
     p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest body (64 MiB)")
-    p.add_argument("--max-connections", type=int, default=None, metavar="N", help="at once (default: 128)")
+    p.add_argument("--max-connections", type=int, default=None, metavar="N", help="at once (default: 1024)")
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="threads running requests (default: 0 for memory://, served on the event loop; else 32)",
+    )  # fmt: skip
     p.add_argument(
         "--server", choices=["builtin", "granian"], default="builtin",
         help="builtin (default), or granian: faster, in a worker process (pip install 'nstore[server]')",
@@ -71,7 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not tokens and os.environ.get("NSTORE_TOKEN"):
         tokens.append(os.environ["NSTORE_TOKEN"])
     options: dict[str, Any] = {"tokens": tokens or None, "read_only_tokens": args.read_only_token or None}
-    for name in ("allow_host", "cors_origin", "max_body", "max_connections"):
+    for name in ("allow_host", "cors_origin", "max_body", "max_connections", "workers"):
         value = getattr(args, name)
         if value is not None:
             options[{"allow_host": "allowed_hosts", "cors_origin": "cors_origins"}.get(name, name)] = value
