@@ -145,10 +145,14 @@ class WSGIServer:
                 for fd, _events in poller.poll(_TICK):
                     conn = conns.get(fd)
                     if conn is not None:
-                        if conn.state == _SEND:
-                            self._flush(conn)
-                        elif conn.state <= _BODY:
-                            self._read(conn)
+                        try:
+                            if conn.state == _SEND:
+                                self._flush(conn)
+                            elif conn.state <= _BODY:
+                                self._read(conn)
+                        except Exception:  # a defect here must cost one connection, not the server
+                            _log.exception("Unexpected error in the HTTP server")
+                            self._close(conn)
                     elif fd == listen_fd:
                         self._accept()
                     elif fd == wake_fd:
@@ -327,7 +331,8 @@ class WSGIServer:
         if chunks is None:
             if len(buf) < conn.length:
                 return
-            body = bytes(buf[: conn.length])
+            with memoryview(buf) as view:  # one copy of a large body, not two
+                body = bytes(view[: conn.length])
             del buf[: conn.length]
         else:
             try:
