@@ -1,7 +1,8 @@
 """Server processes for bench_http, each on the port it is given.
 
 Run as ``python -m benchmarks._http_servers KIND PORT``; serves until killed. KIND is baseline,
-builtin, granian, or (when installed) cheroot or waitress.
+builtin, workers (the builtin server running requests on worker threads, as it does for a store
+that can block), granian, or (when installed) cheroot or waitress.
 The baseline is ``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive and TCP_NODELAY,
 answering every GET with the same 1 KiB and every PUT with 204. The others serve a MemoryStore
 holding that 1 KiB at ``bench/value`` through nstore's app.
@@ -63,6 +64,8 @@ def main(kind: str, port: int) -> None:
     elif kind == "waitress":
         waitress = importlib.import_module("waitress")
         waitress.serve(make_app(store), host="127.0.0.1", port=port, threads=16, _quiet=True)
+    elif kind == "workers":
+        serve(store, port=port, workers=32)
     else:
         serve(store, port=port, server="granian" if kind == "granian" else "builtin")
 
