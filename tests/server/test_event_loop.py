@@ -95,6 +95,20 @@ def test_pipelined_requests_are_answered_in_order(workers: int) -> None:
 
 
 @pytest.mark.parametrize("workers", [0, 4])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_request_that_follows_a_body_in_the_same_packet_is_served(workers: int, chunked: bool) -> None:
+    with serve_in_thread(MemoryStore[str, bytes](), workers=workers) as server, _connect(server) as sock:
+        put = _chunked_put("k", [b"x" * 50, b"y" * 50]) if chunked else _put("k", b"x" * 50 + b"y" * 50)
+        cut = put.index(b"xxx") + 10
+        sock.sendall(put[:cut])  # the head and part of the body
+        time.sleep(0.2)
+        sock.sendall(put[cut:] + _get("k"))  # the rest of the body, then the next request
+        stored, read = read_responses(sock, 2)
+        assert stored.status == 204
+        assert read.body == b"x" * 50 + b"y" * 50
+
+
+@pytest.mark.parametrize("workers", [0, 4])
 def test_a_request_sent_a_byte_at_a_time_is_served(workers: int) -> None:
     with serve_in_thread(MemoryStore[str, bytes](), workers=workers) as server, _connect(server) as sock:
         for byte in _chunked_put("k", [b"ab", b"c" * 300]) + _get("k"):

@@ -255,6 +255,8 @@ class WSGIServer:
 
     def _advance(self, conn: _Conn) -> None:
         """Serve every request complete in the buffer, while the connection can take one."""
+        if conn.state == _BODY:
+            self._collect_body(conn)
         buf = conn.buf
         while buf and conn.state == _HEAD:
             try:
@@ -271,8 +273,6 @@ class WSGIServer:
             del buf[:length]
             conn.in_head = False
             self._request(conn, method, target, version, headers)
-        if conn.state == _BODY:
-            self._collect_body(conn)
 
     def _request(
         self, conn: _Conn, method: bytes, target: bytes, version: bytes, headers: list[tuple[bytes, bytes]]
