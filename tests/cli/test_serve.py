@@ -82,6 +82,14 @@ def test_serve_with_tokens_and_read_only(nstore: NStore, tmp_path: Path) -> None
         assert curl(f"{url}v1/keys/k") == b"v"
 
 
+def test_serve_with_worker_threads(nstore: NStore) -> None:
+    with serving(nstore, "memory://", "--workers", "2", "--max-connections", "8") as (url, _):
+        assert status("-X", "PUT", "--data-binary", "w", f"{url}v1/keys/k").startswith(b"2")
+        assert curl(f"{url}v1/keys/k") == b"w"
+    line = nstore.fails(2, "serve", "memory://", "--workers", "-1", "--port", "0")
+    assert line == "nstore serve: Expected an integer >= 0 for workers. Got -1 instead."
+
+
 def test_serving_beyond_loopback_needs_a_token(nstore: NStore) -> None:
     line = nstore.fails(2, "serve", "memory://", "--host", "0.0.0.0", "--port", "0")
     assert line.startswith("nstore serve: Refusing to serve on '0.0.0.0' without authentication")
