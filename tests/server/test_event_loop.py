@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -252,3 +255,41 @@ def test_a_head_over_the_limit_is_431() -> None:
 def test_bad_server_options_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):
         serve_in_thread(MemoryStore[str, bytes](), "127.0.0.1", 0, **options)
+
+
+_LOW_DESCRIPTORS = """
+import resource, sys
+from nstore import MemoryStore
+from nstore.server import serve_in_thread
+server = serve_in_thread(MemoryStore[str, bytes]({"k": b"v"}))
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+print(server.url, flush=True)
+sys.stdin.read()
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
+def test_running_out_of_descriptors_pauses_accepting_instead_of_spinning() -> None:
+    pipe = subprocess.PIPE
+    process = subprocess.Popen([sys.executable, "-c", _LOW_DESCRIPTORS], stdin=pipe, stdout=pipe, stderr=pipe)
+    assert process.stdout is not None
+    assert process.stdin is not None
+    try:
+        host, port = process.stdout.readline().decode().strip().removeprefix("http://").rsplit(":", 1)
+        clients = [socket.create_connection((host, int(port)), timeout=5) for _ in range(100)]
+        time.sleep(0.5)  # the server has taken what it could; the rest wait in the backlog
+        before = _cpu_seconds(process.pid)
+        time.sleep(1.0)
+        assert _cpu_seconds(process.pid) - before < 0.5  # paused, not spinning on accept
+        for sock in clients:
+            sock.close()
+        with HTTPStore(f"http://{host}:{port}", retries=5) as client:
+            assert client["k"] == b"v"  # accepting again once descriptors are free
+    finally:
+        _, err = process.communicate(b"", timeout=10)  # end of input: the server process exits
+    assert b"Cannot accept connections" in err

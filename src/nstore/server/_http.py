@@ -53,6 +53,7 @@ MiB = 1024 * 1024
 LINGER = 0.5
 _RECV = 64 * 1024
 _TICK = 0.25  # seconds between deadline checks
+_PAUSE = 0.25  # seconds without accepting after the process ran out of descriptors
 
 _IN = select.POLLIN | select.POLLERR | select.POLLHUP
 _OUT = select.POLLOUT
@@ -119,6 +120,8 @@ class WSGIServer:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._bytes = 0
+        self._accepting_at = 0.0  # when accepting resumes after running out of descriptors
+        self._starved = False
         self._poller = _Poller()
         self._base_environ = base_environ(host, self.port)
         # An application may answer plain GETs and PUTs without WSGI (see NStoreApp.fast_get).
@@ -161,10 +164,14 @@ class WSGIServer:
                 if now >= next_tick:
                     next_tick = now + _TICK
                     self._reap(now)
+                    if self._accepting_at and now >= self._accepting_at and not closing_by:
+                        self._accepting_at = 0.0
+                        poller.register(listen_fd, _IN)
                 if self._stopping.is_set():
                     if not closing_by:
                         closing_by = now + 5.0
-                        poller.unregister(listen_fd)
+                        if not self._accepting_at:
+                            poller.unregister(listen_fd)
                         self._sock.close()
                     self._close_idle()
                     if not conns or now > closing_by:
@@ -196,8 +203,18 @@ class WSGIServer:
         while True:
             try:
                 sock, _addr = self._sock.accept()
-            except OSError:  # BlockingIOError when none is left; ECONNABORTED and the like
+            except BlockingIOError:  # none is left
                 return
+            except (ConnectionAbortedError, InterruptedError):
+                continue
+            except OSError as exc:  # out of file descriptors or memory: pause, or the loop would spin
+                if not self._starved:  # once per episode
+                    _log.warning("Cannot accept connections (%s); pausing %.2f s at a time.", exc, _PAUSE)
+                self._starved = True
+                self._poller.unregister(self._sock.fileno())
+                self._accepting_at = monotonic() + _PAUSE
+                return
+            self._starved = False
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if len(self._conns) >= self.max_connections:
