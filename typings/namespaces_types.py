@@ -46,6 +46,7 @@ logged: Store[str, User] = LoggingStore(users)
 read_only: Store[str, User] = ReadOnlyStore(users)
 cached: Store[int, list[str]] = CacheStore(MemoryStore[int, list[str]](), MemoryStore[int, list[str]](maxsize=10))
 stats: CacheStats = CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes]()).stats
+hits: int | None = stats.hits  # None unless count_hits=True
 lru = MemoryStore[str, bytes](maxsize=100, maxbytes=1 << 20, ttl=60.0)
 
 # Mistakes mypy catches.
@@ -57,4 +58,5 @@ db.namespace("keys", Prefix("k/"))  # E: Argument 2 to "namespace" of "Namespace
 LoggingStore(users)[1] = User(1, "a")  # E: Invalid index type "int" for "LoggingStore[str, User]"; expected type "str"  [index]
 ReadOnlyStore(users)["a"] = 3  # E: Incompatible types in assignment (expression has type "int", target has type "User")  [assignment]
 CacheStore(users, MemoryStore[str, Account]())  # E: Cannot infer value of type parameter "V" of "CacheStore"  [misc]
+counted: int = stats.hits  # E: Incompatible types in assignment (expression has type "int | None", variable has type "int")  [assignment]
 MemoryStore(maxsize="10")  # E: Argument "maxsize" to "MemoryStore" has incompatible type "str"; expected "int | None"  [arg-type]
