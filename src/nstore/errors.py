@@ -30,7 +30,9 @@ built-in exception means also derive from that built-in, so ``except KeyError`` 
     │   └── CorruptStore                       on-disk data that is not an nstore store
     └── NamespaceError                         namespaces and their manifests
         ├── ManifestMismatch                   a namespace opened with another chain or schema
+        ├── CorruptManifest (CorruptStore)     a manifest that is malformed or contradicts itself
         └── MigrationError                     a migration that cannot proceed
+            └── MigrationFailed                values that do not decode, transform or validate
 
 Messages say what was expected, what came, and what to do. They never contain filesystem paths
 or secrets when they can cross the network.
@@ -38,11 +40,15 @@ or secrets when they can cross the network.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 __all__ = [
     "AuthError",
     "CodecError",
     "ConfigurationError",
     "ConflictError",
+    "CorruptManifest",
     "CorruptStore",
     "DecodeError",
     "DecodeLimitError",
@@ -52,6 +58,7 @@ __all__ = [
     "KeyEncodingError",
     "ManifestMismatch",
     "MigrationError",
+    "MigrationFailed",
     "MissingKey",
     "NStoreError",
     "NamespaceError",
@@ -196,8 +203,54 @@ class NamespaceError(NStoreError):
 
 
 class ManifestMismatch(NamespaceError):
-    """A namespace opened with a chain or schema other than the one recorded in its manifest."""
+    """A namespace opened with a chain or schema other than the one recorded in its manifest.
+
+    Besides the message (which ends with a diff of recorded and requested), the mismatch is kept
+    as data for tools: :attr:`namespace`, :attr:`problems` (one line each), :attr:`recorded`
+    and :attr:`requested` (JSON documents).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        namespace: str | None = None,
+        problems: Sequence[str] = (),
+        recorded: Mapping[str, Any] | None = None,
+        requested: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.namespace = namespace
+        self.problems = list(problems)
+        self.recorded = dict(recorded or {})
+        self.requested = dict(requested or {})
+
+
+class CorruptManifest(NamespaceError, CorruptStore):
+    """A manifest that is not a valid nstore manifest, or whose records contradict each other.
+
+    :attr:`namespace` names the namespace and :attr:`field` the manifest field at fault
+    (``"retired[0]"``, ``"name"``, ...). Nothing destructive runs on such a manifest.
+    """
+
+    def __init__(self, message: str, *, namespace: str, field: str) -> None:
+        super().__init__(message)
+        self.namespace = namespace
+        self.field = field
 
 
 class MigrationError(NamespaceError):
     """A migration that cannot proceed (no recorded chain, a conflicting migration, ...)."""
+
+
+class MigrationFailed(MigrationError):
+    """Values that the migration could not decode, transform or validate; nothing was switched.
+
+    :attr:`failures` maps each failing key (up to a limit) to the reason, and :attr:`count` is
+    the number of failing values in all.
+    """
+
+    def __init__(self, message: str, *, failures: Mapping[str, str], count: int) -> None:
+        super().__init__(message)
+        self.failures = dict(failures)
+        self.count = count
