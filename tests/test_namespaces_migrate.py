@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from nstore import MemoryStore
+from nstore._manifest import Migration
+from nstore._target import Target
 from nstore.codecs import Msgspec, Zlib, Zstd
-from nstore.errors import ManifestMismatch, MigrationError
+from nstore.errors import ManifestMismatch, MigrationError, MigrationFailed
 from nstore.namespaces import Namespaces
 from nstore.stores.sqlite import SQLiteStore
 from tests.test_namespaces import User, UserWithEmail
@@ -67,22 +69,36 @@ def test_migrate_unknown_namespace_and_bad_batch(db: Namespaces) -> None:
         db.migrate("users", NEW, batch_size=0)
 
 
-def test_undecodable_value_stops_the_migration_recorded(db: Namespaces) -> None:
+def test_an_undecodable_value_is_reported_and_nothing_is_switched(db: Namespaces) -> None:
     db.store["users/0/broken"] = b"not zstd"
-    with pytest.raises(MigrationError, match="Cannot re-encode key 'broken'"):
-        db.migrate("users", NEW)
-    assert db.manifest("users").migration is not None
+    before = db.manifest("users")
+    with pytest.raises(MigrationFailed, match="Cannot migrate namespace 'users': 1 value") as info:
+        db.migrate("users", NEW, batch_size=100)
+    assert list(info.value.failures) == ["broken"]
+    assert info.value.failures["broken"].startswith("DecodeError: Expected a zstd frame")
+    assert "'broken': DecodeError" in str(info.value)
+    # Not recorded as in progress: the namespace opens with its old chain, every value there.
+    manifest = db.manifest("users")
+    assert (manifest.migration, manifest.generation, manifest.chain) == (None, 0, before.chain)
+    assert not any(k.startswith("users/1/") for k in db.store)
+    assert len(db.namespace("users", OLD)) == 601
+    with pytest.raises(MigrationError, match="no migration in progress"):
+        db.rollback("users")
+    del db.namespace("users", OLD)["broken"]
+    assert len(db.migrate("users", NEW)) == 600
+
+
+def test_a_migration_in_progress_refuses_another_chain(db: Namespaces) -> None:
+    manifest = db.manifest("users")
+    target = Target.of(NEW)
+    state = Migration(1, target.chain, target.value_type, target.schema, target.fingerprint, "now")
+    db.store[manifest.key] = manifest.changed(migration=state).to_json()  # as a killed migration leaves it
     with pytest.raises(MigrationError, match="being migrated"):
         db.namespace("users", OLD)
     with pytest.raises(MigrationError, match="another chain"):
         db.migrate("users", Msgspec(User))
     db.rollback("users")
     assert db.manifest("users").migration is None
-    assert not any(k.startswith("users/1/") for k in db.store)
-    del db.namespace("users", OLD)["broken"]
-    assert len(db.migrate("users", NEW)) == 600
-    with pytest.raises(MigrationError, match="no migration in progress"):
-        db.rollback("users")
 
 
 def test_interrupted_cleanup_is_finished_on_next_open(db: Namespaces) -> None:

@@ -1,33 +1,47 @@
-"""Namespace manifests: what a namespace's values were written with, and whether a chain still fits.
+"""Namespace manifests: a validated record of what a namespace's values were written with.
 
-A manifest is a small JSON document kept in the backing store under a reserved key. It records the
-namespace's codec chain (its spec), the value type's import path, the JSON schema of the values
-and its fingerprint, the *generation* whose key prefix holds the values, and the state of a
-migration in progress. :func:`schema_problems` judges whether a new schema can read values written
-under the recorded one.
+A manifest is a JSON document kept in the backing store under a reserved key. It records the
+namespace's codec chain (its spec), the value type's import path, the JSON schemas its values may
+have been written with, the compatibility mode that admits a new schema, the *generation* whose
+key prefix holds the values, the record of every generation, and the state of a migration.
+
+Reading one is a pure function (:func:`decode_manifest`): the JSON is validated against the
+:class:`Manifest` record, then its records are checked against each other. A malformed or
+inconsistent manifest raises :class:`~nstore.errors.CorruptManifest` naming the field, so that
+no destructive step (deleting a retired generation) runs on a manifest whose own record of that
+generation does not agree. Format 1 manifests (before generations had records) are read too.
 """
 
 from __future__ import annotations
 
 import datetime
-import difflib
-import json
 import re
-from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from nstore.codecs import Codec, schema_fingerprint
-from nstore.errors import CorruptStore, InvalidKey
+import msgspec
 
-__all__ = ["MANIFESTS", "Manifest", "Target", "check_name", "diff", "schema_problems"]
+from nstore._compat import Mode
+from nstore._target import Target
+from nstore.codecs import schema_fingerprint
+from nstore.errors import CorruptManifest, InvalidKey
+
+__all__ = [
+    "MANIFESTS",
+    "Generation",
+    "Manifest",
+    "Migration",
+    "SchemaRecord",
+    "check_name",
+    "decode_manifest",
+    "prefix_of",
+]
 
 #: Key prefix of the manifests. Namespace names start with a letter or digit, so no namespace's
 #: prefix (``name/``) can produce a key here.
 MANIFESTS = "_nstore/namespaces/"
+FORMAT = 2
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_FORMAT = 1
-# Schema keywords that document values without constraining them.
-_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment"})
+_AT = re.compile(r" - at `(\$[^`]*)`$")
 
 
 def check_name(name: object) -> str:
@@ -39,64 +53,87 @@ def check_name(name: object) -> str:
     return name
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def _plain_spec(spec: Any) -> list[dict[str, Any]]:
-    """A chain's spec as a JSON list, without the schema fingerprints typed codecs add to it."""
-    stages = spec if isinstance(spec, list) else [spec]
-    return [{k: v for k, v in json.loads(json.dumps(s)).items() if k != "fingerprint"} for s in stages]
+def prefix_of(name: str, generation: int) -> str:
+    return f"{name}/{generation}/"
 
 
-@dataclass(frozen=True)
-class Target:
-    """What a codec chain would record: its spec, value type, schema and fingerprint."""
+class SchemaRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A schema that values of the namespace may still have been written with."""
 
+    fingerprint: str
+    schema: dict[str, Any]
+
+
+class Generation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A generation of the namespace: created, and retired once a migration replaced it."""
+
+    generation: int
+    created: str
+    retired: str | None = None
+
+
+class Migration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A migration in progress: its target chain and the generation it writes."""
+
+    generation: int
     chain: list[dict[str, Any]]
     value_type: str | None
     schema: dict[str, Any] | None
     fingerprint: str | None
+    started: str
+    local_types: tuple[str, ...] = ()
+    transform: str | None = None
 
-    @classmethod
-    def of(cls, codec: Codec[Any, bytes]) -> Target:
-        chain = _plain_spec(codec.spec)
-        schema = codec.schema()
-        value_type = chain[0].get("type") if chain else None
-        return cls(
-            chain=chain,
-            value_type=value_type if isinstance(value_type, str) else None,
-            schema=None if schema is None else json.loads(json.dumps(schema)),
-            fingerprint=None if schema is None else schema_fingerprint(schema),
-        )
-
-    def shown(self) -> dict[str, Any]:
-        return {"chain": self.chain, "value_type": self.value_type, "fingerprint": self.fingerprint}
+    @property
+    def target(self) -> Target:
+        return Target(self.chain, self.value_type, self.schema, self.fingerprint, self.local_types)
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A namespace's manifest, as recorded in the backing store.
 
-    ``generation`` numbers the key prefix that holds the values (``name/<generation>/``);
-    ``migration`` is None, or the :class:`Target` fields plus the target ``generation`` of a
-    migration in progress; ``retired`` lists generations whose keys are being removed.
+    ``schema`` and ``fingerprint`` are those of the newest schema; ``earlier_schemas`` the ones
+    values may still have been written with since the last migration. ``local_types`` lists the
+    recorded types that no other process can import (defined in ``__main__`` or in a function).
+    ``generation`` numbers the key prefix that holds the values (``name/<generation>/``) and
+    ``generations`` records each one; ``retired`` lists generations whose keys are being removed.
     """
 
+    format: int = FORMAT
     name: str
     chain: list[dict[str, Any]]
     value_type: str | None
     schema: dict[str, Any] | None
     fingerprint: str | None
+    compatibility: Mode = "backward"
+    earlier_schemas: tuple[SchemaRecord, ...] = ()
+    local_types: tuple[str, ...] = ()
     generation: int = 0
-    migration: dict[str, Any] | None = None
+    generations: tuple[Generation, ...] = ()
+    migration: Migration | None = None
     retired: tuple[int, ...] = ()
-    created: str = field(default_factory=_now)
-    updated: str = field(default_factory=_now)
+    created: str = msgspec.field(default_factory=now)
+    updated: str = msgspec.field(default_factory=now)
 
     @classmethod
-    def new(cls, name: str, target: Target) -> Manifest:
-        return cls(name, target.chain, target.value_type, target.schema, target.fingerprint)
+    def new(cls, name: str, target: Target, compatibility: Mode = "backward") -> Manifest:
+        created = now()
+        return cls(
+            name=name,
+            chain=target.chain,
+            value_type=target.value_type,
+            schema=target.schema,
+            fingerprint=target.fingerprint,
+            local_types=target.local_types,
+            compatibility=compatibility,
+            generations=(Generation(0, created),),
+            created=created,
+            updated=created,
+        )
 
     @property
     def key(self) -> str:
@@ -109,128 +146,161 @@ class Manifest:
 
     @property
     def target(self) -> Target:
-        return Target(self.chain, self.value_type, self.schema, self.fingerprint)
+        return Target(self.chain, self.value_type, self.schema, self.fingerprint, self.local_types)
 
-    def with_target(self, target: Target, **changes: Any) -> Manifest:
-        return replace(
-            self,
+    @property
+    def schemas(self) -> list[dict[str, Any] | None]:
+        """Every schema the values may have been written with, oldest first."""
+        return [*(r.schema for r in self.earlier_schemas), self.schema]
+
+    @property
+    def fingerprint_list(self) -> list[str | None]:
+        """The fingerprints of :attr:`schemas`, in the same order."""
+        return [*(r.fingerprint for r in self.earlier_schemas), self.fingerprint]
+
+    @property
+    def fingerprints(self) -> set[str | None]:
+        return set(self.fingerprint_list)
+
+    def with_schema(self, target: Target) -> Manifest:
+        """The manifest with ``target``'s schema as the newest, the current one kept as earlier."""
+        earlier = self.earlier_schemas
+        if self.schema is not None and self.fingerprint is not None:
+            earlier = (*earlier, SchemaRecord(self.fingerprint, self.schema))
+        return self.changed(schema=target.schema, fingerprint=target.fingerprint, earlier_schemas=earlier)
+
+    def switched(self, target: Target, generation: int) -> Manifest:
+        """The manifest after a migration to ``target`` in ``generation``: the old one retired."""
+        stamp = now()
+        records = [g if g.generation != self.generation else Generation(g.generation, g.created, stamp)
+                   for g in self.generations]  # fmt: skip
+        return self.changed(
             chain=target.chain,
             value_type=target.value_type,
             schema=target.schema,
             fingerprint=target.fingerprint,
-            updated=_now(),
-            **changes,
+            local_types=target.local_types,
+            earlier_schemas=(),
+            generation=generation,
+            generations=(*records, Generation(generation, stamp)),
+            migration=None,
+            retired=(*self.retired, self.generation),
+        )
+
+    def retirable(self, generation: int) -> bool:
+        """True if this manifest's own records agree that ``generation``'s keys may be deleted."""
+        return generation != self.generation and any(
+            g.generation == generation and g.retired is not None for g in self.generations
         )
 
     def changed(self, **changes: Any) -> Manifest:
-        return replace(self, updated=_now(), **changes)
+        return msgspec.structs.replace(self, updated=now(), **changes)
 
     def to_json(self) -> bytes:
-        data = {"format": _FORMAT, **asdict(self), "retired": list(self.retired)}
-        return json.dumps(data, indent=1, sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, name: str, raw: bytes) -> Manifest:
-        try:
-            data = json.loads(raw)
-            if data.pop("format") != _FORMAT:
-                raise ValueError("unknown manifest format")
-            data["retired"] = tuple(data.get("retired", ()))
-            manifest = cls(**data)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise CorruptStore(
-                f"The manifest of namespace {name!r} is not a readable nstore manifest ({exc}). "
-                f"Inspect or remove the key {MANIFESTS + name!r}."
-            ) from None
-        return manifest
+        return msgspec.json.format(msgspec.json.encode(self, order="sorted"), indent=1)
 
 
-def prefix_of(name: str, generation: int) -> str:
-    return f"{name}/{generation}/"
+# -- reading ------------------------------------------------------------------------------------
 
 
-def diff(recorded: dict[str, Any], requested: dict[str, Any]) -> str:
-    """A unified diff of two JSON documents, recorded first."""
-    a = json.dumps(recorded, indent=2, sort_keys=True).splitlines()
-    b = json.dumps(requested, indent=2, sort_keys=True).splitlines()
-    return "\n".join(difflib.unified_diff(a, b, "recorded", "requested", lineterm="", n=2))
+class _FormatOne(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The first manifest format: no generation records, no compatibility mode."""
+
+    format: int
+    name: str
+    chain: list[dict[str, Any]]
+    value_type: str | None
+    schema: dict[str, Any] | None
+    fingerprint: str | None
+    generation: int
+    migration: dict[str, Any] | None
+    retired: tuple[int, ...]
+    created: str
+    updated: str
 
 
-# -- schema compatibility ---------------------------------------------------------------------
-
-
-def schema_problems(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
-    """Why values written under schema ``old`` may not be readable under ``new`` (empty: they are).
-
-    Compatible: unchanged fields, new fields that are not required (optional, or with a default),
-    a required field becoming optional, changed titles, descriptions and defaults. Anything else
-    (a removed field, a changed type, a new required field) is a problem.
-    """
-    if old is None or new is None:
-        return [] if old == new else ["$: a typed schema is replaced by an untyped codec, or the reverse"]
-    return _compare(old, new, old, new, "$", 0)
-
-
-def _resolve(schema: Any, root: dict[str, Any]) -> Any:
-    for _ in range(32):
-        if not isinstance(schema, dict) or "$ref" not in schema:
-            return schema
-        ref = schema["$ref"]
-        parts = ref.split("/") if isinstance(ref, str) and ref.startswith("#/") else None
-        target: Any = root
-        for part in parts[1:] if parts else ():
-            target = target.get(part) if isinstance(target, dict) else None
-        if parts is None or target is None:
-            return schema
-        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-    return schema
-
-
-def _normal(schema: Any, root: dict[str, Any], depth: int) -> Any:
-    """The schema with references expanded and annotations dropped, for comparing shapes."""
-    if depth > 16:
-        return schema.get("$ref", "...") if isinstance(schema, dict) else schema
-    schema = _resolve(schema, root)
-    if isinstance(schema, dict):
-        return {
-            k: _normal(v, root, depth + 1)
-            for k, v in schema.items()
-            if k not in _ANNOTATIONS and k not in ("$defs", "definitions")
-        }
-    if isinstance(schema, list):
-        return [_normal(v, root, depth + 1) for v in schema]
-    return schema
-
-
-def _compare(
-    old: Any, new: Any, old_root: dict[str, Any], new_root: dict[str, Any], path: str, depth: int
-) -> list[str]:
-    old, new = _resolve(old, old_root), _resolve(new, new_root)
-    is_object = all(isinstance(s, dict) and "properties" in s for s in (old, new))
-    if not is_object or depth > 16:
-        before, after = _normal(old, old_root, depth), _normal(new, new_root, depth)
-        if before == after:
-            return []
-        was, now = json.dumps(before, sort_keys=True), json.dumps(after, sort_keys=True)
-        return [f"{path}: changed from {was} to {now}"]
-    problems: list[str] = []
-    old_props, new_props = old["properties"], new["properties"]
-    old_required, new_required = set(old.get("required", ())), set(new.get("required", ()))
-    for name, sub in old_props.items():
-        if name not in new_props:
-            problems.append(f"{path}.{name}: removed (values written before hold it)")
+def decode_manifest(name: str, raw: bytes) -> Manifest:
+    """The manifest of namespace ``name`` from its JSON; CorruptManifest names what is wrong."""
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise _corrupt(name, "$", f"it is not JSON ({exc})") from None
+    version = data.get("format") if isinstance(data, dict) else None
+    try:
+        if version == 1:
+            manifest = _upgrade(name, msgspec.convert(data, _FormatOne))
+        elif version == FORMAT:
+            manifest = msgspec.convert(data, Manifest)
         else:
-            problems += _compare(sub, new_props[name], old_root, new_root, f"{path}.{name}", depth + 1)
-    for name in new_props:
-        if name not in old_props and name in new_required:
-            problems.append(
-                f"{path}.{name}: new and required (values written before lack it); give it a default"
+            raise _corrupt(name, "format", f"expected format 1 or {FORMAT}, got {version!r}")
+    except msgspec.ValidationError as exc:
+        match = _AT.search(str(exc))
+        field = match.group(1).removeprefix("$.") if match else "$"
+        raise _corrupt(name, field, str(exc)) from None
+    problem = inconsistency(name, manifest)
+    if problem is not None:
+        raise _corrupt(name, *problem)
+    return manifest
+
+
+def inconsistency(name: str, m: Manifest) -> tuple[str, str] | None:
+    """The first ``(field, why)`` in which manifest ``m`` of ``name`` contradicts itself."""
+    if m.name != name:
+        return "name", f"it names namespace {m.name!r}, but is the manifest of {name!r}"
+    if m.schema is not None and schema_fingerprint(m.schema) != m.fingerprint:
+        return "fingerprint", f"{m.fingerprint!r} is not the fingerprint of the recorded schema"
+    numbers = [g.generation for g in m.generations]
+    live = [g.generation for g in m.generations if g.retired is None]
+    if len(set(numbers)) != len(numbers) or any(n < 0 for n in numbers):
+        return "generations", f"generation numbers must be distinct and not negative, got {numbers}"
+    if live != [m.generation]:
+        return "generation", (
+            f"{m.generation} is not the live generation of the manifest's records (live: {live})"
+        )
+    for i, generation in enumerate(m.retired):
+        if not m.retirable(generation):
+            return f"retired[{i}]", (
+                f"generation {generation} is the live one, or has no record of being retired"
             )
-    for name in sorted((new_required - old_required) & set(old_props)):
-        problems.append(f"{path}.{name}: optional before, required now")
-    skip = {"properties", "required"}
-    rest_old = {k: v for k, v in old.items() if k not in skip}
-    rest_new = {k: v for k, v in new.items() if k not in skip}
-    if _normal(rest_old, old_root, depth) != _normal(rest_new, new_root, depth):
-        problems.append(f"{path}: object constraints changed")
-    return problems
+    if m.migration is not None and m.migration.generation <= max(numbers):
+        return "migration.generation", (
+            f"a migration must write a new generation (above {max(numbers)}), got {m.migration.generation}"
+        )
+    return None
+
+
+def _upgrade(name: str, old: _FormatOne) -> Manifest:
+    """A format 1 manifest as a format 2 one, its implicit generation records made explicit."""
+    for i, generation in enumerate(old.retired):
+        if not 0 <= generation < old.generation:
+            raise _corrupt(name, f"retired[{i}]", f"generation {generation} was never replaced")
+    migration = None
+    if old.migration is not None:
+        try:
+            migration = msgspec.convert(old.migration, Migration)
+        except msgspec.ValidationError as exc:
+            raise _corrupt(name, "migration", str(exc)) from None
+    records = [Generation(g, old.created, old.updated) for g in old.retired]
+    return Manifest(
+        name=old.name,
+        chain=old.chain,
+        value_type=old.value_type,
+        schema=old.schema,
+        fingerprint=old.fingerprint,
+        generation=old.generation,
+        generations=(*records, Generation(old.generation, old.created)),
+        migration=migration,
+        retired=old.retired,
+        created=old.created,
+        updated=old.updated,
+    )
+
+
+def _corrupt(name: str, field: str, why: str) -> CorruptManifest:
+    return CorruptManifest(
+        f"The manifest of namespace {name!r} is not a valid nstore manifest: field {field!r}: {why}. "
+        f"Nothing was changed: correct that field of the key {MANIFESTS + name!r}, or restore the "
+        "key from a backup.",
+        namespace=name,
+        field=field,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -104,6 +103,12 @@ def to_json(value: object) -> Any:
     return msgspec.to_builtins(value, enc_hook=fallback, str_keys=True)
 
 
+def _builtins(manifest: Manifest) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(manifest)
+
+
 def _open(url: str) -> tuple[Any, Namespaces]:
     from nstore.namespaces import Namespaces
 
@@ -127,7 +132,7 @@ def _namespaces(args: argparse.Namespace) -> int:
     with store:
         manifests = db.namespaces()
     if args.json:
-        print_json([dataclasses.asdict(m) for m in manifests.values()])
+        print_json([_builtins(m) for m in manifests.values()])
         return EXIT_OK
     rows = [("NAME", "TYPE", "FINGERPRINT", "CHAIN")]
     for m in manifests.values():
@@ -155,7 +160,7 @@ def _inspect(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(to_json(value), indent=2, ensure_ascii=False) + "\n")
             return EXIT_OK
         count = sum(1 for _ in store.iter_keys(manifest.prefix))
-    data = {**dataclasses.asdict(manifest), "keys": count}
+    data = {**_builtins(manifest), "keys": count}
     if args.json:
         print_json(data)
         return EXIT_OK
@@ -171,7 +176,7 @@ def _inspect(args: argparse.Namespace) -> int:
     ]
     if manifest.migration:
         migration = manifest.migration
-        lines.append(f"migrating    to {chain_text(migration['chain'])} since {migration['started']}")
+        lines.append(f"migrating    to {chain_text(migration.chain)} since {migration.started}")
     if manifest.schema is not None:
         schema = json.dumps(manifest.schema, indent=2, sort_keys=True)
         lines.append("schema       " + schema.replace("\n", "\n" + " " * 13))
