@@ -41,7 +41,8 @@ __all__ = [
 MANIFESTS = "_nstore/namespaces/"
 FORMAT = 2
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_AT = re.compile(r" - at `(\$[^`]*)`$")
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+_MISSING = re.compile(r"(?:missing required|contains unknown) field `([^`]*)`")
 
 
 def check_name(name: object) -> str:
@@ -234,9 +235,7 @@ def decode_manifest(name: str, raw: bytes) -> Manifest:
         else:
             raise _corrupt(name, "format", f"expected format 1 or {FORMAT}, got {version!r}")
     except msgspec.ValidationError as exc:
-        match = _AT.search(str(exc))
-        field = match.group(1).removeprefix("$.") if match else "$"
-        raise _corrupt(name, field, str(exc)) from None
+        raise _corrupt(name, _field(exc), str(exc)) from None
     problem = inconsistency(name, manifest)
     if problem is not None:
         raise _corrupt(name, *problem)
@@ -294,6 +293,15 @@ def _upgrade(name: str, old: _FormatOne) -> Manifest:
         created=old.created,
         updated=old.updated,
     )
+
+
+def _field(exc: msgspec.ValidationError) -> str:
+    """The manifest field a validation error is about: ``generation``, ``retired[0]``, ``$``."""
+    where, missing = _AT.search(str(exc)), _MISSING.search(str(exc))
+    field = where.group(1) if where else ""
+    if missing:
+        field = f"{field}.{missing.group(1)}" if field else missing.group(1)
+    return field or "$"
 
 
 def _corrupt(name: str, field: str, why: str) -> CorruptManifest:
