@@ -143,10 +143,10 @@ def on_disk(tmp_path: Path) -> Path:
     return path
 
 
-def _kill_midway(tmp_path: Path, path: Path, after: int) -> list[str]:
-    """Run the migration in a child process and SIGKILL it once ``after`` values are re-encoded."""
+def kill_midway(tmp_path: Path, path: Path, after: int, source: str = CHILD) -> list[str]:
+    """Run the migration script ``source`` and SIGKILL it once ``after`` values are re-encoded."""
     script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(CHILD))
+    script.write_text(textwrap.dedent(source))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     lines = []
     with subprocess.Popen(
@@ -165,7 +165,7 @@ def _kill_midway(tmp_path: Path, path: Path, after: int) -> list[str]:
 
 @pytest.mark.parametrize("after", [0, 200, 560])
 def test_killed_migration_resumes_with_every_value(tmp_path: Path, on_disk: Path, after: int) -> None:
-    _kill_midway(tmp_path, on_disk, after)
+    kill_midway(tmp_path, on_disk, after)
     with SQLiteStore(on_disk) as backing:
         db = Namespaces(backing)
         manifest = db.manifest("users")
@@ -189,7 +189,7 @@ def test_killed_migration_resumes_with_every_value(tmp_path: Path, on_disk: Path
 
 
 def test_killed_migration_rolls_back_with_every_value(tmp_path: Path, on_disk: Path) -> None:
-    _kill_midway(tmp_path, on_disk, 120)
+    kill_midway(tmp_path, on_disk, 120)
     with SQLiteStore(on_disk) as backing:
         db = Namespaces(backing)
         db.rollback("users")
