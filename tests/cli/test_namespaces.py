@@ -167,3 +167,86 @@ def test_a_copied_store_keeps_its_namespaces(nstore: NStore, tmp_path: Path) -> 
     nstore.ok("copy", "app.db", "files", "-q")
     assert nstore.ok("namespaces", "files").text == nstore.ok("namespaces", "app.db").text
     assert json.loads(nstore.ok("inspect", "files", "users", "u00001").out)["id"] == 1
+
+
+def test_a_chain_mismatch_is_a_readable_diff_or_json(nstore: NStore, tmp_path: Path) -> None:
+    _fill(tmp_path / "app.db")
+    result = nstore("inspect", "app.db", "users", "--check", JSON_CHAIN)
+    assert result.code == 4
+    lines = result.error_lines
+    assert lines[0] == (
+        "nstore inspect: Namespace 'users' was recorded with another codec chain. Open it with the "
+        "recorded chain, or re-encode it with migrate('users', new_chain)."
+    )
+    assert lines[1:3] == ["  --- recorded", "  +++ requested"]
+    assert '  +      "format": "json",' in lines
+    data = json.loads(nstore("inspect", "app.db", "users", "--check", JSON_CHAIN, "--json").out)
+    assert (data["error"], data["namespace"]) == ("ManifestMismatch", "users")
+    assert data["problems"] == ["the codec chain (or the value type) differs from the recorded one"]
+    assert data["requested"]["chain"] == json.loads(JSON_CHAIN)
+    assert data["recorded"]["chain"][1] == {"name": "zstd", "level": 3}
+    recorded = json.dumps([{"name": "msgspec", "type": STRUCT}, {"name": "zstd"}])
+    assert nstore.ok("inspect", "app.db", "users", "--check", recorded).text == (
+        "compatible: the chain may open namespace 'users' under 'backward' (its schema is recorded already)\n"
+    )
+
+
+def test_a_schema_mismatch_lists_each_problem(nstore: NStore, tmp_path: Path) -> None:
+    _fill(tmp_path / "app.db")
+    with SQLiteStore(tmp_path / "app.db") as store:
+        key = "_nstore/namespaces/users"
+        data = json.loads(store[key])
+        record = data["schema"]["$defs"]["RecordStruct"]
+        del record["properties"]["id"]
+        record["required"].remove("id")
+        data["fingerprint"] = schema_fingerprint(data["schema"])
+        store[key] = json.dumps(data).encode()  # as if values were written before the field existed
+    result = nstore("inspect", "app.db", "users", "u00001")
+    assert result.code == 4
+    assert result.error_lines[:3] == [
+        "nstore inspect: Namespace 'users' (compatibility 'backward') holds values of a schema that "
+        "the requested type cannot take:",
+        "    new code cannot read values written before: $.id: new and required (values written before "
+        "lack it); give it a default",
+        "  Keep the change within what 'backward' allows (see the table in docs/namespaces.md), or "
+        "migrate('users', new_chain, transform=...) to the new type.",
+    ]
+    assert "  --- recorded" in result.error_lines
+    data = json.loads(nstore("inspect", "app.db", "users", "u00001", "--json").out)
+    assert data["problems"][0].endswith(
+        "$.id: new and required (values written before lack it); give it a default"
+    )
+    assert "id" in data["requested"]["schema"]["$defs"]["RecordStruct"]["properties"]
+
+
+def test_a_corrupt_manifest_is_named_not_a_traceback(nstore: NStore, tmp_path: Path) -> None:
+    _fill(tmp_path / "app.db")
+    with SQLiteStore(tmp_path / "app.db") as store:
+        data = json.loads(store["_nstore/namespaces/users"])
+        store["_nstore/namespaces/users"] = json.dumps({**data, "generation": "1", "migration": []}).encode()
+    for args in [
+        ("inspect", "app.db", "users"),
+        ("namespaces", "app.db"),
+        ("migrate", "app.db", "users", "--rollback"),
+    ]:
+        line = nstore.fails(3, *args)
+        assert line.startswith(
+            f"nstore {args[0]}: not a readable store: The manifest of namespace 'users' is not a valid nstore "
+            "manifest: field 'generation': Expected `int`, got `str`"
+        )
+
+
+def test_types_no_other_process_can_import(nstore: NStore, tmp_path: Path) -> None:
+    class Point(msgspec.Struct):
+        x: int
+
+    _fill(tmp_path / "app.db")
+    with SQLiteStore(tmp_path / "app.db") as store:
+        Namespaces(store).namespace("points", Msgspec(Point))["p"] = Point(1)
+    text = nstore.ok("inspect", "app.db", "points").text
+    assert "portable     no: The chain's type 'tests.cli.test_namespaces:test_types_no_other" in text
+    line = nstore.fails(4, "inspect", "app.db", "points", "p")
+    assert "was defined in a script or inside a function" in line
+    assert "Define the type in a module and put the module's directory on PYTHONPATH" in line
+    line = nstore.fails(4, "inspect", "app.db", "local", "x")
+    assert line.endswith("put the directory of the module that defines them on PYTHONPATH, or install it.")

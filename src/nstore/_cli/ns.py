@@ -20,13 +20,22 @@ from nstore._cli.common import (
     print_json,
 )
 from nstore._cli.progress import Progress, format_duration
-from nstore.errors import MigrationError, SpecError
+from nstore.errors import ManifestMismatch, MigrationError
 
 if TYPE_CHECKING:
     from nstore._manifest import Manifest
     from nstore.namespaces import Namespaces
 
-__all__ = ["add_commands", "chain_text", "to_json"]
+__all__ = [
+    "HINT",
+    "add_commands",
+    "chain_text",
+    "manifest_data",
+    "manifest_of",
+    "open_namespaces",
+    "read_spec",
+    "to_json",
+]
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -45,14 +54,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         sub, common, "inspect", "show a namespace's manifest, or decode one of its values",
         "Without KEY, show the manifest of NAMESPACE: codec chain, value type, schema and its\n"
         "fingerprint, generation, and the number of keys. With KEY, decode that value through\n"
-        "the recorded chain and print it as JSON (the value type must be importable here).\n"
-        "Signed pickles take their key from NSTORE_PICKLE_KEY.",
-        "nstore inspect app.db users\nnstore inspect app.db users ada",
+        "the recorded chain and print it as JSON (the value type must be importable here: put its\n"
+        "module's directory on PYTHONPATH). With --check SPEC, say whether the chain SPEC may open\n"
+        "the namespace under its compatibility mode (exit 0), or show why not (exit 4), as a diff\n"
+        "or, with --json, as JSON. Signed pickles take their key from NSTORE_PICKLE_KEY.",
+        "nstore inspect app.db users\nnstore inspect app.db users ada\n"
+        "nstore inspect app.db users --check @chain.json",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help="the store holding the namespaces")
     p.add_argument("namespace", metavar="NAMESPACE", help="the namespace's name")
     p.add_argument("key", metavar="KEY", nargs="?", default=None, help="a key of the namespace to decode")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON (a value is JSON anyway)")
+    p.add_argument("--check", metavar="SPEC", help="check whether the chain SPEC (JSON or @FILE) may open it")
     p.add_argument("--trusted", action="store_true", help="allow unsigned pickle on a remote store")
     p.set_defaults(func=_inspect)
 
@@ -103,20 +116,20 @@ def to_json(value: object) -> Any:
     return msgspec.to_builtins(value, enc_hook=fallback, str_keys=True)
 
 
-def _builtins(manifest: Manifest) -> Any:
+def manifest_data(manifest: Manifest) -> Any:
     import msgspec
 
     return msgspec.to_builtins(manifest)
 
 
-def _open(url: str) -> tuple[Any, Namespaces]:
+def open_namespaces(url: str) -> tuple[Any, Namespaces]:
     from nstore.namespaces import Namespaces
 
     store = open_store(url)
     return store, Namespaces(store)
 
 
-def _manifest(db: Namespaces, name: str) -> Manifest:
+def manifest_of(db: Namespaces, name: str) -> Manifest:
     from nstore._manifest import check_name
 
     check_name(name)
@@ -128,11 +141,11 @@ def _manifest(db: Namespaces, name: str) -> Manifest:
 
 
 def _namespaces(args: argparse.Namespace) -> int:
-    store, db = _open(args.url)
+    store, db = open_namespaces(args.url)
     with store:
         manifests = db.namespaces()
     if args.json:
-        print_json([_builtins(m) for m in manifests.values()])
+        print_json([manifest_data(m) for m in manifests.values()])
         return EXIT_OK
     rows = [("NAME", "TYPE", "FINGERPRINT", "CHAIN")]
     for m in manifests.values():
@@ -145,49 +158,16 @@ def _namespaces(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+HINT = "(With the nstore command: 'nstore migrate URL NAMESPACE --to SPEC' resumes, '--rollback' undoes.)"
+
+
 def _inspect(args: argparse.Namespace) -> int:
-    store, db = _open(args.url)
-    with store:
-        manifest = _manifest(db, args.namespace)
-        if args.key is not None:
-            try:
-                view = db.open(args.namespace, trusted=args.trusted)
-            except SpecError as exc:
-                raise CommandError(EXIT_FAILED, f"cannot decode namespace {args.namespace!r}: {exc}") from exc
-            except MigrationError as exc:
-                raise CommandError(EXIT_FAILED, f"{exc} {_HINT}") from exc
-            value = view[args.key]
-            sys.stdout.write(json.dumps(to_json(value), indent=2, ensure_ascii=False) + "\n")
-            return EXIT_OK
-        count = sum(1 for _ in store.iter_keys(manifest.prefix))
-    data = {**_builtins(manifest), "keys": count}
-    if args.json:
-        print_json(data)
-        return EXIT_OK
-    lines = [
-        f"namespace    {manifest.name}",
-        f"keys         {count}",
-        f"value type   {manifest.value_type or '-'}",
-        f"chain        {chain_text(manifest.chain)}",
-        f"fingerprint  {manifest.fingerprint or '-'}",
-        f"generation   {manifest.generation} (keys under {manifest.prefix!r})",
-        f"created      {manifest.created}",
-        f"updated      {manifest.updated}",
-    ]
-    if manifest.migration:
-        migration = manifest.migration
-        lines.append(f"migrating    to {chain_text(migration.chain)} since {migration.started}")
-    if manifest.schema is not None:
-        schema = json.dumps(manifest.schema, indent=2, sort_keys=True)
-        lines.append("schema       " + schema.replace("\n", "\n" + " " * 13))
-    sys.stdout.write("\n".join(lines) + "\n")
-    return EXIT_OK
+    from nstore._cli.ns_inspect import inspect
+
+    return inspect(args)
 
 
-_HINT = "(With the nstore command: 'nstore migrate URL NAMESPACE --to SPEC' resumes, '--rollback' undoes.)"
-
-
-def _spec(text: str) -> Any:
+def read_spec(text: str, option: str = "--to") -> Any:
     if text.startswith("@"):
         try:
             with open(text[1:]) as f:
@@ -197,18 +177,18 @@ def _spec(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise CommandError(EXIT_USAGE, f"expected a JSON codec spec for --to: {exc}") from exc
+        raise CommandError(EXIT_USAGE, f"expected a JSON codec spec for {option}: {exc}") from exc
 
 
 def _migrate(args: argparse.Namespace) -> int:
     from nstore.codecs import from_spec
 
-    chain = from_spec(_spec(args.to)) if args.to is not None else None
+    chain = from_spec(read_spec(args.to)) if args.to is not None else None
     if args.batch_size < 1:
         raise CommandError(EXIT_USAGE, f"expected a positive --batch-size, got {args.batch_size}")
-    store, db = _open(args.url)
+    store, db = open_namespaces(args.url)
     with store:
-        before = _manifest(db, args.namespace)
+        before = manifest_of(db, args.namespace)
         if chain is None:
             db.rollback(args.namespace)
             if not args.quiet:
@@ -225,9 +205,14 @@ def _migrate(args: argparse.Namespace) -> int:
             db.migrate(
                 args.namespace, chain, progress=report, batch_size=args.batch_size, trusted=args.trusted
             )
+        except ManifestMismatch as exc:
+            from nstore._cli.ns_inspect import report_mismatch
+
+            progress.close()
+            return report_mismatch(args, exc)
         except MigrationError as exc:
             progress.close()
-            raise CommandError(EXIT_FAILED, f"{exc} {_HINT}") from exc
+            raise CommandError(EXIT_FAILED, f"{exc} {HINT}") from exc
         except KeyboardInterrupt:
             progress.close()
             sys.stderr.write(
