@@ -231,8 +231,8 @@ def test_a_corrupt_manifest_is_named_not_a_traceback(nstore: NStore, tmp_path: P
     ]:
         line = nstore.fails(3, *args)
         assert line.startswith(
-            f"nstore {args[0]}: not a readable store: The manifest of namespace 'users' is not a valid nstore "
-            "manifest: field 'generation': Expected `int`, got `str`"
+            f"nstore {args[0]}: not a readable store: The manifest of namespace 'users' is not a valid "
+            "nstore manifest: field 'generation': Expected `int`, got `str`"
         )
 
 
