@@ -30,7 +30,9 @@ def test_the_example_runs_twice_in_a_row(document: str, source: str, tmp_path: P
     script.write_text(source, encoding="utf-8")
     for run in (1, 2):
         command = [sys.executable, str(script)]
-        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            command, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        )
         assert result.returncode == 0, f"{document}, run {run}:\n{result.stderr}"
 
 
