@@ -91,7 +91,9 @@ def test_an_undecodable_value_is_reported_and_nothing_is_switched(db: Namespaces
 def test_a_migration_in_progress_refuses_another_chain(db: Namespaces) -> None:
     manifest = db.manifest("users")
     target = Target.of(NEW)
-    state = Migration(1, target.chain, target.value_type, target.schema, target.fingerprint, "now")
+    state = Migration(
+        chain=target.chain, value_type=None, schema=None, fingerprint=None, generation=1, started="now"
+    )
     db.store[manifest.key] = manifest.changed(migration=state).to_json()  # as a killed migration leaves it
     with pytest.raises(MigrationError, match="being migrated"):
         db.namespace("users", OLD)

@@ -30,6 +30,7 @@ __all__ = [
     "Generation",
     "Manifest",
     "Migration",
+    "Recorded",
     "SchemaRecord",
     "check_name",
     "decode_manifest",
@@ -77,14 +78,19 @@ class Generation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     retired: str | None = None
 
 
-class Migration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A migration in progress: its target chain and the generation it writes."""
+class Recorded(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a chain records (see :class:`~nstore._target.Target`): the fields manifests share."""
 
-    generation: int
     chain: list[dict[str, Any]]
     value_type: str | None
     schema: dict[str, Any] | None
     fingerprint: str | None
+
+
+class Migration(Recorded, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A migration in progress: its target chain and the generation it writes."""
+
+    generation: int
     started: str
     local_types: tuple[str, ...] = ()
     transform: str | None = None
@@ -94,7 +100,7 @@ class Migration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return Target(self.chain, self.value_type, self.schema, self.fingerprint, self.local_types)
 
 
-class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Manifest(Recorded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A namespace's manifest, as recorded in the backing store.
 
     ``schema`` and ``fingerprint`` are those of the newest schema; ``earlier_schemas`` the ones
@@ -106,10 +112,6 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     format: int = FORMAT
     name: str
-    chain: list[dict[str, Any]]
-    value_type: str | None
-    schema: dict[str, Any] | None
-    fingerprint: str | None
     compatibility: Mode = "backward"
     earlier_schemas: tuple[SchemaRecord, ...] = ()
     local_types: tuple[str, ...] = ()
@@ -125,11 +127,7 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         created = now()
         return cls(
             name=name,
-            chain=target.chain,
-            value_type=target.value_type,
-            schema=target.schema,
-            fingerprint=target.fingerprint,
-            local_types=target.local_types,
+            **target.fields(),
             compatibility=compatibility,
             generations=(Generation(0, created),),
             created=created,
@@ -176,11 +174,7 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         records = [g if g.generation != self.generation else Generation(g.generation, g.created, stamp)
                    for g in self.generations]  # fmt: skip
         return self.changed(
-            chain=target.chain,
-            value_type=target.value_type,
-            schema=target.schema,
-            fingerprint=target.fingerprint,
-            local_types=target.local_types,
+            **target.fields(),
             earlier_schemas=(),
             generation=generation,
             generations=(*records, Generation(generation, stamp)),
@@ -204,15 +198,11 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 # -- reading ------------------------------------------------------------------------------------
 
 
-class _FormatOne(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class _FormatOne(Recorded, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The first manifest format: no generation records, no compatibility mode."""
 
     format: int
     name: str
-    chain: list[dict[str, Any]]
-    value_type: str | None
-    schema: dict[str, Any] | None
-    fingerprint: str | None
     generation: int
     migration: dict[str, Any] | None
     retired: tuple[int, ...]

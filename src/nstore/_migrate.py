@@ -78,11 +78,12 @@ def run_migration(
     if state is None:
         generation = max(g.generation for g in manifest.generations) + 1
         clear_prefix(store, prefix_of(name, generation))  # above every recorded generation
-        target = plan.target
         state = Migration(
-            generation, target.chain, target.value_type, target.schema, target.fingerprint, now(),
-            target.local_types, plan.transform_name,
-        )  # fmt: skip
+            **plan.target.fields(),
+            generation=generation,
+            started=now(),
+            transform=plan.transform_name,
+        )
         manifest = manifest.changed(migration=state)
         write(manifest)
     elif state.target.chain != plan.target.chain or state.value_type != plan.target.value_type:

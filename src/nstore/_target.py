@@ -57,6 +57,16 @@ class Target:
             local_types=tuple(dict.fromkeys(local)),
         )
 
+    def fields(self) -> dict[str, Any]:
+        """The fields a manifest (or a migration's record) takes from the chain."""
+        return {
+            "chain": self.chain,
+            "value_type": self.value_type,
+            "schema": self.schema,
+            "fingerprint": self.fingerprint,
+            "local_types": self.local_types,
+        }
+
     def shown(self) -> dict[str, Any]:
         return {"chain": self.chain, "value_type": self.value_type, "fingerprint": self.fingerprint}
 
