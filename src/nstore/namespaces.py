@@ -28,7 +28,7 @@ from nstore.codecs import Codec, Prefix, from_spec
 from nstore.errors import ConfigurationError, ConflictError, MigrationError, NamespaceError, SpecError
 from nstore.store import Store
 
-__all__ = ["Manifest", "Namespaces"]
+__all__ = ["Manifest", "Mode", "Namespaces"]
 
 T = TypeVar("T")
 S = TypeVar("S")
