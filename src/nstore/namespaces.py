@@ -136,7 +136,7 @@ class Namespaces:
                 continue  # created meanwhile: check it
             _check_open(manifest)
             if manifest.retired:
-                self._retire(manifest)
+                self._retire(manifest, raw)
                 continue
             updated = admit(manifest, target, mode)
             if updated is None or self._write(updated, raw):
@@ -226,13 +226,13 @@ class Namespaces:
             raise MigrationError(f"Namespace {name!r} has no migration in progress to roll back.")
         undo_migration(self._store, manifest, self._write)
 
-    def _retire(self, manifest: Manifest) -> Manifest:
+    def _retire(self, manifest: Manifest, expected: bytes | None = None) -> Manifest:
         """Remove the keys of retired generations that the manifest's records agree on, then forget them."""
         for generation in manifest.retired:
             if manifest.retirable(generation):  # a Manifest built in code is not checked on reading
                 clear_prefix(self._store, prefix_of(manifest.name, generation))
         manifest = manifest.changed(retired=())
-        self._write(manifest)
+        self._write(manifest, expected)  # lost to another writer: the caller reads it again
         return manifest
 
     def __repr__(self) -> str:
