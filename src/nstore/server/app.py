@@ -291,7 +291,7 @@ class NStoreApp:
             size = int(length)
             if size > self.max_body:
                 raise self._too_large()
-            return _read(environ, size)
+            return _read_exactly(environ, size)
         data = _read(environ, self.max_body + 1)
         if len(data) > self.max_body:
             raise self._too_large()
@@ -308,6 +308,17 @@ def _read(environ: dict[str, Any], size: int) -> bytes:
         raise Problem(408, "body-timeout", "The request body stalled; send it faster.") from None
     except (ValueError, OSError):  # bad chunk framing, a body shorter than its Content-Length
         raise Problem(400, "bad-body", "Expected a complete, well-framed request body.") from None
+    return data
+
+
+def _read_exactly(environ: dict[str, Any], size: int) -> bytes:
+    """Exactly ``size`` bytes of body: a server may return less when the client stops sending."""
+    data = _read(environ, size)
+    while len(data) < size:  # a short read is allowed; only an empty one means the body ended
+        more = _read(environ, size - len(data))
+        if not more:
+            raise Problem(400, "bad-body", f"Expected a body of {size} bytes. Got {len(data)}.")
+        data += more
     return data
 
 
