@@ -19,7 +19,7 @@ from nstore.errors import (
     UnsupportedOperation,
     ValueTooLarge,
 )
-from nstore.store import Store
+from nstore.store import KeyPage, Store, check_limit
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_wire import etag, key_path, problem_code
 from nstore.stores._values import as_bytes
@@ -224,16 +224,31 @@ class HTTPStore(Store[str, bytes]):
         return self._pages(prefix or "")
 
     def _pages(self, prefix: str) -> Iterator[str]:
-        cursor = ""
+        cursor = None
         while True:
-            query = f"?prefix={quote(prefix, safe='')}&limit={self.page_size}"
-            if cursor:
-                query += f"&cursor={quote(cursor, safe='')}"
-            page = _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
+            page = self._page(prefix, cursor, self.page_size)
             yield from page.keys
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def keys_page(
+        self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[str]:
+        # docstring inherited; one request, the cursor being the server's
+        if self.api != "nstore":
+            raise UnsupportedOperation("HTTPStore(api='plain') cannot list keys; use api='nstore'.")
+        check_limit(limit)
+        if cursor is not None and not isinstance(cursor, str):
+            raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
+        page = self._page(prefix or "", cursor, min(limit, _PAGE))
+        return KeyPage(page.keys, page.next_cursor)
+
+    def _page(self, prefix: str, cursor: str | None, limit: int) -> _Page:
+        query = f"?prefix={quote(prefix, safe='')}&limit={limit}"
+        if cursor is not None:
+            query += f"&cursor={quote(cursor, safe='')}"
+        return _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
 
     def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
         try:
