@@ -330,6 +330,12 @@ class StoreTests:
         with pytest.raises(StoreClosed):
             store["k"] = b"w"
 
+    def test_a_page_after_close_raises(self, store: Store[str, bytes]) -> None:
+        store["k"] = b"v"
+        store.close()
+        with pytest.raises(StoreClosed):
+            store.keys_page(limit=10)
+
     # -- hostile keys ---------------------------------------------------------------------------
 
     @pytest.mark.parametrize("key", HOSTILE_KEYS, ids=repr)
