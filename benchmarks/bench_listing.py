@@ -6,7 +6,8 @@ key range, as the server's listing handler computes it:
 
 - before: the handler's previous code, one pass over ``iter_keys(prefix)`` keeping the 1001
   smallest keys after the cursor in a heap (every page cost the whole prefix);
-- after: ``store.keys_page(prefix, cursor=..., limit=1000)``, served from the cursor.
+- after: ``store.keys_page(prefix, cursor=..., limit=1000)``, served from the cursor (the
+  MemoryStore: from its sorted copy of the keys, kept while the keys are unchanged).
 
 Rounds interleave before and after; the table gives the medians and the median of the per-round
 ratios, with the spread (min-max) of those ratios. The FileStore is skipped above 80k keys
