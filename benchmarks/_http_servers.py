@@ -2,7 +2,8 @@
 
 Run as ``python -m benchmarks._http_servers KIND PORT``; serves until killed. KIND is baseline,
 builtin, workers (the builtin server running requests on worker threads, as it does for a store
-that can block), granian, or (when installed) cheroot or waitress.
+that can block), granian (over the same app, a reference: nstore does not offer it), or
+(when installed) cheroot or waitress.
 The baseline is ``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive and TCP_NODELAY,
 answering every GET with the same 1 KiB and every PUT with 204. The others serve a MemoryStore
 holding that 1 KiB at ``bench/value`` through nstore's app.
@@ -14,6 +15,10 @@ import importlib
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nstore.server import NStoreApp
 
 VALUE = bytes(range(256)) * 4  # 1 KiB
 KEY = "bench/value"
@@ -66,8 +71,28 @@ def main(kind: str, port: int) -> None:
         waitress.serve(make_app(store), host="127.0.0.1", port=port, threads=16, _quiet=True)
     elif kind == "workers":
         serve(store, port=port, workers=32)
+    elif kind == "granian":
+        _serve_granian(make_app(store), port)
     else:
-        serve(store, port=port, server="granian" if kind == "granian" else "builtin")
+        serve(store, port=port)
+
+
+def _serve_granian(app: NStoreApp, port: int) -> None:
+    """granian over the same app, as a reference figure (nstore no longer offers it as a server)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    server = Granian(
+        "nstore.server:make_app",  # never imported: the loader below hands granian the app
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=8,
+        websockets=False,
+        log_access=False,
+    )
+    server.serve(target_loader=lambda *args, **kwargs: app, wrap_loader=False)
 
 
 if __name__ == "__main__":

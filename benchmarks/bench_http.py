@@ -7,7 +7,7 @@ and the median of the per-round ratios.
 1. Servers, with wrk (``-t2 -c16``; if wrk is missing, a load generator of this script, said so
    in the output): requests/s of GET and PUT of 1 KiB for a MemoryStore behind nstore's builtin
    server (on its event loop, and on worker threads as a store that can block is served) and
-   behind granian (``serve(server="granian")``), against the stdlib
+   behind granian (over the same app, a reference), against the stdlib
    ``ThreadingHTTPServer`` (TCP_NODELAY on) returning the same 1 KiB. Target: at least 3x.
 2. Client: HTTPStore ``store[k]`` / ``store[k] = v`` against a bare ``http.client`` keep-alive
    loop doing the same requests on the builtin server. Target: at most 1.3x its time per op.

@@ -17,7 +17,7 @@ that needs them is created, so ``import nstore`` stays light.
 from nstore import errors
 from nstore.namespaces import Namespaces
 from nstore.server import make_app, serve, serve_in_thread
-from nstore.store import Store
+from nstore.store import KeyPage, Store
 from nstore.stores.file import FileStore
 from nstore.stores.http import HTTPStore
 from nstore.stores.memory import MemoryStore
@@ -33,6 +33,7 @@ __all__ = [
     "FileStore",
     "ForwardingStore",
     "HTTPStore",
+    "KeyPage",
     "LoggingStore",
     "MemoryStore",
     "Namespaces",

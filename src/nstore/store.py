@@ -8,17 +8,19 @@ implementers; backends override them where they can do better (one transaction, 
 
 from __future__ import annotations
 
+import heapq
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, KeysView, Mapping, MutableMapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
-from nstore.errors import MissingKey, UnsafeCodecError, UnsupportedOperation
+from nstore.errors import ConfigurationError, MissingKey, UnsafeCodecError, UnsupportedOperation
 
 if TYPE_CHECKING:
     from nstore.codecs import Codec
 
-__all__ = ["Store"]
+__all__ = ["KeyPage", "Store"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -69,6 +71,40 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
         Keys set or deleted during the iteration may or may not be seen; iteration never fails
         because of them.
         """
+
+    def keys_page(
+        self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[K]:
+        """One page of the keys that start with ``prefix``: up to ``limit`` keys after ``cursor``.
+
+        Start with ``cursor=None`` and pass each page's :attr:`KeyPage.cursor` back for the next;
+        a cursor of None means the listing is complete. A cursor is an opaque token of this store
+        (on the sorted backends, the last key listed, in the store's own key space); a page may
+        hold fewer than ``limit`` keys, even none, before the end. Keys present for the whole
+        listing are listed once; keys written or deleted meanwhile may or may not be.
+
+        SQLite, file and memory stores list in sorted key order and serve a page from the cursor
+        (a page costs one page). Redis lists in SCAN order (its cursor is the SCAN cursor, and a
+        page may hold a few more than ``limit``, COUNT being a hint to the server).
+
+        Default: one pass over ``iter_keys(prefix)`` keeping the smallest keys after the cursor
+        (str keys only), so every page costs the whole prefix.
+        """
+        check_limit(limit)
+        keys: Iterator[Any] = self.iter_keys(prefix)
+        if cursor is not None:
+            cursor_after(cursor, "")  # refuses a cursor that is not a str
+            keys = (k for k in keys if k > cursor)
+        page = heapq.nsmallest(limit + 1, keys)
+        if len(page) <= limit:
+            return KeyPage(page, None)
+        last = page[limit - 1]
+        if not isinstance(last, str):
+            raise UnsupportedOperation(
+                f"{type(self).__name__} pages only str keys by default. Got a {type(last).__name__} key; "
+                "list with iter_keys() instead."
+            )
+        return KeyPage(page[:limit], last)
 
     # -- capabilities ---------------------------------------------------------------------------
 
@@ -232,6 +268,39 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
                 "write to it could run code in this process. Use a signed pickle codec "
                 "(Pickle(key=...)), a schema codec (Msgspec, Pydantic), or pass trusted=True."
             )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPage(Generic[K]):
+    """One page of a listing (:meth:`Store.keys_page`).
+
+    Examples
+    --------
+    >>> from nstore import MemoryStore
+    >>> store = MemoryStore[str, bytes]({"a": b"", "b": b"", "c": b""})
+    >>> page = store.keys_page(limit=2)
+    >>> page.keys, store.keys_page(cursor=page.cursor, limit=2)
+    (['a', 'b'], KeyPage(keys=['c'], cursor=None))
+    """
+
+    keys: list[K]
+    #: The token to pass as ``cursor`` for the next page; None when the listing is complete.
+    cursor: str | None
+
+
+def check_limit(limit: object) -> None:
+    """Refuse a page size that is not a positive int (for backends' :meth:`Store.keys_page`)."""
+    if type(limit) is not int or limit < 1:
+        raise ConfigurationError(f"Expected a limit of at least 1 key per page. Got {limit!r} instead.")
+
+
+def cursor_after(cursor: str | None, prefix: str) -> str:
+    """The smallest key a sorted page may start at: past ``cursor``, and at ``prefix`` or later."""
+    if cursor is not None and not isinstance(cursor, str):
+        raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
+    if cursor is None or cursor < prefix:
+        return prefix
+    return cursor + "\x00"  # the smallest string after the cursor
 
 
 class _PrefixKeysView(KeysView[K]):

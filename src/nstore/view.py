@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec, Identity
 from nstore.errors import CodecError, DecodeError, KeyEncodingError, MissingKey
-from nstore.store import Store
+from nstore.store import KeyPage, Store
 
 __all__ = ["View"]
 
@@ -94,6 +94,23 @@ class View(Store[K, V], Generic[K, V]):
                 continue  # another application's key, not part of this view
             if prefix is None or key.startswith(prefix):  # type: ignore[attr-defined]  # str/bytes keys
                 yield key
+
+    def keys_page(
+        self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[K]:
+        # docstring inherited; the store's page, decoded: the cursor is the store's own, so pages
+        # follow its order, and keys the chain cannot decode are left out (a page may shrink)
+        page = self._store.keys_page(self._keys.encode_prefix(prefix), cursor=cursor, limit=limit)
+        decode = self._dk
+        keys: list[K] = []
+        for raw in page.keys:
+            try:
+                key = decode(raw)
+            except (KeyEncodingError, DecodeError):
+                continue  # another application's key, not part of this view
+            if prefix is None or key.startswith(prefix):  # type: ignore[attr-defined]  # str/bytes keys
+                keys.append(key)
+        return KeyPage(keys, page.cursor)
 
     # -- bulk: one encoding pass, one call below -----------------------------------------------
 

@@ -98,3 +98,20 @@ def test_namespaces_on_redis(nstore: NStore, redis_url: str) -> None:
         users["ada"] = RecordStruct(**fields(1))
     assert [m["name"] for m in json.loads(nstore.ok("namespaces", redis_url, "--json").out)] == ["users"]
     assert json.loads(nstore.ok("inspect", redis_url, "users", "ada").out)["email"] == "user1@example.com"
+
+
+def test_copy_and_ls_over_http_list_every_key_once(nstore: NStore, tmp_path: Path) -> None:
+    from nstore import MemoryStore
+    from nstore.server import serve_in_thread
+
+    # More keys than one page, with characters a query string gives a meaning to.
+    data = {f"{c}{i:04d}": str(i).encode() for c in ("a+b ", "x&y%", "ü#", "=?") for i in range(700)}
+    with serve_in_thread(MemoryStore[str, bytes](data)) as server:
+        summary = json.loads(nstore.ok("copy", server.url, "copy.db", "--json").out)
+        assert summary["keys"] == summary["copied"] == len(data)
+        assert nstore.ok("ls", server.url, "--null").out.split(b"\0")[:-1] == [
+            k.encode() for k in sorted(data)
+        ]
+    with SQLiteStore(tmp_path / "copy.db") as copy:
+        assert copy.get_many(list(data)) == data
+        assert len(copy) == len(data)

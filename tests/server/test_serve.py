@@ -43,7 +43,7 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.parametrize(
     ("server", "stop"),
-    [("builtin", signal.SIGTERM), ("builtin", signal.SIGINT), ("granian", signal.SIGTERM)],
+    [("builtin", signal.SIGTERM), ("builtin", signal.SIGINT)],
 )
 def test_serve_runs_until_signalled(tmp_path: Path, server: str, stop: signal.Signals) -> None:
     port = _free_port()
@@ -70,3 +70,28 @@ def test_serve_runs_until_signalled(tmp_path: Path, server: str, stop: signal.Si
     assert f"127.0.0.1:{port}" in out.decode()
     with FileStore(tmp_path / "root") as files:
         assert files["a/b"] == b"over http"
+
+
+@pytest.mark.parametrize("start", ["serve", "serve_in_thread"])
+def test_granian_is_refused_with_the_reason(start: str) -> None:
+    from nstore import MemoryStore
+    from nstore.errors import ConfigurationError
+    from nstore.server import serve, serve_in_thread
+
+    run = serve if start == "serve" else serve_in_thread
+    with pytest.raises(ConfigurationError, match="no longer offered: granian has no timeout"):
+        run(MemoryStore[str, bytes](), port=0, server="granian")
+    with pytest.raises(ConfigurationError, match=r"Expected server='builtin'\. Got 'gunicorn'"):
+        run(MemoryStore[str, bytes](), port=0, server="gunicorn")
+
+
+def test_serve_in_thread_takes_server_builtin() -> None:
+    from nstore import MemoryStore
+    from nstore.server import serve_in_thread
+
+    with (
+        serve_in_thread(MemoryStore[str, bytes](), server="builtin") as server,
+        HTTPStore(server.url) as store,
+    ):
+        store["k"] = b"v"
+        assert store["k"] == b"v"

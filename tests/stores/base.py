@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from nstore import Store
 from nstore.codecs import Prefix, Utf8
-from nstore.errors import InvalidKey, MissingKey, StoreClosed, UnsupportedOperation
+from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed, UnsupportedOperation
 from tests.threads import run_threads
 
 segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.é", min_size=1, max_size=8).filter(
@@ -53,11 +53,28 @@ HOSTILE_KEYS = [
 ]
 
 
+def _all_pages(
+    store: Store[str, bytes], prefix: str | None, limit: int, cursor: str | None = None
+) -> list[str]:
+    """Every key ``keys_page`` lists from ``cursor``, page after page, checking each page's size."""
+    keys: list[str] = []
+    for _ in range(1000):
+        page = store.keys_page(prefix, cursor=cursor, limit=limit)
+        assert len(page.keys) <= limit
+        keys += page.keys
+        if page.cursor is None:
+            return keys
+        cursor = page.cursor
+    raise AssertionError(f"no last page after 1000 pages of {limit} keys")
+
+
 class StoreTests:
     """The suite; subclasses provide the ``store`` fixture and the raw accessors."""
 
     #: Values larger than this are not tried (a backend with a documented limit lowers it).
     max_value_size: ClassVar[int] = 4 * 1024 * 1024
+    #: Whether keys_page lists in key order (Redis lists in SCAN order, and says so).
+    pages_sorted: ClassVar[bool] = True
 
     @pytest.fixture
     def store(self) -> Iterator[Store[str, bytes]]:
@@ -155,6 +172,42 @@ class StoreTests:
         assert len(store.keys(prefix="a/")) == 3
         assert "a/bc" in store.keys(prefix="a/")
         assert "b/a" not in store.keys(prefix="a/")
+
+    # -- listing from a position -----------------------------------------------------------------
+
+    def test_pages_list_every_key_once(self, store: Store[str, bytes]) -> None:
+        names = ["a", "a/b", "a/bc", "a/b/c", "a/b/c/d", "ab", "b/a", "ключ", "with space", "x+y&z%"]
+        store.set_many(dict.fromkeys(names, b"x"))
+        for limit in (1, 2, 3, 1000):
+            for prefix in (None, "", "a", "a/", "a/b", "a/b/", "zzz"):
+                expected = sorted(k for k in names if k.startswith(prefix or ""))
+                listed = _all_pages(store, prefix, limit)
+                assert sorted(listed) == expected, (prefix, limit)  # neither skipped nor repeated
+                if self.pages_sorted:
+                    assert listed == expected, (prefix, limit)
+
+    def test_pages_go_on_across_writes(self, store: Store[str, bytes]) -> None:
+        keys = [f"k/{i:02d}" for i in range(20)]
+        store.set_many(dict.fromkeys(keys, b"x"))
+        first = store.keys_page("k/", limit=5)
+        assert len(first.keys) <= 5
+        assert first.cursor is not None
+        del store[first.keys[0]]  # listed already
+        store["k/00a"] = b"new"  # written meanwhile: may or may not be listed
+        listed = first.keys + _all_pages(store, "k/", 5, first.cursor)
+        assert sorted(set(listed) - {"k/00a"}) == keys
+        assert len(listed) == len(set(listed))
+
+    def test_a_page_limit_is_checked(self, store: Store[str, bytes]) -> None:
+        for limit in (0, -1, 1.5, "3"):
+            with pytest.raises(ConfigurationError, match="Expected a limit of at least 1"):
+                store.keys_page(limit=limit)  # type: ignore[arg-type]  # the wrong type on purpose
+
+    def test_a_prefix_view_pages_its_keys(self, store: Store[str, bytes]) -> None:
+        store.set_many(dict.fromkeys(["users/a", "users/b/c", "users-not/x", "other"], b"x"))
+        users = store.with_keys(Prefix("users/"))
+        assert sorted(_all_pages(users, None, 1)) == ["a", "b/c"]
+        assert _all_pages(users, "b", 2) == ["b/c"]
 
     def test_listing_is_lazy(self, store: Store[str, bytes]) -> None:
         store["k"] = b"v"
@@ -276,6 +329,12 @@ class StoreTests:
             store["k"]
         with pytest.raises(StoreClosed):
             store["k"] = b"w"
+
+    def test_a_page_after_close_raises(self, store: Store[str, bytes]) -> None:
+        store["k"] = b"v"
+        store.close()
+        with pytest.raises(StoreClosed):
+            store.keys_page(limit=10)
 
     # -- hostile keys ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from nstore.store import Store
 __all__ = ["add_commands"]
 
 _LIST_BATCH = 256
+_PAGE = 1000  # keys per listing page (an HTTP server's largest)
 _URL_HELP = "the store (see 'nstore --help' for the URL forms)"
 
 
@@ -136,7 +137,7 @@ def _ls(args: argparse.Namespace) -> int:
     end = "\0" if args.null else "\n"
     out = sys.stdout
     with open_store(args.url) as store:
-        keys: Iterator[str] = store.iter_keys(args.prefix)
+        keys: Iterator[str] = _paged(store, args.prefix)
         if not args.unsorted:
             keys = iter(sorted(keys))
         entries = _with_sizes(store, keys) if args.long else ((k, None) for k in keys)
@@ -153,6 +154,17 @@ def _ls(args: argparse.Namespace) -> int:
         if args.json:
             out.write("]\n")
     return EXIT_OK
+
+
+def _paged(store: Store[str, bytes], prefix: str | None) -> Iterator[str]:
+    """Every key under ``prefix``, one ``keys_page`` at a time from the store's cursor."""
+    cursor = None
+    while True:
+        page = store.keys_page(prefix, cursor=cursor, limit=_PAGE)
+        yield from page.keys
+        if page.cursor is None:
+            return
+        cursor = page.cursor
 
 
 def _with_sizes(store: Store[str, bytes], keys: Iterator[str]) -> Iterator[tuple[str, int | None]]:

@@ -12,13 +12,11 @@ from typing import Any
 from nstore._cli.common import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
-    EXIT_USAGE,
     CommandError,
     add_command,
     parse_url,
     print_json,
 )
-from nstore.urls import StoreURL
 
 __all__ = ["DEFAULT_PORT", "add_commands"]
 
@@ -60,16 +58,17 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="threads running requests (default: 0 for memory://, served on the event loop; else 32)",
     )  # fmt: skip
     p.add_argument(
-        "--server", choices=["builtin", "granian"], default="builtin",
-        help="builtin (default), or granian: faster, in a worker process (pip install 'nstore[server]')",
+        "--server", default="builtin", metavar="NAME",
+        help="builtin, the only server offered (granian was removed: see docs/http.md)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print {url, store} as JSON once listening")
     p.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from nstore.server import serve_in_thread
+    from nstore.server import check_server, serve_in_thread
 
+    check_server(args.server)  # anything but builtin is refused, with the reason, before opening
     url = parse_url(args.url)
     tokens = list(args.token)
     if not tokens and os.environ.get("NSTORE_TOKEN"):
@@ -79,8 +78,6 @@ def _serve(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None:
             options[{"allow_host": "allowed_hosts", "cors_origin": "cors_origins"}.get(name, name)] = value
-    if args.server == "granian":
-        return _serve_granian(args, url, options)
     # Stop on Ctrl-C or SIGTERM by setting an event: the main thread then shuts the server down
     # in order (stop accepting, finish requests in flight, close the store).
     stop = threading.Event()
@@ -109,19 +106,4 @@ def _serve(args: argparse.Namespace) -> int:
         finally:
             handle.shutdown()
     sys.stderr.write("nstore: stopped\n")
-    return EXIT_OK
-
-
-def _serve_granian(args: argparse.Namespace, url: StoreURL, options: dict[str, Any]) -> int:
-    """Serve with granian, which forks its worker and handles Ctrl-C itself."""
-    from nstore.server import serve
-
-    if args.port == 0 or args.json:
-        raise CommandError(EXIT_USAGE, "--server granian needs an explicit --port and does not take --json")
-    with url.open() as store:
-        if args.read_only:
-            from nstore.wrappers import ReadOnlyStore
-
-            store = ReadOnlyStore(store)
-        serve(store, args.host, args.port, server="granian", **options)
     return EXIT_OK

@@ -16,7 +16,7 @@ import signal
 import threading
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from nstore.errors import ConfigurationError
 from nstore.server._guard import Guard, is_loopback
@@ -101,6 +101,7 @@ class ServerHandle:
 
 def _app(store: Store[str, bytes], host: str, options: dict[str, Any]) -> tuple[NStoreApp, dict[str, Any]]:
     """The app for a server bound to ``host``, and the options meant for the server itself."""
+    check_server(options.pop("server", "builtin"))
     server_options: dict[str, Any] = {
         name: options.pop(name)
         for name in ("max_connections", "header_timeout", "read_timeout", "keepalive_timeout", "workers")
@@ -141,29 +142,34 @@ def serve_in_thread(
     return _start(store, host, port, dict(options))
 
 
+def check_server(server: object) -> None:
+    """Refuse every ``server`` but ``"builtin"``, saying why granian is no longer offered."""
+    if server == "builtin":
+        return
+    if server == "granian":
+        raise ConfigurationError(
+            "server='granian' is no longer offered: granian has no timeout for reading a request "
+            "body, so a few slow uploads hold all its threads. Use the builtin server (the default), "
+            "or run make_app(store) under a WSGI server whose body timeouts you configure."
+        )
+    raise ConfigurationError(f"Expected server='builtin'. Got {server!r} instead.")
+
+
 def serve(
     store: Store[str, bytes],
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     *,
-    server: Literal["builtin", "granian"] = "builtin",
+    server: str = "builtin",
     **options: Any,
 ) -> None:
     """Serve ``store`` until Ctrl-C or SIGTERM, then stop cleanly (for ``nstore serve``).
 
-    Takes the options of :func:`serve_in_thread`, and prints the URL once listening.
-    ``server="granian"`` serves with granian (``pip install 'nstore[server]'``): faster, in a
-    forked worker process; see docs/http.md for when to choose it.
+    Takes the options of :func:`serve_in_thread`, and prints the URL once listening. ``server``
+    is ``"builtin"``, the only server offered (``"granian"`` raises
+    :class:`~nstore.errors.ConfigurationError`; see docs/http.md).
     """
-    if server == "granian":
-        from nstore.server._granian import serve_granian
-
-        app, server_options = _app(store, host, dict(options))
-        print(f"nstore: serving {store!r} on http://{host}:{port}/v1/ (Ctrl-C to stop)", flush=True)
-        serve_granian(app, host, port, **server_options)
-        return
-    if server != "builtin":
-        raise ConfigurationError(f"Expected server='builtin' or 'granian'. Got {server!r} instead.")
+    check_server(server)
     handle = _start(store, host, port, dict(options))
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -64,6 +64,6 @@ def encode_response(values: dict[str, bytes], content_type: str) -> bytes:
     return encoder.encode(BatchResponse(values))
 
 
-def encode_page(keys: list[str], last: str | None) -> bytes:
-    """A page of keys; its cursor is the last key listed, and listing resumes after it."""
-    return _json.encode(Page(keys, last))
+def encode_page(keys: list[str], cursor: str | None) -> bytes:
+    """A page of keys, and the store's cursor for the next page (None on the last)."""
+    return _json.encode(Page(keys, cursor))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import heapq
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote_to_bytes
 
+from nstore.errors import ConfigurationError
 from nstore.server import _batch
 from nstore.server._guard import Access, Guard
 from nstore.server.openapi import document_bytes
@@ -258,14 +258,14 @@ class NStoreApp:
         unknown = set(query) - {"prefix", "limit", "cursor"}
         if unknown:
             raise Problem(400, "bad-query", "Expected only the query parameters prefix, limit and cursor.")
-        after = _single(query, "cursor", "") or None
-        # The store lists in no particular order; the smallest keys past the cursor are kept in a
-        # heap, so a page costs one pass over the prefix and memory for one page only.
-        keys = self.store.iter_keys(prefix or None)
-        page = heapq.nsmallest(limit + 1, (k for k in keys if k > after) if after is not None else keys)
-        more = len(page) > limit
-        page = page[:limit]
-        body = _batch.encode_page(page, page[-1] if more else None)
+        cursor = _single(query, "cursor", "") or None
+        # The store serves the page from its cursor (an index range, a resumed directory walk, a
+        # SCAN cursor), so a page costs one page; the cursor is the store's own token.
+        try:
+            page = self.store.keys_page(prefix or None, cursor=cursor, limit=limit)
+        except ConfigurationError as exc:
+            raise Problem(400, "bad-cursor", f"{exc} Pass back the next_cursor of a page.") from None
+        body = _batch.encode_page(page.keys, page.cursor)
         return "200 OK", [("Content-Type", _JSON)], body
 
     def _batch(self, access: Access, environ: dict[str, Any]) -> Response:
@@ -291,7 +291,7 @@ class NStoreApp:
             size = int(length)
             if size > self.max_body:
                 raise self._too_large()
-            return _read(environ, size)
+            return _read_exactly(environ, size)
         data = _read(environ, self.max_body + 1)
         if len(data) > self.max_body:
             raise self._too_large()
@@ -308,6 +308,17 @@ def _read(environ: dict[str, Any], size: int) -> bytes:
         raise Problem(408, "body-timeout", "The request body stalled; send it faster.") from None
     except (ValueError, OSError):  # bad chunk framing, a body shorter than its Content-Length
         raise Problem(400, "bad-body", "Expected a complete, well-framed request body.") from None
+    return data
+
+
+def _read_exactly(environ: dict[str, Any], size: int) -> bytes:
+    """Exactly ``size`` bytes of body: a server may return less when the client stops sending."""
+    data = _read(environ, size)
+    while len(data) < size:  # a short read is allowed; only an empty one means the body ended
+        more = _read(environ, size - len(data))
+        if not more:
+            raise Problem(400, "bad-body", f"Expected a body of {size} bytes. Got {len(data)}.")
+        data += more
     return data
 
 

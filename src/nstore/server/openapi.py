@@ -126,13 +126,18 @@ def build_document() -> dict[str, Any]:
             "/v1/keys": {
                 "get": {
                     "operationId": "listKeys",
-                    "summary": "List keys under a prefix, in key order, one page at a time",
+                    "summary": "List keys under a prefix, one page at a time, from a cursor",
+                    "description": (
+                        "Pages follow the store's order: key order on SQLite, file and memory "
+                        "stores, SCAN order on Redis. A page may hold fewer than limit keys, even "
+                        "none, before the last; list until next_cursor is null."
+                    ),
                     "parameters": [
                         {"name": "prefix", "in": "query", "schema": {"type": "string"}},
                         {
                             "name": "cursor",
                             "in": "query",
-                            "description": "next_cursor of the previous page (the last key it listed)",
+                            "description": "next_cursor of the previous page, as it came (an opaque token)",
                             "schema": {"type": "string"},
                         },
                         {

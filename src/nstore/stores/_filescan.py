@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from nstore.stores._paths import DIR_FLAGS, DIR_SUFFIX, TEMP_PREFIX, is_valid_name
 
@@ -18,9 +19,12 @@ SWEEP_AGE = 1.0
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
-def iter_names(dir_fd: int, base: str, name_prefix: str) -> Iterator[str]:
+def iter_names(
+    dir_fd: int, base: str, name_prefix: str, after: str | None = None
+) -> Generator[str, None, None]:
     """Yield ``base + name`` for every value below ``dir_fd`` whose first name starts with
-    ``name_prefix``, in sorted key order, one directory listing at a time.
+    ``name_prefix``, in sorted key order, one directory listing at a time; with ``after``, only
+    the keys after it, without opening the directories that hold only keys before it.
 
     Temporary files, the lock file, links, special files and names no key can have are skipped.
     """
@@ -29,17 +33,25 @@ def iter_names(dir_fd: int, base: str, name_prefix: str) -> Iterator[str]:
     try:
         with os.scandir(fd) as entries:
             names = sorted(_listed(entries, name_prefix))
+        if after is not None:
+            # Keys below "name/" are all before ``after`` when "name/" is, unless it starts them.
+            start = bisect.bisect_right(names, after[len(base) :]) if after.startswith(base) else 0
+            if start and names[start - 1].endswith("/") and after.startswith(base + names[start - 1]):
+                start -= 1  # the directory ``after`` is in: resume inside it
+            names = names[start:] if after.startswith(base) or after < base else []
         # A directory is listed as "name/", which sorts its keys where they belong among the files.
         for name in names:
             if not name.endswith("/"):
-                yield base + name
+                if after is None or base + name > after:
+                    yield base + name
                 continue
             try:
                 sub = os.open(name[:-1] + DIR_SUFFIX, DIR_FLAGS, dir_fd=fd)
             except OSError:
                 continue  # removed or replaced since the listing
             try:
-                yield from iter_names(sub, base + name, "")
+                inner = after if after is not None and after.startswith(base + name) else None
+                yield from iter_names(sub, base + name, "", inner)
             finally:
                 os.close(sub)
     finally:

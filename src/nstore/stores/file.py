@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
-from nstore.store import Store
+from nstore.store import KeyPage, Store, check_limit, cursor_after
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
 from nstore.stores._filescan import iter_names, sweep
@@ -135,20 +136,39 @@ class FileStore(RootOps, Store[str, bytes]):
         # docstring inherited; keys come in sorted order, and only the prefix's directory is read.
         if self._closed:
             raise self._closed_error()
-        prefix = prefix or ""
-        if "/" not in prefix:
-            return iter_names(self._root_fd, "", prefix)
-        base, _, name_prefix = prefix.rpartition("/")
-        return self._iter_below(base, name_prefix)
+        return self._iter_from(prefix or "", None)
 
-    def _iter_below(self, base: str, name_prefix: str) -> Iterator[str]:
+    def keys_page(
+        self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[str]:
+        # docstring inherited; the sorted walk resumes after the cursor, opening no directory
+        # that holds only keys before it
+        check_limit(limit)
+        if self._closed:
+            raise self._closed_error()
+        prefix = prefix or ""
+        after = cursor_after(cursor, prefix)
+        walk = self._iter_from(prefix, None if after == prefix else cursor)
+        try:
+            keys = list(islice(walk, limit + 1))
+        finally:
+            walk.close()  # releases the directories still open
+        return KeyPage(keys[:limit], keys[limit - 1] if len(keys) > limit else None)
+
+    def _iter_from(self, prefix: str, after: str | None) -> Generator[str, None, None]:
+        if "/" not in prefix:
+            return iter_names(self._root_fd, "", prefix, after)
+        base, _, name_prefix = prefix.rpartition("/")
+        return self._iter_below(base, name_prefix, after)
+
+    def _iter_below(self, base: str, name_prefix: str, after: str | None) -> Generator[str, None, None]:
         try:
             dirs, last = split_key(base)
             fds, _ = open_dirs(self._root_fd, [*dirs, last + DIR_SUFFIX], base, create=False)
         except (InvalidKey, MissingKey):
             return  # no valid key has this prefix, or none is stored below it
         try:
-            yield from iter_names(fds[-1], base + "/", name_prefix)
+            yield from iter_names(fds[-1], base + "/", name_prefix, after)
         finally:
             close_all(fds)
 

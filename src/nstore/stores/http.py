@@ -19,7 +19,7 @@ from nstore.errors import (
     UnsupportedOperation,
     ValueTooLarge,
 )
-from nstore.store import Store
+from nstore.store import KeyPage, Store, check_limit
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_wire import etag, key_path, problem_code
 from nstore.stores._values import as_bytes
@@ -62,6 +62,9 @@ class HTTPStore(Store[str, bytes]):
     retries : extra attempts for idempotent requests after a connection error or a 502/503/504,
         with exponential backoff from ``backoff`` seconds. Conditional writes are never retried.
     api : ``"nstore"`` (batches, listing, conditional writes) or ``"plain"`` (single keys only).
+        With ``"nstore"``, a URL ending in ``/v1/`` or ``/v1/keys/`` (as ``nstore serve`` prints
+        it) names the same server as its base URL.
+    page_size : keys asked for per listing request (1 to 1000, the server's largest page).
 
     Examples
     --------
@@ -86,6 +89,7 @@ class HTTPStore(Store[str, bytes]):
         retries: int = 2,
         backoff: float = 0.05,
         api: Literal["nstore", "plain"] = "nstore",
+        page_size: int = _PAGE,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -94,11 +98,16 @@ class HTTPStore(Store[str, bytes]):
             raise ConfigurationError(f"Expected api='nstore' or api='plain'. Got {api!r} instead.")
         if parts.username or parts.password:
             raise ConfigurationError("Expected the credentials in token=..., not in the URL.")
+        if parts.query or parts.fragment or url.endswith(("?", "#")):
+            raise ConfigurationError(f"Expected a base URL without a query or fragment. Got {url!r}.")
+        if type(page_size) is not int or not 1 <= page_size <= _PAGE:
+            raise ConfigurationError(f"Expected page_size from 1 to {_PAGE}. Got {page_size!r} instead.")
         self.api = api
-        base = parts.path.rstrip("/") if api == "nstore" else parts.path
+        self.page_size = page_size
+        base = _api_base(parts.path) if api == "nstore" else parts.path
         self._keys = base + "/v1/keys/" if api == "nstore" else base
         self._base = base
-        self.url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        self.url = f"{parts.scheme}://{parts.netloc}{base}"
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._pool = ConnectionPool(
             parts.scheme,
@@ -215,16 +224,31 @@ class HTTPStore(Store[str, bytes]):
         return self._pages(prefix or "")
 
     def _pages(self, prefix: str) -> Iterator[str]:
-        cursor = ""
+        cursor = None
         while True:
-            query = f"?prefix={quote(prefix, safe='')}&limit={_PAGE}"
-            if cursor:
-                query += f"&cursor={cursor}"
-            page = _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
+            page = self._page(prefix, cursor, self.page_size)
             yield from page.keys
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def keys_page(
+        self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[str]:
+        # docstring inherited; one request, the cursor being the server's
+        if self.api != "nstore":
+            raise UnsupportedOperation("HTTPStore(api='plain') cannot list keys; use api='nstore'.")
+        check_limit(limit)
+        if cursor is not None and not isinstance(cursor, str):
+            raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
+        page = self._page(prefix or "", cursor, min(limit, _PAGE))
+        return KeyPage(page.keys, page.next_cursor)
+
+    def _page(self, prefix: str, cursor: str | None, limit: int) -> _Page:
+        query = f"?prefix={quote(prefix, safe='')}&limit={limit}"
+        if cursor is not None:
+            query += f"&cursor={quote(cursor, safe='')}"
+        return _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
 
     def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
         try:
@@ -278,6 +302,15 @@ class HTTPStore(Store[str, bytes]):
 
     def __repr__(self) -> str:
         return f"HTTPStore({self.url!r})"
+
+
+def _api_base(path: str) -> str:
+    """The server's base path: a URL given as ``.../v1/`` or ``.../v1/keys/`` means the same server."""
+    base = path.rstrip("/")
+    for tail in ("/v1/keys", "/v1"):
+        if base.endswith(tail):
+            return base[: -len(tail)]
+    return base
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

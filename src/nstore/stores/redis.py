@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
-from nstore.store import Store
+from nstore.store import KeyPage, Store, check_limit
 from nstore.stores._redis_client import (
     RedisOptions,
     client_options,
@@ -19,6 +20,7 @@ from nstore.stores._redis_client import (
     split_url,
     ttl_ms,
 )
+from nstore.stores._redis_pages import scan_page
 from nstore.stores._redis_route import Route, route_for, run_batches, scan
 from nstore.stores._values import as_bytes
 
@@ -283,6 +285,21 @@ class RedisStore(Store[str, bytes]):
         full = self._prefix + (prefix or "")
         pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
         return self._scan(pattern, len(self._prefix.encode("utf-8", "surrogateescape")))
+
+    def keys_page(
+        self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[str]:
+        # docstring inherited; SCAN from the cursor, which is SCAN's own (see _redis_pages)
+        if prefix is not None and not isinstance(prefix, str):
+            raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
+        if cursor is not None and not isinstance(cursor, str):
+            raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
+        check_limit(limit)
+        full = self._prefix + (prefix or "")
+        pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
+        strip = len(self._prefix.encode("utf-8", "surrogateescape"))
+        call = partial(self._call, True, "listing", None)
+        return scan_page(self._route.scan_clients(), pattern, strip, cursor, limit, call)
 
     def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
         seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any, Final, Literal
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
+from nstore.store import KeyPage, check_limit, cursor_after
 from nstore.stores import _sqlite_conn as _c
 from nstore.stores._sqlite_writes import CHUNK, NEW_VERSION, SQLiteWrites, bad_key
 from nstore.stores._values import as_bytes
@@ -222,6 +223,27 @@ class SQLiteStore(SQLiteWrites):
             if len(rows) < _PAGE:
                 return
             low = rows[-1][0] + "\x00"  # the smallest string after the last key seen
+
+    def keys_page(
+        self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[str]:
+        # docstring inherited; one index range read: key > cursor AND key < upper, LIMIT n + 1
+        if prefix is not None and type(prefix) is not str:
+            raise bad_key(prefix)
+        check_limit(limit)
+        prefix = prefix or ""
+        low = cursor_after(cursor, prefix)
+        upper = _successor(prefix)
+        below = "" if upper is None else " AND key < ?"
+        sql = f'SELECT key FROM "{self._table}" WHERE key >= ?{below} ORDER BY key LIMIT ?'
+        params = (low, limit + 1) if upper is None else (low, upper, limit + 1)
+        self._open()
+        try:
+            rows = _c.with_retries(partial(self._fetch, sql, params), "listing")
+        except UnicodeEncodeError:
+            return KeyPage([], None)  # a lone surrogate: no stored key can start with it
+        keys = [key for (key,) in rows[:limit]]
+        return KeyPage(keys, keys[-1] if len(rows) > limit else None)
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         return self._open().execute(sql, params).fetchall()

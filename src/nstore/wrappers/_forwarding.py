@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
-from nstore.store import Store
+from nstore.store import KeyPage, Store
 
 __all__ = ["ForwardingStore"]
 
@@ -58,6 +58,12 @@ class ForwardingStore(Store[K, V], Generic[K, V]):
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
         return self._store.iter_keys(prefix)
+
+    def keys_page(
+        self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[K]:
+        # docstring inherited
+        return self._store.keys_page(prefix, cursor=cursor, limit=limit)
 
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return self._store.get_many(keys)

@@ -1,0 +1,64 @@
+"""Listing a Redis keyspace one page at a time from a SCAN cursor (``RedisStore.keys_page``).
+
+SCAN is unordered, so a page's position is the SCAN cursor itself: ``[node, scan_cursor,
+pending]`` as JSON, where ``node`` indexes the servers listed (the masters of a cluster) and
+``pending`` holds the keys a SCAN step returned beyond the page's limit (COUNT is only a hint to
+the server; one hash bucket can hold more keys), served first on the next page. So a page holds
+at most ``limit`` keys, and a key present for the whole listing is returned by SCAN at least
+once (twice only if Redis resizes its table meanwhile, as SCAN documents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from nstore.errors import ConfigurationError
+from nstore.store import KeyPage
+
+__all__ = ["scan_page"]
+
+#: SCAN steps one page may take: a sparse prefix then gives a short (even empty) page, not a
+#: walk of the whole keyspace in one call.
+MAX_STEPS = 16
+_Position = tuple[int, int, list[str]]
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(_Position).decode
+
+
+def scan_page(
+    clients: Sequence[Any],
+    pattern: bytes,
+    strip: int,
+    cursor: str | None,
+    limit: int,
+    call: Callable[..., Any],
+) -> KeyPage[str]:
+    """Up to ``limit`` keys matching ``pattern`` (``strip`` bytes of store prefix cut off) from
+    ``cursor``; ``call(fn, *args, **kwargs)`` runs a Redis command with the store's retries."""
+    node, position, keys = (0, 0, []) if cursor is None else _position(cursor, len(clients))
+    steps = 0
+    while len(keys) < limit and node < len(clients) and steps < MAX_STEPS:
+        position, found = call(clients[node].scan, position, match=pattern, count=limit - len(keys))
+        keys += (key[strip:].decode("utf-8", "surrogateescape") for key in found)
+        steps += 1
+        if position == 0:
+            node += 1
+    pending = keys[limit:]
+    if node >= len(clients) and not pending:
+        return KeyPage(keys, None)
+    return KeyPage(keys[:limit], _encode((node, position, pending)).decode())
+
+
+def _position(cursor: str, nodes: int) -> _Position:
+    try:
+        node, position, pending = _decode(cursor)
+    except (msgspec.DecodeError, TypeError):
+        raise ConfigurationError(
+            f"Expected a cursor from this RedisStore's keys_page. Got {cursor!r}; start with cursor=None."
+        ) from None
+    if not 0 <= node <= nodes or position < 0:
+        raise ConfigurationError(f"Expected a cursor from this RedisStore's keys_page. Got {cursor!r}.")
+    return node, position, pending
