@@ -1,10 +1,27 @@
-"""Msgspec: typed values as MessagePack or JSON, validated on decode by msgspec."""
+"""Msgspec: typed values as MessagePack or JSON, checked on encode and validated on decode.
+
+Encoding refuses a value that msgspec would not read back as a ``T``, so nothing is written that
+fails on read. Two checks, chosen once per codec from the type:
+
+- by class, when the class of the value decides it: ``T`` a class (a Struct, a dataclass, a
+  builtin scalar) or a union of them (``User | None``). The value's class must be one of them
+  exactly (an ``int`` also for a ``float``): a subclass would be read back as the base class, a
+  ``bool`` is not read back as an ``int``. One set lookup per encode.
+- by decoding, when only the contents decide it: generics (``list[int]``, ``dict[str, User]``),
+  ``TypedDict``, ``Literal``, ``Annotated`` constraints. The encoded bytes go through the typed
+  decoder once; what it refuses is an :class:`~nstore.errors.EncodeError`.
+
+Fields of a Struct or dataclass are not checked on encode (msgspec does not check them when it
+builds one either; mypy does): a ``User`` with a field of the wrong type fails on decode.
+"""
 
 from __future__ import annotations
 
 import builtins
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, NoReturn, TypeVar
+from typing import Any, Generic, Literal, NoReturn, TypeVar, get_args, get_origin
 
 import msgspec
 
@@ -20,6 +37,27 @@ _FORMATS = {"msgpack": msgspec.msgpack, "json": msgspec.json}
 _ENCODE_ERRORS = (msgspec.EncodeError, TypeError, ValueError, OverflowError)
 # msgspec.ValidationError is a msgspec.DecodeError; the message tells them apart.
 _DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError)
+_UNIONS = (types.UnionType, typing.Union)
+
+
+class _WrongClass(TypeError):
+    """Raised inside a chain when the value's class is not one of the codec's classes."""
+
+
+def _classes(tp: Any) -> frozenset[type] | None:
+    """The classes of the values msgspec reads back as ``tp``, or None when the class of a value
+    cannot decide it (generics, TypedDict, Literal, Annotated: decoding decides)."""
+    members = get_args(tp) if get_origin(tp) in _UNIONS else (tp,)
+    classes: set[type] = set()
+    for member in members:
+        if member is None:
+            member = type(None)
+        if not isinstance(member, type) or get_origin(member) is not None or typing.is_typeddict(member):
+            return None
+        classes.add(member)
+        if member is float:  # msgspec reads an int back as a float
+            classes.add(int)
+    return frozenset(classes)
 
 
 @register
@@ -30,9 +68,10 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     ``T`` is any type msgspec supports: a ``msgspec.Struct``, a dataclass, a ``TypedDict``,
     builtins and their generics (``list[User]``, ``dict[str, int]``), unions. Decoding builds a
     ``T`` and checks it against the type: garbage raises :class:`~nstore.errors.DecodeError`, data
-    of another shape :class:`~nstore.errors.ValidationError`. Encoding does not check the type of
-    its argument (mypy does); a value msgspec cannot encode raises
-    :class:`~nstore.errors.EncodeError`.
+    of another shape :class:`~nstore.errors.ValidationError`. Encoding raises
+    :class:`~nstore.errors.EncodeError` for a value that would not be read back as a ``T`` (a
+    ``dict`` or another Struct for a Struct type, ``[1, "2"]`` for ``list[int]``) and for a value
+    msgspec cannot encode; nothing is written.
 
     The spec records the type's import path (``type``), the ``format`` and the ``fingerprint`` of
     the type's JSON schema, so that a namespace notices when the type changes shape.
@@ -63,6 +102,7 @@ class Msgspec(Codec[T, bytes], Generic[T]):
 
     _encode: Any = field(init=False, repr=False, compare=False)
     _decode: Any = field(init=False, repr=False, compare=False)
+    _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         module = _FORMATS.get(self.format)
@@ -77,12 +117,29 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         # Built once: an encoder and a typed decoder are reusable and thread-safe.
         object.__setattr__(self, "_encode", module.Encoder().encode)
         object.__setattr__(self, "_decode", decoder.decode)
+        # Any and object take every value: no class to check, nothing a decoder would refuse.
+        anything = self.type is Any or self.type is object
+        object.__setattr__(self, "_classes", frozenset() if anything else _classes(self.type))
 
     def encode(self, value: T, /) -> bytes:
+        classes = self._classes
+        if classes and type(value) not in classes:
+            raise self._encode_error(_WrongClass(), value)
         try:
-            return self._encode(value)  # type: ignore[no-any-return]  # msgspec's encode is bytes
+            data: bytes = self._encode(value)
         except _ENCODE_ERRORS as exc:
             raise self._encode_error(exc, value) from exc
+        if classes is None:  # only the typed decoder can tell whether this reads back as a T
+            try:
+                self._decode(data)
+            except msgspec.DecodeError as exc:
+                expected = type_name(self.type)
+                raise EncodeError(
+                    f"Expected a {expected}. Got a {type(value).__name__} that msgspec would not "
+                    f"read back as one: {exc}",
+                    codec=self.name,
+                ) from exc
+        return data
 
     def decode(self, data: bytes, /) -> T:
         try:
@@ -91,7 +148,15 @@ class Msgspec(Codec[T, bytes], Generic[T]):
             raise self._decode_error(exc, data) from exc
 
     def _encode_error(self, exc: Exception, value: object) -> EncodeError:
-        return EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name)
+        got = type(value).__name__
+        if isinstance(exc, _WrongClass):
+            expected = type_name(self.type)
+            return EncodeError(
+                f"Expected a {expected}. Got {got} instead: only a {expected} is read back as one "
+                f"(convert the value first, e.g. msgspec.convert(value, {expected}))",
+                codec=self.name,
+            )
+        return EncodeError(f"Cannot encode {got}: {exc}", codec=self.name)
 
     def _decode_error(self, exc: Exception, data: object) -> DecodeError:
         if isinstance(exc, msgspec.ValidationError):
@@ -104,9 +169,16 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     def _raise_decode_error(self, exc: Exception, data: object) -> NoReturn:
         raise self._decode_error(exc, data) from exc
 
-    def inline_encode(self) -> Inline:
-        # In a chain, msgspec's encoder is called in place; its errors go through the same message.
-        code, names = "{out} = {encode}({value})", {"encode": self._encode}
+    def inline_encode(self) -> Inline | None:
+        # In a chain, the class check and msgspec's encoder run in place; their errors go through
+        # the same messages. A check by decoding is the method's (it costs a decode anyway).
+        if self._classes is None:
+            return None
+        code = "{out} = {encode}({value})"
+        names: dict[str, Any] = {"encode": self._encode}
+        if self._classes:
+            code = "if {type}({value}) not in {classes}:\n    raise {wrong}\n" + code
+            names.update(type=type, classes=self._classes, wrong=_WrongClass)
         return Inline(code, names, _ENCODE_ERRORS, self._raise_encode_error)
 
     def inline_decode(self) -> Inline:

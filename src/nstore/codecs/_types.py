@@ -75,7 +75,20 @@ def rebuild_typed(name: str, factory: Callable[..., R], params: dict[str, Any]) 
 
 
 def type_name(tp: Any) -> str:
-    """A short name of ``tp`` for messages: its qualified name, or its repr for generics."""
+    """A short name of ``tp`` for messages: qualified names, also inside generics and unions.
+
+    >>> type_name(dict[str, list[int]] | None)
+    'dict[str, list[int]] | None'
+    """
+    if tp is None or tp is type(None):
+        return "None"
+    if tp is Ellipsis:
+        return "..."
+    origin = get_origin(tp)
+    if origin in _UNIONS:
+        return " | ".join(type_name(arg) for arg in get_args(tp))
+    if isinstance(origin, type):
+        return f"{origin.__qualname__}[{', '.join(type_name(arg) for arg in get_args(tp))}]"
     return tp.__qualname__ if isinstance(tp, type) else repr(tp)
 
 
