@@ -18,15 +18,13 @@ builds one either; mypy does): a ``User`` with a field of the wrong type fails o
 from __future__ import annotations
 
 import builtins
-import types
-import typing
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, NoReturn, TypeVar, get_args, get_origin
+from typing import Any, Generic, Literal, NoReturn, TypeVar
 
 import msgspec
 
 from nstore.codecs._codec import Codec, Inline, register, schema_fingerprint
-from nstore.codecs._types import format_type, rebuild_typed, type_name
+from nstore.codecs._types import exact_classes, format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
 __all__ = ["Msgspec"]
@@ -37,27 +35,10 @@ _FORMATS = {"msgpack": msgspec.msgpack, "json": msgspec.json}
 _ENCODE_ERRORS = (msgspec.EncodeError, TypeError, ValueError, OverflowError)
 # msgspec.ValidationError is a msgspec.DecodeError; the message tells them apart.
 _DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError)
-_UNIONS = (types.UnionType, typing.Union)
 
 
 class _WrongClass(TypeError):
     """Raised inside a chain when the value's class is not one of the codec's classes."""
-
-
-def _classes(tp: Any) -> frozenset[type] | None:
-    """The classes of the values msgspec reads back as ``tp``, or None when the class of a value
-    cannot decide it (generics, TypedDict, Literal, Annotated: decoding decides)."""
-    members = get_args(tp) if get_origin(tp) in _UNIONS else (tp,)
-    classes: set[type] = set()
-    for member in members:
-        if member is None:
-            member = type(None)
-        if not isinstance(member, type) or get_origin(member) is not None or typing.is_typeddict(member):
-            return None
-        classes.add(member)
-        if member is float:  # msgspec reads an int back as a float
-            classes.add(int)
-    return frozenset(classes)
 
 
 @register
@@ -119,7 +100,7 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         object.__setattr__(self, "_decode", decoder.decode)
         # Any and object take every value: no class to check, nothing a decoder would refuse.
         anything = self.type is Any or self.type is object
-        object.__setattr__(self, "_classes", frozenset() if anything else _classes(self.type))
+        object.__setattr__(self, "_classes", frozenset() if anything else exact_classes(self.type))
 
     def encode(self, value: T, /) -> bytes:
         classes = self._classes

@@ -26,7 +26,7 @@ from nstore.errors import ConfigurationError, SpecError
 
 R = TypeVar("R")
 
-__all__ = ["build", "format_type", "parse_type", "rebuild_typed", "type_name"]
+__all__ = ["build", "exact_classes", "format_type", "parse_type", "rebuild_typed", "type_name"]
 
 _UNIONS = (types.UnionType, typing.Union)
 _PUNCTUATION = frozenset("[],|")
@@ -50,6 +50,27 @@ def format_type(tp: Any) -> str:
         raise SpecError(f"Cannot record {tp!r} in a spec: {origin!r} is not a class.")
     args = ", ".join(format_type(arg) for arg in get_args(tp))
     return f"{type_path(origin)}[{args}]"
+
+
+def exact_classes(tp: Any) -> frozenset[type] | None:
+    """The classes whose instances a typed codec reads back as ``tp``, when the class decides it.
+
+    For a class, or a union of classes and None: those classes (and ``int`` beside ``float``,
+    which both msgspec and pydantic read back as a float); a value of any other class, a subclass
+    included, is not read back as a ``tp``. None when the class of a value cannot decide it
+    (generics, ``TypedDict``, ``Literal``, ``Annotated``): only validating its contents can.
+    """
+    members = get_args(tp) if get_origin(tp) in _UNIONS else (tp,)
+    classes: set[type] = set()
+    for member in members:
+        if member is None:
+            member = type(None)
+        if not isinstance(member, type) or get_origin(member) is not None or typing.is_typeddict(member):
+            return None
+        classes.add(member)
+        if member is float:
+            classes.add(int)
+    return frozenset(classes)
 
 
 def build(name: str, factory: Callable[..., R], *args: Any, **params: Any) -> R:
