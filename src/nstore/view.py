@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec, Identity
 from nstore.errors import CodecError, DecodeError, KeyEncodingError, MissingKey
-from nstore.store import Store
+from nstore.store import Store, item_pairs
 
 __all__ = ["View"]
 
@@ -120,7 +120,7 @@ class View(Store[K, V], Generic[K, V]):
             raise
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = item_pairs(items)
         ek, ev = self._ek, self._ev
         self._store.set_many([(ek(k), ev(v)) for k, v in pairs])
 
