@@ -45,7 +45,7 @@ users["ada"] = Account(id=1, owner="ada")  # E: Incompatible types in assignment
 # P: Argument of type "Literal[1]" cannot be assigned to parameter "key" of type "str" in function "__setitem__"  [reportArgumentType]
 users[1] = User(1, "ada")  # E: Invalid index type "int" for "Store[str, User]"; expected type "str"  [index]
 # P: Type "Store[str, User]" is not assignable to declared type "Store[str, Account]"  [reportAssignmentType]
-wrong_store: Store[str, Account] = backend.with_values(Msgspec(User))  # E: Argument 1 to "Msgspec" has incompatible type "type[User]"; expected "type[Account]"  [arg-type]
+wrong_store: Store[str, Account] = backend.with_values(Msgspec(User))  # E: Argument 1 to "Msgspec" has incompatible type "TypeForm[User]"; expected "TypeForm[Account]"  [arg-type]
 user_values = Msgspec(User) | Zstd()
 # P: Type "Store[str, User]" is not assignable to declared type "Store[str, Account]"  [reportAssignmentType]
 wrong_view: Store[str, Account] = backend.with_values(user_values)  # E: Argument 1 to "with_values" of "Store" has incompatible type "Codec[User, bytes]"; expected "Codec[Account, bytes]"  [arg-type]

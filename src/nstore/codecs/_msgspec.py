@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 import msgspec
 
 from nstore.codecs._codec import Codec, Inline, register, schema_fingerprint
 from nstore.codecs._types import exact_classes, format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
 
 __all__ = ["Msgspec"]
 
@@ -77,7 +80,7 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     Point(x=1, y=2)
     """
 
-    type: builtins.type[T]
+    type: TypeForm[T]
     format: Literal["msgpack", "json"] = "msgpack"
     name = "msgspec"
 

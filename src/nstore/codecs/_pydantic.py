@@ -16,6 +16,7 @@ from nstore.errors import ConfigurationError, DecodeError, EncodeError, Validati
 
 if TYPE_CHECKING:
     import pydantic
+    from typing_extensions import TypeForm
 
 __all__ = ["Pydantic"]
 
@@ -51,7 +52,7 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     Point(x=1, y=2)
     """
 
-    type: builtins.type[T]
+    type: TypeForm[T]
     name = "pydantic"
 
     _adapter: pydantic.TypeAdapter[T] = field(init=False, repr=False, compare=False)
