@@ -62,7 +62,7 @@ def test_invalid_json_is_a_decode_error_only() -> None:
 
 
 def test_encoding_a_value_of_another_type_fails() -> None:
-    with pytest.raises(EncodeError, match="Expected a UserModel. Got str instead"):
+    with pytest.raises(EncodeError, match=r"Expected a UserModel\. Got str instead"):
         Pydantic(UserModel).encode("not a model")  # type: ignore[arg-type]  # the run-time check
 
 
