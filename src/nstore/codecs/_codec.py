@@ -40,6 +40,9 @@ B = TypeVar("B")
 C = TypeVar("C")
 A_contra = TypeVar("A_contra", contravariant=True)
 B_co = TypeVar("B_co", covariant=True)
+# wrap's own type variables: a static method sees A and B of an unspecialized Codec (pyright: Unknown).
+WA = TypeVar("WA")
+WB = TypeVar("WB")
 
 StageSpec: TypeAlias = dict[str, Any]
 """One stage's spec: ``{"name": ..., **parameters}``, JSON-able."""
@@ -170,7 +173,7 @@ class Codec(Generic[A, B]):
         return f"{type(self).__name__}({args})"
 
     @staticmethod
-    def wrap(obj: _EncodeDecode[A, B], name: str | None = None) -> Codec[A, B]:
+    def wrap(obj: _EncodeDecode[WA, WB], name: str | None = None) -> Codec[WA, WB]:
         """Adapt any object with ``encode`` and ``decode`` methods into a codec.
 
         Errors the object raises become :class:`~nstore.errors.EncodeError` and
