@@ -118,3 +118,27 @@ def test_typed_pickle_refuses_another_class() -> None:
         error = refused(Pickle(User), value)
         assert f"Expected an instance of User. Got {type(value).__name__} instead" in str(error)
     assert Pickle(User).decode(Pickle(User).encode(Admin(1, "a"))) == Admin(1, "a")  # read back whole
+
+
+@pytest.mark.parametrize(
+    ("tp", "good", "bad"),
+    [
+        (list[User], [User(1, "a")], [{"id": 1, "name": "a"}]),
+        (list[User], [User(1, "a")], [Admin(1, "a")]),
+        (list[int], [1], (1,)),
+        (dict[str, User], {"a": User(1, "a")}, {"a": Other(1, "a")}),
+        (set[int], {1}, {True}),
+        (tuple[int, ...], (1, 2), (1, 2.5)),
+        (tuple[User, int], (User(1, "a"), 1), (User(1, "a"),)),
+        (list[list[float]], [[1, 2.5]], [[1, "2"]]),
+    ],
+    ids=repr,
+)
+def test_msgspec_containers_hold_only_values_of_their_item_classes(tp: Any, good: object, bad: object) -> None:
+    # Checked by classes, item by item: what msgspec would read back as something else is refused
+    # too (a dict or a subclass for a Struct, a tuple for a list), not only what it cannot decode.
+    codec: Codec[Any, bytes] = Msgspec(tp)
+    assert codec.decode(codec.encode(good)) == good
+    error = refused(codec, bad)
+    assert "Expected a " in str(error)
+    refused(codec | Zstd(), bad)

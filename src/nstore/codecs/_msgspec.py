@@ -1,15 +1,17 @@
 """Msgspec: typed values as MessagePack or JSON, checked on encode and validated on decode.
 
 Encoding refuses a value that msgspec would not read back as a ``T``, so nothing is written that
-fails on read. Two checks, chosen once per codec from the type:
+fails on read. Three checks, chosen once per codec from the type:
 
 - by class, when the class of the value decides it: ``T`` a class (a Struct, a dataclass, a
   builtin scalar) or a union of them (``User | None``). The value's class must be one of them
   exactly (an ``int`` also for a ``float``): a subclass would be read back as the base class, a
   ``bool`` is not read back as an ``int``. One set lookup per encode.
-- by decoding, when only the contents decide it: generics (``list[int]``, ``dict[str, User]``),
-  ``TypedDict``, ``Literal``, ``Annotated`` constraints. The encoded bytes go through the typed
-  decoder once; what it refuses is an :class:`~nstore.errors.EncodeError`.
+- by the classes of the contents, for containers of such classes (``list[User]``,
+  ``dict[str, int]``, ``tuple[int, ...]``, nested): the same exact-class test, item by item.
+- by decoding, when only validation can decide it: ``TypedDict``, ``Literal``, ``Annotated``
+  constraints, containers of those. The encoded bytes go through the typed decoder once; what it
+  refuses is an :class:`~nstore.errors.EncodeError`.
 
 Fields of a Struct or dataclass are not checked on encode (msgspec does not check them when it
 builds one either; mypy does): a ``User`` with a field of the wrong type fails on decode.
@@ -18,13 +20,14 @@ builds one either; mypy does): a ``User`` with a field of the wrong type fails o
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 import msgspec
 
 from nstore.codecs._codec import Codec, Inline, register, schema_fingerprint
-from nstore.codecs._types import exact_classes, format_type, rebuild_typed, type_name
+from nstore.codecs._types import contents_check, exact_classes, format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
 if TYPE_CHECKING:
@@ -87,6 +90,7 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     _encode: Any = field(init=False, repr=False, compare=False)
     _decode: Any = field(init=False, repr=False, compare=False)
     _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
+    _contents: Callable[[Any], bool] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         module = _FORMATS.get(self.format)
@@ -103,7 +107,9 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         object.__setattr__(self, "_decode", decoder.decode)
         # Any and object take every value: no class to check, nothing a decoder would refuse.
         anything = self.type is Any or self.type is object
-        object.__setattr__(self, "_classes", frozenset() if anything else exact_classes(self.type))
+        classes = frozenset() if anything else exact_classes(self.type)
+        object.__setattr__(self, "_classes", classes)
+        object.__setattr__(self, "_contents", None if classes is not None else contents_check(self.type))
 
     def encode(self, value: T, /) -> bytes:
         classes = self._classes
@@ -113,17 +119,29 @@ class Msgspec(Codec[T, bytes], Generic[T]):
             data: bytes = self._encode(value)
         except _ENCODE_ERRORS as exc:
             raise self._encode_error(exc, value) from exc
-        if classes is None:  # only the typed decoder can tell whether this reads back as a T
-            try:
-                self._decode(data)
-            except msgspec.DecodeError as exc:
-                expected = type_name(self.type)
-                raise EncodeError(
-                    f"Expected a {expected}. Got a {type(value).__name__} that msgspec would not "
-                    f"read back as one: {exc}",
-                    codec=self.name,
-                ) from exc
+        if classes is None:
+            contents = self._contents
+            if contents is None or not contents(value):
+                self._check_by_decoding(value, data, contents is not None)
         return data
+
+    def _check_by_decoding(self, value: object, data: bytes, refused: bool) -> None:
+        """Raise EncodeError unless the typed decoder reads ``data`` back (``refused``: it must not)."""
+        expected, got = type_name(self.type), type(value).__name__
+        try:
+            self._decode(data)
+        except msgspec.DecodeError as exc:
+            raise EncodeError(
+                f"Expected a {expected}. Got a {got} that msgspec would not read back as one: {exc}",
+                codec=self.name,
+            ) from exc
+        if refused:  # decodable, but not as it was written: a dict for a Struct, a tuple for a list
+            raise EncodeError(
+                f"Expected a {expected}. Got a {got} holding a value of another class than the type "
+                f"names (a dict for a Struct, a subclass, a tuple for a list), which would be read "
+                "back as something else; convert it first",
+                codec=self.name,
+            )
 
     def decode(self, data: bytes, /) -> T:
         try:

@@ -26,7 +26,15 @@ from nstore.errors import ConfigurationError, SpecError
 
 R = TypeVar("R")
 
-__all__ = ["build", "exact_classes", "format_type", "parse_type", "rebuild_typed", "type_name"]
+__all__ = [
+    "build",
+    "contents_check",
+    "exact_classes",
+    "format_type",
+    "parse_type",
+    "rebuild_typed",
+    "type_name",
+]
 
 _UNIONS = (types.UnionType, typing.Union)
 _PUNCTUATION = frozenset("[],|")
@@ -65,12 +73,54 @@ def exact_classes(tp: Any) -> frozenset[type] | None:
     for member in members:
         if member is None:
             member = type(None)
-        if not isinstance(member, type) or get_origin(member) is not None or typing.is_typeddict(member):
+        if (
+            member is Any
+            or member is object
+            or not isinstance(member, type)
+            or get_origin(member) is not None
+            or typing.is_typeddict(member)
+        ):
             return None
         classes.add(member)
         if member is float:
             classes.add(int)
     return frozenset(classes)
+
+
+def contents_check(tp: Any) -> Callable[[Any], bool] | None:
+    """A test that a value is a ``tp`` by its classes alone, for containers of such values.
+
+    ``list[X]``, ``set[X]``, ``frozenset[X]``, ``tuple[X, ...]``, ``tuple[X, Y]`` and
+    ``dict[K, V]`` whose items pass :func:`exact_classes` (or, nested, this test): the container's
+    class is exactly the origin and every item's class is one of its type's. None for anything
+    else (TypedDict, Literal, Annotated, Any inside): only validating the contents can tell.
+    """
+    classes = exact_classes(tp)
+    if classes is not None:
+        return lambda value: type(value) in classes
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (list, set, frozenset) or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        each = contents_check(args[0]) if args else None
+        if each is None:
+            return None
+        item: Callable[[Any], bool] = each
+        return lambda value: type(value) is origin and all(map(item, value))
+    if origin is tuple and args and Ellipsis not in args:
+        items = [contents_check(arg) for arg in args]
+        checks = [check for check in items if check is not None]
+        if len(checks) != len(items):
+            return None
+        return lambda value: (
+            type(value) is tuple
+            and len(value) == len(checks)
+            and all(check(x) for check, x in zip(checks, value, strict=True))
+        )
+    if origin is dict and len(args) == 2:
+        key, values = contents_check(args[0]), contents_check(args[1])
+        if key is None or values is None:
+            return None
+        return lambda value: type(value) is dict and all(map(key, value)) and all(map(values, value.values()))
+    return None
 
 
 def build(name: str, factory: Callable[..., R], *args: Any, **params: Any) -> R:
