@@ -64,6 +64,9 @@ db.namespace("keys", Prefix("k/"))  # E: Argument 2 to "namespace" of "Namespace
 LoggingStore(users)[1] = User(1, "a")  # E: Invalid index type "int" for "LoggingStore[str, User]"; expected type "str"  [index]
 # P: Argument of type "Literal[3]" cannot be assigned to parameter "value" of type "User" in function "__setitem__"  [reportArgumentType]
 ReadOnlyStore(users)["a"] = 3  # E: Incompatible types in assignment (expression has type "int", target has type "User")  [assignment]
+# Two stores of different value types: mypy solves V from both arguments at once and can only say
+# it found none (no typing construct makes it infer V from the first store alone); pyright names
+# the cache argument and, below this line of its report, the two value types.
 # P: Argument of type "MemoryStore[str, Account]" cannot be assigned to parameter "cache" of type "Store[K@CacheStore, V@CacheStore]" in function "__init__"  [reportArgumentType]
 CacheStore(users, MemoryStore[str, Account]())  # E: Cannot infer value of type parameter "V" of "CacheStore"  [misc]
 # P: Type "int | None" is not assignable to declared type "int"  [reportAssignmentType]
