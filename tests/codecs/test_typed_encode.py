@@ -142,3 +142,10 @@ def test_msgspec_containers_hold_only_values_of_their_item_classes(tp: Any, good
     error = refused(codec, bad)
     assert "Expected a " in str(error)
     refused(codec | Zstd(), bad)
+
+
+def test_another_class_of_the_same_name_is_named_by_its_module() -> None:
+    old = msgspec.defstruct("User", [("id", int)], module="app.v1")
+    new = msgspec.defstruct("User", [("id", int)], module="app.v2")
+    error = refused(Msgspec(new) | Zstd(), old(1))
+    assert "Expected a User. Got app.v1.User (another class of that name) instead" in str(error)

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 import msgspec
 
 from nstore.codecs._codec import Codec, Inline, register, schema_fingerprint
-from nstore.codecs._types import contents_check, exact_classes, format_type, rebuild_typed, type_name
+from nstore.codecs._types import (
+    class_of,
+    contents_check,
+    exact_classes,
+    format_type,
+    rebuild_typed,
+    type_name,
+)
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
 if TYPE_CHECKING:
@@ -154,7 +161,8 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         if isinstance(exc, _WrongClass):
             expected = type_name(self.type)
             return EncodeError(
-                f"Expected a {expected}. Got {got} instead: only a {expected} is read back as one "
+                f"Expected a {expected}. Got {class_of(value, expected)} instead: only a {expected} "
+                "is read back as one "
                 f"(convert the value first, e.g. msgspec.convert(value, {expected}))",
                 codec=self.name,
             )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec, register, schema_fingerprint
-from nstore.codecs._types import exact_classes, format_type, rebuild_typed, type_name
+from nstore.codecs._types import class_of, exact_classes, format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
 if TYPE_CHECKING:
@@ -91,8 +91,9 @@ class Pydantic(Codec[T, bytes], Generic[T]):
         if self._classes is not None:
             if got not in self._classes:
                 raise EncodeError(
-                    f"Expected a {expected}. Got {got.__name__} instead: only a {expected} is written "
-                    f"whole and read back as one (build a {expected} from the value first)",
+                    f"Expected a {expected}. Got {class_of(value, expected)} instead: only a "
+                    f"{expected} is written whole and read back as one (build a {expected} from the "
+                    "value first)",
                     codec=self.name,
                 )
         else:

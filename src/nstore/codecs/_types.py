@@ -28,6 +28,7 @@ R = TypeVar("R")
 
 __all__ = [
     "build",
+    "class_of",
     "contents_check",
     "exact_classes",
     "format_type",
@@ -161,6 +162,15 @@ def type_name(tp: Any) -> str:
     if isinstance(origin, type):
         return f"{origin.__qualname__}[{', '.join(type_name(arg) for arg in get_args(tp))}]"
     return tp.__qualname__ if isinstance(tp, type) else repr(tp)
+
+
+def class_of(value: object, expected: str) -> str:
+    """The name of ``value``'s class for a message that expected ``expected``: its qualified name,
+    or, when that is ``expected`` too (another class of the same name), its module as well."""
+    name = type(value).__qualname__
+    if name != expected:
+        return name
+    return f"{type(value).__module__}.{name} (another class of that name)"
 
 
 def parse_type(text: str) -> Any:
