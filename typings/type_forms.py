@@ -6,19 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Optional, assert_type
 
 import msgspec
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from _models import Account, User
 from nstore.codecs import Codec, Msgspec, Pydantic, Zstd
-
-
-class User(msgspec.Struct):
-    id: int
-    name: str
-
-
-class Account(BaseModel):
-    id: int
-    owner: str
 
 
 # Intended use: these type-check, and each codec's value type is the type form's.

@@ -44,21 +44,28 @@ _TOKEN = re.compile(r"\s*(\[|\]|,|\||[^\[\],|\s]+)")
 
 def format_type(tp: Any) -> str:
     """The spec string of ``tp``: an import path, or an expression over import paths."""
+    return _spell(tp, tp, _path_of)
+
+
+def _path_of(tp: Any, whole: Any) -> str:
+    if not isinstance(tp, type):
+        raise SpecError(f"Cannot record {whole!r} in a spec: expected classes, generics and unions of them.")
+    return type_path(tp)
+
+
+def _spell(tp: Any, whole: Any, name_of: Callable[[Any, Any], str]) -> str:
+    """``tp`` as a type expression whose classes (and generic origins) ``name_of`` names."""
     if tp is None or tp is type(None):
         return "None"
     if tp is Ellipsis:
         return "..."
     origin = get_origin(tp)
-    if origin is None:
-        if not isinstance(tp, type):
-            raise SpecError(f"Cannot record {tp!r} in a spec: expected a class, a generic or a union.")
-        return type_path(tp)
     if origin in _UNIONS:
-        return " | ".join(format_type(arg) for arg in get_args(tp))
-    if not isinstance(origin, type):
-        raise SpecError(f"Cannot record {tp!r} in a spec: {origin!r} is not a class.")
-    args = ", ".join(format_type(arg) for arg in get_args(tp))
-    return f"{type_path(origin)}[{args}]"
+        return " | ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
+    if origin is None:
+        return name_of(tp, whole)
+    args = ", ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
+    return f"{name_of(origin, whole)}[{args}]"
 
 
 def exact_classes(tp: Any) -> frozenset[type] | None:
@@ -152,16 +159,7 @@ def type_name(tp: Any) -> str:
     >>> type_name(dict[str, list[int]] | None)
     'dict[str, list[int]] | None'
     """
-    if tp is None or tp is type(None):
-        return "None"
-    if tp is Ellipsis:
-        return "..."
-    origin = get_origin(tp)
-    if origin in _UNIONS:
-        return " | ".join(type_name(arg) for arg in get_args(tp))
-    if isinstance(origin, type):
-        return f"{origin.__qualname__}[{', '.join(type_name(arg) for arg in get_args(tp))}]"
-    return tp.__qualname__ if isinstance(tp, type) else repr(tp)
+    return _spell(tp, tp, lambda part, _: part.__qualname__ if isinstance(part, type) else repr(part))
 
 
 def class_of(value: object, expected: str) -> str:
