@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-from pydantic import BaseModel
-
+from _models import Account, User
 from nstore.codecs import Base64, Codec, Hex, Msgspec, Pickle, Prefix, Pydantic, Utf8, Zlib, Zstd
-
-
-class User(msgspec.Struct):
-    id: int
-    name: str
-
-
-class Account(BaseModel):
-    id: int
-    owner: str
 
 
 # Intended use: these type-check.

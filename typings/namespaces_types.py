@@ -3,23 +3,11 @@ wrapper keeps the key and value types of the store it wraps."""
 
 from __future__ import annotations
 
-import msgspec
-from pydantic import BaseModel
-
+from _models import Account, User
 from nstore import MemoryStore, Store
 from nstore.codecs import Msgspec, Pickle, Prefix, Pydantic, Utf8, Zlib, Zstd
 from nstore.namespaces import Namespaces
 from nstore.wrappers import CacheStats, CacheStore, LoggingStore, ReadOnlyStore
-
-
-class User(msgspec.Struct):
-    id: int
-    name: str
-
-
-class Account(BaseModel):
-    id: int
-    owner: str
 
 
 class Session:

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import msgspec
-from pydantic import BaseModel
-
+from _models import Account, User
 from nstore import MemoryStore, Store
 from nstore.codecs import Hex, Msgspec, Pickle, Prefix, Pydantic, Utf8, Zstd
-
-
-class User(msgspec.Struct):
-    id: int
-    name: str
-
-
-class Account(BaseModel):
-    id: int
-    owner: str
 
 
 backend: Store[str, bytes] = MemoryStore[str, bytes]()
