@@ -134,7 +134,7 @@ def test_typed_pickle_refuses_another_class() -> None:
     ],
     ids=repr,
 )
-def test_msgspec_containers_hold_only_values_of_their_item_classes(tp: Any, good: object, bad: object) -> None:
+def test_msgspec_containers_hold_only_items_of_their_classes(tp: Any, good: object, bad: object) -> None:
     # Checked by classes, item by item: what msgspec would read back as something else is refused
     # too (a dict or a subclass for a Struct, a tuple for a list), not only what it cannot decode.
     codec: Codec[Any, bytes] = Msgspec(tp)
