@@ -9,7 +9,12 @@ to the case's direct baseline.
 - pipeline overhead: ``Msgspec(User) | Zstd()`` against ``zstandard`` and ``msgspec`` called
   directly (target: at most 1.10x);
 - typed store: ``Store[str, User]`` over a MemoryStore against a dict plus the same direct calls;
-- codecs: Msgspec, Pydantic and Pickle against their libraries called directly, objects/s.
+- codecs: Msgspec, Pydantic and Pickle against their libraries called directly, objects/s;
+  ``Msgspec(list[User])``, whose encode checks the value by decoding what it wrote, against the
+  encoder alone (the price of that check);
+- chain composition: the generated function of ``Msgspec(User) | Zstd()`` against a plain loop
+  over the same stages' methods (in these two cases "direct" is the plain loop), what the one
+  code generator in ``nstore.codecs._codec`` buys.
 """
 
 from __future__ import annotations
@@ -92,6 +97,37 @@ def pipeline_cases(n: int) -> dict[str, dict[str, Loop]]:
     }
 
 
+def plain_chain(steps: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """The plain version of a chain: a loop over the stages' methods."""
+
+    def run(value: Any) -> Any:
+        for step in steps:
+            value = step(value)
+        return value
+
+    return run
+
+
+def chain_cases(n: int) -> dict[str, dict[str, Loop]]:
+    """The generated chain against a plain loop over the same stages' ``encode``/``decode``."""
+    users = [RecordStruct(**record(i)) for i in range(n)]
+    msgspec_codec, zstd_codec = Msgspec(RecordStruct), Zstd(3)
+    chain = msgspec_codec | zstd_codec
+    blobs = [chain.encode(u) for u in users]
+    plain_encode = plain_chain([msgspec_codec.encode, zstd_codec.encode])
+    plain_decode = plain_chain([zstd_codec.decode, msgspec_codec.decode])
+    return {
+        "chain encode, generated vs plain loop": {
+            "direct": encode_loop(plain_encode, users),
+            "pipeline": encode_loop(chain.encode, users),
+        },
+        "chain decode, generated vs plain loop": {
+            "direct": decode_loop(plain_decode, blobs),
+            "pipeline": decode_loop(chain.decode, blobs),
+        },
+    }
+
+
 def store_cases(n: int) -> dict[str, dict[str, Loop]]:
     """A typed ``Store[str, User]`` over a MemoryStore against a dict plus direct calls."""
     users = {f"user/{i:06d}": RecordStruct(**record(i)) for i in range(n)}
@@ -143,6 +179,12 @@ def codec_cases(n: int) -> dict[str, dict[str, Loop]]:
         ("Pydantic", Pydantic(RecordModel), models, adapter.dump_json, adapter.validate_json),
         ("Pickle", Pickle(RecordData), datas, lambda v: pickle.dumps(v, 5), pickle.loads),
     ]
+    batches = [structs[i : i + 10] for i in range(0, n, 10)]
+    checked: Codec[list[RecordStruct], bytes] = Msgspec(list[RecordStruct])
+    cases["Msgspec(list[User]) encode, 10 per list"] = {
+        "direct": encode_loop(encoder.encode, batches),
+        "pipeline": encode_loop(checked.encode, batches),
+    }
     for name, codec, values, direct_encode, direct_decode in typed:
         blobs = [codec.encode(v) for v in values]
         cases[f"{name} encode"] = {
@@ -213,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=500, help="records per timed loop")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    cases = {**pipeline_cases(args.n), **store_cases(args.n), **codec_cases(args.n)}
+    cases = {**pipeline_cases(args.n), **chain_cases(args.n), **store_cases(args.n), **codec_cases(args.n)}
     timings = measure(cases, args.rounds, args.seed)
     print(
         f"Python {platform.python_version()} on {platform.machine()}, {args.n} records per loop, "

@@ -19,6 +19,7 @@ from nstore.codecs import Msgspec, Zlib, Zstd
 from nstore.errors import ManifestMismatch, MigrationError, MigrationFailed
 from nstore.namespaces import Namespaces
 from nstore.stores.sqlite import SQLiteStore
+from tests import test_namespaces
 from tests.test_namespaces import User, UserWithEmail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,10 +57,22 @@ def test_migrate_re_encodes_every_value(db: Namespaces) -> None:
     assert db.manifest("users").generation == 1
 
 
-def test_migrate_to_another_type(db: Namespaces) -> None:
+def test_migrate_to_another_type(db: Namespaces, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The application's code was edited: the recorded import path now names the new shape, so
+    # the recorded chain decodes the old values as that class and the new chain writes them.
+    monkeypatch.setattr(test_namespaces, "User", UserWithEmail)
     users = db.migrate("users", Msgspec(UserWithEmail))
     assert users["user0007"] == UserWithEmail("name 7", 7, None)
     assert db.manifest("users").fingerprint == db.manifest("users").target.fingerprint
+
+
+def test_migrate_between_two_classes_stops_and_loses_nothing(db: Namespaces) -> None:
+    # Two classes alive at once: a value of one is not a value of the other, and the new chain
+    # refuses it on encode (written, it would be read back as something else).
+    with pytest.raises(MigrationError, match=r"Expected a User\. Got tests\.test_namespaces\.User"):
+        db.migrate("users", Msgspec(UserWithEmail))
+    db.rollback("users")
+    assert dict(db.namespace("users", OLD).items()) == USERS
 
 
 def test_migrate_unknown_namespace_and_bad_batch(db: Namespaces) -> None:

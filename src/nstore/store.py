@@ -18,15 +18,33 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 from nstore.errors import ConfigurationError, MissingKey, UnsafeCodecError, UnsupportedOperation
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
     from nstore.codecs import Codec
 
-__all__ = ["KeyPage", "Store"]
+__all__ = ["KeyPage", "Store", "item_pairs"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 K2 = TypeVar("K2")
 V2 = TypeVar("V2")
 D = TypeVar("D")
+
+
+def _is_mapping(items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> TypeIs[Mapping[K, V]]:
+    return isinstance(items, Mapping)
+
+
+def item_pairs(items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> Iterable[tuple[K, V]]:
+    """The ``(key, value)`` pairs of a ``set_many`` argument: a Mapping's items, else the pairs.
+
+    A Mapping is taken as its items, as ``dict.update`` takes it. A type checker cannot tell a
+    Mapping from an iterable of pairs that is also a Mapping (pyright rightly says so); this
+    decides it once, for every ``set_many``.
+    """
+    if _is_mapping(items):
+        return items.items()
+    return items
 
 
 class Store(MutableMapping[K, V], ABC, Generic[K, V]):
@@ -187,7 +205,7 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
         Default: one ``__setitem__`` per pair, not atomic; backends override it with one call or
         transaction and document whether it is atomic.
         """
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = item_pairs(items)
         for key, value in pairs:
             self[key] = value
 

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec, Identity
 from nstore.errors import CodecError, DecodeError, KeyEncodingError, MissingKey
-from nstore.store import KeyPage, Store
+from nstore.store import KeyPage, Store, item_pairs
 
 __all__ = ["View"]
 
@@ -24,6 +24,8 @@ K = TypeVar("K")
 V = TypeVar("V")
 K2 = TypeVar("K2")
 V2 = TypeVar("V2")
+KB = TypeVar("KB")  # the keys and values of the store below: the codecs' outputs must be them
+VB = TypeVar("VB")
 
 
 class View(Store[K, V], Generic[K, V]):
@@ -31,14 +33,15 @@ class View(Store[K, V], Generic[K, V]):
 
     __slots__ = ("_dk", "_dv", "_ek", "_ev", "_keys", "_store", "_values")
 
-    def __init__(self, store: Store[Any, Any], keys: Codec[K, Any], values: Codec[V, Any]) -> None:
-        self._store = store
-        self._keys = keys
-        self._values = values
-        self._ek = keys.encode
-        self._dk = keys.decode
-        self._ev = values.encode
-        self._dv = values.decode
+    def __init__(self, store: Store[KB, VB], keys: Codec[K, KB], values: Codec[V, VB]) -> None:
+        # Held as Store[Any, Any] and Codec[K, Any]: KB and VB are this call's, checked here only.
+        self._store: Store[Any, Any] = store
+        self._keys: Codec[K, Any] = keys
+        self._values: Codec[V, Any] = values
+        self._ek = self._keys.encode
+        self._dk = self._keys.decode
+        self._ev = self._values.encode
+        self._dv = self._values.decode
 
     @property
     def store(self) -> Store[Any, Any]:
@@ -137,7 +140,7 @@ class View(Store[K, V], Generic[K, V]):
             raise
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = item_pairs(items)
         ek, ev = self._ek, self._ev
         self._store.set_many([(ek(k), ev(v)) for k, v in pairs])
 

@@ -118,6 +118,21 @@ def test_inlined_encode_keeps_the_msgspec_error() -> None:
     assert str(info.value) == str(alone.value)
 
 
+@pytest.mark.parametrize("tp", [User, User | None, float, list[int]], ids=repr)
+def test_chain_encodes_and_fails_exactly_like_its_stages(tp: Any) -> None:
+    # The class check is inlined (User, User | None, float); list[int] is checked by its method.
+    codec: Codec[Any, bytes] = Msgspec(tp)
+    chain = codec | Zstd()
+
+    def reference(value: Any) -> Any:
+        return Zstd().decode(Zstd().encode(codec.encode(value)))
+
+    values = [sample_user(1), None, 1, 1.5, [1, 2], [1, "2"], {"id": 1}, "text", object(), True]
+    for value in values:
+        got = outcome(lambda v: Zstd().decode(chain.encode(v)), value)
+        assert got == outcome(reference, value), value
+
+
 def test_one_chain_shared_by_threads() -> None:
     # Large values keep zstd busy without the GIL: two threads in one context would crash.
     chain = Msgspec(User) | Zstd(max_size=4 * MiB)

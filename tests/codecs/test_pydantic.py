@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 import warnings
+from typing import Any
 
+import pydantic
 import pytest
 from hypothesis import strategies as st
 
-from nstore.codecs import Codec, Pydantic, from_spec
+from nstore.codecs import Codec, Pydantic, Zstd, from_spec
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, SpecError, ValidationError
 from tests.codecs.base import CodecTests
 from tests.codecs.models import UserData, UserModel, user_data, user_models
@@ -60,7 +62,7 @@ def test_invalid_json_is_a_decode_error_only() -> None:
 
 
 def test_encoding_a_value_of_another_type_fails() -> None:
-    with pytest.raises(EncodeError, match="Cannot encode str"):
+    with pytest.raises(EncodeError, match=r"Expected a UserModel\. Got str instead"):
         Pydantic(UserModel).encode("not a model")  # type: ignore[arg-type]  # the run-time check
 
 
@@ -90,3 +92,48 @@ def test_nested_value_of_another_type_fails_when_warnings_are_errors() -> None:
 
 def _created() -> datetime.datetime:
     return datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+
+
+class Product(pydantic.BaseModel):
+    sku: str
+    price: float
+
+
+class ProductV2(pydantic.BaseModel):
+    sku: str
+
+
+class SpecialProduct(ProductV2):
+    colour: str
+
+
+def refused(codec: Codec[Any, bytes], value: object) -> EncodeError:
+    with pytest.raises(EncodeError) as info:
+        codec.encode(value)
+    assert info.value.codec == "pydantic"
+    return info.value
+
+
+def test_pydantic_refuses_another_model() -> None:
+    error = refused(Pydantic(ProductV2), Product(sku="p1", price=2.0))
+    assert "Expected a ProductV2. Got Product instead" in str(error)
+    refused(Pydantic(ProductV2) | Zstd(), Product(sku="p1", price=2.0))
+    # A subclass would be written with ProductV2's fields only: its own would be lost.
+    refused(Pydantic(ProductV2), SpecialProduct(sku="p1", colour="red"))
+    refused(Pydantic(ProductV2), {"sku": "p1"})
+
+
+@pytest.mark.parametrize(
+    ("tp", "good", "bad"),
+    [
+        (list[ProductV2], [ProductV2(sku="a")], [Product(sku="p1", price=2.0)]),
+        (ProductV2 | None, None, Product(sku="p1", price=2.0)),
+        (dict[str, int], {"a": 1}, {"a": "1"}),
+        (int, 1, True),
+    ],
+    ids=repr,
+)
+def test_pydantic_refuses_what_is_not_a_t(tp: Any, good: object, bad: object) -> None:
+    codec: Codec[Any, bytes] = Pydantic(tp)
+    assert codec.decode(codec.encode(good)) == good
+    assert "Expected a" in str(refused(codec, bad))

@@ -1,16 +1,44 @@
-"""Msgspec: typed values as MessagePack or JSON, validated on decode by msgspec."""
+"""Msgspec: typed values as MessagePack or JSON, checked on encode and validated on decode.
+
+Encoding refuses a value that msgspec would not read back as a ``T``, so nothing is written that
+fails on read. Three checks, chosen once per codec from the type:
+
+- by class, when the class of the value decides it: ``T`` a class (a Struct, a dataclass, a
+  builtin scalar) or a union of them (``User | None``). The value's class must be one of them
+  exactly (an ``int`` also for a ``float``): a subclass would be read back as the base class, a
+  ``bool`` is not read back as an ``int``. One set lookup per encode.
+- by the classes of the contents, for containers of such classes (``list[User]``,
+  ``dict[str, int]``, ``tuple[int, ...]``, nested): the same exact-class test, item by item.
+- by decoding, when only validation can decide it: ``TypedDict``, ``Literal``, ``Annotated``
+  constraints, containers of those. The encoded bytes go through the typed decoder once; what it
+  refuses is an :class:`~nstore.errors.EncodeError`.
+
+Fields of a Struct or dataclass are not checked on encode (msgspec does not check them when it
+builds one either; mypy does): a ``User`` with a field of the wrong type fails on decode.
+"""
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 import msgspec
 
 from nstore.codecs._codec import Codec, Inline, register, schema_fingerprint
-from nstore.codecs._types import format_type, rebuild_typed, type_name
+from nstore.codecs._types import (
+    class_of,
+    contents_check,
+    exact_classes,
+    format_type,
+    rebuild_typed,
+    type_name,
+)
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
 
 __all__ = ["Msgspec"]
 
@@ -22,6 +50,10 @@ _ENCODE_ERRORS = (msgspec.EncodeError, TypeError, ValueError, OverflowError)
 _DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError)
 
 
+class _WrongClass(TypeError):
+    """Raised inside a chain when the value's class is not one of the codec's classes."""
+
+
 @register
 @dataclass(frozen=True, eq=True)
 class Msgspec(Codec[T, bytes], Generic[T]):
@@ -30,9 +62,10 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     ``T`` is any type msgspec supports: a ``msgspec.Struct``, a dataclass, a ``TypedDict``,
     builtins and their generics (``list[User]``, ``dict[str, int]``), unions. Decoding builds a
     ``T`` and checks it against the type: garbage raises :class:`~nstore.errors.DecodeError`, data
-    of another shape :class:`~nstore.errors.ValidationError`. Encoding does not check the type of
-    its argument (mypy does); a value msgspec cannot encode raises
-    :class:`~nstore.errors.EncodeError`.
+    of another shape :class:`~nstore.errors.ValidationError`. Encoding raises
+    :class:`~nstore.errors.EncodeError` for a value that would not be read back as a ``T`` (a
+    ``dict`` or another Struct for a Struct type, ``[1, "2"]`` for ``list[int]``) and for a value
+    msgspec cannot encode; nothing is written.
 
     The spec records the type's import path (``type``), the ``format`` and the ``fingerprint`` of
     the type's JSON schema, so that a namespace notices when the type changes shape.
@@ -57,12 +90,14 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     Point(x=1, y=2)
     """
 
-    type: builtins.type[T]
+    type: TypeForm[T]
     format: Literal["msgpack", "json"] = "msgpack"
     name = "msgspec"
 
     _encode: Any = field(init=False, repr=False, compare=False)
     _decode: Any = field(init=False, repr=False, compare=False)
+    _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
+    _contents: Callable[[Any], bool] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         module = _FORMATS.get(self.format)
@@ -77,12 +112,43 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         # Built once: an encoder and a typed decoder are reusable and thread-safe.
         object.__setattr__(self, "_encode", module.Encoder().encode)
         object.__setattr__(self, "_decode", decoder.decode)
+        # Any and object take every value: no class to check, nothing a decoder would refuse.
+        anything = self.type is Any or self.type is object
+        classes = frozenset() if anything else exact_classes(self.type)
+        object.__setattr__(self, "_classes", classes)
+        object.__setattr__(self, "_contents", None if classes is not None else contents_check(self.type))
 
     def encode(self, value: T, /) -> bytes:
+        classes = self._classes
+        if classes and type(value) not in classes:
+            raise self._encode_error(_WrongClass(), value)
         try:
-            return self._encode(value)  # type: ignore[no-any-return]  # msgspec's encode is bytes
+            data: bytes = self._encode(value)
         except _ENCODE_ERRORS as exc:
             raise self._encode_error(exc, value) from exc
+        if classes is None:
+            contents = self._contents
+            if contents is None or not contents(value):
+                self._check_by_decoding(value, data, contents is not None)
+        return data
+
+    def _check_by_decoding(self, value: object, data: bytes, refused: bool) -> None:
+        """Raise EncodeError unless the typed decoder reads ``data`` back (``refused``: it must not)."""
+        expected, got = type_name(self.type), type(value).__name__
+        try:
+            self._decode(data)
+        except msgspec.DecodeError as exc:
+            raise EncodeError(
+                f"Expected a {expected}. Got a {got} that msgspec would not read back as one: {exc}",
+                codec=self.name,
+            ) from exc
+        if refused:  # decodable, but not as it was written: a dict for a Struct, a tuple for a list
+            raise EncodeError(
+                f"Expected a {expected}. Got a {got} holding a value of another class than the type "
+                f"names (a dict for a Struct, a subclass, a tuple for a list), which would be read "
+                "back as something else; convert it first",
+                codec=self.name,
+            )
 
     def decode(self, data: bytes, /) -> T:
         try:
@@ -91,7 +157,16 @@ class Msgspec(Codec[T, bytes], Generic[T]):
             raise self._decode_error(exc, data) from exc
 
     def _encode_error(self, exc: Exception, value: object) -> EncodeError:
-        return EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name)
+        got = type(value).__name__
+        if isinstance(exc, _WrongClass):
+            expected = type_name(self.type)
+            return EncodeError(
+                f"Expected a {expected}. Got {class_of(value, expected)} instead: only a {expected} "
+                "is read back as one "
+                f"(convert the value first, e.g. msgspec.convert(value, {expected}))",
+                codec=self.name,
+            )
+        return EncodeError(f"Cannot encode {got}: {exc}", codec=self.name)
 
     def _decode_error(self, exc: Exception, data: object) -> DecodeError:
         if isinstance(exc, msgspec.ValidationError):
@@ -104,9 +179,16 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     def _raise_decode_error(self, exc: Exception, data: object) -> NoReturn:
         raise self._decode_error(exc, data) from exc
 
-    def inline_encode(self) -> Inline:
-        # In a chain, msgspec's encoder is called in place; its errors go through the same message.
-        code, names = "{out} = {encode}({value})", {"encode": self._encode}
+    def inline_encode(self) -> Inline | None:
+        # In a chain, the class check and msgspec's encoder run in place; their errors go through
+        # the same messages. A check by decoding is the method's (it costs a decode anyway).
+        if self._classes is None:
+            return None
+        code = "{out} = {encode}({value})"
+        names: dict[str, Any] = {"encode": self._encode}
+        if self._classes:
+            code = "if {type}({value}) not in {classes}:\n    raise {wrong}\n" + code
+            names.update(type=type, classes=self._classes, wrong=_WrongClass)
         return Inline(code, names, _ENCODE_ERRORS, self._raise_encode_error)
 
     def inline_decode(self) -> Inline:

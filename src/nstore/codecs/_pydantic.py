@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec, register, schema_fingerprint
-from nstore.codecs._types import format_type, rebuild_typed, type_name
+from nstore.codecs._types import class_of, exact_classes, format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
 if TYPE_CHECKING:
     import pydantic
+    from typing_extensions import TypeForm
 
 __all__ = ["Pydantic"]
 
@@ -31,7 +32,10 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     dataclass, a ``TypedDict``, builtins). Decoding validates: bytes that are not JSON raise
     :class:`~nstore.errors.DecodeError`, JSON that fails validation raises
     :class:`~nstore.errors.ValidationError`. Encoding a value that is not a ``T`` raises
-    :class:`~nstore.errors.EncodeError` rather than writing what pydantic would guess.
+    :class:`~nstore.errors.EncodeError` rather than writing what pydantic would guess (pydantic
+    serializes another model, or a subclass, with ``T``'s fields and drops the others). When ``T``
+    is a class or a union of classes the value's class must be one of them exactly; otherwise
+    (``list[Model]``, ``dict[str, int]``) the value is validated in strict mode first.
 
     The spec records the type's import path (``type``) and the ``fingerprint`` of its JSON schema.
 
@@ -48,12 +52,14 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     Point(x=1, y=2)
     """
 
-    type: builtins.type[T]
+    type: TypeForm[T]
     name = "pydantic"
 
     _adapter: pydantic.TypeAdapter[T] = field(init=False, repr=False, compare=False)
     _to_json: Any = field(init=False, repr=False, compare=False)
     _validate_json: Any = field(init=False, repr=False, compare=False)
+    _validate_python: Any = field(init=False, repr=False, compare=False)
+    _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
     _invalid: builtins.type[pydantic.ValidationError] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,17 +76,43 @@ class Pydantic(Codec[T, bytes], Generic[T]):
         object.__setattr__(self, "_adapter", adapter)
         object.__setattr__(self, "_to_json", adapter.serializer.to_json)
         object.__setattr__(self, "_validate_json", adapter.validator.validate_json)
+        object.__setattr__(self, "_validate_python", adapter.validator.validate_python)
+        object.__setattr__(self, "_classes", exact_classes(self.type))
         object.__setattr__(self, "_invalid", pydantic.ValidationError)
 
     def encode(self, value: T, /) -> bytes:
-        try:
-            if type(value) is self.type:  # the common case, serialized at full speed
+        got = type(value)
+        if got is self.type:  # the common case, serialized at full speed
+            try:
                 return self._to_json(value)  # type: ignore[no-any-return]  # bytes
-            # warnings="error" (twice as slow): a value of another type fails instead of being
-            # serialized as pydantic guesses.
+            except (TypeError, ValueError, UserWarning) as exc:
+                raise self._encode_error(value, exc) from exc
+        expected = type_name(self.type)
+        if self._classes is not None:
+            if got not in self._classes:
+                raise EncodeError(
+                    f"Expected a {expected}. Got {class_of(value, expected)} instead: only a "
+                    f"{expected} is written whole and read back as one (build a {expected} from the "
+                    "value first)",
+                    codec=self.name,
+                )
+        else:
+            try:
+                self._validate_python(value, strict=True)
+            except self._invalid as exc:
+                raise EncodeError(
+                    f"Expected a {expected}. Got a {got.__name__} that is not one: {exc}", codec=self.name
+                ) from exc
+        try:
+            # warnings="error": a nested value of another type fails instead of being serialized
+            # as pydantic guesses.
             return self._to_json(value, warnings="error")  # type: ignore[no-any-return]  # bytes
-        except (TypeError, ValueError, UserWarning) as exc:  # PydanticSerializationError is a ValueError
-            raise EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name) from exc
+        except (TypeError, ValueError, UserWarning) as exc:
+            raise self._encode_error(value, exc) from exc
+
+    def _encode_error(self, value: object, exc: Exception) -> EncodeError:
+        # PydanticSerializationError is a ValueError; a nested value of another type warns.
+        return EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name)
 
     def decode(self, data: bytes, /) -> T:
         try:

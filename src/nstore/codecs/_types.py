@@ -26,7 +26,16 @@ from nstore.errors import ConfigurationError, SpecError
 
 R = TypeVar("R")
 
-__all__ = ["build", "format_type", "parse_type", "rebuild_typed", "type_name"]
+__all__ = [
+    "build",
+    "class_of",
+    "contents_check",
+    "exact_classes",
+    "format_type",
+    "parse_type",
+    "rebuild_typed",
+    "type_name",
+]
 
 _UNIONS = (types.UnionType, typing.Union)
 _PUNCTUATION = frozenset("[],|")
@@ -35,21 +44,91 @@ _TOKEN = re.compile(r"\s*(\[|\]|,|\||[^\[\],|\s]+)")
 
 def format_type(tp: Any) -> str:
     """The spec string of ``tp``: an import path, or an expression over import paths."""
+    return _spell(tp, tp, _path_of)
+
+
+def _path_of(tp: Any, whole: Any) -> str:
+    if not isinstance(tp, type):
+        raise SpecError(f"Cannot record {whole!r} in a spec: expected classes, generics and unions of them.")
+    return type_path(tp)
+
+
+def _spell(tp: Any, whole: Any, name_of: Callable[[Any, Any], str]) -> str:
+    """``tp`` as a type expression whose classes (and generic origins) ``name_of`` names."""
     if tp is None or tp is type(None):
         return "None"
     if tp is Ellipsis:
         return "..."
     origin = get_origin(tp)
-    if origin is None:
-        if not isinstance(tp, type):
-            raise SpecError(f"Cannot record {tp!r} in a spec: expected a class, a generic or a union.")
-        return type_path(tp)
     if origin in _UNIONS:
-        return " | ".join(format_type(arg) for arg in get_args(tp))
-    if not isinstance(origin, type):
-        raise SpecError(f"Cannot record {tp!r} in a spec: {origin!r} is not a class.")
-    args = ", ".join(format_type(arg) for arg in get_args(tp))
-    return f"{type_path(origin)}[{args}]"
+        return " | ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
+    if origin is None:
+        return name_of(tp, whole)
+    args = ", ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
+    return f"{name_of(origin, whole)}[{args}]"
+
+
+def exact_classes(tp: Any) -> frozenset[type] | None:
+    """The classes whose instances a typed codec reads back as ``tp``, when the class decides it.
+
+    For a class, or a union of classes and None: those classes (and ``int`` beside ``float``,
+    which both msgspec and pydantic read back as a float); a value of any other class, a subclass
+    included, is not read back as a ``tp``. None when the class of a value cannot decide it
+    (generics, ``TypedDict``, ``Literal``, ``Annotated``): only validating its contents can.
+    """
+    members = get_args(tp) if get_origin(tp) in _UNIONS else (tp,)
+    classes: set[type] = set()
+    for member in members:
+        if member is None:
+            member = type(None)
+        if (
+            member is Any
+            or member is object
+            or not isinstance(member, type)
+            or get_origin(member) is not None
+            or typing.is_typeddict(member)
+        ):
+            return None
+        classes.add(member)
+        if member is float:
+            classes.add(int)
+    return frozenset(classes)
+
+
+def contents_check(tp: Any) -> Callable[[Any], bool] | None:
+    """A test that a value is a ``tp`` by its classes alone, for containers of such values.
+
+    ``list[X]``, ``set[X]``, ``frozenset[X]``, ``tuple[X, ...]``, ``tuple[X, Y]`` and
+    ``dict[K, V]`` whose items pass :func:`exact_classes` (or, nested, this test): the container's
+    class is exactly the origin and every item's class is one of its type's. None for anything
+    else (TypedDict, Literal, Annotated, Any inside): only validating the contents can tell.
+    """
+    classes = exact_classes(tp)
+    if classes is not None:
+        return lambda value: type(value) in classes
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (list, set, frozenset) or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        each = contents_check(args[0]) if args else None
+        if each is None:
+            return None
+        item: Callable[[Any], bool] = each
+        return lambda value: type(value) is origin and all(map(item, value))
+    if origin is tuple and args and Ellipsis not in args:
+        items = [contents_check(arg) for arg in args]
+        checks = [check for check in items if check is not None]
+        if len(checks) != len(items):
+            return None
+        return lambda value: (
+            type(value) is tuple
+            and len(value) == len(checks)
+            and all(check(x) for check, x in zip(checks, value, strict=True))
+        )
+    if origin is dict and len(args) == 2:
+        key, values = contents_check(args[0]), contents_check(args[1])
+        if key is None or values is None:
+            return None
+        return lambda value: type(value) is dict and all(map(key, value)) and all(map(values, value.values()))
+    return None
 
 
 def build(name: str, factory: Callable[..., R], *args: Any, **params: Any) -> R:
@@ -75,8 +154,21 @@ def rebuild_typed(name: str, factory: Callable[..., R], params: dict[str, Any]) 
 
 
 def type_name(tp: Any) -> str:
-    """A short name of ``tp`` for messages: its qualified name, or its repr for generics."""
-    return tp.__qualname__ if isinstance(tp, type) else repr(tp)
+    """A short name of ``tp`` for messages: qualified names, also inside generics and unions.
+
+    >>> type_name(dict[str, list[int]] | None)
+    'dict[str, list[int]] | None'
+    """
+    return _spell(tp, tp, lambda part, _: part.__qualname__ if isinstance(part, type) else repr(part))
+
+
+def class_of(value: object, expected: str) -> str:
+    """The name of ``value``'s class for a message that expected ``expected``: its qualified name,
+    or, when that is ``expected`` too (another class of the same name), its module as well."""
+    name = type(value).__qualname__
+    if name != expected:
+        return name
+    return f"{type(value).__module__}.{name} (another class of that name)"
 
 
 def parse_type(text: str) -> Any:

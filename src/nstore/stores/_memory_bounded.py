@@ -17,6 +17,7 @@ from time import monotonic
 from typing import Generic, TypeVar
 
 from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
+from nstore.store import item_pairs
 from nstore.stores.memory import MemoryStore
 
 __all__ = ["BoundedMemoryStore", "reads_as_lru"]
@@ -51,7 +52,9 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
         _check_positive("maxbytes", maxbytes, integer=True)
         _check_positive("ttl", ttl, integer=False)
         super().__init__()
-        self._data: OrderedDict[K, V] = OrderedDict()
+        # Narrower than the base class's dict: this class's methods use the order, and close()
+        # swaps in a stand-in that also answers move_to_end and popitem (stores/memory.py).
+        self._data: OrderedDict[K, V] = OrderedDict()  # pyright: ignore[reportIncompatibleVariableOverride]
         self._maxsize = sys.maxsize if maxsize is None else maxsize
         self._maxbytes = maxbytes
         self._nbytes = 0
@@ -227,7 +230,7 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
         return found
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        pairs = list(item_pairs(items))
         sizes = [0] * len(pairs) if self._sizes is None else [self._measure(v) for _, v in pairs]
         with self._lock:
             for (key, value), size in zip(pairs, sizes, strict=True):

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from nstore.errors import InvalidKey, MissingKey
-from nstore.store import Store
+from nstore.store import Store, item_pairs
 from nstore.stores import _sqlite_conn as _c
 from nstore.stores._values import as_bytes
 
@@ -120,7 +120,7 @@ class SQLiteWrites(Store[str, bytes]):
             if items:
                 self._executemany(self._sql_set, items.items(), "writing")
             return
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = item_pairs(items)
         rows = []
         for key, value in pairs:
             if type(key) is not str:

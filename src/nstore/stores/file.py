@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
-from nstore.store import KeyPage, Store, check_limit, cursor_after
+from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
 from nstore.stores._filescan import iter_names, sweep
@@ -191,7 +191,7 @@ class FileStore(RootOps, Store[str, bytes]):
         """
         if self._closed:
             raise self._closed_error()
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = item_pairs(items)
         groups: dict[tuple[str, ...], dict[str, tuple[str, str, bytes]]] = {}
         for key, value in pairs:
             dirs, name = split_key(key)

@@ -19,7 +19,7 @@ from nstore.errors import (
     UnsupportedOperation,
     ValueTooLarge,
 )
-from nstore.store import KeyPage, Store, check_limit
+from nstore.store import KeyPage, Store, check_limit, item_pairs
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_wire import etag, key_path, problem_code
 from nstore.stores._values import as_bytes
@@ -273,7 +273,7 @@ class HTTPStore(Store[str, bytes]):
         # docstring inherited; not atomic across chunks: a large call is sent in several requests
         if self.api != "nstore":
             return super().set_many(items)
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = item_pairs(items)
         chunk: dict[str, bytes] = {}
         size = 0
         for key, value in pairs:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
-from nstore.store import KeyPage, Store, check_limit
+from nstore.store import KeyPage, Store, check_limit, item_pairs
 from nstore.stores._redis_client import (
     RedisOptions,
     client_options,
@@ -128,7 +128,8 @@ class RedisStore(Store[str, bytes]):
             client = make_client(bare, options)
         elif isinstance(url_or_client, redis.Redis | redis.cluster.RedisCluster):
             options = RedisOptions().merged(**given)
-            client = url_or_client
+            # redis is a module object here (imported lazily), so no checker narrows by it.
+            client = cast("Redis | RedisCluster", url_or_client)
             if client.get_encoder().decode_responses:
                 raise ConfigurationError(
                     "Expected a redis-py client with decode_responses=False: RedisStore values are "
@@ -250,7 +251,7 @@ class RedisStore(Store[str, bytes]):
         On one server all pairs are written in one ``MULTI``/``EXEC`` transaction (all or none); on
         a cluster each hash slot's pairs are written together (keys sharing a ``{tag}`` are).
         """
-        pairs = items.items() if isinstance(items, Mapping) else items
+        pairs = item_pairs(items)
         values = {self._key(key): as_bytes(value, key, "RedisStore") for key, value in pairs}
         if not values:
             return

@@ -26,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
-from nstore.store import Store
+from nstore.store import Store, item_pairs
 from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
 from nstore.wrappers._hitpath import hit_class, hit_read, read_kind
@@ -301,7 +301,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         with Locked(self._locks, stripes):
             result = call()
             if result is False:  # a conditional write that did not happen
-                return result
+                # pyright narrows ``result`` to Literal[False] and forgets it is an R.
+                return result  # pyright: ignore[reportReturnType]
             for s in set(stripes):
                 self._versions[s] += 1
             if behind is not None:
@@ -322,7 +323,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._write([key], DELETE, [None], partial(self._store.__delitem__, key))
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        pairs = list(item_pairs(items))
         if pairs:
             keys = [k for k, _ in pairs]
             self._write(keys, SET, [v for _, v in pairs], partial(self._store.set_many, pairs))

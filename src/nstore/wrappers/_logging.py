@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from time import perf_counter
 from typing import Any, Generic, TypeVar
 
-from nstore.store import Store
+from nstore.store import Store, item_pairs
 from nstore.wrappers._forwarding import ForwardingStore
 from nstore.wrappers._quiet import quiet_class, watch_levels
 
@@ -82,7 +82,7 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
 
     def _emit(self, operation: str, start: float, **fields: Any) -> None:
         duration = perf_counter() - start
-        extra = dict.fromkeys(FIELDS)
+        extra: dict[str, Any] = dict.fromkeys(FIELDS)
         extra.update(fields, operation=operation, duration=duration)
         parts = [operation]
         if extra["key"] is not None:
@@ -184,7 +184,7 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
         if not self._enabled():
             self._store.set_many(items)
             return
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        pairs = list(item_pairs(items))
         size = _total(v for _, v in pairs)
         self._logged("set_many", lambda: self._store.set_many(pairs), _nothing, count=len(pairs), size=size)
 
