@@ -7,11 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from nstore import errors
-from nstore.store import Store
-from nstore.urls import StoreURL, parse
+
+if TYPE_CHECKING:  # imported when a command opens a store, not to print help
+    from nstore.store import Store
+    from nstore.urls import StoreURL
 
 __all__ = [
     "EXIT_FAILED",
@@ -82,6 +84,8 @@ def classify(exc: BaseException) -> tuple[int, str]:
 
 def parse_url(url: str | None) -> StoreURL:
     """Parse a store URL from the command line; an HTTP store takes its token from NSTORE_TOKEN."""
+    from nstore.urls import StoreURL, parse
+
     parsed = parse(url)
     token = os.environ.get("NSTORE_TOKEN")
     if parsed.kind == "http" and token and "token" not in parsed.options:

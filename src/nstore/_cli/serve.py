@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nstore._cli.common import (
     EXIT_OK,
@@ -18,7 +18,9 @@ from nstore._cli.common import (
     parse_url,
     print_json,
 )
-from nstore.urls import StoreURL
+
+if TYPE_CHECKING:
+    from nstore.urls import StoreURL
 
 __all__ = ["DEFAULT_PORT", "add_commands"]
 
