@@ -108,3 +108,14 @@ def test_bare_paths_are_relative_to_the_working_directory(nstore: NStore, tmp_pa
     assert (tmp_path / "files").is_dir()
     assert nstore.ok("get", f"sqlite://{tmp_path}/data.db", "k").out == b"in sqlite"
     assert nstore.ok("get", f"file://{tmp_path}/files", "k").out == b"in files"
+
+
+def test_options_after_a_bare_path_are_options_not_part_of_the_name(nstore: NStore, tmp_path: Path) -> None:
+    nstore.ok("put", "app.db?durability=full", "k", "-", input=b"v")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["app.db"]
+    assert nstore.ok("get", "app.db?durability=full", "k").out == b"v"
+    line = nstore.fails(2, "put", "notes?draft", "k", "-", input=b"v")
+    assert "Unknown option 'draft' for a file store" in line
+    assert "%3F" in line
+    assert "memory://" in nstore.fails(2, "put", "memory:", "k", "-", input=b"v")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["app.db"]
