@@ -289,3 +289,14 @@ def test_a_redis_path_that_is_not_a_database_number_is_refused(url: str, message
 @pytest.mark.parametrize("path", ["", "/", "/0", "/15"])
 def test_redis_database_numbers(path: str) -> None:
     assert parse(f"redis://cache.example:6379{path}").location == f"redis://cache.example:6379{path}"
+
+
+def test_every_redis_store_option_is_a_url_option() -> None:
+    import dataclasses
+
+    from nstore.stores._redis_client import RedisOptions
+
+    names = {o.name for o in nstore.urls._BY_KIND["redis"].options}
+    assert names == {f.name for f in dataclasses.fields(RedisOptions)}
+    parsed = parse("redis://h:1/0?replicas=1&replica_timeout=0.5&retries=0&connect_timeout=1")
+    assert parsed.options == {"replicas": 1, "replica_timeout": 0.5, "retries": 0, "connect_timeout": 1.0}

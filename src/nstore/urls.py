@@ -111,10 +111,15 @@ class Scheme:
 
 _REDIS = "nstore.stores.redis:RedisStore"
 _HTTP = "nstore.stores.http:HTTPStore"
+# RedisStore's options (RedisOptions) exactly: RedisStore parses its URLs with this module.
 _REDIS_OPTIONS = (
     Option("prefix", str, "a prefix added to every key, so several stores share one database"),
     Option("timeout", float, "seconds to wait for a reply before StoreUnavailable"),
+    Option("connect_timeout", float, "seconds to wait for a connection"),
+    Option("retries", int, "retries of idempotent operations after a lost connection"),
     Option("ttl", float, "seconds each value written lives (Redis expires it)"),
+    Option("replicas", int, "replicas every write waits for (WAIT)"),
+    Option("replica_timeout", float, "seconds a write waits for its replicas"),
 )
 _HTTP_OPTIONS = (
     Option("token", str, "the bearer token the server requires"),

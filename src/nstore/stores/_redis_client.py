@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote, urlsplit
 
 from nstore.errors import (
     AuthError,
@@ -95,31 +95,26 @@ class RedisOptions:
         return replace(self, **{k: v for k, v in given.items() if v is not None})
 
 
-_OPTION_TYPES = {f.name: f.type for f in fields(RedisOptions)}
-
-
 def split_url(url: str) -> tuple[str, RedisOptions]:
-    """Split RedisStore's options off a URL's query string; return the bare URL and the options."""
-    parts = urlsplit(url)
-    if parts.scheme not in STANDALONE_SCHEMES + CLUSTER_SCHEMES:
+    """Split RedisStore's options off a URL's query string; return the bare URL and the options.
+
+    The URL is read by :func:`nstore.urls.parse`, the one parser of store URLs and their options.
+    """
+    scheme, slashes, _ = url.partition("://")
+    if not slashes:
+        node = url.partition("?")[0]
         raise ConfigurationError(
-            "Expected a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL. "
-            f"Got {parts.scheme!r}."
+            f"Expected a redis:// or redis+cluster:// URL. Got {url!r}: write redis://{node}/0 for one "
+            f"server, or pass the list [{node!r}] of a cluster's startup nodes."
         )
-    given: dict[str, Any] = {}
-    for name, text in parse_qsl(parts.query, keep_blank_values=True):
-        if name not in _OPTION_TYPES:
-            raise ConfigurationError(
-                f"Unknown RedisStore URL option {name!r}. Accepted: {', '.join(sorted(_OPTION_TYPES))}."
-            )
-        try:
-            given[name] = (
-                text if name == "prefix" else int(text) if name in {"retries", "replicas"} else float(text)
-            )
-        except ValueError:
-            raise ConfigurationError(f"Expected a number for the URL option {name}. Got {text!r}.") from None
-    bare = parts._replace(query="").geturl()
-    return bare, RedisOptions(**given)
+    if scheme.lower() not in STANDALONE_SCHEMES + CLUSTER_SCHEMES:
+        raise ConfigurationError(
+            f"Expected a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL. Got {scheme!r}."
+        )
+    from nstore.urls import parse
+
+    parsed = parse(url)
+    return parsed.location, RedisOptions(**cast("dict[str, Any]", parsed.options))
 
 
 def make_client(url: str, options: RedisOptions) -> Redis | RedisCluster:
@@ -154,10 +149,6 @@ def _cluster_client(redis: ModuleType, url: str, common: dict[str, Any]) -> Redi
     parts = urlsplit(url)
     userinfo, _, hosts = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":")
-    if parts.path not in ("", "/", "/0"):
-        raise ConfigurationError(
-            f"Redis Cluster has only database 0. Got the path {parts.path!r} in the URL."
-        )
     nodes = [parse_node(item) for item in hosts.split(",") if item]
     if not nodes:
         raise ConfigurationError("Expected at least one host:port in the redis+cluster:// URL. Got none.")
