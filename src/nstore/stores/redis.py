@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
 from nstore.store import Store
+from nstore.stores._keys import key_bytes
 from nstore.stores._redis_client import (
     RedisOptions,
     client_options,
@@ -55,8 +56,12 @@ class RedisStore(Store[str, bytes]):
     """A store on Redis: one server (``redis://``, ``rediss://``) or a cluster (``redis+cluster://``).
 
     Keys are UTF-8 Redis keys under ``prefix``; values are stored as the plain bytes given, so other
-    Redis clients read them. A cluster is named by a ``redis+cluster://host:port,host:port`` URL or
-    a list of startup nodes (``"host:port"`` or ``(host, port)``); an existing ``redis.Redis`` or
+    Redis clients read them. Keys follow the rules of every backend (a ``str`` that is valid
+    Unicode text); a Redis key under the prefix that is not UTF-8, which only another client can
+    have written, is not one of this store's keys: listings skip it and it is left alone.
+
+    A cluster is named by a ``redis+cluster://host:port,host:port`` URL or a list of startup nodes
+    (``"host:port"`` or ``(host, port)``); an existing ``redis.Redis`` or
     ``redis.cluster.RedisCluster`` client is used as it is, and not closed by :meth:`close`.
 
     Parameters
@@ -95,7 +100,16 @@ class RedisStore(Store[str, bytes]):
     >>> store.close()
     """
 
-    __slots__ = ("_client", "_execute", "_options", "_owns_client", "_prefix", "_px", "_route")
+    __slots__ = (
+        "_client",
+        "_execute",
+        "_options",
+        "_owns_client",
+        "_prefix",
+        "_prefix_bytes",
+        "_px",
+        "_route",
+    )
 
     def __init__(
         self,
@@ -144,6 +158,12 @@ class RedisStore(Store[str, bytes]):
         self._client = client
         self._options = options
         self._prefix = options.prefix
+        try:
+            self._prefix_bytes = options.prefix.encode()
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"Expected a prefix that is valid Unicode text. Got {options.prefix!r:.80}."
+            ) from None
         self._px = None if options.ttl is None else ttl_ms(options.ttl)
         self._route = route_for(client)
         self._execute: Callable[..., Any] = client.execute_command
@@ -197,9 +217,13 @@ class RedisStore(Store[str, bytes]):
             raise MissingKey(key)
 
     def __contains__(self, key: object, /) -> bool:
-        if not isinstance(key, str):
+        if type(key) is not str:
             return False
-        return bool(self._call(True, "reading", key, self._execute, "EXISTS", self._key(key)))
+        try:
+            encoded = self._key(key)
+        except InvalidKey:
+            return False  # no key of this store has a lone surrogate
+        return bool(self._call(True, "reading", key, self._execute, "EXISTS", encoded))
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
@@ -281,8 +305,11 @@ class RedisStore(Store[str, bytes]):
         if prefix is not None and not isinstance(prefix, str):
             raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
         full = self._prefix + (prefix or "")
-        pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
-        return self._scan(pattern, len(self._prefix.encode("utf-8", "surrogateescape")))
+        try:
+            pattern = full.translate(_GLOB).encode() + b"*"
+        except UnicodeEncodeError:
+            return iter(())  # a prefix with a lone surrogate: no key of this store starts with it
+        return self._scan(pattern, len(self._prefix_bytes))
 
     def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
         seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
@@ -292,7 +319,10 @@ class RedisStore(Store[str, bytes]):
             ):
                 if key not in seen:
                     seen.add(key)
-                    yield key[strip:].decode("utf-8", "surrogateescape")
+                    try:
+                        yield key[strip:].decode()
+                    except UnicodeDecodeError:
+                        continue  # not UTF-8: written by another client, not a key of this store
 
     def __len__(self) -> int:
         if self._prefix:
@@ -316,18 +346,15 @@ class RedisStore(Store[str, bytes]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> bytes:
-        try:
-            return (self._prefix + key).encode("utf-8", "surrogateescape")
-        except (TypeError, UnicodeEncodeError):
-            raise InvalidKey(f"Expected a str key that encodes to UTF-8. Got {key!r}.") from None
+        return self._prefix_bytes + key_bytes(key, "RedisStore")
 
     def _keys(self, keys: Iterable[str]) -> dict[bytes, str]:
         """The Redis key of each key, in one pass (the bulk paths' share of :meth:`_key`)."""
         keys = list(keys)
-        prefix = self._prefix
+        prefix = self._prefix_bytes
         try:
-            return {(prefix + key).encode("utf-8", "surrogateescape"): key for key in keys}
-        except (TypeError, UnicodeEncodeError):
+            return {prefix + key.encode(): key for key in keys}
+        except (AttributeError, TypeError, UnicodeEncodeError):
             for key in keys:
                 self._key(key)  # raises InvalidKey naming the first bad key
             raise
