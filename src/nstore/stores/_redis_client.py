@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 
 from nstore.errors import (
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from redis.cluster import RedisCluster
 
 __all__ = [
+    "Call",
     "RedisOptions",
     "client_options",
     "import_redis",
@@ -226,10 +227,17 @@ def retriable_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+#: How a call may be tried: a read (again after any transient error; a failure changes nothing), a
+#: write that is idempotent (again, like a read; a write that failed may still be applied later:
+#: the server may run a request whose reply never came), or a write tried once (SET NX,
+#: compare-and-set, DEL of one key: a second attempt could report the wrong outcome).
+Call = Literal["read", "write", "write-once"]
+
+
 def recover(
     first: BaseException,
     what: str,
-    idempotent: bool,
+    call: Call,
     retries: int,
     refresh: Callable[[], None],
     fn: Callable[..., Any],
@@ -238,12 +246,15 @@ def recover(
 ) -> Any:
     """Try ``fn`` again after ``first`` failed, as far as that is safe; else raise the nstore error.
 
-    Idempotent operations are tried again after any transient error; others only after an error
-    reply that means the command did not run (``refused_errors``). The backoff is 0.05 s, 0.1 s,
-    0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after each failure.
+    Reads and idempotent writes are tried again after any transient error; writes tried once only
+    after an error reply that means the command did not run (``refused_errors``). The backoff is
+    0.05 s, 0.1 s, 0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after
+    each failure. A write that fails in any other way says that it may or may not have been applied.
     """
     errors, retriable, refused = redis_errors(), retriable_errors(), refused_errors()
+    idempotent = call != "write-once"
     last = first
+    maybe_applied = call != "read" and not isinstance(first, refused)
     attempt = 0
     while isinstance(last, retriable):
         # A failover or a moved slot makes the cached cluster topology stale: reload it even when
@@ -258,8 +269,8 @@ def recover(
             return fn(*args, **kw)
         except errors as exc:
             last = exc
-    unknown = not idempotent and not isinstance(last, refused)
-    raise map_error(last, what, unknown_outcome=unknown) from last
+            maybe_applied = maybe_applied or (call != "read" and not isinstance(exc, refused))
+    raise map_error(last, what, unknown_outcome=maybe_applied) from last
 
 
 def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False) -> NStoreError:

@@ -9,6 +9,7 @@ from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClose
 from nstore.store import Store
 from nstore.stores._keys import key_bytes
 from nstore.stores._redis_client import (
+    Call,
     RedisOptions,
     client_options,
     import_redis,
@@ -196,7 +197,7 @@ class RedisStore(Store[str, bytes]):
     # -- single keys -------------------------------------------------------------------------------
 
     def __getitem__(self, key: str, /) -> bytes:
-        value: bytes | None = self._call(True, "reading", key, self._execute, "GET", self._key(key))
+        value: bytes | None = self._call("read", "reading", key, self._execute, "GET", self._key(key))
         if value is None:
             raise MissingKey(key)
         return value
@@ -210,10 +211,10 @@ class RedisStore(Store[str, bytes]):
         command = ("SET", self._key(key), as_bytes(value, key, "RedisStore")) + (
             () if px is None else ("PX", px)
         )
-        self._write(True, "writing", key, command)
+        self._write("write", "writing", key, command)
 
     def __delitem__(self, key: str, /) -> None:
-        if not self._write(False, "deleting", key, ("DEL", self._key(key))):
+        if not self._write("write-once", "deleting", key, ("DEL", self._key(key))):
             raise MissingKey(key)
 
     def __contains__(self, key: object, /) -> bool:
@@ -223,14 +224,14 @@ class RedisStore(Store[str, bytes]):
             encoded = self._key(key)
         except InvalidKey:
             return False  # no key of this store has a lone surrogate
-        return bool(self._call(True, "reading", key, self._execute, "EXISTS", encoded))
+        return bool(self._call("read", "reading", key, self._execute, "EXISTS", encoded))
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
         command = ("SET", self._key(key), as_bytes(value, key, "RedisStore"), "NX") + (
             () if self._px is None else ("PX", self._px)
         )
-        return bool(self._write(False, "writing", key, command))
+        return bool(self._write("write-once", "writing", key, command))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
@@ -244,7 +245,7 @@ class RedisStore(Store[str, bytes]):
             as_bytes(value, key, "RedisStore"),
             px,
         )
-        return bool(self._write(False, "compare-and-set on", key, command))
+        return bool(self._write("write-once", "compare-and-set on", key, command))
 
     # -- bulk operations ---------------------------------------------------------------------------
 
@@ -257,7 +258,7 @@ class RedisStore(Store[str, bytes]):
         found: dict[str, bytes] = {}
         if not wanted:
             return found
-        replies = self._call(True, "reading", None, self._bulk, list(wanted), lambda group: ("MGET", *group))
+        replies = self._call("read", "reading", None, self._bulk, list(wanted), lambda keys: ("MGET", *keys))
         for group, values in replies:
             for encoded, value in zip(group, values, strict=True):
                 if value is not None:
@@ -283,20 +284,20 @@ class RedisStore(Store[str, bytes]):
             def mset(group: list[bytes]) -> tuple[Any, ...]:
                 return ("MSET", *(part for key in group for part in (key, values[key])))
 
-            self._call(True, "writing", None, self._bulk, list(values), mset)
+            self._call("write", "writing", None, self._bulk, list(values), mset)
         else:
 
             def set_px(group: list[bytes]) -> tuple[Any, ...]:
                 # MSET cannot expire keys: one SET PX per key, in the same round trip.
                 return ("SET", group[0], values[group[0]], "PX", px)
 
-            self._call(True, "writing", None, self._bulk, list(values), set_px, True)
+            self._call("write", "writing", None, self._bulk, list(values), set_px, True)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove the present ``keys`` (``DEL``), atomically on one server, per hash slot on a cluster."""
         encoded = list(self._keys(keys))
         if encoded:
-            self._call(True, "deleting", None, self._bulk, encoded, lambda group: ("DEL", *group))
+            self._call("write", "deleting", None, self._bulk, encoded, lambda group: ("DEL", *group))
 
     # -- listing ---------------------------------------------------------------------------------
 
@@ -315,7 +316,7 @@ class RedisStore(Store[str, bytes]):
         seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
         for client in self._route.scan_clients():
             for key in scan(
-                client, pattern, lambda fn, *a, **kw: self._call(True, "listing", None, fn, *a, **kw)
+                client, pattern, lambda fn, *a, **kw: self._call("read", "listing", None, fn, *a, **kw)
             ):
                 if key not in seen:
                     seen.add(key)
@@ -327,7 +328,8 @@ class RedisStore(Store[str, bytes]):
     def __len__(self) -> int:
         if self._prefix:
             return sum(1 for _ in self.iter_keys())
-        return sum(self._call(True, "counting", None, client.dbsize) for client in self._route.scan_clients())
+        clients = self._route.scan_clients()
+        return sum(self._call("read", "counting", None, client.dbsize) for client in clients)
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -359,10 +361,10 @@ class RedisStore(Store[str, bytes]):
                 self._key(key)  # raises InvalidKey naming the first bad key
             raise
 
-    def _write(self, idempotent: bool, action: str, key: str, command: tuple[Any, ...]) -> Any:
+    def _write(self, call: Call, action: str, key: str, command: tuple[Any, ...]) -> Any:
         if not self._options.replicas:
-            return self._call(idempotent, action, key, self._execute, *command)
-        return self._call(idempotent, action, key, self._waited, command)
+            return self._call(call, action, key, self._execute, *command)
+        return self._call(call, action, key, self._waited, command)
 
     def _waited(self, command: tuple[Any, ...]) -> Any:
         options = self._options
@@ -382,11 +384,11 @@ class RedisStore(Store[str, bytes]):
         return self._route.bulk(keys, command, singles, options.replicas, options.replica_timeout)
 
     def _call(
-        self, idempotent: bool, action: str, key: str | None, fn: Callable[..., Any], *args: Any, **kw: Any
+        self, call: Call, action: str, key: str | None, fn: Callable[..., Any], *args: Any, **kw: Any
     ) -> Any:
         """``fn(*args)``, retried as the options allow, with redis-py errors mapped to nstore's."""
         try:
             return fn(*args, **kw)
         except redis_errors() as exc:
             what = action if key is None else f"{action} {key!r}"
-            return recover(exc, what, idempotent, self._options.retries, self._route.refresh, fn, args, kw)
+            return recover(exc, what, call, self._options.retries, self._route.refresh, fn, args, kw)
