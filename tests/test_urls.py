@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
 
 import pytest
 
@@ -104,7 +105,8 @@ def test_keyword_options_override_the_query() -> None:
         ("sqlite:///a.db?table=a&table=b", {}, "Option 'table' is given twice"),
     ],
 )
-def test_bad_options(url: str, kwargs: dict[str, object], message: str) -> None:
+def test_bad_options(url: str, kwargs: dict[str, Any], message: str) -> None:
+    # Any: these values are wrong on purpose; the run-time check must catch what typing would.
     with pytest.raises(ConfigurationError, match="^" + message.replace("|", r"\|").replace("(", r"\(")):
         parse(url, **kwargs)
 
@@ -300,3 +302,19 @@ def test_every_redis_store_option_is_a_url_option() -> None:
     assert names == {f.name for f in dataclasses.fields(RedisOptions)}
     parsed = parse("redis://h:1/0?replicas=1&replica_timeout=0.5&retries=0&connect_timeout=1")
     assert parsed.options == {"replicas": 1, "replica_timeout": 0.5, "retries": 0, "connect_timeout": 1.0}
+
+
+def test_the_typed_options_are_exactly_the_options_of_the_schemes() -> None:
+    hints = get_type_hints(nstore.urls.StoreOptions)
+    declared: dict[str, object] = {}
+    for scheme in nstore.urls.SCHEMES:
+        for option in scheme.options:
+            typed = Literal[option.choices] if option.choices else option.type
+            assert declared.setdefault(option.name, typed) == typed, option.name  # one type per name
+    assert hints.keys() == declared.keys()
+    for name, hint in hints.items():
+        expected = declared[name]
+        if get_args(expected):
+            assert get_args(hint) == get_args(expected), name
+        else:
+            assert hint is expected, name

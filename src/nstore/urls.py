@@ -37,13 +37,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, TypedDict, Unpack, cast
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from nstore.errors import ConfigurationError
 from nstore.store import Store
 
-__all__ = ["DEFAULT_PATH", "SCHEMES", "Option", "Scheme", "StoreURL", "open", "parse"]
+__all__ = ["DEFAULT_PATH", "SCHEMES", "Option", "Scheme", "StoreOptions", "StoreURL", "open", "parse"]
 
 DEFAULT_PATH = "nstore.db"
 """The embedded default store, relative to the current directory: a SQLite database."""
@@ -55,6 +55,36 @@ _REDIS_DB = re.compile(r"/?|/[0-9]+")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _SECRET_OPTIONS = frozenset({"token", "password"})
+
+
+class StoreOptions(TypedDict, total=False):
+    """The keyword options of :func:`open` and :func:`parse`, for type checkers.
+
+    A misspelt name or a value of the wrong type is a type error (``open(url, durabilty="full")``).
+    Which options a store takes depends on its scheme (see :data:`SCHEMES`); an option of another
+    scheme type-checks and is refused at run time with :class:`~nstore.errors.ConfigurationError`.
+    A test checks that these keys and types are exactly those of :data:`SCHEMES`.
+    """
+
+    # memory://
+    maxsize: int
+    maxbytes: int
+    ttl: float  # memory:// and redis://
+    # file://
+    durable: bool
+    # sqlite://
+    durability: Literal["normal", "full", "off"]
+    table: str
+    timeout: float  # sqlite://, redis:// and http://
+    # redis:// and redis+cluster://
+    prefix: str
+    connect_timeout: float  # also http://
+    retries: int  # also http://
+    replicas: int
+    replica_timeout: float
+    # http://
+    token: str
+    api: Literal["nstore", "plain"]
 
 
 @dataclass(frozen=True)
@@ -214,7 +244,7 @@ class StoreURL:
         return cast("Store[str, bytes]", cls(*args, **_kwargs(self, cls)))
 
 
-def parse(url: str | os.PathLike[str] | None = None, /, **options: object) -> StoreURL:
+def parse(url: str | os.PathLike[str] | None = None, /, **options: Unpack[StoreOptions]) -> StoreURL:
     """Parse and validate a store URL without opening it (see the module docs for the forms).
 
     Raises :class:`~nstore.errors.ConfigurationError` for an unknown scheme or option, or a bad
@@ -269,7 +299,7 @@ def parse(url: str | os.PathLike[str] | None = None, /, **options: object) -> St
     return _parsed(scheme.kind, location, query, options)
 
 
-def open(url: str | os.PathLike[str] | None = None, /, **options: object) -> Store[str, bytes]:
+def open(url: str | os.PathLike[str] | None = None, /, **options: Unpack[StoreOptions]) -> Store[str, bytes]:
     """Open the store named by ``url``; with no URL, the embedded default SQLite ``./nstore.db``.
 
     Options come from the URL's query string or from ``options`` (which take precedence).
