@@ -86,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     # SIGTERM stops a command the way Ctrl-C does: cleanly, with the same exit path.
     signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started with Ctrl-C ignored (nohup, or 'cmd &' in a script): Python then keeps it
+        # ignored and nothing could stop a long copy from the terminal. Restore the default.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code: int = args.func(args)
         sys.stdout.flush()  # here, so that a closed pipe is seen below rather than at exit

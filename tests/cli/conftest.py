@@ -63,10 +63,13 @@ class NStore:
         return result.error_lines[0]
 
     def interrupt_when(
-        self, started: Callable[[], bool], sig: signal.Signals, *args: str
+        self, started: Callable[[], bool], sig: signal.Signals, *args: str, **popen: object
     ) -> tuple[int, bytes, bytes]:
-        """Run ``nstore *args``, send ``sig`` as soon as ``started()`` is true; the exit code and output."""
-        process = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        """Run ``nstore *args``, send ``sig`` as soon as ``started()`` is true; the exit code and output.
+
+        ``popen`` goes to :class:`subprocess.Popen` (``preexec_fn=ignore_sigint``, say).
+        """
+        process = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
         deadline = time.monotonic() + 30
         while not started():
             assert time.monotonic() < deadline, f"nstore {args[0]} never got going"
@@ -80,6 +83,11 @@ class NStore:
         return subprocess.Popen(  # type: ignore[call-overload,no-any-return]  # kwargs pass through
             [self.exe, *args], cwd=self.cwd, env=self.env, **kwargs
         )
+
+
+def ignore_sigint() -> None:
+    """For ``preexec_fn``: start the command with SIGINT ignored, as ``nohup`` or ``cmd &`` in a script do."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 
 from nstore.stores.file import FileStore
 from nstore.stores.sqlite import SQLiteStore
-from tests.cli.conftest import NStore
+from tests.cli.conftest import NStore, ignore_sigint
 
 
 def _values(n: int) -> dict[str, bytes]:
@@ -81,7 +81,9 @@ def test_the_progress_bar_shows_on_a_terminal(nstore: NStore, tmp_path: Path) ->
     assert "copied 50 keys" in text
 
 
-def _interrupted_copy(nstore: NStore, tmp_path: Path, sig: signal.Signals) -> dict[str, bytes]:
+def _interrupted_copy(
+    nstore: NStore, tmp_path: Path, sig: signal.Signals, **popen: object
+) -> dict[str, bytes]:
     """Start a copy of 6,000 keys in small batches and send ``sig`` once a batch is done."""
     data = _values(6000)
     with SQLiteStore(tmp_path / "src.db") as src:
@@ -89,7 +91,7 @@ def _interrupted_copy(nstore: NStore, tmp_path: Path, sig: signal.Signals) -> di
     checkpoint = tmp_path / "checkpoint.json"
     dst = f"sqlite://{tmp_path}/dst.db?durability=off"  # fast, and safe from a process crash
     args = ["copy", "src.db", dst, "--checkpoint", str(checkpoint), "--json"]
-    code, out, err = nstore.interrupt_when(checkpoint.exists, sig, *args, "--batch-size", "10")
+    code, out, err = nstore.interrupt_when(checkpoint.exists, sig, *args, "--batch-size", "10", **popen)
     if sig == signal.SIGINT:
         assert code == 130
         assert out == b""
@@ -120,6 +122,13 @@ def test_an_interrupted_copy_resumes_with_no_key_missing_or_extra(
     data = _interrupted_copy(nstore, tmp_path, sig)
     with SQLiteStore(tmp_path / "dst.db") as dst:
         assert list(dst) == sorted(data)
+        assert dst.get_many(list(data)) == data
+
+
+def test_ctrl_c_stops_a_copy_started_with_sigint_ignored(nstore: NStore, tmp_path: Path) -> None:
+    # A shell starts background jobs with SIGINT ignored; the command restores the default.
+    data = _interrupted_copy(nstore, tmp_path, signal.SIGINT, preexec_fn=ignore_sigint)
+    with SQLiteStore(tmp_path / "dst.db") as dst:
         assert dst.get_many(list(data)) == data
 
 
