@@ -49,7 +49,7 @@ def test_serve_the_embedded_default_with_curl_then_ctrl_c(nstore: NStore, tmp_pa
         assert status(f"{url}v1/keys/nope") == b"404"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=10)
-        assert process.returncode == 0
+        assert process.returncode == 130  # interrupted, as the exit codes say; after a clean stop
         assert err.decode().splitlines() == ["nstore: stopped"]
     # The embedded default is ./nstore.db in the working directory, and the value is in it.
     with SQLiteStore(tmp_path / "nstore.db") as store:
@@ -65,7 +65,7 @@ def test_serve_prints_the_url_and_the_store(nstore: NStore) -> None:
     process.communicate(timeout=10)
     assert line.startswith("nstore: serving memory:// on http://127.0.0.1:")
     assert line.endswith("/ (Ctrl-C to stop)\n")
-    assert process.returncode == 0
+    assert process.returncode == 130
 
 
 def test_serve_with_tokens_and_read_only(nstore: NStore, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_serve_with_granian(nstore: NStore, tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
-    assert process.returncode == 0
+    assert process.returncode == 130
     with SQLiteStore(tmp_path / "data.db") as store:
         assert store["k"] == b"hi"
     assert nstore.fails(2, "serve", "--server", "granian", "--port", "0") == (

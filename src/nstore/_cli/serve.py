@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from nstore._cli.common import (
-    EXIT_OK,
+    EXIT_INTERRUPTED,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
     CommandError,
@@ -111,7 +111,7 @@ def _serve(args: argparse.Namespace) -> int:
         finally:
             handle.shutdown()
     sys.stderr.write("nstore: stopped\n")
-    return EXIT_OK
+    return EXIT_INTERRUPTED  # stopped by Ctrl-C or SIGTERM, as every command (documented: 130)
 
 
 def _serve_granian(args: argparse.Namespace, url: StoreURL, options: dict[str, Any]) -> int:
@@ -125,5 +125,5 @@ def _serve_granian(args: argparse.Namespace, url: StoreURL, options: dict[str, A
             from nstore.wrappers import ReadOnlyStore
 
             store = ReadOnlyStore(store)
-        serve(store, args.host, args.port, server="granian", **options)
-    return EXIT_OK
+        serve(store, args.host, args.port, server="granian", **options)  # returns once stopped
+    return EXIT_INTERRUPTED
