@@ -28,14 +28,14 @@ store URLs:
   sqlite:///abs/path.db  or  x.db  one SQLite database file
   redis://host:6379/0, rediss://   a Redis server (pip install 'nstore[redis]')
   redis+cluster://h1:7000,h2:7001  a Redis Cluster
-  http://host:8765/, https://      an 'nstore serve' server (token: ?token=... or NSTORE_TOKEN)
-  options go in the query string: sqlite:///srv/app.db?durability=full
+  http://host:{port}/, https://      an 'nstore serve' server (token: ?token=... or NSTORE_TOKEN)
+  options go in the query string: sqlite:///srv/app.db?durability=full, app.db?durability=full
 
 exit codes:
   0 success, 1 not found, 2 usage error, 3 store unavailable, 4 other failure, 130 interrupted
 
 examples:
-  nstore serve                      serve ./nstore.db on http://127.0.0.1:8765/
+  nstore serve                      serve ./nstore.db on http://127.0.0.1:{port}/
   echo hello | nstore put data.db greeting
   nstore get data.db greeting
   nstore copy ./files sqlite:///srv/app.db
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``nstore`` argument parser with every command."""
     from nstore._cli import bench, completion, copy, keys, ns, serve
     from nstore._cli.common import HelpFormatter
+    from nstore._cli.serve import DEFAULT_PORT
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nstore",
         description=_DESCRIPTION,
-        epilog=_EPILOG,
+        epilog=_EPILOG.format(port=DEFAULT_PORT),
         formatter_class=HelpFormatter,
         parents=[common],
     )
