@@ -124,12 +124,12 @@ def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def human_bytes(n: float) -> str:
-    """``n`` bytes in a short human unit: ``1.5 MiB``."""
-    if abs(n) < 1024:
+    """``n`` bytes in a short human unit: ``1.5 MiB``; the unit is the one the rounded figure needs."""
+    if abs(n) < 1023.5:  # from here on, "1024 B" would show
         return f"{n:.0f} B"
     units = ["KiB", "MiB", "GiB", "TiB"]
     n /= 1024
-    while abs(n) >= 1024 and len(units) > 1:
+    while abs(n) >= 1023.95 and len(units) > 1:  # "1024.0 KiB" is "1.0 MiB"
         n /= 1024
         units.pop(0)
     return f"{n:.1f} {units[0]}"
