@@ -132,6 +132,19 @@ def test_ctrl_c_stops_a_copy_started_with_sigint_ignored(nstore: NStore, tmp_pat
         assert dst.get_many(list(data)) == data
 
 
+def test_copy_help_says_existing_keys_are_overwritten(nstore: NStore, tmp_path: Path) -> None:
+    text = " ".join(nstore.ok("copy", "--help").text.split())
+    assert "A key that DST already has is overwritten with SRC's value" in text
+    assert "keys only in DST are left as they are" in text
+    # And so it does.
+    with SQLiteStore(tmp_path / "src.db") as src, SQLiteStore(tmp_path / "dst.db") as dst:
+        src.set_many({"a": b"new", "b": b"new"})
+        dst.set_many({"a": b"old", "only-dst": b"kept"})
+    nstore.ok("copy", "src.db", "dst.db", "-q")
+    with SQLiteStore(tmp_path / "dst.db") as dst:
+        assert dict(dst.items()) == {"a": b"new", "b": b"new", "only-dst": b"kept"}
+
+
 def test_restart_ignores_the_checkpoint(nstore: NStore, tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "src.db") as src:
         src.set_many({"a": b"1", "b": b"2", "c": b"3"})
