@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,6 +11,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from nstore._cli.serve import DEFAULT_PORT
 from nstore.stores.sqlite import SQLiteStore
@@ -33,7 +36,11 @@ def serving(nstore: NStore, *args: str) -> Iterator[tuple[str, subprocess.Popen[
 
 
 def curl(*args: str) -> bytes:
-    return subprocess.run(["curl", "-sS", "--max-time", "10", *args], capture_output=True, timeout=20).stdout
+    """Run curl; a missing curl fails the test, saying what to install."""
+    exe = shutil.which("curl")
+    if exe is None:
+        pytest.fail("curl is not installed: apt-get install curl", pytrace=False)
+    return subprocess.run([exe, "-sS", "--max-time", "10", *args], capture_output=True, timeout=20).stdout
 
 
 def status(*args: str) -> bytes:
