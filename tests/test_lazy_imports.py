@@ -33,6 +33,38 @@ def test_heavy_modules_are_not_imported_until_used(code: str) -> None:
     assert "redis" not in loaded
 
 
+_CLI = "import sys\nimport nstore.cli\ntry:\n    nstore.cli.main({argv!r})\nexcept SystemExit:\n    pass"
+_COMMAND_MODULES = {f"nstore._cli.{m}" for m in ("bench", "completion", "copy", "keys", "ns")}
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [
+        (["--help"], None),
+        (["get", "--help"], "nstore._cli.keys"),
+        (["--debug", "ls", "--help"], "nstore._cli.keys"),
+        (["copy", "--help"], "nstore._cli.copy"),
+        (["migrate", "--help"], "nstore._cli.ns"),
+        (["nonsense"], None),
+    ],
+)
+def test_the_command_imports_only_the_module_of_its_command(argv: list[str], module: str | None) -> None:
+    loaded = _loaded(_CLI.format(argv=argv)) & _COMMAND_MODULES
+    assert loaded == ({module} if module else set())
+
+
+def test_the_summaries_of_nstore_help_are_those_of_the_commands() -> None:
+    from nstore.cli import COMMANDS, build_parser
+
+    # Placeholders carry the table's summaries, full commands their module's: the help is the same.
+    full = build_parser().format_help()
+    assert build_parser("").format_help() == full
+    assert build_parser("migrate").format_help() == full
+    for name, (_, summary) in COMMANDS.items():
+        assert f"    {name} " in full
+        assert " ".join(summary.split()) in " ".join(full.split()), name
+
+
 def test_a_lazy_name_is_imported_on_first_use() -> None:
     loaded = _loaded("import nstore\nnstore.HTTPStore")
     assert "nstore.stores.http" in loaded
