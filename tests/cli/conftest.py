@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -78,6 +79,30 @@ class NStore:
         process.send_signal(sig)
         out, err = process.communicate(timeout=30)
         return process.returncode, out, err
+
+    def on_a_terminal(self, stream: str, *args: str) -> tuple[int, bytes, bytes]:
+        """Run ``nstore *args`` with ``stream`` ("stdout" or "stderr") on a pseudo-terminal.
+
+        Return the exit code, what the terminal showed, and the bytes of the other stream.
+        """
+        other = "stderr" if stream == "stdout" else "stdout"
+        leader, follower = pty.openpty()
+        try:
+            process = self.popen(*args, **{stream: follower, other: subprocess.PIPE})
+            os.close(follower)
+            piped = b"".join(part or b"" for part in process.communicate(timeout=30))
+            shown = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: the terminal has no writer left
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(leader)
+        return process.returncode, shown, piped
 
     def popen(self, *args: str, **kwargs: object) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # type: ignore[call-overload,no-any-return]  # kwargs pass through

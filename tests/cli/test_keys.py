@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pty
 import subprocess
 from pathlib import Path
 
@@ -126,24 +124,9 @@ def test_options_after_a_bare_path_are_options_not_part_of_the_name(nstore: NSto
 
 
 def _get_on_a_terminal(nstore: NStore, *args: str) -> tuple[int, bytes, str]:
-    """Run ``nstore get *args`` with stdout on a pseudo-terminal: exit code, what the terminal got, stderr."""
-    leader, follower = pty.openpty()
-    try:
-        process = nstore.popen("get", *args, stdout=follower, stderr=subprocess.PIPE)
-        os.close(follower)
-        _, err = process.communicate(timeout=30)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal has no writer left
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(leader)
-    return process.returncode, shown, err.decode()
+    """Run ``nstore get *args`` with stdout on a pseudo-terminal: exit code, what it showed, stderr."""
+    code, shown, err = nstore.on_a_terminal("stdout", "get", *args)
+    return code, shown, err.decode()
 
 
 @pytest.mark.parametrize(
