@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
 
 import pytest
 
@@ -104,7 +105,8 @@ def test_keyword_options_override_the_query() -> None:
         ("sqlite:///a.db?table=a&table=b", {}, "Option 'table' is given twice"),
     ],
 )
-def test_bad_options(url: str, kwargs: dict[str, object], message: str) -> None:
+def test_bad_options(url: str, kwargs: dict[str, Any], message: str) -> None:
+    # Any: these values are wrong on purpose; the run-time check must catch what typing would.
     with pytest.raises(ConfigurationError, match="^" + message.replace("|", r"\|").replace("(", r"\(")):
         parse(url, **kwargs)
 
@@ -187,3 +189,132 @@ def test_memory_options_reach_the_store() -> None:
     for key in "abc":
         store[key] = b"v"
     assert sorted(store) == ["b", "c"]
+
+
+# -- forms that used to be taken for something else ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "name", "options"),
+    [
+        ("app.db?durability=full", "sqlite", "app.db", {"durability": "full"}),
+        ("app.db?durability=full&timeout=2", "sqlite", "app.db", {"durability": "full", "timeout": 2.0}),
+        ("files?durable=false", "file", "files", {"durable": False}),
+        ("app.db?", "sqlite", "app.db", {}),
+    ],
+)
+def test_a_query_after_a_bare_path_gives_options(
+    text: str,
+    kind: str,
+    name: str,
+    options: dict[str, object],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse(text) == StoreURL(kind, str(tmp_path / name), options)
+
+
+def test_a_bare_path_with_a_query_opens_the_path_not_a_directory_named_after_the_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with nstore.urls.open("app.db?durability=full") as store:
+        store["k"] = b"v"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+
+
+def test_a_bare_path_with_an_unknown_query_is_refused_with_the_way_to_name_such_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as info:
+        parse("what?is-this")
+    message = str(info.value)
+    assert message.startswith("Unknown option 'is-this' for a file store.")
+    assert "'?' in a bare path starts the options" in message
+    assert f"file://{tmp_path}/what%3Fis-this" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_object_is_always_a_path(tmp_path: Path) -> None:
+    assert parse(tmp_path / "odd?name") == StoreURL("file", str(tmp_path / "odd?name"), {})
+    assert parse(f"file://{tmp_path}/odd%3Fname") == StoreURL("file", str(tmp_path / "odd?name"), {})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("memory:", "Expected memory:// for a memory store: the scheme, then //. Got 'memory:'"),
+        ("memory:?maxsize=3", "Expected memory:// for a memory store: the scheme, then //. Got 'memory:?max"),
+        ("sqlite:/srv/app.db", "Expected sqlite:///abs/path.db"),
+        ("file:data", "Expected file:///abs/dir"),
+        ("redis:cache.example:6379", "Expected redis://host:port/db"),
+        ("HTTP:store.example", "Expected http://host:port/"),
+    ],
+)
+def test_a_known_scheme_without_slashes_is_refused_clearly(
+    text: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as info:
+        parse(text)
+    assert str(info.value).startswith(expected)
+    assert f"'./{text.partition('?')[0]}'" in str(info.value)  # how to name a path that starts so
+    assert parse(f"./{text.partition('?')[0]}").kind in ("file", "sqlite")
+
+
+def test_memory_url_forms() -> None:
+    assert parse("memory:///").kind == "memory"
+    assert parse("memory://?maxsize=3").options == {"maxsize": 3}
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "redis://cache.example/abc",
+            "Expected a database number after the host, as in redis://host:6379/0.",
+        ),
+        ("redis://cache.example/0/1", "Expected a database number after the host"),
+        ("redis://cache.example/-1", "Expected a database number after the host"),
+        ("redis+cluster://h1:7000/2", "Expected no database in a redis+cluster:// URL (a cluster has only"),
+    ],
+)
+def test_a_redis_path_that_is_not_a_database_number_is_refused(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        parse(url)
+    assert str(info.value).startswith(message)
+    assert "Got the path" in str(info.value)
+
+
+@pytest.mark.parametrize("path", ["", "/", "/0", "/15"])
+def test_redis_database_numbers(path: str) -> None:
+    assert parse(f"redis://cache.example:6379{path}").location == f"redis://cache.example:6379{path}"
+
+
+def test_every_redis_store_option_is_a_url_option() -> None:
+    import dataclasses
+
+    from nstore.stores._redis_client import RedisOptions
+
+    names = {o.name for o in nstore.urls._BY_KIND["redis"].options}
+    assert names == {f.name for f in dataclasses.fields(RedisOptions)}
+    parsed = parse("redis://h:1/0?replicas=1&replica_timeout=0.5&retries=0&connect_timeout=1")
+    assert parsed.options == {"replicas": 1, "replica_timeout": 0.5, "retries": 0, "connect_timeout": 1.0}
+
+
+def test_the_typed_options_are_exactly_the_options_of_the_schemes() -> None:
+    hints = get_type_hints(nstore.urls.StoreOptions)
+    declared: dict[str, object] = {}
+    for scheme in nstore.urls.SCHEMES:
+        for option in scheme.options:
+            typed = Literal[option.choices] if option.choices else option.type
+            assert declared.setdefault(option.name, typed) == typed, option.name  # one type per name
+    assert hints.keys() == declared.keys()
+    for name, hint in hints.items():
+        expected = declared[name]
+        if get_args(expected):
+            assert get_args(hint) == get_args(expected), name
+        else:
+            assert hint is expected, name

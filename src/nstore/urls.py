@@ -15,10 +15,15 @@ URL                                       store
 Paths follow the file URL convention: after ``file://`` or ``sqlite://`` comes an absolute path
 (``file:///srv/data``, three slashes); a bare path may be relative and is resolved against the
 current directory. A bare path ending in ``.db``, ``.sqlite`` or ``.sqlite3``, or naming an
-existing file, is a SQLite database; any other bare path is a FileStore directory.
+existing file, is a SQLite database; any other bare path is a FileStore directory. A Redis URL's
+path is its database number (``redis://host:6379/2``; none on a cluster).
 
-Options go in the query string (``sqlite:///srv/app.db?durability=full``) or as keyword
-arguments, which take precedence; each is checked and converted to its type. An unknown scheme or
+Options go in the query string (``sqlite:///srv/app.db?durability=full``, also after a bare path:
+``app.db?durability=full``) or as keyword arguments, which take precedence; each is checked and
+converted to its type. So a ``?`` in a bare path string always starts the options: name a file
+with a ``?`` in it as a ``pathlib.Path`` or as ``file:///abs/odd%3Fname``. A bare path that starts
+with a scheme's name and a colon but no ``//`` (``memory:``, ``sqlite:/srv/a.db``) is refused
+rather than taken for a file name; write ``./memory:`` for such a file. An unknown scheme or
 option, or a value of the wrong type, raises :class:`~nstore.errors.ConfigurationError` saying
 what is accepted.
 """
@@ -32,22 +37,54 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, TypedDict, Unpack, cast
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from nstore.errors import ConfigurationError
 from nstore.store import Store
 
-__all__ = ["DEFAULT_PATH", "SCHEMES", "Option", "Scheme", "StoreURL", "open", "parse"]
+__all__ = ["DEFAULT_PATH", "SCHEMES", "Option", "Scheme", "StoreOptions", "StoreURL", "open", "parse"]
 
 DEFAULT_PATH = "nstore.db"
 """The embedded default store, relative to the current directory: a SQLite database."""
 
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_SCHEME_COLON = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_REDIS_DB = re.compile(r"/?|/[0-9]+")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _SECRET_OPTIONS = frozenset({"token", "password"})
+
+
+class StoreOptions(TypedDict, total=False):
+    """The keyword options of :func:`open` and :func:`parse`, for type checkers.
+
+    A misspelt name or a value of the wrong type is a type error (``open(url, durabilty="full")``).
+    Which options a store takes depends on its scheme (see :data:`SCHEMES`); an option of another
+    scheme type-checks and is refused at run time with :class:`~nstore.errors.ConfigurationError`.
+    A test checks that these keys and types are exactly those of :data:`SCHEMES`.
+    """
+
+    # memory://
+    maxsize: int
+    maxbytes: int
+    ttl: float  # memory:// and redis://
+    # file://
+    durable: bool
+    # sqlite://
+    durability: Literal["normal", "full", "off"]
+    table: str
+    timeout: float  # sqlite://, redis:// and http://
+    # redis:// and redis+cluster://
+    prefix: str
+    connect_timeout: float  # also http://
+    retries: int  # also http://
+    replicas: int
+    replica_timeout: float
+    # http://
+    token: str
+    api: Literal["nstore", "plain"]
 
 
 @dataclass(frozen=True)
@@ -104,10 +141,15 @@ class Scheme:
 
 _REDIS = "nstore.stores.redis:RedisStore"
 _HTTP = "nstore.stores.http:HTTPStore"
+# RedisStore's options (RedisOptions) exactly: RedisStore parses its URLs with this module.
 _REDIS_OPTIONS = (
     Option("prefix", str, "a prefix added to every key, so several stores share one database"),
     Option("timeout", float, "seconds to wait for a reply before StoreUnavailable"),
+    Option("connect_timeout", float, "seconds to wait for a connection"),
+    Option("retries", int, "retries of idempotent operations after a lost connection"),
     Option("ttl", float, "seconds each value written lives (Redis expires it)"),
+    Option("replicas", int, "replicas every write waits for (WAIT)"),
+    Option("replica_timeout", float, "seconds a write waits for its replicas"),
 )
 _HTTP_OPTIONS = (
     Option("token", str, "the bearer token the server requires"),
@@ -202,7 +244,7 @@ class StoreURL:
         return cast("Store[str, bytes]", cls(*args, **_kwargs(self, cls)))
 
 
-def parse(url: str | os.PathLike[str] | None = None, /, **options: object) -> StoreURL:
+def parse(url: str | os.PathLike[str] | None = None, /, **options: Unpack[StoreOptions]) -> StoreURL:
     """Parse and validate a store URL without opening it (see the module docs for the forms).
 
     Raises :class:`~nstore.errors.ConfigurationError` for an unknown scheme or option, or a bad
@@ -210,14 +252,16 @@ def parse(url: str | os.PathLike[str] | None = None, /, **options: object) -> St
     """
     if url is None:
         return _parsed("sqlite", str(Path(DEFAULT_PATH).absolute()), {}, options)
-    text = os.fspath(url)
+    if isinstance(url, os.PathLike):  # a path object is a path, whatever its characters
+        return _bare_path(os.fspath(url), {}, options, "")
+    text = url
     if not text.strip():
         raise ConfigurationError("Expected a store URL or a path. Got an empty string instead.")
     match = _URL.match(text)
-    if match is None:  # a bare path
-        path = Path(text).expanduser().absolute()
-        is_sqlite = path.suffix.lower() in _SQLITE_SUFFIXES or path.is_file()
-        return _parsed("sqlite" if is_sqlite else "file", str(path), {}, options)
+    if match is None:
+        _refuse_scheme_without_slashes(text)
+        path, _, after = text.partition("?")
+        return _bare_path(path, _query(after, text), options, text)
     scheme = _BY_SCHEME.get(match.group(1).lower())
     if scheme is None:
         raise ConfigurationError(
@@ -241,11 +285,21 @@ def parse(url: str | os.PathLike[str] | None = None, /, **options: object) -> St
         return _parsed("memory", "", query, options)
     if not parts.hostname:
         raise ConfigurationError(f"Expected a host in {_redact(text)!r}, e.g. {scheme.form}.")
+    if scheme.kind == "redis" and not _REDIS_DB.fullmatch(parts.path):
+        raise ConfigurationError(
+            "Expected a database number after the host, as in redis://host:6379/0. "
+            f"Got the path {parts.path!r} in {_redact(text)!r}."
+        )
+    if scheme.kind == "redis-cluster" and parts.path not in ("", "/", "/0"):
+        raise ConfigurationError(
+            "Expected no database in a redis+cluster:// URL (a cluster has only database 0). "
+            f"Got the path {parts.path!r} in {_redact(text)!r}."
+        )
     location = urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, "", ""))
     return _parsed(scheme.kind, location, query, options)
 
 
-def open(url: str | os.PathLike[str] | None = None, /, **options: object) -> Store[str, bytes]:
+def open(url: str | os.PathLike[str] | None = None, /, **options: Unpack[StoreOptions]) -> Store[str, bytes]:
     """Open the store named by ``url``; with no URL, the embedded default SQLite ``./nstore.db``.
 
     Options come from the URL's query string or from ``options`` (which take precedence).
@@ -259,6 +313,35 @@ def open(url: str | os.PathLike[str] | None = None, /, **options: object) -> Sto
     b'hello'
     """
     return parse(url, **options).open()
+
+
+def _bare_path(text: str, query: Mapping[str, str], options: Mapping[str, object], whole: str) -> StoreURL:
+    """A path without a scheme; ``whole`` is the text it came from, with its query if any."""
+    path = Path(text).expanduser().absolute()
+    kind = "sqlite" if path.suffix.lower() in _SQLITE_SUFFIXES or path.is_file() else "file"
+    try:
+        return _parsed(kind, str(path), query, options)
+    except ConfigurationError as exc:
+        if set(query) <= {o.name for o in _BY_KIND[kind].options}:
+            raise  # a bad value, not a '?' that was meant as part of the name
+        literal = quote(str(Path(whole).expanduser().absolute()))  # quote() turns ? into %3F
+        raise ConfigurationError(
+            f"{exc} A '?' in a bare path starts the options; for a file named with a '?', "
+            f"write file://{literal} (or pass a pathlib.Path)."
+        ) from None
+
+
+def _refuse_scheme_without_slashes(text: str) -> None:
+    """Refuse ``memory:``, ``sqlite:/a.db`` and the like: a scheme's name, a colon and no ``//``."""
+    match = _SCHEME_COLON.match(text)
+    scheme = None if match is None else _BY_SCHEME.get(match.group(1).lower())
+    if match is None or scheme is None:
+        return
+    literal = "./" + text.partition("?")[0]
+    raise ConfigurationError(
+        f"Expected {scheme.form} for a {scheme.kind} store: the scheme, then //. Got {_redact(text)!r}. "
+        f"For a file or directory whose name starts with {match.group(0)!r}, write {literal!r}."
+    )
 
 
 def _parsed(kind: str, location: str, query: Mapping[str, str], options: Mapping[str, object]) -> StoreURL:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -63,10 +64,13 @@ class NStore:
         return result.error_lines[0]
 
     def interrupt_when(
-        self, started: Callable[[], bool], sig: signal.Signals, *args: str
+        self, started: Callable[[], bool], sig: signal.Signals, *args: str, **popen: object
     ) -> tuple[int, bytes, bytes]:
-        """Run ``nstore *args``, send ``sig`` as soon as ``started()`` is true; the exit code and output."""
-        process = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        """Run ``nstore *args``, send ``sig`` as soon as ``started()`` is true; the exit code and output.
+
+        ``popen`` goes to :class:`subprocess.Popen` (``preexec_fn=ignore_sigint``, say).
+        """
+        process = self.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
         deadline = time.monotonic() + 30
         while not started():
             assert time.monotonic() < deadline, f"nstore {args[0]} never got going"
@@ -76,10 +80,39 @@ class NStore:
         out, err = process.communicate(timeout=30)
         return process.returncode, out, err
 
+    def on_a_terminal(self, stream: str, *args: str) -> tuple[int, bytes, bytes]:
+        """Run ``nstore *args`` with ``stream`` ("stdout" or "stderr") on a pseudo-terminal.
+
+        Return the exit code, what the terminal showed, and the bytes of the other stream.
+        """
+        other = "stderr" if stream == "stdout" else "stdout"
+        leader, follower = pty.openpty()
+        try:
+            process = self.popen(*args, **{stream: follower, other: subprocess.PIPE})
+            os.close(follower)
+            piped = b"".join(part or b"" for part in process.communicate(timeout=30))
+            shown = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: the terminal has no writer left
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(leader)
+        return process.returncode, shown, piped
+
     def popen(self, *args: str, **kwargs: object) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # type: ignore[call-overload,no-any-return]  # kwargs pass through
             [self.exe, *args], cwd=self.cwd, env=self.env, **kwargs
         )
+
+
+def ignore_sigint() -> None:
+    """For ``preexec_fn``: start the command with SIGINT ignored, as ``nohup`` or ``cmd &`` in a script do."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="session")

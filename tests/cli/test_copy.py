@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from nstore.stores.file import FileStore
 from nstore.stores.sqlite import SQLiteStore
-from tests.cli.conftest import NStore
+from tests.cli.conftest import NStore, ignore_sigint
 
 
 def _values(n: int) -> dict[str, bytes]:
@@ -59,29 +56,17 @@ def test_copy_to_the_same_store_is_refused(nstore: NStore) -> None:
 def test_the_progress_bar_shows_on_a_terminal(nstore: NStore, tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "src.db") as src:
         src.set_many(_values(50))
-    leader, follower = pty.openpty()
-    try:
-        process = nstore.popen("copy", "src.db", "dst.db", stderr=follower, stdout=subprocess.DEVNULL)
-        os.close(follower)
-        assert process.wait(timeout=30) == 0
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal has no writer left
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(leader)
+    code, shown, _ = nstore.on_a_terminal("stderr", "copy", "src.db", "dst.db")
+    assert code == 0
     text = shown.decode()
     assert "copy  [########################] 100%  50/50 keys" in text
     assert "keys/s" in text
     assert "copied 50 keys" in text
 
 
-def _interrupted_copy(nstore: NStore, tmp_path: Path, sig: signal.Signals) -> dict[str, bytes]:
+def _interrupted_copy(
+    nstore: NStore, tmp_path: Path, sig: signal.Signals, **popen: object
+) -> dict[str, bytes]:
     """Start a copy of 6,000 keys in small batches and send ``sig`` once a batch is done."""
     data = _values(6000)
     with SQLiteStore(tmp_path / "src.db") as src:
@@ -89,7 +74,7 @@ def _interrupted_copy(nstore: NStore, tmp_path: Path, sig: signal.Signals) -> di
     checkpoint = tmp_path / "checkpoint.json"
     dst = f"sqlite://{tmp_path}/dst.db?durability=off"  # fast, and safe from a process crash
     args = ["copy", "src.db", dst, "--checkpoint", str(checkpoint), "--json"]
-    code, out, err = nstore.interrupt_when(checkpoint.exists, sig, *args, "--batch-size", "10")
+    code, out, err = nstore.interrupt_when(checkpoint.exists, sig, *args, "--batch-size", "10", **popen)
     if sig == signal.SIGINT:
         assert code == 130
         assert out == b""
@@ -121,6 +106,26 @@ def test_an_interrupted_copy_resumes_with_no_key_missing_or_extra(
     with SQLiteStore(tmp_path / "dst.db") as dst:
         assert list(dst) == sorted(data)
         assert dst.get_many(list(data)) == data
+
+
+def test_ctrl_c_stops_a_copy_started_with_sigint_ignored(nstore: NStore, tmp_path: Path) -> None:
+    # A shell starts background jobs with SIGINT ignored; the command restores the default.
+    data = _interrupted_copy(nstore, tmp_path, signal.SIGINT, preexec_fn=ignore_sigint)
+    with SQLiteStore(tmp_path / "dst.db") as dst:
+        assert dst.get_many(list(data)) == data
+
+
+def test_copy_help_says_existing_keys_are_overwritten(nstore: NStore, tmp_path: Path) -> None:
+    text = " ".join(nstore.ok("copy", "--help").text.split())
+    assert "A key that DST already has is overwritten with SRC's value" in text
+    assert "keys only in DST are left as they are" in text
+    # And so it does.
+    with SQLiteStore(tmp_path / "src.db") as src, SQLiteStore(tmp_path / "dst.db") as dst:
+        src.set_many({"a": b"new", "b": b"new"})
+        dst.set_many({"a": b"old", "only-dst": b"kept"})
+    nstore.ok("copy", "src.db", "dst.db", "-q")
+    with SQLiteStore(tmp_path / "dst.db") as dst:
+        assert dict(dst.items()) == {"a": b"new", "b": b"new", "only-dst": b"kept"}
 
 
 def test_restart_ignores_the_checkpoint(nstore: NStore, tmp_path: Path) -> None:

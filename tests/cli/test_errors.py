@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -77,6 +78,15 @@ def test_main_help_lists_commands_urls_and_exit_codes(nstore: NStore) -> None:
     for form in ("memory://", "file:///", "sqlite:///", "redis://", "redis+cluster://", "http://"):
         assert form in text
     assert "0 success, 1 not found, 2 usage error, 3 store unavailable" in text
+
+
+def test_main_help_names_the_default_port(nstore: NStore) -> None:
+    from nstore.server import DEFAULT_PORT
+
+    text = nstore.ok("--help").text
+    assert f"serve ./nstore.db on http://127.0.0.1:{DEFAULT_PORT}/" in text
+    assert f"http://host:{DEFAULT_PORT}/" in text
+    assert re.findall(r"http://[\w.]+:(\d+)/", text) == [str(DEFAULT_PORT)] * 2
 
 
 def test_reading_a_missing_store_exits_3_and_creates_nothing(nstore: NStore, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from nstore.stores.sqlite import SQLiteStore
 from tests.cli.conftest import NStore
 
@@ -108,3 +110,45 @@ def test_bare_paths_are_relative_to_the_working_directory(nstore: NStore, tmp_pa
     assert (tmp_path / "files").is_dir()
     assert nstore.ok("get", f"sqlite://{tmp_path}/data.db", "k").out == b"in sqlite"
     assert nstore.ok("get", f"file://{tmp_path}/files", "k").out == b"in files"
+
+
+def test_options_after_a_bare_path_are_options_not_part_of_the_name(nstore: NStore, tmp_path: Path) -> None:
+    nstore.ok("put", "app.db?durability=full", "k", "-", input=b"v")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["app.db"]
+    assert nstore.ok("get", "app.db?durability=full", "k").out == b"v"
+    line = nstore.fails(2, "put", "notes?draft", "k", "-", input=b"v")
+    assert "Unknown option 'draft' for a file store" in line
+    assert "%3F" in line
+    assert "memory://" in nstore.fails(2, "put", "memory:", "k", "-", input=b"v")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["app.db"]
+
+
+def _get_on_a_terminal(nstore: NStore, *args: str) -> tuple[int, bytes, str]:
+    """Run ``nstore get *args`` with stdout on a pseudo-terminal: exit code, what it showed, stderr."""
+    code, shown, err = nstore.on_a_terminal("stdout", "get", *args)
+    return code, shown, err.decode()
+
+
+@pytest.mark.parametrize(
+    "value", [bytes(range(256)), b"\x1b]0;title\x07", b"nul\x00byte", "caf\xe9".encode("latin-1")], ids=repr
+)
+def test_get_refuses_binary_output_to_a_terminal(nstore: NStore, tmp_path: Path, value: bytes) -> None:
+    nstore.ok("put", "data.db", "bin", input=value)
+    code, shown, err = _get_on_a_terminal(nstore, "data.db", "bin")
+    assert code == 2
+    assert shown == b""
+    assert err == (
+        f"nstore get: the value of 'bin' is binary ({len(value):,} bytes) and stdout is a terminal: "
+        "redirect it (> FILE), use -o FILE or --json, or --force to write it here anyway\n"
+    )
+    code, shown, _ = _get_on_a_terminal(nstore, "data.db", "bin", "--force")
+    assert code == 0
+    assert len(shown) >= len(value)  # the terminal turns \n into \r\n
+    assert nstore.ok("get", "data.db", "bin").out == value  # a pipe gets the bytes as ever
+
+
+def test_get_writes_text_to_a_terminal(nstore: NStore) -> None:
+    nstore.ok("put", "data.db", "text", input="héllo\tworld\n".encode())
+    code, shown, err = _get_on_a_terminal(nstore, "data.db", "text")
+    assert (code, err) == (0, "")
+    assert shown == "héllo\tworld\r\n".encode()

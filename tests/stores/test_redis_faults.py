@@ -69,6 +69,50 @@ def test_frozen_server_times_out_within_budget_then_answers_correctly(server: Re
     store.close()
 
 
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (lambda store: store.__setitem__("late", b"applied"), b"applied"),
+        (lambda store: store.set("late", b"applied", ttl=60), b"applied"),
+        (lambda store: store.set_many({"late": b"applied", "late2": b"applied"}), b"applied"),
+        (lambda store: store.set_many({"late": b"applied"}, ttl=60), b"applied"),
+        (lambda store: store.delete_many(["late"]), None),
+    ],
+    ids=["set", "set-ttl", "set_many", "set_many-ttl", "delete_many"],
+)
+def test_a_write_that_timed_out_says_it_may_be_applied_later(
+    server: RedisServer, write: Callable[[RedisStore], None], expected: bytes | None
+) -> None:
+    store = RedisStore(server.url, timeout=TIMEOUT, connect_timeout=TIMEOUT, retries=RETRIES)
+    store["late"] = b"before"
+    server.stop()
+    try:
+        with pytest.raises(StoreUnavailable, match="may or may not have been applied") as info:
+            write(store)
+        assert "read the key to find out" in str(info.value)
+    finally:
+        server.resume()
+    # The server now runs the requests it had received while frozen: the write is applied after
+    # the caller was told it failed, which is what the message warns of.
+    deadline = time.monotonic() + 5
+    while store.get("late") != expected:
+        assert time.monotonic() < deadline, "the frozen server never ran the queued write"
+        time.sleep(0.02)
+    store.close()
+
+
+def test_a_read_that_timed_out_says_nothing_of_writes(server: RedisServer) -> None:
+    store = RedisStore(server.url, timeout=TIMEOUT, connect_timeout=TIMEOUT, retries=0)
+    server.stop()
+    try:
+        with pytest.raises(StoreUnavailable) as info:
+            store.get_many(["a", "b"])
+        assert "applied" not in str(info.value)
+    finally:
+        server.resume()
+    store.close()
+
+
 def _freeze_and_thaw_under_readers(server: RedisServer, pauses: list[float]) -> None:
     """Threads read their own keys while the server freezes and thaws: no read sees another's value."""
     store = RedisStore(server.url, timeout=0.2, connect_timeout=0.2, retries=0)

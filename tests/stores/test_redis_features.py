@@ -82,12 +82,16 @@ def test_listing_spans_every_master_and_is_lazy(store: RedisStore) -> None:
     assert len(store) == 3000
 
 
-def test_keys_that_are_not_utf8_round_trip(url: str, store: RedisStore) -> None:
-    store.client.set(b"\xff\xfe", b"raw")
-    (key,) = list(store)
-    assert store[key] == b"raw"
-    with pytest.raises(InvalidKey):
-        store["\ud800"] = b"x"  # a lone surrogate outside the surrogateescape range
+def test_keys_that_are_not_utf8_are_not_listed_and_left_alone(url: str, store: RedisStore) -> None:
+    store.client.set(b"\xff\xfe", b"raw")  # only another client can write such a key
+    store["ok"] = b"v"
+    assert list(store) == ["ok"]
+    assert list(store.keys(prefix="o")) == ["ok"]
+    for key in ["\udcff\udcfe", "\ud800"]:  # what surrogateescape makes of those bytes; any surrogate
+        with pytest.raises(InvalidKey, match="valid Unicode text"):
+            store[key] = b"x"
+        assert key not in store
+    assert store.client.get(b"\xff\xfe") == b"raw"
 
 
 # -- values are plain bytes -------------------------------------------------------------------------
@@ -154,19 +158,44 @@ def test_options_from_the_url(redis_url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("redis://127.0.0.1:1/0?color=blue", "Accepted: connect_timeout, prefix"),
+        ("redis://127.0.0.1:1/0?color=blue", "Unknown option 'color' for a redis store. Accepted options"),
         ("redis://127.0.0.1:1/0?timeout=soon", "Expected a number"),
         ("redis://127.0.0.1:1/0?timeout=0", "positive number"),
-        ("redis://127.0.0.1:1/0?retries=-1", "from 0 to 100"),
+        ("redis://127.0.0.1:1/0?retries=-1", "Expected an integer >= 0 for option 'retries'"),
+        ("redis://127.0.0.1:1/0?retries=101", "from 0 to 100"),
         ("memcached://127.0.0.1:1", "Expected a redis://"),
-        ("redis+cluster://", "at least one host:port"),
+        ("redis+cluster://", "Expected a host"),
         ("redis+cluster://127.0.0.1:1/2", "only database 0"),
         ("redis+cluster://127.0.0.1:x", "host:port"),
+        ("127.0.0.1:6379", "Got '127.0.0.1:6379': write redis://127.0.0.1:6379/0 for one server, or pass"),
+        ("localhost:6379?prefix=a", "write redis://localhost:6379/0 for one server"),
+        ("redis://127.0.0.1:1/abc", "Expected a database number after the host, as in redis://host:6379/0"),
+        ("redis://127.0.0.1:1/db1", "Got the path '/db1'"),
     ],
 )
 def test_bad_urls_are_refused(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message.replace("?", "\\?")):
         RedisStore(url)
+
+
+def test_the_url_options_of_redis_store_and_nstore_open_are_the_same(redis_url: str) -> None:
+    import nstore
+
+    url = redis_url + "?replicas=1&replica_timeout=0.1&retries=0&connect_timeout=1&prefix=same:"
+    for store in (RedisStore(url), nstore.open(url)):
+        with store, pytest.raises(StoreUnavailable, match="only 0 of 1 replicas"):
+            store["k"] = b"v"  # the server has no replica: both wait for one, both say so
+        assert isinstance(store, RedisStore)
+        assert store.client.get(b"same:k") == b"v"
+        store.client.delete(b"same:k")
+
+
+def test_a_database_number_is_used(redis_server: RedisServer) -> None:
+    with RedisStore(f"redis://127.0.0.1:{redis_server.port}/3") as store:
+        store["in-three"] = b"v"
+    with redis.Redis(port=redis_server.port, db=3) as raw:
+        assert raw.get(b"in-three") == b"v"
+        raw.delete(b"in-three")
 
 
 def test_startup_nodes_and_an_existing_client(redis_cluster: RedisCluster, redis_cluster_url: str) -> None:

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nstore._cli.common import EXIT_OK, add_command, parse_url, print_json
 from nstore.store import Store
-from nstore.urls import StoreURL
+
+if TYPE_CHECKING:
+    from nstore.urls import StoreURL
 
 __all__ = ["add_commands", "run_bench"]
 
@@ -55,6 +55,8 @@ def _bench(args: argparse.Namespace) -> int:
         if args.url is not None:
             urls = {str(parse_url(args.url)): parse_url(args.url)}
         else:
+            import tempfile
+
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="nstore-bench-"))
             urls = {
                 "memory://": parse_url("memory://"),
@@ -74,6 +76,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def run_bench(url: StoreURL, *, seconds: float, size: int, label: str = "") -> list[dict[str, Any]]:
     """Benchmark the store ``url`` names; one result row per workload, labelled ``label``."""
+    import secrets
+
     from nstore.codecs import Prefix
 
     prefix = f"nstore-bench/{secrets.token_hex(4)}/"
@@ -90,6 +94,8 @@ def run_bench(url: StoreURL, *, seconds: float, size: int, label: str = "") -> l
 
 
 def _workloads(store: Store[str, bytes], seconds: float, size: int) -> Iterator[tuple[str, float, float]]:
+    import secrets
+
     from nstore._cli._records import RecordData, RecordModel, RecordStruct, fields
     from nstore.codecs import Msgspec, Pickle, Pydantic, Zstd
 

@@ -7,11 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from nstore import errors
-from nstore.store import Store
-from nstore.urls import StoreURL, parse
+
+if TYPE_CHECKING:  # imported when a command opens a store, not to print help
+    from nstore.store import Store
+    from nstore.urls import StoreURL
 
 __all__ = [
     "EXIT_FAILED",
@@ -82,6 +84,8 @@ def classify(exc: BaseException) -> tuple[int, str]:
 
 def parse_url(url: str | None) -> StoreURL:
     """Parse a store URL from the command line; an HTTP store takes its token from NSTORE_TOKEN."""
+    from nstore.urls import StoreURL, parse
+
     parsed = parse(url)
     token = os.environ.get("NSTORE_TOKEN")
     if parsed.kind == "http" and token and "token" not in parsed.options:
@@ -120,12 +124,12 @@ def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def human_bytes(n: float) -> str:
-    """``n`` bytes in a short human unit: ``1.5 MiB``."""
-    if abs(n) < 1024:
+    """``n`` bytes in a short human unit: ``1.5 MiB``; the unit is the one the rounded figure needs."""
+    if abs(n) < 1023.5:  # from here on, "1024 B" would show
         return f"{n:.0f} B"
     units = ["KiB", "MiB", "GiB", "TiB"]
     n /= 1024
-    while abs(n) >= 1024 and len(units) > 1:
+    while abs(n) >= 1023.95 and len(units) > 1:  # "1024.0 KiB" is "1.0 MiB"
         n /= 1024
         units.pop(0)
     return f"{n:.1f} {units[0]}"

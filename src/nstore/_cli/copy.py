@@ -45,8 +45,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = add_command(
         sub, common, "copy", "copy every key from one store to another (resumable)",
         "Copy every key of SRC (or every key under --prefix) to DST, in batches, with a\n"
-        "progress bar on stderr when it is a terminal. An interrupted copy resumes where it\n"
-        "stopped when run again with the same arguments; --restart copies everything again.",
+        "progress bar on stderr when it is a terminal. A key that DST already has is\n"
+        "overwritten with SRC's value; keys only in DST are left as they are. An interrupted\n"
+        "copy resumes where it stopped when run again with the same arguments; --restart\n"
+        "copies everything again.",
         "nstore copy ./files sqlite:///srv/app.db\n"
         "nstore copy app.db redis://localhost:6379/0 --prefix users/ --json",
     )  # fmt: skip

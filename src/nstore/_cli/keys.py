@@ -34,12 +34,15 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the key commands on the ``nstore`` subparsers ``sub``."""
     p = add_command(
         sub, common, "get", "write a key's value to stdout",
-        "Write the value stored at KEY to stdout, byte for byte (or to a file with -o).",
+        "Write the value stored at KEY to stdout, byte for byte (or to a file with -o).\n"
+        "A value that is not text is not written to a terminal, where it could garble the\n"
+        "display: redirect stdout, use -o FILE or --json, or --force to write it anyway.",
         "nstore get ./data.db greeting > greeting.bin\nnstore get ./data.db greeting --json",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help=_URL_HELP)
     p.add_argument("key", metavar="KEY", help="the key to read")
     p.add_argument("-o", "--output", metavar="FILE", help="write the value to FILE instead of stdout")
+    p.add_argument("-f", "--force", action="store_true", help="write a binary value to a terminal too")
     p.add_argument(
         "--json", action="store_true", help="print key, size, sha256 and value (UTF-8 or base64) as JSON"
     )
@@ -97,9 +100,29 @@ def _get(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CommandError(EXIT_USAGE, f"cannot write {args.output}: {exc.strerror}") from exc
     else:
+        if not args.force and sys.stdout.isatty() and not _is_text(value):
+            raise CommandError(
+                EXIT_USAGE,
+                f"the value of {args.key!r} is binary ({len(value):,} bytes) and stdout is a terminal: "
+                "redirect it (> FILE), use -o FILE or --json, or --force to write it here anyway",
+            )
         sys.stdout.buffer.write(value)
         sys.stdout.buffer.flush()
     return EXIT_OK
+
+
+#: Control characters that a text file may hold; any other one (NUL, ESC, ...) makes a value binary.
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f\b")
+_CONTROLS = frozenset(range(32)) | {127}
+
+
+def _is_text(value: bytes) -> bool:
+    """True if ``value`` is UTF-8 text without control characters that act on a terminal."""
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return not (set(value) & _CONTROLS) - _TEXT_CONTROLS
 
 
 def _put(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """A small progress bar on stderr: count, bytes, rate and remaining time, redrawn in place.
 
 It draws only on a terminal (or when forced), at most ten times a second, so a copy of a
-million small keys spends its time copying, not drawing.
+million small keys spends its time copying, not drawing. The bytes and their rate show only
+when the caller counts bytes (``copy`` does; ``migrate`` counts values), and a rate only once
+something is done.
 """
 
 from __future__ import annotations
@@ -72,9 +74,12 @@ class Progress:
             parts.append(f"{self.count:,}/{self.total:,} {self.unit}")
         else:
             parts.append(f"{self.count:,} {self.unit}")
-        parts.append(human_bytes(self.bytes))
-        parts.append(f"{rate:,.0f} {self.unit}/s")
-        parts.append(f"{human_bytes(self.bytes / elapsed)}/s")
+        if self.bytes:
+            parts.append(human_bytes(self.bytes))
+        if self.count:
+            parts.append(f"{rate:,.0f} {self.unit}/s")
+        if self.bytes:
+            parts.append(f"{human_bytes(self.bytes / elapsed)}/s")
         if self.total and rate > 0:
             parts.append(f"ETA {format_duration(max(self.total - self.count, 0) / rate)}")
         return "  ".join(parts)

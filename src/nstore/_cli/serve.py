@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from nstore._cli.common import (
-    EXIT_OK,
+    EXIT_INTERRUPTED,
     EXIT_UNAVAILABLE,
     CommandError,
     add_command,
@@ -106,4 +106,4 @@ def _serve(args: argparse.Namespace) -> int:
         finally:
             handle.shutdown()
     sys.stderr.write("nstore: stopped\n")
-    return EXIT_OK
+    return EXIT_INTERRUPTED  # stopped by Ctrl-C or SIGTERM, as every command (documented: 130)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import TYPE_CHECKING, Any, Literal, cast
+from urllib.parse import unquote, urlsplit
 
 from nstore.errors import (
     AuthError,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from redis.cluster import RedisCluster
 
 __all__ = [
+    "Call",
     "RedisOptions",
     "client_options",
     "import_redis",
@@ -95,31 +96,26 @@ class RedisOptions:
         return replace(self, **{k: v for k, v in given.items() if v is not None})
 
 
-_OPTION_TYPES = {f.name: f.type for f in fields(RedisOptions)}
-
-
 def split_url(url: str) -> tuple[str, RedisOptions]:
-    """Split RedisStore's options off a URL's query string; return the bare URL and the options."""
-    parts = urlsplit(url)
-    if parts.scheme not in STANDALONE_SCHEMES + CLUSTER_SCHEMES:
+    """Split RedisStore's options off a URL's query string; return the bare URL and the options.
+
+    The URL is read by :func:`nstore.urls.parse`, the one parser of store URLs and their options.
+    """
+    scheme, slashes, _ = url.partition("://")
+    if not slashes:
+        node = url.partition("?")[0]
         raise ConfigurationError(
-            "Expected a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL. "
-            f"Got {parts.scheme!r}."
+            f"Expected a redis:// or redis+cluster:// URL. Got {url!r}: write redis://{node}/0 for one "
+            f"server, or pass the list [{node!r}] of a cluster's startup nodes."
         )
-    given: dict[str, Any] = {}
-    for name, text in parse_qsl(parts.query, keep_blank_values=True):
-        if name not in _OPTION_TYPES:
-            raise ConfigurationError(
-                f"Unknown RedisStore URL option {name!r}. Accepted: {', '.join(sorted(_OPTION_TYPES))}."
-            )
-        try:
-            given[name] = (
-                text if name == "prefix" else int(text) if name in {"retries", "replicas"} else float(text)
-            )
-        except ValueError:
-            raise ConfigurationError(f"Expected a number for the URL option {name}. Got {text!r}.") from None
-    bare = parts._replace(query="").geturl()
-    return bare, RedisOptions(**given)
+    if scheme.lower() not in STANDALONE_SCHEMES + CLUSTER_SCHEMES:
+        raise ConfigurationError(
+            f"Expected a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL. Got {scheme!r}."
+        )
+    from nstore.urls import parse
+
+    parsed = parse(url)
+    return parsed.location, RedisOptions(**cast("dict[str, Any]", parsed.options))
 
 
 def make_client(url: str, options: RedisOptions) -> Redis | RedisCluster:
@@ -154,10 +150,6 @@ def _cluster_client(redis: ModuleType, url: str, common: dict[str, Any]) -> Redi
     parts = urlsplit(url)
     userinfo, _, hosts = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":")
-    if parts.path not in ("", "/", "/0"):
-        raise ConfigurationError(
-            f"Redis Cluster has only database 0. Got the path {parts.path!r} in the URL."
-        )
     nodes = [parse_node(item) for item in hosts.split(",") if item]
     if not nodes:
         raise ConfigurationError("Expected at least one host:port in the redis+cluster:// URL. Got none.")
@@ -235,10 +227,17 @@ def retriable_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+#: How a call may be tried: a read (again after any transient error; a failure changes nothing), a
+#: write that is idempotent (again, like a read; a write that failed may still be applied later:
+#: the server may run a request whose reply never came), or a write tried once (SET NX,
+#: compare-and-set, DEL of one key: a second attempt could report the wrong outcome).
+Call = Literal["read", "write", "write-once"]
+
+
 def recover(
     first: BaseException,
     what: str,
-    idempotent: bool,
+    call: Call,
     retries: int,
     refresh: Callable[[], None],
     fn: Callable[..., Any],
@@ -247,12 +246,15 @@ def recover(
 ) -> Any:
     """Try ``fn`` again after ``first`` failed, as far as that is safe; else raise the nstore error.
 
-    Idempotent operations are tried again after any transient error; others only after an error
-    reply that means the command did not run (``refused_errors``). The backoff is 0.05 s, 0.1 s,
-    0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after each failure.
+    Reads and idempotent writes are tried again after any transient error; writes tried once only
+    after an error reply that means the command did not run (``refused_errors``). The backoff is
+    0.05 s, 0.1 s, 0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after
+    each failure. A write that fails in any other way says that it may or may not have been applied.
     """
     errors, retriable, refused = redis_errors(), retriable_errors(), refused_errors()
+    idempotent = call != "write-once"
     last = first
+    maybe_applied = call != "read" and not isinstance(first, refused)
     attempt = 0
     while isinstance(last, retriable):
         # A failover or a moved slot makes the cached cluster topology stale: reload it even when
@@ -267,8 +269,8 @@ def recover(
             return fn(*args, **kw)
         except errors as exc:
             last = exc
-    unknown = not idempotent and not isinstance(last, refused)
-    raise map_error(last, what, unknown_outcome=unknown) from last
+            maybe_applied = maybe_applied or (call != "read" and not isinstance(exc, refused))
+    raise map_error(last, what, unknown_outcome=maybe_applied) from last
 
 
 def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False) -> NStoreError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import quote, urlsplit
 
 import msgspec
@@ -12,7 +12,6 @@ from nstore.errors import (
     AuthError,
     ConfigurationError,
     InvalidKey,
-    KeyEncodingError,
     MissingKey,
     StoreError,
     StoreUnavailable,
@@ -22,6 +21,7 @@ from nstore.errors import (
 from nstore.store import KeyPage, Store, check_limit, item_pairs
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_wire import etag, key_path, problem_code
+from nstore.stores._keys import invalid_key, key_bytes
 from nstore.stores._values import as_bytes
 
 __all__ = ["HTTPStore"]
@@ -138,12 +138,12 @@ class HTTPStore(Store[str, bytes]):
     # -- requests -------------------------------------------------------------------------------
 
     def _path(self, key: str) -> str:
-        if not isinstance(key, str):
-            raise KeyEncodingError(f"Expected a str key for HTTPStore. Got {type(key).__name__} instead.")
+        if type(key) is not str:
+            raise invalid_key(key, "HTTPStore")
         try:
             return self._keys + key_path(key)
         except UnicodeEncodeError:
-            raise InvalidKey(f"Expected a key that is valid Unicode text. Got {key!r}.") from None
+            raise invalid_key(key, "HTTPStore") from None
 
     def _request(
         self,
@@ -224,6 +224,10 @@ class HTTPStore(Store[str, bytes]):
         return self._pages(prefix or "")
 
     def _pages(self, prefix: str) -> Iterator[str]:
+        try:
+            prefix.encode()
+        except UnicodeEncodeError:
+            return  # a prefix with a lone surrogate: no key starts with it
         cursor = None
         while True:
             page = self._page(prefix, cursor, self.page_size)
@@ -251,12 +255,16 @@ class HTTPStore(Store[str, bytes]):
         return _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
 
     def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
+        (keys,) = cast("list[Iterable[object]]", list(payload.values()))  # a key list, or a dict by key
+        for key in keys:
+            if type(key) is not str:  # msgpack would send it (an int key is valid msgpack)
+                raise invalid_key(key, "HTTPStore")
         try:
             body = _encode(payload)
         except UnicodeEncodeError:
-            raise InvalidKey("Expected keys that are valid Unicode text; one has a lone surrogate.") from None
-        except TypeError as exc:  # a key that is not a str, or a value that is not bytes
-            raise KeyEncodingError(f"Expected str keys and bytes values in a batch: {exc}") from None
+            for key in keys:
+                key_bytes(key, "HTTPStore")  # raises InvalidKey naming the first bad key
+            raise
         response = self._request("POST", self._base + "/v1/batch", body, _MSGPACK, ok=(200,))
         return _decode_batch(response.body).values
 
@@ -277,6 +285,8 @@ class HTTPStore(Store[str, bytes]):
         chunk: dict[str, bytes] = {}
         size = 0
         for key, value in pairs:
+            if type(key) is not str:
+                raise invalid_key(key, "HTTPStore")
             chunk[key] = as_bytes(value, key, "HTTPStore")
             size += len(value) + len(key)
             if size >= _BATCH_BYTES or len(chunk) >= _BATCH_KEYS:

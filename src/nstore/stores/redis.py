@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
 from nstore.store import KeyPage, Store, check_limit, item_pairs
+from nstore.stores._keys import key_bytes
 from nstore.stores._redis_client import (
+    Call,
     RedisOptions,
     client_options,
     import_redis,
@@ -57,8 +59,12 @@ class RedisStore(Store[str, bytes]):
     """A store on Redis: one server (``redis://``, ``rediss://``) or a cluster (``redis+cluster://``).
 
     Keys are UTF-8 Redis keys under ``prefix``; values are stored as the plain bytes given, so other
-    Redis clients read them. A cluster is named by a ``redis+cluster://host:port,host:port`` URL or
-    a list of startup nodes (``"host:port"`` or ``(host, port)``); an existing ``redis.Redis`` or
+    Redis clients read them. Keys follow the rules of every backend (a ``str`` that is valid
+    Unicode text); a Redis key under the prefix that is not UTF-8, which only another client can
+    have written, is not one of this store's keys: listings skip it and it is left alone.
+
+    A cluster is named by a ``redis+cluster://host:port,host:port`` URL or a list of startup nodes
+    (``"host:port"`` or ``(host, port)``); an existing ``redis.Redis`` or
     ``redis.cluster.RedisCluster`` client is used as it is, and not closed by :meth:`close`.
 
     Parameters
@@ -97,7 +103,16 @@ class RedisStore(Store[str, bytes]):
     >>> store.close()
     """
 
-    __slots__ = ("_client", "_execute", "_options", "_owns_client", "_prefix", "_px", "_route")
+    __slots__ = (
+        "_client",
+        "_execute",
+        "_options",
+        "_owns_client",
+        "_prefix",
+        "_prefix_bytes",
+        "_px",
+        "_route",
+    )
 
     def __init__(
         self,
@@ -147,6 +162,12 @@ class RedisStore(Store[str, bytes]):
         self._client = client
         self._options = options
         self._prefix = options.prefix
+        try:
+            self._prefix_bytes = options.prefix.encode()
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"Expected a prefix that is valid Unicode text. Got {options.prefix!r:.80}."
+            ) from None
         self._px = None if options.ttl is None else ttl_ms(options.ttl)
         self._route = route_for(client)
         self._execute: Callable[..., Any] = client.execute_command
@@ -179,7 +200,7 @@ class RedisStore(Store[str, bytes]):
     # -- single keys -------------------------------------------------------------------------------
 
     def __getitem__(self, key: str, /) -> bytes:
-        value: bytes | None = self._call(True, "reading", key, self._execute, "GET", self._key(key))
+        value: bytes | None = self._call("read", "reading", key, self._execute, "GET", self._key(key))
         if value is None:
             raise MissingKey(key)
         return value
@@ -193,23 +214,27 @@ class RedisStore(Store[str, bytes]):
         command = ("SET", self._key(key), as_bytes(value, key, "RedisStore")) + (
             () if px is None else ("PX", px)
         )
-        self._write(True, "writing", key, command)
+        self._write("write", "writing", key, command)
 
     def __delitem__(self, key: str, /) -> None:
-        if not self._write(False, "deleting", key, ("DEL", self._key(key))):
+        if not self._write("write-once", "deleting", key, ("DEL", self._key(key))):
             raise MissingKey(key)
 
     def __contains__(self, key: object, /) -> bool:
-        if not isinstance(key, str):
+        if type(key) is not str:
             return False
-        return bool(self._call(True, "reading", key, self._execute, "EXISTS", self._key(key)))
+        try:
+            encoded = self._key(key)
+        except InvalidKey:
+            return False  # no key of this store has a lone surrogate
+        return bool(self._call("read", "reading", key, self._execute, "EXISTS", encoded))
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
         command = ("SET", self._key(key), as_bytes(value, key, "RedisStore"), "NX") + (
             () if self._px is None else ("PX", self._px)
         )
-        return bool(self._write(False, "writing", key, command))
+        return bool(self._write("write-once", "writing", key, command))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
@@ -223,7 +248,7 @@ class RedisStore(Store[str, bytes]):
             as_bytes(value, key, "RedisStore"),
             px,
         )
-        return bool(self._write(False, "compare-and-set on", key, command))
+        return bool(self._write("write-once", "compare-and-set on", key, command))
 
     # -- bulk operations ---------------------------------------------------------------------------
 
@@ -236,7 +261,7 @@ class RedisStore(Store[str, bytes]):
         found: dict[str, bytes] = {}
         if not wanted:
             return found
-        replies = self._call(True, "reading", None, self._bulk, list(wanted), lambda group: ("MGET", *group))
+        replies = self._call("read", "reading", None, self._bulk, list(wanted), lambda keys: ("MGET", *keys))
         for group, values in replies:
             for encoded, value in zip(group, values, strict=True):
                 if value is not None:
@@ -262,20 +287,20 @@ class RedisStore(Store[str, bytes]):
             def mset(group: list[bytes]) -> tuple[Any, ...]:
                 return ("MSET", *(part for key in group for part in (key, values[key])))
 
-            self._call(True, "writing", None, self._bulk, list(values), mset)
+            self._call("write", "writing", None, self._bulk, list(values), mset)
         else:
 
             def set_px(group: list[bytes]) -> tuple[Any, ...]:
                 # MSET cannot expire keys: one SET PX per key, in the same round trip.
                 return ("SET", group[0], values[group[0]], "PX", px)
 
-            self._call(True, "writing", None, self._bulk, list(values), set_px, True)
+            self._call("write", "writing", None, self._bulk, list(values), set_px, True)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove the present ``keys`` (``DEL``), atomically on one server, per hash slot on a cluster."""
         encoded = list(self._keys(keys))
         if encoded:
-            self._call(True, "deleting", None, self._bulk, encoded, lambda group: ("DEL", *group))
+            self._call("write", "deleting", None, self._bulk, encoded, lambda group: ("DEL", *group))
 
     # -- listing ---------------------------------------------------------------------------------
 
@@ -284,8 +309,11 @@ class RedisStore(Store[str, bytes]):
         if prefix is not None and not isinstance(prefix, str):
             raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
         full = self._prefix + (prefix or "")
-        pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
-        return self._scan(pattern, len(self._prefix.encode("utf-8", "surrogateescape")))
+        try:
+            pattern = full.translate(_GLOB).encode() + b"*"
+        except UnicodeEncodeError:
+            return iter(())  # a prefix with a lone surrogate: no key of this store starts with it
+        return self._scan(pattern, len(self._prefix_bytes))
 
     def keys_page(
         self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
@@ -297,25 +325,31 @@ class RedisStore(Store[str, bytes]):
             raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
         check_limit(limit)
         full = self._prefix + (prefix or "")
-        pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
-        strip = len(self._prefix.encode("utf-8", "surrogateescape"))
-        call = partial(self._call, True, "listing", None)
-        return scan_page(self._route.scan_clients(), pattern, strip, cursor, limit, call)
+        try:
+            pattern = full.translate(_GLOB).encode() + b"*"
+        except UnicodeEncodeError:
+            return KeyPage([], None)  # a prefix with a lone surrogate: no key of this store starts with it
+        call = partial(self._call, "read", "listing", None)
+        return scan_page(self._route.scan_clients(), pattern, len(self._prefix_bytes), cursor, limit, call)
 
     def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
         seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
         for client in self._route.scan_clients():
             for key in scan(
-                client, pattern, lambda fn, *a, **kw: self._call(True, "listing", None, fn, *a, **kw)
+                client, pattern, lambda fn, *a, **kw: self._call("read", "listing", None, fn, *a, **kw)
             ):
                 if key not in seen:
                     seen.add(key)
-                    yield key[strip:].decode("utf-8", "surrogateescape")
+                    try:
+                        yield key[strip:].decode()
+                    except UnicodeDecodeError:
+                        continue  # not UTF-8: written by another client, not a key of this store
 
     def __len__(self) -> int:
         if self._prefix:
             return sum(1 for _ in self.iter_keys())
-        return sum(self._call(True, "counting", None, client.dbsize) for client in self._route.scan_clients())
+        clients = self._route.scan_clients()
+        return sum(self._call("read", "counting", None, client.dbsize) for client in clients)
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -334,26 +368,23 @@ class RedisStore(Store[str, bytes]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> bytes:
-        try:
-            return (self._prefix + key).encode("utf-8", "surrogateescape")
-        except (TypeError, UnicodeEncodeError):
-            raise InvalidKey(f"Expected a str key that encodes to UTF-8. Got {key!r}.") from None
+        return self._prefix_bytes + key_bytes(key, "RedisStore")
 
     def _keys(self, keys: Iterable[str]) -> dict[bytes, str]:
         """The Redis key of each key, in one pass (the bulk paths' share of :meth:`_key`)."""
         keys = list(keys)
-        prefix = self._prefix
+        prefix = self._prefix_bytes
         try:
-            return {(prefix + key).encode("utf-8", "surrogateescape"): key for key in keys}
-        except (TypeError, UnicodeEncodeError):
+            return {prefix + key.encode(): key for key in keys}
+        except (AttributeError, TypeError, UnicodeEncodeError):
             for key in keys:
                 self._key(key)  # raises InvalidKey naming the first bad key
             raise
 
-    def _write(self, idempotent: bool, action: str, key: str, command: tuple[Any, ...]) -> Any:
+    def _write(self, call: Call, action: str, key: str, command: tuple[Any, ...]) -> Any:
         if not self._options.replicas:
-            return self._call(idempotent, action, key, self._execute, *command)
-        return self._call(idempotent, action, key, self._waited, command)
+            return self._call(call, action, key, self._execute, *command)
+        return self._call(call, action, key, self._waited, command)
 
     def _waited(self, command: tuple[Any, ...]) -> Any:
         options = self._options
@@ -373,11 +404,11 @@ class RedisStore(Store[str, bytes]):
         return self._route.bulk(keys, command, singles, options.replicas, options.replica_timeout)
 
     def _call(
-        self, idempotent: bool, action: str, key: str | None, fn: Callable[..., Any], *args: Any, **kw: Any
+        self, call: Call, action: str, key: str | None, fn: Callable[..., Any], *args: Any, **kw: Any
     ) -> Any:
         """``fn(*args)``, retried as the options allow, with redis-py errors mapped to nstore's."""
         try:
             return fn(*args, **kw)
         except redis_errors() as exc:
             what = action if key is None else f"{action} {key!r}"
-            return recover(exc, what, idempotent, self._options.retries, self._route.refresh, fn, args, kw)
+            return recover(exc, what, call, self._options.retries, self._route.refresh, fn, args, kw)
