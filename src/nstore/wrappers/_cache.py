@@ -12,6 +12,9 @@ Consistency rules (one CacheStore object, any number of threads):
    older value over a newer one.
 4. Hence: once ``store[k] = v`` returned, every read of ``k`` through this CacheStore returns ``v``
    or a later value; once ``del store[k]`` returned, reads raise ``KeyError`` until a later set.
+5. A write that raised, or a conditional write that did not happen, invalidates its keys: the
+   caches forget them (with write-behind: a pending INVALIDATE entry sends reads to the primary
+   until the worker has removed them), so the next read returns what the primary holds.
    Writes made to the primary or the caches directly, or through another CacheStore, are not seen
    by these rules: caches are then as stale as their own expiry (``ttl``) allows.
 """
@@ -23,11 +26,11 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
-from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
+from nstore.wrappers._behind import ATTENTION, DELETE, INVALIDATE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
 from nstore.wrappers._hitpath import hit_class, hit_read, read_kind
 from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
@@ -187,6 +190,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         entry = self._pending.get(key)
         if entry is None:
             return self._get_from(key, 0)
+        if entry.op == INVALIDATE:
+            return self._get_from(key, len(self._tier.caches))  # only the primary knows
         self._hits += 1
         if entry.op == DELETE:
             raise MissingKey(key)
@@ -232,6 +237,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         wanted = list(dict.fromkeys(keys))
         found: dict[K, V] = {}
         pending = self._pending
+        unknown: list[K] = []  # invalidated: only the primary knows
         if pending:
             self._check()
             rest = []
@@ -241,12 +247,14 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
                     rest.append(key)
                 elif entry.op == SET:
                     found[key] = entry.value
-            self._hits += len(wanted) - len(rest)
+                elif entry.op == INVALIDATE:
+                    unknown.append(key)
+            self._hits += len(wanted) - len(rest) - len(unknown)
             wanted = rest
         tier = self._tier
         for index in range(len(tier.caches)):
             if not wanted:
-                return found
+                break
             stripes, seen = self._versions_of(wanted) if index else ([], [])
             got = tier.get_many(index, wanted)
             if got:
@@ -255,6 +263,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
                 if index:
                     self._fill_found(wanted, got, index, stripes, seen)
                 wanted = [k for k in wanted if k not in got]
+        wanted += unknown
         if wanted:
             self._misses += len(wanted)
             stripes, seen = self._versions_of(wanted)
@@ -274,8 +283,10 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         if self._pending:
             self._check()
             entry = self._pending.get(key)
-            if entry is not None:
+            if entry is not None and entry.op != INVALIDATE:
                 return entry.op == SET
+            if entry is not None:
+                return key in self._store
         tier = self._tier
         if any(tier.contains(i, key) for i in range(len(tier.caches))):  # type: ignore[arg-type]  # any object
             return True
@@ -293,15 +304,24 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
     # -- writes ----------------------------------------------------------------------------------
 
     def _write(self, keys: list[K], op: int, values: list[Any], call: Callable[[], R]) -> R:
-        """Run ``call`` on the primary, then update the caches, under the keys' stripe locks."""
+        """Run ``call`` on the primary, then update the caches, under the keys' stripe locks.
+
+        A write that raised (it may have reached the primary in part) or a conditional write that
+        did not happen (the primary holds something else, perhaps written by another process)
+        invalidates its keys instead: the caches forget them, and reads ask the primary.
+        """
         self._check()
         stripes = [hash(k) % STRIPES for k in keys]
         behind = self._behind
         batch: list[tuple[K, int]] = []
+        failure: BaseException | None = None
         with Locked(self._locks, stripes):
-            result = call()
-            if result is False:  # a conditional write that did not happen
-                return result
+            try:
+                result = call()
+            except BaseException as exc:  # re-raised below, once the caches forgot the keys
+                failure, result = exc, cast("R", None)
+            if failure is not None or result is False:
+                op, values = INVALIDATE, [None] * len(keys)
             for s in set(stripes):
                 self._versions[s] += 1
             if behind is not None:
@@ -313,6 +333,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
                 self._tier.delete(keys)
         if behind is not None and batch:
             behind.enqueue(batch)
+        if failure is not None:
+            raise failure
         return result
 
     def __setitem__(self, key: K, value: V, /) -> None:
