@@ -109,6 +109,16 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
             return False
         return True
 
+    def reader(self) -> Mapping[K, V]:
+        """A read-only mapping for reads in a hot loop: ``reader[key]`` is what ``store[key]`` is.
+
+        Its ``KeyError`` is not the final answer (the store may have been closed since, and a
+        closed store's reader may simply find nothing): ask ``store[key]`` then. Wrappers read
+        the store they wrap through it. Default: the store itself; a store that can answer with
+        one Python call less (MemoryStore: a read-only view of its dictionary) overrides it.
+        """
+        return self
+
     def keys(self, prefix: K | None = None) -> KeysView[K]:
         """A lazy view of the keys that start with ``prefix`` (every key if None)."""
         return _PrefixKeysView(self, prefix)

@@ -30,13 +30,14 @@ class _CacheStoreTests(StoreTests):
 
 
 def _cache(kind: str) -> MemoryStore[str, bytes]:
-    # The hit path reads "plain" as a dict, "bounded" as an LRU dict, "ttl" through its own read.
+    # A "plain" cache is read through its dictionary's view (MemoryStore.reader), the others
+    # through their own read.
     if kind == "plain":
         return MemoryStore[str, bytes]()
     return MemoryStore[str, bytes](maxsize=10_000, ttl=60 if kind == "ttl" else None)
 
 
-# Each hit path (see nstore.wrappers._hitpath): each way to read the cache, hits counted or not.
+# Each way to read the cache, hits counted or not.
 HIT_PATHS = [(kind, count) for kind in ("plain", "bounded", "ttl") for count in (False, True)]
 
 

@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
 from nstore.stores.memory import MemoryStore
 
-__all__ = ["BoundedMemoryStore", "reads_as_lru"]
+__all__ = ["BoundedMemoryStore"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -133,7 +133,6 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
     # -- the store -----------------------------------------------------------------------------
 
     def __getitem__(self, key: K, /) -> V:
-        # Without a ttl, CacheStore's hit path does this read itself (nstore.wrappers._hitpath).
         try:
             value = self._data[key]
         except KeyError:
@@ -270,16 +269,3 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
 
 _ABSENT = object()
 _NEVER = float("inf")
-
-
-def reads_as_lru(store: object) -> bool:
-    """Whether ``store[key]`` is ``store._data[key]`` then ``store._touch(key)`` (KeyError ignored).
-
-    True for a bounded store without a time-to-live whose read is this module's own; CacheStore's
-    hit path then does that read itself, which saves a call per cache hit.
-    """
-    return (
-        isinstance(store, BoundedMemoryStore)
-        and type(store).__getitem__ is BoundedMemoryStore.__getitem__
-        and store._ttl is None
-    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
@@ -127,6 +128,12 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def reader(self) -> Mapping[K, V]:
+        # docstring inherited: the dictionary itself, read-only (empty once the store is closed)
+        if type(self).__getitem__ is not MemoryStore.__getitem__:
+            return self  # a subclass with its own read, such as the bounded store
+        return MappingProxyType(self._data)
+
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
         keys = list(self._data)  # a snapshot: writes during the iteration never break it
@@ -167,7 +174,8 @@ class MemoryStore(Store[K, V], Generic[K, V]):
             return True
 
     def close(self) -> None:
-        self._data = _CLOSED
+        data, self._data = self._data, _CLOSED
+        data.clear()  # a reader() handed out finds nothing from now on
 
     def __repr__(self) -> str:
         if self._data is _CLOSED:

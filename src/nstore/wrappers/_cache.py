@@ -26,21 +26,24 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar, cast
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
 from nstore.wrappers._behind import ATTENTION, DELETE, INVALIDATE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
-from nstore.wrappers._hitpath import hit_class, hit_read, read_kind
 from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
-from nstore.wrappers._tier import Tier
+from nstore.wrappers._tier import DEGRADED, Tier
 
 __all__ = ["CacheStats", "CacheStore"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
+
+#: The first cache's reader while it has tainted keys: every read falls through to the tier.
+_NOTHING: Mapping[Any, Any] = MappingProxyType({})
 
 
 class CacheStore(ForwardingStore[K, V], Generic[K, V]):
@@ -77,18 +80,17 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
 
     __slots__ = (
         "__weakref__",
+        "_after_first",
         "_behind",
         "_closed",
         "_count_hits",
         "_finalizer",
         "_first",
-        "_first_get",
         "_hits",
         "_locks",
         "_misses",
         "_pending",
         "_tier",
-        "_tunable",
         "_versions",
     )
 
@@ -111,7 +113,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         super().__init__(primary)
         self._tier = Tier((cache, *more_caches), logger or logging.getLogger("nstore.cache"))
         # A weak reference: the worker thread holds the tier, and must not keep the store alive.
-        choose = weakref.WeakMethod(self._choose_first_get)
+        choose = weakref.WeakMethod(self._choose_first)
         self._tier.on_taint_change = lambda index: (method := choose()) and method(index)
         self._locks = tuple(threading.Lock() for _ in range(STRIPES))
         self._versions = [0] * STRIPES
@@ -120,9 +122,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._misses = 0
         self._count_hits = bool(count_hits)
         self._closed = False
-        self._first = cache
-        self._first_get: Callable[[K], V] = cache.__getitem__
-        self._tunable = type(self) is CacheStore  # a subclass keeps its own methods
+        self._first: Mapping[K, V] = cache.reader()
+        self._after_first = 1
         self._behind: WriteBehind[K, V] | None = None
         self._finalizer: Callable[[], None] | None = None
         if write_behind:
@@ -130,24 +131,14 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             # Drains the queue when the store is collected or at interpreter exit; holds no
             # reference to the store itself.
             self._finalizer = weakref.finalize(self, self._behind.stop)
-        self._tune()
 
-    def _choose_first_get(self, index: int) -> None:
-        # The hit path reads the first cache directly unless some of its keys are tainted.
+    def _choose_first(self, index: int) -> None:
+        # The hit path reads the first cache through its reader, unless some of its keys are
+        # tainted: then every read of it goes through the tier, which skips those keys.
         if index == 0:
-            cache = self._tier.caches[0]
-            self._first_get = partial(self._tier.get, 0) if self._tier.tainted[0] else cache.__getitem__
-            self._tune()
-
-    def _tune(self) -> None:
-        """Switch to the class whose hit path does only what the current state needs (_hitpath)."""
-        if not self._tunable:
-            return
-        chosen: type[Any] = CacheStore
-        if not self._closed and not self._tier.tainted[0]:
-            read = read_kind(self._first)
-            chosen = hit_class(CacheStore, read=read, behind=self._behind is not None, count=self._count_hits)
-        object.__setattr__(self, "__class__", chosen)
+            tainted = bool(self._tier.tainted[0])
+            self._first = _NOTHING if tainted else self._tier.caches[0].reader()
+            self._after_first = 0 if tainted else 1
 
     # -- introspection ---------------------------------------------------------------------------
 
@@ -176,14 +167,23 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
 
     # -- reads -----------------------------------------------------------------------------------
 
-    if TYPE_CHECKING:
-
-        def __getitem__(self, key: K, /) -> V: ...
-
-    else:
-        # The general hit path (see _hitpath): pending writes, a worker error to report or a closed
-        # store first; then the first cache through _first_get, which skips keys tainted there.
-        __getitem__ = hit_read(read="call", behind=True, count=True)
+    def __getitem__(self, key: K, /) -> V:
+        # The hit path: one look at the pending entries (write-behind writes, a worker error to
+        # report, a closed store), then the first cache's reader (see Store.reader).
+        if self._pending:
+            return self._get_slow(key)
+        try:
+            value = self._first[key]
+        except KeyError:
+            return self._get_from(key, self._after_first)
+        except StoreClosed:
+            raise
+        except DEGRADED as exc:
+            self._tier.failed(0, "get", key, exc, write=False)
+            return self._get_from(key, 1)
+        if self._count_hits:
+            self._hits += 1
+        return value
 
     def _get_slow(self, key: K) -> V:
         self._check()
@@ -379,7 +379,6 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             self._finalizer()
         self._closed = True
         self._pending[ATTENTION] = MARK
-        self._tune()
         for cache in self._tier.caches:
             cache.close()
         self._store.close()
