@@ -215,6 +215,12 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
             return iter(keys)
         return (k for k in keys if k.startswith(prefix))  # type: ignore[attr-defined]  # str/bytes keys
 
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited: least-recently-used order reorders the dict, so no key index here
+        if prefix is None:
+            return len(self)
+        return len(list(self.iter_keys(prefix)))
+
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         found: dict[K, V] = {}
         with self._lock:

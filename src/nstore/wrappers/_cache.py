@@ -296,6 +296,11 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._check()
         return len(self._store)
 
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited: the primary's count
+        self._check()
+        return self._store.count_keys(prefix)
+
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited: the primary is the ground truth for listing
         self._check()

@@ -157,7 +157,13 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
     def __len__(self) -> int:
         if not self._enabled():
             return len(self._store)
-        return self._logged("len", lambda: len(self._store), lambda n: {"count": n})
+        return self._logged("len", self._store.__len__, _counted)
+
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited; logged as "len", with the prefix as its key
+        if not self._enabled():
+            return self._store.count_keys(prefix)
+        return self._logged("len", partial(self._store.count_keys, prefix), _counted, key=prefix)
 
     # -- bulk and conditional ----------------------------------------------------------------
 
@@ -261,6 +267,10 @@ def _got(value: object) -> dict[str, Any]:
 
 def _found(_: object) -> dict[str, Any]:
     return {"hit": True}
+
+
+def _counted(count: int) -> dict[str, Any]:
+    return {"count": count}
 
 
 def _hit(answer: object) -> dict[str, Any]:
