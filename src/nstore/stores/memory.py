@@ -14,6 +14,7 @@ from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
+from nstore.stores._memory_index import KeyIndex
 
 __all__ = ["MemoryStore"]
 
@@ -77,7 +78,7 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     ['b', 'c']
     """
 
-    __slots__ = ("_data", "_lock")
+    __slots__ = ("_data", "_index", "_lock")
 
     def __new__(
         cls,
@@ -106,6 +107,7 @@ class MemoryStore(Store[K, V], Generic[K, V]):
             raise ConfigurationError(f"{type(self).__name__} takes no bounds; construct MemoryStore(...).")
         self._data: dict[K, V] = dict(data)
         self._lock = threading.Lock()
+        self._index = KeyIndex()  # sorted keys for listing by prefix, built on first use
 
     def __getitem__(self, key: K, /) -> V:
         try:
@@ -117,10 +119,12 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         self._data[key] = value
 
     def __delitem__(self, key: K, /) -> None:
-        try:
-            del self._data[key]
-        except KeyError:
-            raise MissingKey(key) from None
+        with self._lock:  # the key index counts deletes (see _memory_index)
+            try:
+                del self._data[key]
+            except KeyError:
+                raise MissingKey(key) from None
+            self._index.deleted += 1
 
     def __contains__(self, key: object, /) -> bool:
         return key in self._data
@@ -136,10 +140,23 @@ class MemoryStore(Store[K, V], Generic[K, V]):
 
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
-        keys = list(self._data)  # a snapshot: writes during the iteration never break it
         if prefix is None:
-            return iter(keys)
-        return (k for k in keys if k.startswith(prefix))  # type: ignore[attr-defined]  # str/bytes keys
+            return iter(list(self._data))  # a snapshot: writes during the iteration never break it
+        return iter(self._matching(prefix))
+
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited
+        if prefix is None:
+            return len(self._data)
+        return len(self._matching(prefix))
+
+    def _matching(self, prefix: K) -> list[K]:
+        """The keys that start with ``prefix``, sorted when they sort (a snapshot)."""
+        with self._lock:
+            found = self._index.matching(self._data, prefix)
+        if found is not None:
+            return found
+        return [k for k in list(self._data) if k.startswith(prefix)]  # type: ignore[attr-defined]  # str/bytes keys
 
     @property
     def supports_atomic_writes(self) -> bool:
@@ -158,6 +175,7 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         with self._lock:
             for key in keys:
                 pop(key, None)
+                self._index.deleted += 1
 
     def set_if_absent(self, key: K, value: V, /) -> bool:
         with self._lock:
@@ -174,8 +192,10 @@ class MemoryStore(Store[K, V], Generic[K, V]):
             return True
 
     def close(self) -> None:
-        data, self._data = self._data, _CLOSED
-        data.clear()  # a reader() handed out finds nothing from now on
+        with self._lock:
+            data, self._data = self._data, _CLOSED
+            data.clear()  # a reader() handed out finds nothing from now on
+            self._index.reset()
 
     def __repr__(self) -> str:
         if self._data is _CLOSED:
