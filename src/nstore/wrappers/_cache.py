@@ -320,11 +320,12 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         behind = self._behind
         batch: list[tuple[K, int]] = []
         failure: BaseException | None = None
+        result: R | None = None
         with Locked(self._locks, stripes):
             try:
                 result = call()
             except BaseException as exc:  # re-raised below, once the caches forgot the keys
-                failure, result = exc, cast("R", None)
+                failure = exc
             if failure is not None or result is False:
                 op, values = INVALIDATE, [None] * len(keys)
             for s in set(stripes):
@@ -340,7 +341,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             behind.enqueue(batch)
         if failure is not None:
             raise failure
-        return result
+        return cast("R", result)  # call() returned it
 
     def __setitem__(self, key: K, value: V, /) -> None:
         self._write([key], SET, [value], partial(self._store.__setitem__, key, value))
