@@ -154,3 +154,37 @@ def test_view_forwards_conditional_writes_and_close() -> None:
     view.close()
     with pytest.raises(Exception, match="closed"):
         base["p/k"]
+
+
+class ListingCounted(MemoryStore[str, bytes]):
+    """A real MemoryStore that counts the listings made of it."""
+
+    listings = 0
+
+    def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
+        self.listings += 1
+        return super().iter_keys(prefix)
+
+
+def test_len_of_a_prefix_or_identity_view_counts_without_listing() -> None:
+    store = ListingCounted({f"users/{i}": b"" for i in range(50)} | {f"other/{i}": b"" for i in range(5)})
+    assert len(store.with_keys(Prefix("users/"))) == 50
+    assert len(store.with_keys(Prefix("us")).with_keys(Prefix("ers/"))) == 50
+    assert len(store.with_values(Utf8())) == 55
+    assert store.with_keys(Prefix("users/")).count_keys("1") == 11
+    assert store.listings == 0
+    # A key codec that may not decode every key below still lists (and skips what it cannot).
+    assert len(MemoryStore[bytes, bytes]({b"\xff": b"", b"ok": b""}).with_keys(Utf8())) == 1
+
+
+def test_list_of_a_keys_view_lists_once() -> None:
+    store = ListingCounted({f"a/{i}": b"" for i in range(20)})
+    assert list(store.keys("a/")) == [f"a/{i}" for i in sorted(range(20), key=str)]
+    assert store.listings == 1
+    assert sorted(store.keys()) == sorted(store)
+    assert store.listings == 3
+    view = store.keys("a/")
+    iterator = iter(view)
+    assert next(iterator) == "a/0"
+    assert len(view) == 20  # a started listing is not taken whole: counted instead
+    assert len(list(iterator)) == 19

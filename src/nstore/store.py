@@ -163,6 +163,26 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
             return False
         return True
 
+    def count_keys(self, prefix: K | None = None) -> int:
+        """The number of keys that start with ``prefix`` (every key if None): ``len(self.keys(prefix))``.
+
+        Default: ``len(self)`` without a prefix, else one listing of the prefix; backends that
+        count a range natively (MemoryStore, SQLiteStore) override it.
+        """
+        if prefix is None:
+            return len(self)
+        return sum(1 for _ in self.iter_keys(prefix))
+
+    def reader(self) -> Mapping[K, V]:
+        """A read-only mapping for reads in a hot loop: ``reader[key]`` is what ``store[key]`` is.
+
+        Its ``KeyError`` is not the final answer (the store may have been closed since, and a
+        closed store's reader may simply find nothing): ask ``store[key]`` then. Wrappers read
+        the store they wrap through it. Default: the store itself; a store that can answer with
+        one Python call less (MemoryStore: a read-only view of its dictionary) overrides it.
+        """
+        return self
+
     def keys(self, prefix: K | None = None) -> KeysView[K]:
         """A lazy view of the keys that start with ``prefix`` (every key if None)."""
         return _PrefixKeysView(self, prefix)
@@ -322,22 +342,33 @@ def cursor_after(cursor: str | None, prefix: str) -> str:
 
 
 class _PrefixKeysView(KeysView[K]):
-    """A lazy keys view restricted to a prefix; each iteration lists the store again."""
+    """A lazy keys view restricted to a prefix; each iteration lists the store again.
 
-    __slots__ = ("_prefix", "_store")
+    ``list(view)`` asks for the view's length after ``iter(view)`` and before the first key:
+    the length is then that of the listing just started, which is taken whole for it, so the
+    store is listed once, not twice. Any other ``len(view)`` counts through ``count_keys``.
+    """
+
+    __slots__ = ("_prefix", "_started", "_store")
 
     def __init__(self, store: Store[K, Any], prefix: K | None) -> None:
         super().__init__(store)
         self._store = store
         self._prefix = prefix
+        self._started: _Listing[K] | None = None
 
     def __iter__(self) -> Iterator[K]:
-        return self._store.iter_keys(self._prefix)
+        listing = _Listing(self._store.iter_keys(self._prefix))
+        self._started = listing
+        return listing.run()
 
     def __len__(self) -> int:
-        if self._prefix is None:
-            return len(self._store)
-        return sum(1 for _ in self._store.iter_keys(self._prefix))
+        listing, self._started = self._started, None
+        if listing is not None:
+            size = listing.take_whole()
+            if size is not None:
+                return size
+        return self._store.count_keys(self._prefix)
 
     def __contains__(self, key: object) -> bool:
         if self._prefix is not None and not _startswith(key, self._prefix):
@@ -346,6 +377,28 @@ class _PrefixKeysView(KeysView[K]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self._prefix!r})"
+
+
+class _Listing(Generic[K]):
+    """One listing of a keys view, which can be taken whole before its first key is read."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Iterator[K]) -> None:
+        self._keys: Iterator[K] | None = keys
+
+    def run(self) -> Iterator[K]:
+        keys, self._keys = self._keys, None  # started: no longer taken whole
+        if keys is not None:
+            yield from keys
+
+    def take_whole(self) -> int | None:
+        """List the rest now and return how many keys it holds; None once the listing started."""
+        if self._keys is None:
+            return None
+        keys = list(self._keys)
+        self._keys = iter(keys)
+        return len(keys)
 
 
 def _startswith(key: object, prefix: object) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec, Identity
+from nstore.codecs._keys import Prefix
 from nstore.errors import CodecError, DecodeError, KeyEncodingError, MissingKey
 from nstore.store import KeyPage, Store, item_pairs
 
@@ -84,7 +85,14 @@ class View(Store[K, V], Generic[K, V]):
         return encoded in self._store
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.iter_keys())
+        return self.count_keys()
+
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited: through the store's own count where every key below the encoded
+        # prefix is one of the view's (the key chain only adds prefixes), else by listing
+        if all(isinstance(stage, Prefix) for stage in self._keys.stages):
+            return self._store.count_keys(self._keys.encode_prefix(prefix))
+        return sum(1 for _ in self.iter_keys(prefix))
 
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited

@@ -209,6 +209,18 @@ class StoreTests:
         assert sorted(_all_pages(users, None, 1)) == ["a", "b/c"]
         assert _all_pages(users, "b", 2) == ["b/c"]
 
+    def test_count_keys_counts_what_a_listing_lists(self, store: Store[str, bytes]) -> None:
+        for key in ["a", "a/b", "a/bc", "a/b/c", "ab", "b/a", "\u00e9/1", "\U0001f600"]:
+            store[key] = b"x"
+        for prefix in [None, "", "a", "a/", "a/b", "b", "\u00e9", "\U0001f600", "zzz", "\U0010ffff"]:
+            assert store.count_keys(prefix) == len(list(store.iter_keys(prefix))), prefix
+            assert len(store.keys(prefix)) == store.count_keys(prefix), prefix
+        del store["a/b"]
+        assert store.count_keys("a/") == 2
+        users = store.with_keys(Prefix("a/"))
+        assert len(users) == users.count_keys() == 2
+        assert users.count_keys("b") == 2
+
     def test_listing_is_lazy(self, store: Store[str, bytes]) -> None:
         store["k"] = b"v"
         iterator = store.iter_keys()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -186,3 +187,88 @@ def test_same_evictions_as_cachetools_lru(ops: list[tuple[str, int]]) -> None:
 
 def test_repr_shows_bounds() -> None:
     assert repr(MemoryStore(maxsize=3, ttl=5)) == "MemoryStore(maxsize=3, ttl=5, <0 keys>)"
+
+
+# -- listing by prefix through the sorted key index ------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["set", "delete", "delete_many", "set_many", "list", "count"]),
+            st.text(alphabet="ab/", max_size=4),
+        ),
+        max_size=60,
+    )
+)
+def test_prefix_listing_matches_a_dict_through_any_writes(ops: list[tuple[str, str]]) -> None:
+    store, model = MemoryStore[str, bytes](), dict[str, bytes]()
+    for op, key in ops:
+        if op == "set":
+            store[key] = model[key] = b"x"
+        elif op == "set_many":
+            pairs = {key: b"y", key + "a": b"y", "b" + key: b"y"}
+            store.set_many(pairs)
+            model.update(pairs)
+        elif op == "delete":
+            if key in model:
+                del store[key], model[key]
+        elif op == "delete_many":
+            store.delete_many([key, key + "/"])
+            model.pop(key, None), model.pop(key + "/", None)
+        elif op == "list":
+            assert list(store.keys(key)) == sorted(k for k in model if k.startswith(key))
+        else:
+            assert store.count_keys(key) == sum(1 for k in model if k.startswith(key))
+    assert list(store.keys("")) == sorted(model)
+
+
+def test_prefix_listing_sees_every_key_set_by_other_threads() -> None:
+    store = MemoryStore[str, bytes]({f"{p}/{i:04d}": b"" for i in range(1000) for p in ("old", "gone")})
+    stop = threading.Event()
+
+    def write(n: int) -> None:
+        for i in range(20_000):
+            if stop.is_set():
+                return
+            store[f"new/{n}/{i:06d}"] = b""
+            if i % 7 == 0:
+                store.delete_many([f"old/{i % 1000:04d}"])
+            if n == 0 and i < 1000:
+                del store[f"gone/{i:04d}"]
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for t in writers:
+        t.start()
+    try:
+        while any(t.is_alive() for t in writers):
+            listed = store.count_keys("new/")
+            assert listed <= len(list(store.keys("new/")))
+    finally:
+        stop.set()
+        for t in writers:
+            t.join()
+    assert list(store.keys("new/")) == sorted(k for k in list(store) if k.startswith("new/"))
+    assert list(store.keys("old/")) == sorted(k for k in list(store) if k.startswith("old/"))
+    assert list(store.keys("gone/")) == []
+
+
+def test_keys_that_do_not_sort_together_are_listed_by_scanning() -> None:
+    store = MemoryStore[Any, bytes]({"a/1": b"", 2: b""})
+    assert sorted(store.keys(), key=str) == [2, "a/1"]
+    with pytest.raises(AttributeError):  # as before the index: an int key has no startswith
+        list(store.keys("a/"))
+
+
+def test_prefix_listing_of_bytes_keys_and_edge_prefixes() -> None:
+    keys = [b"a", b"a\xff", b"a\xff\xff", b"b", b"\xff", b"\xff\x00"]
+    store = MemoryStore[bytes, bytes](dict.fromkeys(keys, b""))
+    assert list(store.keys(b"a\xff")) == [b"a\xff", b"a\xff\xff"]
+    assert list(store.keys(b"\xff")) == [b"\xff", b"\xff\x00"]
+    assert store.count_keys(b"a") == 3
+    text = MemoryStore[str, bytes](
+        dict.fromkeys(["\U0010ffff", "\U0010ffffa", "\ud7ff", "\ud7ffx", "z"], b"")
+    )
+    assert list(text.keys("\U0010ffff")) == ["\U0010ffff", "\U0010ffffa"]
+    assert list(text.keys("\ud7ff")) == ["\ud7ff", "\ud7ffx"]

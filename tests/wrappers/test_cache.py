@@ -30,13 +30,14 @@ class _CacheStoreTests(StoreTests):
 
 
 def _cache(kind: str) -> MemoryStore[str, bytes]:
-    # The hit path reads "plain" as a dict, "bounded" as an LRU dict, "ttl" through its own read.
+    # A "plain" cache is read through its dictionary's view (MemoryStore.reader), the others
+    # through their own read.
     if kind == "plain":
         return MemoryStore[str, bytes]()
     return MemoryStore[str, bytes](maxsize=10_000, ttl=60 if kind == "ttl" else None)
 
 
-# Each hit path (see nstore.wrappers._hitpath): each way to read the cache, hits counted or not.
+# Each way to read the cache, hits counted or not.
 HIT_PATHS = [(kind, count) for kind in ("plain", "bounded", "ttl") for count in (False, True)]
 
 
@@ -135,6 +136,11 @@ def test_writes_go_to_primary_and_caches() -> None:
     assert store.set_if_absent("d", b"5") is False
     assert store.compare_and_set("a", b"1", b"6") is True
     assert store.compare_and_set("a", b"1", b"7") is False
+    # A conditional write that did not happen makes the cache forget the key (the primary may
+    # have been changed by another writer); the next read fills it again.
+    assert dict(primary.items()) == {"a": b"6", "b": b"2", "c": b"3", "d": b"4"}
+    assert dict(cache.items()) == {"b": b"2", "c": b"3"}
+    assert (store["a"], store["d"]) == (b"6", b"4")
     assert dict(primary.items()) == dict(cache.items()) == {"a": b"6", "b": b"2", "c": b"3", "d": b"4"}
     del store["a"]
     store.delete_many(["b", "zz"])

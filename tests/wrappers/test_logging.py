@@ -9,7 +9,7 @@ from collections.abc import Generator, Iterator
 import pytest
 
 from nstore import MemoryStore, Store
-from nstore.errors import DecodeError
+from nstore.errors import ConfigurationError, DecodeError
 from nstore.wrappers import LoggingStore
 from nstore.wrappers._logging import FIELDS
 from tests.stores.base import StoreTests
@@ -178,21 +178,56 @@ def test_quiet_while_disabled_and_awake_after_any_level_change(
     logger, handler = access
     logger.setLevel(logging.INFO)
     store = LoggingStore(MemoryStore[str, bytes](), logger)
-    store["a"] = b"1"  # DEBUG is disabled: the store turns quiet
-    assert type(store) is not LoggingStore
-    assert isinstance(store, LoggingStore)
+    store["a"] = b"1"  # DEBUG is disabled
+    assert type(store) is LoggingStore  # one class, whatever the level
     assert repr(store).startswith("LoggingStore(")
     assert store["a"] == b"1"
     assert store.get_many(["a"]) == {"a": b"1"}
-    logging.getLogger("tests.unrelated").setLevel(logging.ERROR)  # logging clears every cache
-    assert type(store) is LoggingStore
+    logging.getLogger("tests.unrelated").setLevel(logging.ERROR)
     store["b"] = b"2"
-    assert type(store) is not LoggingStore
+    assert handler.fields() == []
     logger.setLevel(logging.DEBUG)
-    assert type(store) is LoggingStore
     assert store["b"] == b"2"
     assert [f["key"] for f in handler.fields()] == ["b"]
     logging.getLogger("tests.unrelated").setLevel(logging.NOTSET)
+
+
+def test_a_level_set_on_a_parent_or_by_disable_takes_effect_on_the_next_call(
+    access: tuple[logging.Logger, _Records],
+) -> None:
+    logger, handler = access
+    child = logger.getChild("child")  # no level of its own: the parent's decides
+    child.addHandler(handler)
+    child.propagate = False
+    store = LoggingStore(MemoryStore[str, bytes]({"a": b"1"}), child)
+    logger.setLevel(logging.INFO)
+    store["a"]
+    assert handler.fields() == []
+    logger.setLevel(logging.DEBUG)
+    store["a"]
+    assert [f["operation"] for f in handler.fields()] == ["get"]
+    logging.disable(logging.DEBUG)
+    try:
+        store["a"]
+        assert len(handler.fields()) == 1
+    finally:
+        logging.disable(logging.NOTSET)
+    store["a"]
+    assert len(handler.fields()) == 2
+    child.removeHandler(handler)
+
+
+def test_level_by_name_and_bad_levels(access: tuple[logging.Logger, _Records]) -> None:
+    logger, handler = access
+    logger.setLevel(logging.INFO)
+    store = LoggingStore(MemoryStore[str, bytes](), logger, level="INFO")
+    store["a"] = b"1"
+    assert [r.levelno for r in handler.records] == [logging.INFO]
+    LoggingStore(MemoryStore[str, bytes](), logger, level="warning")["b"] = b"2"
+    assert [r.levelno for r in handler.records] == [logging.INFO, logging.WARNING]
+    for bad in ("LOUD", -1, True, 1.5, None):
+        with pytest.raises(ConfigurationError, match="Expected a logging level for level"):
+            LoggingStore(MemoryStore[str, bytes](), logger, level=bad)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_level_toggling_under_threads(access: tuple[logging.Logger, _Records]) -> None:

@@ -1,4 +1,4 @@
-"""A quiet LoggingStore over a MemoryStore reads the store's dict itself, with the store's errors."""
+"""A quiet LoggingStore reads through the wrapped store's reader, with the store's own errors."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_quiet_reads_of_a_memory_store_hit_miss_and_see_close(
     inner = MemoryStore[str, bytes]({"a": b"1"})
     store = LoggingStore(inner, logger)
     assert store["a"] == b"1"
-    assert store["a"] == b"1"  # served by the quiet class
+    assert store["a"] == b"1"  # through the MemoryStore's reader
     with pytest.raises(MissingKey) as caught:
         store["b"]
     assert caught.value.args == ("b",)

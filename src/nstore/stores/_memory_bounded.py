@@ -17,10 +17,10 @@ from time import monotonic
 from typing import Generic, TypeVar
 
 from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
-from nstore.store import item_pairs
+from nstore.store import KeyPage, Store, item_pairs
 from nstore.stores.memory import MemoryStore
 
-__all__ = ["BoundedMemoryStore", "reads_as_lru"]
+__all__ = ["BoundedMemoryStore"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -136,7 +136,6 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
     # -- the store -----------------------------------------------------------------------------
 
     def __getitem__(self, key: K, /) -> V:
-        # Without a ttl, CacheStore's hit path does this read itself (nstore.wrappers._hitpath).
         try:
             value = self._data[key]
         except KeyError:
@@ -219,6 +218,18 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
             return iter(keys)
         return (k for k in keys if k.startswith(prefix))  # type: ignore[attr-defined]  # str/bytes keys
 
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited: least-recently-used order reorders the dict, so no key index here
+        if prefix is None:
+            return len(self)
+        return len(list(self.iter_keys(prefix)))
+
+    def keys_page(
+        self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[K]:
+        # docstring inherited: recency reorders the dict, so no key index here (one pass a page)
+        return Store.keys_page(self, prefix, cursor=cursor, limit=limit)
+
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         found: dict[K, V] = {}
         with self._lock:
@@ -273,16 +284,3 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
 
 _ABSENT = object()
 _NEVER = float("inf")
-
-
-def reads_as_lru(store: object) -> bool:
-    """Whether ``store[key]`` is ``store._data[key]`` then ``store._touch(key)`` (KeyError ignored).
-
-    True for a bounded store without a time-to-live whose read is this module's own; CacheStore's
-    hit path then does that read itself, which saves a call per cache hit.
-    """
-    return (
-        isinstance(store, BoundedMemoryStore)
-        and type(store).__getitem__ is BoundedMemoryStore.__getitem__
-        and store._ttl is None
-    )

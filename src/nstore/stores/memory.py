@@ -7,15 +7,14 @@ expiry times under a lock, so the unbounded store pays nothing for what it does 
 
 from __future__ import annotations
 
-import bisect
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import takewhile
-from operator import methodcaller
+from types import MappingProxyType
 from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import KeyPage, Store, check_limit, cursor_after
+from nstore.stores._memory_index import KeyIndex
 
 __all__ = ["MemoryStore"]
 
@@ -108,7 +107,7 @@ class MemoryStore(Store[K, V], Generic[K, V]):
             raise ConfigurationError(f"{type(self).__name__} takes no bounds; construct MemoryStore(...).")
         self._data: dict[K, V] = dict(data)
         self._lock = threading.Lock()
-        self._index: tuple[list[Any], list[Any]] | None = None  # (keys, sorted) for keys_page
+        self._index = KeyIndex()  # sorted keys for listing by prefix, built on first use
 
     def __getitem__(self, key: K, /) -> V:
         try:
@@ -120,10 +119,12 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         self._data[key] = value
 
     def __delitem__(self, key: K, /) -> None:
-        try:
-            del self._data[key]
-        except KeyError:
-            raise MissingKey(key) from None
+        with self._lock:  # the key index counts deletes (see _memory_index)
+            try:
+                del self._data[key]
+            except KeyError:
+                raise MissingKey(key) from None
+            self._index.deleted += 1
 
     def __contains__(self, key: object, /) -> bool:
         return key in self._data
@@ -131,33 +132,45 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def reader(self) -> Mapping[K, V]:
+        # docstring inherited: the dictionary itself, read-only (empty once the store is closed)
+        if type(self).__getitem__ is not MemoryStore.__getitem__:
+            return self  # a subclass with its own read, such as the bounded store
+        return MappingProxyType(self._data)
+
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
-        keys = list(self._data)  # a snapshot: writes during the iteration never break it
         if prefix is None:
-            return iter(keys)
-        return (k for k in keys if k.startswith(prefix))  # type: ignore[attr-defined]  # str/bytes keys
+            return iter(list(self._data))  # a snapshot: writes during the iteration never break it
+        return iter(self._matching(prefix))
+
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited
+        if prefix is None:
+            return len(self._data)
+        return len(self._matching(prefix))
+
+    def _matching(self, prefix: K) -> list[K]:
+        """The keys that start with ``prefix``, sorted when they sort (a snapshot)."""
+        with self._lock:
+            found = self._index.matching(self._data, prefix)
+        if found is not None:
+            return found
+        return [k for k in list(self._data) if k.startswith(prefix)]  # type: ignore[attr-defined]  # str/bytes keys
 
     def keys_page(
         self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
     ) -> KeyPage[K]:
-        # docstring inherited; pages come from a sorted copy of the keys, kept while the keys are
-        # the same objects in the same order (one list comparison in C, so writes pay nothing for
-        # it) and rebuilt after a key was added or removed (or, in an LRU store, read)
-        keys = list(self.iter_keys())  # the bounded store's iter_keys drops expired keys first
-        if (prefix is not None and type(prefix) is not str) or (keys and type(keys[0]) is not str):
-            return super().keys_page(prefix, cursor=cursor, limit=limit)  # keys that are not str
+        # docstring inherited; a page is a range of the sorted key index, so it costs one page
         check_limit(limit)
-        index = self._index
-        if index is None or index[0] != keys:
-            index = self._index = (keys, sorted(keys))
-        text = prefix if isinstance(prefix, str) else ""
-        ordered = index[1]
-        start = bisect.bisect_left(ordered, cursor_after(cursor, text))
-        page = ordered[start : start + limit + 1]
-        if text:
-            page = list(takewhile(methodcaller("startswith", text), page))
-        return KeyPage(page[:limit], page[limit - 1] if len(page) > limit else None)
+        text = "" if prefix is None else prefix
+        if isinstance(text, str):
+            low = cursor_after(cursor, text)
+            with self._lock:
+                page = self._index.page(self._data, text, low, limit + 1)
+            if page is not None:
+                return KeyPage(page[:limit], page[limit - 1] if len(page) > limit else None)
+        return super().keys_page(prefix, cursor=cursor, limit=limit)  # keys that are not str
 
     @property
     def supports_atomic_writes(self) -> bool:
@@ -176,6 +189,7 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         with self._lock:
             for key in keys:
                 pop(key, None)
+                self._index.deleted += 1
 
     def set_if_absent(self, key: K, value: V, /) -> bool:
         with self._lock:
@@ -192,8 +206,10 @@ class MemoryStore(Store[K, V], Generic[K, V]):
             return True
 
     def close(self) -> None:
-        self._data = _CLOSED
-        self._index = None
+        with self._lock:
+            data, self._data = self._data, _CLOSED
+            data.clear()  # a reader() handed out finds nothing from now on
+            self._index.reset()
 
     def __repr__(self) -> str:
         if self._data is _CLOSED:

@@ -21,13 +21,16 @@ from typing import Any, Generic, TypeVar
 
 from nstore.wrappers._tier import Tier
 
-__all__ = ["ATTENTION", "DELETE", "MARK", "SET", "Pending", "WriteBehind"]
+__all__ = ["ATTENTION", "DELETE", "INVALIDATE", "MARK", "SET", "Pending", "WriteBehind"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 SET = 0
 DELETE = 1
+#: A write to the primary that failed or did not happen: the primary may hold anything for the key,
+#: so reads ask the primary, and the worker removes the key from every cache.
+INVALIDATE = 2
 
 #: A pending-dict key that no user key equals: while present, reads take the slow path, which
 #: reports worker errors and refuses use after close.
@@ -138,7 +141,7 @@ class WriteBehind(Generic[K, V]):
                 current.append((key, entry))
         try:
             sets = [(k, e.value) for k, e in current if e.op == SET]
-            deletes = [k for k, e in current if e.op == DELETE]
+            deletes = [k for k, e in current if e.op != SET]  # DELETE and INVALIDATE
             self.tier.set_many(sets)
             self.tier.delete(deletes)
         finally:

@@ -12,6 +12,9 @@ Consistency rules (one CacheStore object, any number of threads):
    older value over a newer one.
 4. Hence: once ``store[k] = v`` returned, every read of ``k`` through this CacheStore returns ``v``
    or a later value; once ``del store[k]`` returned, reads raise ``KeyError`` until a later set.
+5. A write that raised, or a conditional write that did not happen, invalidates its keys: the
+   caches forget them (with write-behind: a pending INVALIDATE entry sends reads to the primary
+   until the worker has removed them), so the next read returns what the primary holds.
    Writes made to the primary or the caches directly, or through another CacheStore, are not seen
    by these rules: caches are then as stale as their own expiry (``ttl``) allows.
 """
@@ -23,21 +26,24 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar, cast
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store, item_pairs
-from nstore.wrappers._behind import ATTENTION, DELETE, MARK, SET, Pending, WriteBehind
+from nstore.wrappers._behind import ATTENTION, DELETE, INVALIDATE, MARK, SET, Pending, WriteBehind
 from nstore.wrappers._forwarding import ForwardingStore
-from nstore.wrappers._hitpath import hit_class, hit_read, read_kind
 from nstore.wrappers._stripes import STRIPES, CacheStats, Locked
-from nstore.wrappers._tier import Tier
+from nstore.wrappers._tier import DEGRADED, Tier
 
 __all__ = ["CacheStats", "CacheStore"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
+
+#: The first cache's reader while it has tainted keys: every read falls through to the tier.
+_NOTHING: Mapping[Any, Any] = MappingProxyType({})
 
 
 class CacheStore(ForwardingStore[K, V], Generic[K, V]):
@@ -74,18 +80,17 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
 
     __slots__ = (
         "__weakref__",
+        "_after_first",
         "_behind",
         "_closed",
         "_count_hits",
         "_finalizer",
         "_first",
-        "_first_get",
         "_hits",
         "_locks",
         "_misses",
         "_pending",
         "_tier",
-        "_tunable",
         "_versions",
     )
 
@@ -108,7 +113,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         super().__init__(primary)
         self._tier = Tier((cache, *more_caches), logger or logging.getLogger("nstore.cache"))
         # A weak reference: the worker thread holds the tier, and must not keep the store alive.
-        choose = weakref.WeakMethod(self._choose_first_get)
+        choose = weakref.WeakMethod(self._choose_first)
         self._tier.on_taint_change = lambda index: (method := choose()) and method(index)
         self._locks = tuple(threading.Lock() for _ in range(STRIPES))
         self._versions = [0] * STRIPES
@@ -117,9 +122,8 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._misses = 0
         self._count_hits = bool(count_hits)
         self._closed = False
-        self._first = cache
-        self._first_get: Callable[[K], V] = cache.__getitem__
-        self._tunable = type(self) is CacheStore  # a subclass keeps its own methods
+        self._first: Mapping[K, V] = cache.reader()
+        self._after_first = 1
         self._behind: WriteBehind[K, V] | None = None
         self._finalizer: Callable[[], None] | None = None
         if write_behind:
@@ -127,24 +131,14 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             # Drains the queue when the store is collected or at interpreter exit; holds no
             # reference to the store itself.
             self._finalizer = weakref.finalize(self, self._behind.stop)
-        self._tune()
 
-    def _choose_first_get(self, index: int) -> None:
-        # The hit path reads the first cache directly unless some of its keys are tainted.
+    def _choose_first(self, index: int) -> None:
+        # The hit path reads the first cache through its reader, unless some of its keys are
+        # tainted: then every read of it goes through the tier, which skips those keys.
         if index == 0:
-            cache = self._tier.caches[0]
-            self._first_get = partial(self._tier.get, 0) if self._tier.tainted[0] else cache.__getitem__
-            self._tune()
-
-    def _tune(self) -> None:
-        """Switch to the class whose hit path does only what the current state needs (_hitpath)."""
-        if not self._tunable:
-            return
-        chosen: type[Any] = CacheStore
-        if not self._closed and not self._tier.tainted[0]:
-            read = read_kind(self._first)
-            chosen = hit_class(CacheStore, read=read, behind=self._behind is not None, count=self._count_hits)
-        object.__setattr__(self, "__class__", chosen)
+            tainted = bool(self._tier.tainted[0])
+            self._first = _NOTHING if tainted else self._tier.caches[0].reader()
+            self._after_first = 0 if tainted else 1
 
     # -- introspection ---------------------------------------------------------------------------
 
@@ -173,20 +167,31 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
 
     # -- reads -----------------------------------------------------------------------------------
 
-    if TYPE_CHECKING:
-
-        def __getitem__(self, key: K, /) -> V: ...
-
-    else:
-        # The general hit path (see _hitpath): pending writes, a worker error to report or a closed
-        # store first; then the first cache through _first_get, which skips keys tainted there.
-        __getitem__ = hit_read(read="call", behind=True, count=True)
+    def __getitem__(self, key: K, /) -> V:
+        # The hit path: one look at the pending entries (write-behind writes, a worker error to
+        # report, a closed store), then the first cache's reader (see Store.reader).
+        if self._pending:
+            return self._get_slow(key)
+        try:
+            value = self._first[key]
+        except KeyError:
+            return self._get_from(key, self._after_first)
+        except StoreClosed:
+            raise
+        except DEGRADED as exc:
+            self._tier.failed(0, "get", key, exc, write=False)
+            return self._get_from(key, 1)
+        if self._count_hits:
+            self._hits += 1
+        return value
 
     def _get_slow(self, key: K) -> V:
         self._check()
         entry = self._pending.get(key)
         if entry is None:
             return self._get_from(key, 0)
+        if entry.op == INVALIDATE:
+            return self._get_from(key, len(self._tier.caches))  # only the primary knows
         self._hits += 1
         if entry.op == DELETE:
             raise MissingKey(key)
@@ -232,6 +237,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         wanted = list(dict.fromkeys(keys))
         found: dict[K, V] = {}
         pending = self._pending
+        unknown: list[K] = []  # invalidated: only the primary knows
         if pending:
             self._check()
             rest = []
@@ -241,12 +247,14 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
                     rest.append(key)
                 elif entry.op == SET:
                     found[key] = entry.value
-            self._hits += len(wanted) - len(rest)
+                elif entry.op == INVALIDATE:
+                    unknown.append(key)
+            self._hits += len(wanted) - len(rest) - len(unknown)
             wanted = rest
         tier = self._tier
         for index in range(len(tier.caches)):
             if not wanted:
-                return found
+                break
             stripes, seen = self._versions_of(wanted) if index else ([], [])
             got = tier.get_many(index, wanted)
             if got:
@@ -255,6 +263,7 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
                 if index:
                     self._fill_found(wanted, got, index, stripes, seen)
                 wanted = [k for k in wanted if k not in got]
+        wanted += unknown
         if wanted:
             self._misses += len(wanted)
             stripes, seen = self._versions_of(wanted)
@@ -274,8 +283,10 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         if self._pending:
             self._check()
             entry = self._pending.get(key)
-            if entry is not None:
+            if entry is not None and entry.op != INVALIDATE:
                 return entry.op == SET
+            if entry is not None:
+                return key in self._store
         tier = self._tier
         if any(tier.contains(i, key) for i in range(len(tier.caches))):  # type: ignore[arg-type]  # any object
             return True
@@ -285,6 +296,11 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         self._check()
         return len(self._store)
 
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited: the primary's count
+        self._check()
+        return self._store.count_keys(prefix)
+
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited: the primary is the ground truth for listing
         self._check()
@@ -293,16 +309,25 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
     # -- writes ----------------------------------------------------------------------------------
 
     def _write(self, keys: list[K], op: int, values: list[Any], call: Callable[[], R]) -> R:
-        """Run ``call`` on the primary, then update the caches, under the keys' stripe locks."""
+        """Run ``call`` on the primary, then update the caches, under the keys' stripe locks.
+
+        A write that raised (it may have reached the primary in part) or a conditional write that
+        did not happen (the primary holds something else, perhaps written by another process)
+        invalidates its keys instead: the caches forget them, and reads ask the primary.
+        """
         self._check()
         stripes = [hash(k) % STRIPES for k in keys]
         behind = self._behind
         batch: list[tuple[K, int]] = []
+        failure: BaseException | None = None
+        result: R | None = None
         with Locked(self._locks, stripes):
-            result = call()
-            if result is False:  # a conditional write that did not happen
-                # pyright narrows ``result`` to Literal[False] and forgets it is an R.
-                return result  # pyright: ignore[reportReturnType]
+            try:
+                result = call()
+            except BaseException as exc:  # re-raised below, once the caches forgot the keys
+                failure = exc
+            if failure is not None or result is False:
+                op, values = INVALIDATE, [None] * len(keys)
             for s in set(stripes):
                 self._versions[s] += 1
             if behind is not None:
@@ -314,7 +339,9 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
                 self._tier.delete(keys)
         if behind is not None and batch:
             behind.enqueue(batch)
-        return result
+        if failure is not None:
+            raise failure
+        return cast("R", result)  # call() returned it
 
     def __setitem__(self, key: K, value: V, /) -> None:
         self._write([key], SET, [value], partial(self._store.__setitem__, key, value))
@@ -358,7 +385,6 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
             self._finalizer()
         self._closed = True
         self._pending[ATTENTION] = MARK
-        self._tune()
         for cache in self._tier.caches:
             cache.close()
         self._store.close()

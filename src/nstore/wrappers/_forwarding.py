@@ -65,6 +65,10 @@ class ForwardingStore(Store[K, V], Generic[K, V]):
         # docstring inherited
         return self._store.keys_page(prefix, cursor=cursor, limit=limit)
 
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited
+        return self._store.count_keys(prefix)
+
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return self._store.get_many(keys)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from time import perf_counter
 from typing import Any, Generic, TypeVar
 
+from nstore.errors import ConfigurationError
 from nstore.store import Store, item_pairs
 from nstore.wrappers._forwarding import ForwardingStore
-from nstore.wrappers._quiet import quiet_class, watch_levels
 
 __all__ = ["LoggingStore"]
 
@@ -44,13 +45,12 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
     ``duration`` (seconds) and ``error`` (the exception's class name, when the call failed).
     Values are never logged; keys are.
 
-    When the level is disabled, the store switches itself to a *quiet* class whose methods are
-    the wrapped store's own bound methods, so a call costs about what it costs on the wrapped
-    store. It switches back the moment :mod:`logging` clears the logger's level cache, which it
-    does on every ``setLevel`` and ``logging.disable``: the wrapper leaves a marker object in that
-    cache, and the marker's weak-reference callback runs when the cache is cleared. So a level
-    change takes effect on the next call. (On interpreters without reference counting, or loggers
-    without that cache, the wrapper asks ``isEnabledFor`` on every call instead.)
+    ``level`` is a level number or name (``"INFO"``). While the level is disabled, an operation
+    is one check and a call to the wrapped store (a read goes through its :meth:`~Store.reader`).
+    The check is exact, so a level change takes effect on the next call, and cheapest when
+    ``logger`` has a level of its own (``logger.setLevel(...)``): a level below it is disabled
+    whatever its parents say, one comparison; otherwise :meth:`logging.Logger.isEnabledFor`
+    decides, which costs about as much as a MemoryStore read.
 
     Examples
     --------
@@ -62,16 +62,15 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
     b'1'
     """
 
-    __slots__ = ("__weakref__", "_checking", "_level", "_logger", "_quiet")
+    __slots__ = ("__weakref__", "_level", "_logger", "_reader")
 
     def __init__(
-        self, store: Store[K, V], logger: logging.Logger | None = None, level: int = logging.DEBUG
+        self, store: Store[K, V], logger: logging.Logger | None = None, level: int | str = logging.DEBUG
     ) -> None:
         super().__init__(store)
         self._logger = logger if logger is not None else logging.getLogger("nstore.access")
-        self._level = level
-        self._checking: type[LoggingStore[K, V]] = type(self)
-        self._quiet: type[LoggingStore[K, V]] | None = None
+        self._level = _check_level(level)
+        self._reader = store.reader()
 
     @property
     def logger(self) -> logging.Logger:
@@ -115,23 +114,11 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
         return result
 
     def _enabled(self) -> bool:
-        """Whether to log; when not, switch to the quiet class until a level changes."""
-        logger, level = self._logger, self._level
-        watch = watch_levels(logger)  # armed before asking, so no level change slips between
-        if logger.isEnabledFor(level):
-            return True
-        if watch is not None:
-            if self._quiet is None:
-                self._quiet = quiet_class(self._checking, self._store)
-            watch.stores.add(self)
-            object.__setattr__(self, "__class__", self._quiet)
-            if not watch.armed:  # a level changed meanwhile: check again on the next call
-                self.wake()
-        return False
-
-    def wake(self) -> None:
-        """Leave the quiet class: the next call asks logging again."""
-        object.__setattr__(self, "__class__", self._checking)
+        """Whether to log now (the condition is inlined in the hot single-key methods)."""
+        level, logger = self._level, self._logger
+        # A logger's own level, when set, is its effective level (Logger.getEffectiveLevel): a
+        # level below it is disabled whatever the parents and logging.disable() say.
+        return level >= logger.level and logger.isEnabledFor(level)
 
     def __repr__(self) -> str:
         return f"LoggingStore({self._store!r})"
@@ -139,33 +126,44 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
     # -- single keys -------------------------------------------------------------------------
 
     def __getitem__(self, key: K, /) -> V:
-        if not self._enabled():
-            return self._store[key]
-        return self._logged(
-            "get", lambda: self._store[key], lambda v: {"hit": True, "size": _size(v)}, key=key
-        )
+        level, logger = self._level, self._logger
+        if level < logger.level or not logger.isEnabledFor(level):  # _enabled(), inlined
+            try:
+                return self._reader[key]
+            except KeyError:  # not final from a reader: the store's own answer
+                return self._store[key]
+        return self._logged("get", partial(self._store.__getitem__, key), _got, key=key)
 
     def __setitem__(self, key: K, value: V, /) -> None:
-        if not self._enabled():
+        level, logger = self._level, self._logger
+        if level < logger.level or not logger.isEnabledFor(level):  # _enabled(), inlined
             self._store[key] = value
             return
-        self._logged("set", lambda: self._store.__setitem__(key, value), _nothing, key=key, size=_size(value))
+        self._logged(
+            "set", partial(self._store.__setitem__, key, value), _nothing, key=key, size=_size(value)
+        )
 
     def __delitem__(self, key: K, /) -> None:
         if not self._enabled():
             del self._store[key]
             return
-        self._logged("delete", lambda: self._store.__delitem__(key), lambda _: {"hit": True}, key=key)
+        self._logged("delete", partial(self._store.__delitem__, key), _found, key=key)
 
     def __contains__(self, key: object, /) -> bool:
         if not self._enabled():
             return key in self._store
-        return self._logged("contains", lambda: key in self._store, lambda r: {"hit": r}, key=key)
+        return self._logged("contains", partial(self._store.__contains__, key), _hit, key=key)
 
     def __len__(self) -> int:
         if not self._enabled():
             return len(self._store)
-        return self._logged("len", lambda: len(self._store), lambda n: {"count": n})
+        return self._logged("len", self._store.__len__, _counted)
+
+    def count_keys(self, prefix: K | None = None) -> int:
+        # docstring inherited; logged as "len", with the prefix as its key
+        if not self._enabled():
+            return self._store.count_keys(prefix)
+        return self._logged("len", partial(self._store.count_keys, prefix), _counted, key=prefix)
 
     # -- bulk and conditional ----------------------------------------------------------------
 
@@ -200,8 +198,8 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
             return self._store.set_if_absent(key, value)
         return self._logged(
             "set_if_absent",
-            lambda: self._store.set_if_absent(key, value),
-            lambda stored: {"hit": stored},
+            partial(self._store.set_if_absent, key, value),
+            _hit,
             key=key,
             size=_size(value),
         )
@@ -211,8 +209,8 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
             return self._store.compare_and_set(key, expected, value)
         return self._logged(
             "compare_and_set",
-            lambda: self._store.compare_and_set(key, expected, value),
-            lambda stored: {"hit": stored},
+            partial(self._store.compare_and_set, key, expected, value),
+            _hit,
             key=key,
             size=_size(value),
         )
@@ -242,8 +240,41 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
             self._emit("list", start, key=prefix, count=count, error=error)
 
 
+def _check_level(level: object) -> int:
+    """A logging level number from a number or a name; ConfigurationError for anything else."""
+    if isinstance(level, str):
+        names = logging.getLevelNamesMapping()
+        number = names.get(level, names.get(level.upper()))
+        if number is not None:
+            return number
+    elif isinstance(level, int) and not isinstance(level, bool) and level >= 0:
+        return level
+    known = ", ".join(repr(n) for n in sorted(logging.getLevelNamesMapping(), key=logging.getLevelName))
+    raise ConfigurationError(
+        f"Expected a logging level for level: a number >= 0 or one of {known}. Got {level!r} instead."
+    )
+
+
+# Outcomes as record fields. Module functions, not lambdas: a lambda over ``key`` would turn the
+# arguments of the quiet path into closure cells, which costs about a third of a MemoryStore read.
 def _nothing(_: object) -> dict[str, Any]:
     return {}
+
+
+def _got(value: object) -> dict[str, Any]:
+    return {"hit": True, "size": _size(value)}
+
+
+def _found(_: object) -> dict[str, Any]:
+    return {"hit": True}
+
+
+def _counted(count: int) -> dict[str, Any]:
+    return {"count": count}
+
+
+def _hit(answer: object) -> dict[str, Any]:
+    return {"hit": answer}
 
 
 def _total(values: Iterable[object]) -> int | None:
