@@ -175,9 +175,8 @@ class RootLock:
         self._root_fd = root_fd
         self._free: list[int] = []
         self._pid = os.getpid()
-        # Create the lock file now; on a read-only root, reads work and writes say why they fail.
-        with contextlib.suppress(StoreError):
-            self.release(self._open())
+        # The lock file is created by the first change that takes the lock, not on open: opening
+        # a store (or only reading it) writes nothing under the root.
 
     def _open(self) -> int:
         try:

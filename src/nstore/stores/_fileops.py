@@ -158,6 +158,8 @@ class RootOps:
                 self._lock.release(lock_fd)
             if removed and self._durable:
                 fsync_dir(dir_fd, names[0][1])
+            if not removed:
+                return 0  # remove only directories this delete emptied, never one found empty
             # Bottom-up; a directory a concurrent writer is filling is not empty (its temporary
             # file is in it), and one removed just before that writer's create makes it start again.
             chain = [self._root_fd, *fds]

@@ -30,7 +30,8 @@ class FileStore(RootOps, Store[str, bytes]):
 
     Several processes may read and write one root at once. Keys that could escape the root or
     collide with the store's files raise :class:`~nstore.errors.InvalidKey`, and no symbolic link
-    under the root is ever followed. Temporary files left by a crash are removed on open.
+    under the root is ever followed. Opening reads nothing but the root itself. Temporary files
+    left by a crash are removed by listings of their directory and by :meth:`sweep`.
 
     Parameters
     ----------
@@ -64,12 +65,7 @@ class FileStore(RootOps, Store[str, bytes]):
                 f"Expected a directory (or a path where one can be created) for the FileStore "
                 f"root. Got {str(root)!r}, which failed: {exc.strerror}."
             ) from None
-        try:
-            self._lock = RootLock(self._root_fd)
-            sweep(self._root_fd)
-        except BaseException:
-            os.close(self._root_fd)
-            raise
+        self._lock = RootLock(self._root_fd)
         self._closed = False
 
     @property
@@ -137,7 +133,7 @@ class FileStore(RootOps, Store[str, bytes]):
             raise self._closed_error()
         prefix = prefix or ""
         if "/" not in prefix:
-            return iter_names(self._root_fd, "", prefix)
+            return iter_names(self._root_fd, "", prefix, clean=True)
         base, _, name_prefix = prefix.rpartition("/")
         return self._iter_below(base, name_prefix)
 
@@ -148,7 +144,7 @@ class FileStore(RootOps, Store[str, bytes]):
         except (InvalidKey, MissingKey):
             return  # no valid key has this prefix, or none is stored below it
         try:
-            yield from iter_names(fds[-1], base + "/", name_prefix)
+            yield from iter_names(fds[-1], base + "/", name_prefix, clean=True)
         finally:
             close_all(fds)
 
@@ -211,6 +207,21 @@ class FileStore(RootOps, Store[str, bytes]):
         if self._closed:
             raise self._closed_error()
         return self._swap(key, expected, value)
+
+    # -- maintenance ------------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Remove the temporary files that crashed writers left anywhere under the root.
+
+        Return how many were removed. A temporary file is stale when no writer holds its lock and
+        nobody wrote to it for :data:`~nstore.stores._filescan.SWEEP_AGE` seconds. Only the
+        store's own directories are walked, and only those this sweep emptied are removed.
+        Listings already do this for the directories they read; call this after a crash to
+        reclaim the space at once. It walks the whole tree, so it costs what a full listing does.
+        """
+        if self._closed:
+            raise self._closed_error()
+        return sweep(self._root_fd)
 
     # -- life cycle -------------------------------------------------------------------------------
 

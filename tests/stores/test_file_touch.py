@@ -1,0 +1,97 @@
+"""What a FileStore may touch under its root: only its own files, and only when it must."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from nstore.stores._filescan import SWEEP_AGE
+from nstore.stores._paths import LOCK_NAME, TEMP_PREFIX
+from nstore.stores.file import FileStore
+
+FOREIGN_DIRS = [".git/refs/tags", "maildir/new", "album", "a\\/empty-album"]
+
+
+def _tree(path: Path) -> set[str]:
+    return {str(p.relative_to(path)) for p in path.rglob("*")}
+
+
+def _stale(path: Path) -> Path:
+    path.write_bytes(b"torn")
+    past = time.time() - 10 * SWEEP_AGE
+    os.utime(path, (past, past))
+    return path
+
+
+def test_opening_leaves_foreign_empty_directories_and_stale_files_alone(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for name in FOREIGN_DIRS:
+        (root / name).mkdir(parents=True)
+    (root / "a\\" / "b").write_bytes(b"v")
+    stale = _stale(root / "a\\" / (TEMP_PREFIX + "1.2.x"))
+    before = _tree(root)
+    for _ in range(2):
+        with FileStore(root) as store:
+            assert store["a/b"] == b"v"
+    # Opening walks nothing: not even the stale temporary file of a crashed writer is touched.
+    assert _tree(root) == before
+    assert stale.exists()
+
+
+def test_deletes_remove_only_the_directories_they_emptied(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "a\\").mkdir(parents=True)
+    (root / "x\\" / "y\\").mkdir(parents=True)  # empty, left by someone else
+    with FileStore(root) as store:
+        store["a/k"] = b"v"
+        del store["a/k"]
+        store.delete_many(["x/y/nothing", "x/nothing"])
+        try:
+            del store["x/y/nothing"]
+        except KeyError:
+            pass
+    assert _tree(root) == {LOCK_NAME, "x\\", "x\\/y\\"}
+
+
+def test_listing_sweeps_stale_temp_files_of_the_directories_it_reads(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "new").mkdir(parents=True)
+    with FileStore(root) as store:
+        store.set_many({"a/b": b"1", "c/d": b"2"})
+        in_a = _stale(root / "a\\" / (TEMP_PREFIX + "1.2.x"))
+        in_c = _stale(root / "c\\" / (TEMP_PREFIX + "1.2.x"))
+        fresh = root / "c\\" / (TEMP_PREFIX + "3.4.x")
+        fresh.write_bytes(b"maybe a writer about to rename")
+        foreign = _stale(root / "new" / (TEMP_PREFIX + "1.2.x"))
+        assert list(store.keys(prefix="a/")) == ["a/b"]
+        assert not in_a.exists()
+        assert in_c.exists()  # its directory was not listed
+        assert list(store) == ["a/b", "c/d"]
+        assert not in_c.exists()
+        assert fresh.exists()
+        assert foreign.exists()  # not a directory of the store's
+
+
+def test_sweep_removes_stale_temp_files_and_the_directories_it_emptied(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "album").mkdir(parents=True)
+    (root / "p\\" / "q\\").mkdir(parents=True)
+    stale = [_stale(root / (TEMP_PREFIX + "1")), _stale(root / "p\\" / "q\\" / (TEMP_PREFIX + "2"))]
+    (root / "keep\\").mkdir()
+    with FileStore(root) as store:
+        store["k/v"] = b"1"
+        live = _stale(root / "k\\" / (TEMP_PREFIX + "3"))
+        import fcntl
+
+        fd = os.open(live, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            assert store.sweep() == 2
+        finally:
+            os.close(fd)
+        assert not any(path.exists() for path in stale)
+        assert live.exists()
+        assert store.sweep() == 1
+    # p\ and q\ held only the crashed writer's file; keep\ and album were empty before.
+    assert _tree(root) == {LOCK_NAME, "album", "keep\\", "k\\", "k\\/v"}
