@@ -175,10 +175,12 @@ def test_planted_file_link_is_never_followed(tmp_path: Path, root: Path) -> None
         assert list(store) == []
         with pytest.raises(InvalidKey, match="symbolic link"):
             store.compare_and_set("link", b"secret", b"x")
-        # A write replaces the link itself; the target is untouched.
-        store["link"] = b"value"
-        assert store["link"] == b"value"
-        assert not (root / "link").is_symlink()
+        # A write neither follows the link nor replaces it: a store removes only its own values.
+        with pytest.raises(InvalidKey, match="symbolic link"):
+            store["link"] = b"value"
+        with pytest.raises(InvalidKey, match="symbolic link"):
+            del store["link"]
+        assert (root / "link").is_symlink()
     assert target.read_bytes() == b"secret"
 
 

@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from nstore.stores._filescan import SWEEP_AGE
 from nstore.stores._paths import LOCK_NAME, TEMP_PREFIX
 from nstore.stores.file import FileStore
@@ -47,10 +49,8 @@ def test_deletes_remove_only_the_directories_they_emptied(tmp_path: Path) -> Non
         store["a/k"] = b"v"
         del store["a/k"]
         store.delete_many(["x/y/nothing", "x/nothing"])
-        try:
+        with pytest.raises(KeyError):
             del store["x/y/nothing"]
-        except KeyError:
-            pass
     assert _tree(root) == {LOCK_NAME, "x\\", "x\\/y\\"}
 
 
@@ -95,3 +95,48 @@ def test_sweep_removes_stale_temp_files_and_the_directories_it_emptied(tmp_path:
         assert store.sweep() == 1
     # p\ and q\ held only the crashed writer's file; keep\ and album were empty before.
     assert _tree(root) == {LOCK_NAME, "album", "keep\\", "k\\", "k\\/v"}
+
+
+def _specials(root: Path) -> list[str]:
+    import socket
+
+    os.mkfifo(root / "fifo")
+    (root / "d\\").mkdir()
+    os.mkfifo(root / "d\\" / "fifo")
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(root / "sock"))
+    finally:
+        sock.close()
+    (root / "link").symlink_to(root / "elsewhere")
+    return ["fifo", "d/fifo", "sock", "link"]
+
+
+def test_special_files_are_never_values_and_never_removed(tmp_path: Path) -> None:
+    from nstore.errors import InvalidKey
+
+    root = tmp_path / "root"
+    root.mkdir()
+    keys = _specials(root)
+    before = _tree(root)
+    with FileStore(root) as store:
+        for key in keys:
+            assert key not in store
+            with pytest.raises(InvalidKey, match="special file"):
+                store[key]
+            with pytest.raises(InvalidKey, match="special file"):
+                del store[key]
+            with pytest.raises(InvalidKey, match="special file"):
+                store.delete_many([key])
+            with pytest.raises(InvalidKey, match="special file"):
+                store[key] = b"v"
+            with pytest.raises(InvalidKey, match="special file"):
+                store.set_many({key: b"v"})
+            with pytest.raises(InvalidKey, match="special file"):
+                store.set_if_absent(key, b"v")
+            with pytest.raises(InvalidKey, match="special file"):
+                store.compare_and_set(key, b"", b"v")
+            with pytest.raises(InvalidKey, match="special file"):
+                store.get_many([key])
+        assert list(store) == []
+    assert _tree(root) - {LOCK_NAME} == before
