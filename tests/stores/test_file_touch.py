@@ -140,3 +140,24 @@ def test_special_files_are_never_values_and_never_removed(tmp_path: Path) -> Non
                 store.get_many([key])
         assert list(store) == []
     assert _tree(root) - {LOCK_NAME} == before
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_store_dropped_without_close_releases_its_descriptors(tmp_path: Path) -> None:
+    import gc
+
+    root = tmp_path / "root"
+    with FileStore(root) as store:
+        store["k"] = b"v"
+    gc.collect()
+    before = _open_fds()
+    for i in range(100):
+        dropped = FileStore(root)
+        dropped[f"k{i}"] = b"v"  # takes the lock: a second descriptor
+        assert dropped["k"] == b"v"
+    del dropped
+    gc.collect()
+    assert _open_fds() <= before + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class FileStore(RootOps, Store[str, bytes]):
     ['users/ada']
     """
 
-    __slots__ = ("_closed", "_root")
+    __slots__ = ("__weakref__", "_closed", "_release", "_root")
 
     def __init__(self, root: str | os.PathLike[str], durable: bool = True) -> None:
         self._root = Path(root)
@@ -66,6 +67,8 @@ class FileStore(RootOps, Store[str, bytes]):
                 f"root. Got {str(root)!r}, which failed: {exc.strerror}."
             ) from None
         self._lock = RootLock(self._root_fd)
+        # A store dropped without close() gives its descriptors back when it is collected.
+        self._release = weakref.finalize(self, _release, self._lock, self._root_fd)
         self._closed = False
 
     @property
@@ -238,8 +241,7 @@ class FileStore(RootOps, Store[str, bytes]):
         if self._closed:
             return
         self._closed = True
-        self._lock.close()
-        os.close(self._root_fd)
+        self._release()
 
     def __reduce__(self) -> tuple[type[FileStore], tuple[Path, bool]]:
         # Descriptors do not travel: a copy (e.g. in another process) opens the root again.
@@ -262,3 +264,8 @@ class FileStore(RootOps, Store[str, bytes]):
             dirs, name = split_key(key)
             groups.setdefault(tuple(dirs), []).append((name, key))
         return groups
+
+
+def _release(lock: RootLock, root_fd: int) -> None:
+    lock.close()
+    os.close(root_fd)
