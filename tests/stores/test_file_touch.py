@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -161,3 +162,20 @@ def test_a_store_dropped_without_close_releases_its_descriptors(tmp_path: Path) 
     del dropped
     gc.collect()
     assert _open_fds() <= before + 1
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [("file:///srv/data", "FileStore('/srv/data')"), ("file:relative", "nstore.open"), ("memory://", "MemoryStore")],
+)
+def test_a_url_is_refused_with_what_to_write_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, hint: str
+) -> None:
+    from nstore.errors import ConfigurationError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match=re.escape(hint)):
+        FileStore(url)
+    assert list(tmp_path.iterdir()) == []
+    with FileStore("C:drive") as store:  # a relative path with a colon is still a path
+        store["k"] = b"v"

@@ -13,6 +13,7 @@ from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClose
 from nstore.store import Store
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
+from nstore.stores._location import refuse_url
 from nstore.stores._filescan import iter_names, sweep
 from nstore.stores._paths import DIR_SUFFIX, close_all, open_dirs, split_key
 from nstore.stores._values import as_bytes
@@ -37,7 +38,8 @@ class FileStore(RootOps, Store[str, bytes]):
     Parameters
     ----------
     root
-        The directory holding the store; created if missing.
+        The directory holding the store; created if missing. A path, not a URL (for a URL use
+        :func:`nstore.open`).
     durable
         fsync every change before it returns (the default).
 
@@ -55,6 +57,9 @@ class FileStore(RootOps, Store[str, bytes]):
     __slots__ = ("__weakref__", "_closed", "_release", "_root")
 
     def __init__(self, root: str | os.PathLike[str], durable: bool = True) -> None:
+        text = os.fspath(root)
+        if isinstance(text, str):
+            refuse_url(text, "FileStore")
         self._root = Path(root)
         self._durable = bool(durable)
         self._closed = True
