@@ -166,7 +166,11 @@ def test_a_store_dropped_without_close_releases_its_descriptors(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("url", "hint"),
-    [("file:///srv/data", "FileStore('/srv/data')"), ("file:relative", "nstore.open"), ("memory://", "MemoryStore")],
+    [
+        ("file:///srv/data", "FileStore('/srv/data')"),
+        ("file:relative", "nstore.open"),
+        ("memory://", "MemoryStore"),
+    ],
 )
 def test_a_url_is_refused_with_what_to_write_instead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, hint: str
@@ -179,3 +183,41 @@ def test_a_url_is_refused_with_what_to_write_instead(
     assert list(tmp_path.iterdir()) == []
     with FileStore("C:drive") as store:  # a relative path with a colon is still a path
         store["k"] = b"v"
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, float]]:
+    return {str(p.relative_to(root)): (p.lstat().st_mode, p.lstat().st_mtime) for p in root.rglob("*")}
+
+
+def test_read_only_changes_nothing_on_disk(tmp_path: Path) -> None:
+    from nstore.errors import ConfigurationError, ReadOnlyError
+
+    with pytest.raises(ConfigurationError, match="existing directory"):
+        FileStore(tmp_path / "missing", read_only=True)
+    assert not (tmp_path / "missing").exists()
+    root = tmp_path / "root"
+    with FileStore(root) as store:
+        store.set_many({"a/b": b"1", "c": b"2"})
+    (root / LOCK_NAME).unlink()
+    stale = _stale(root / "a\\" / (TEMP_PREFIX + "1.2.x"))
+    before = _snapshot(root)
+    with FileStore(root, read_only=True) as store:
+        assert store.read_only is True
+        assert list(store) == ["a/b", "c"]
+        assert store["a/b"] == b"1"
+        assert store.get_many(["a/b", "c"]) == {"a/b": b"1", "c": b"2"}
+        assert "c" in store
+        for write in (
+            lambda: store.__setitem__("n", b"v"),
+            lambda: store.set_many({"n": b"v"}),
+            lambda: store.__delitem__("c"),
+            lambda: store.delete_many(["c"]),
+            lambda: store.set_if_absent("n", b"v"),
+            lambda: store.compare_and_set("c", b"2", b"3"),
+            store.sweep,
+        ):
+            with pytest.raises(ReadOnlyError, match="read_only"):
+                write()
+        assert "read_only=True" in repr(store)
+    assert _snapshot(root) == before
+    assert stale.exists()

@@ -6,15 +6,15 @@ import contextlib
 import os
 import stat
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
+from nstore.errors import ConfigurationError, InvalidKey, MissingKey, ReadOnlyError, StoreClosed
 from nstore.store import Store
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
-from nstore.stores._location import refuse_url
 from nstore.stores._filescan import iter_names, sweep
+from nstore.stores._location import refuse_url
 from nstore.stores._paths import DIR_SUFFIX, close_all, open_dirs, split_key
 from nstore.stores._values import as_bytes
 
@@ -42,6 +42,9 @@ class FileStore(RootOps, Store[str, bytes]):
         :func:`nstore.open`).
     durable
         fsync every change before it returns (the default).
+    read_only
+        Change nothing on disk: the root must exist, no lock file is made, no stale file is
+        swept, and every write raises :class:`~nstore.errors.ReadOnlyError`.
 
     Examples
     --------
@@ -54,22 +57,30 @@ class FileStore(RootOps, Store[str, bytes]):
     ['users/ada']
     """
 
-    __slots__ = ("__weakref__", "_closed", "_release", "_root")
+    __slots__ = ("__weakref__", "_closed", "_read_only", "_release", "_root")
 
-    def __init__(self, root: str | os.PathLike[str], durable: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], durable: bool = True, *, read_only: bool = False
+    ) -> None:
         text = os.fspath(root)
         if isinstance(text, str):
             refuse_url(text, "FileStore")
         self._root = Path(root)
         self._durable = bool(durable)
+        self._read_only = bool(read_only)
         self._closed = True
         try:
-            self._root.mkdir(parents=True, exist_ok=True)
+            if not self._read_only:
+                self._root.mkdir(parents=True, exist_ok=True)
             self._root_fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
+            wanted = (
+                "an existing directory"
+                if self._read_only
+                else "a directory (or a path where one can be created)"
+            )
             raise ConfigurationError(
-                f"Expected a directory (or a path where one can be created) for the FileStore "
-                f"root. Got {str(root)!r}, which failed: {exc.strerror}."
+                f"Expected {wanted} for the FileStore root. Got {str(root)!r}, which failed: {exc.strerror}."
             ) from None
         self._lock = RootLock(self._root_fd)
         # A store dropped without close() gives its descriptors back when it is collected.
@@ -80,6 +91,11 @@ class FileStore(RootOps, Store[str, bytes]):
     def root(self) -> Path:
         """The directory holding the store."""
         return self._root
+
+    @property
+    def read_only(self) -> bool:
+        """True if this store was opened with ``read_only=True``: it changes nothing on disk."""
+        return self._read_only
 
     @property
     def durable(self) -> bool:
@@ -141,7 +157,7 @@ class FileStore(RootOps, Store[str, bytes]):
             raise self._closed_error()
         prefix = prefix or ""
         if "/" not in prefix:
-            return iter_names(self._root_fd, "", prefix, clean=True)
+            return iter_names(self._root_fd, "", prefix, clean=not self._read_only)
         base, _, name_prefix = prefix.rpartition("/")
         return self._iter_below(base, name_prefix)
 
@@ -152,7 +168,7 @@ class FileStore(RootOps, Store[str, bytes]):
         except (InvalidKey, MissingKey):
             return  # no valid key has this prefix, or none is stored below it
         try:
-            yield from iter_names(fds[-1], base + "/", name_prefix, clean=True)
+            yield from iter_names(fds[-1], base + "/", name_prefix, clean=not self._read_only)
         finally:
             close_all(fds)
 
@@ -162,8 +178,7 @@ class FileStore(RootOps, Store[str, bytes]):
     # -- writes -----------------------------------------------------------------------------------
 
     def __setitem__(self, key: str, value: bytes, /) -> None:
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         self._write(key, value, self._publish)
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
@@ -173,8 +188,7 @@ class FileStore(RootOps, Store[str, bytes]):
         The keys of one directory share one walk to it and one directory fsync, and durable
         writes fsync their files concurrently on a few threads.
         """
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         pairs = items.items() if isinstance(items, Mapping) else items
         groups: dict[tuple[str, ...], dict[str, tuple[str, str, bytes]]] = {}
         for key, value in pairs:
@@ -186,14 +200,14 @@ class FileStore(RootOps, Store[str, bytes]):
     # -- deletes ----------------------------------------------------------------------------------
 
     def __delitem__(self, key: str, /) -> None:
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         dirs, name = split_key(key)
         if not self._delete_in(dirs, [(name, key)]):
             raise MissingKey(key)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         # Keys of one directory are unlinked together, with one directory fsync.
+        self._check_writable()
         for dirs, names in self._group(keys).items():
             self._delete_in(list(dirs), names)
 
@@ -205,15 +219,13 @@ class FileStore(RootOps, Store[str, bytes]):
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited; a hard link of the finished temporary file fails if the key exists.
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         return self._write(key, value, link_temp)
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited; the read, the comparison and the rename happen under the root's
         # exclusive lock, which every other change to the root takes shared.
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         return self._swap(key, expected, value)
 
     # -- maintenance ------------------------------------------------------------------------------
@@ -227,8 +239,7 @@ class FileStore(RootOps, Store[str, bytes]):
         Listings already do this for the directories they read; call this after a crash to
         reclaim the space at once. It walks the whole tree, so it costs what a full listing does.
         """
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         return sweep(self._root_fd)
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -248,18 +259,27 @@ class FileStore(RootOps, Store[str, bytes]):
         self._closed = True
         self._release()
 
-    def __reduce__(self) -> tuple[type[FileStore], tuple[Path, bool]]:
+    def __reduce__(self) -> tuple[Callable[[Path, bool, bool], FileStore], tuple[Path, bool, bool]]:
         # Descriptors do not travel: a copy (e.g. in another process) opens the root again.
-        return (FileStore, (self._root, self._durable))
+        return (_reopen, (self._root, self._durable, self._read_only))
 
     def __repr__(self) -> str:
         state = "closed, " if self._closed else ""
-        return f"FileStore({state}{str(self._root)!r}, durable={self._durable})"
+        mode = ", read_only=True" if self._read_only else ""
+        return f"FileStore({state}{str(self._root)!r}, durable={self._durable}{mode})"
 
     # -- helpers ----------------------------------------------------------------------------------
 
     def _closed_error(self) -> StoreClosed:
         return StoreClosed("This FileStore is closed; open a new one on the same root.")
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise self._closed_error()
+        if self._read_only:
+            raise ReadOnlyError(
+                "This FileStore was opened with read_only=True; open it without read_only to write."
+            )
 
     def _group(self, keys: Iterable[str]) -> dict[tuple[str, ...], list[tuple[str, str]]]:
         if self._closed:
@@ -274,3 +294,7 @@ class FileStore(RootOps, Store[str, bytes]):
 def _release(lock: RootLock, root_fd: int) -> None:
     lock.close()
     os.close(root_fd)
+
+
+def _reopen(root: Path, durable: bool, read_only: bool) -> FileStore:
+    return FileStore(root, durable, read_only=read_only)
