@@ -121,7 +121,13 @@ def connect(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:
 
 
 def initialize(conn: sqlite3.Connection, table: str) -> None:
-    """Switch the file to WAL, create the table if needed and check that it is nstore's."""
+    """Check that the file is a database whose ``table`` is nstore's or absent, then switch it
+    to WAL and create the table if needed.
+
+    The check comes first and only reads, so a file refused with :class:`CorruptStore` is left
+    exactly as it was (no WAL switch, no -wal or -shm file).
+    """
+    check_schema(conn, table)
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreError(f"SQLite refused WAL mode for this database (it reports {mode!r}).")
@@ -129,17 +135,30 @@ def initialize(conn: sqlite3.Connection, table: str) -> None:
         f'CREATE TABLE IF NOT EXISTS "{table}" '
         "(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL DEFAULT 1)"
     )
+    if not check_schema(conn, table):
+        raise CorruptStore(f"The name {table!r} in this database is not a table; choose another table= name.")
+
+
+def check_schema(conn: sqlite3.Connection, table: str) -> bool:
+    """Return whether ``table`` exists; raise :class:`CorruptStore` if it is not nstore's.
+
+    Reading the schema is also the first read of the file, so a file that is not a database is
+    refused here, before anything is written.
+    """
     columns = [
         (name, str(kind).upper(), notnull, pk)
         for _, name, kind, notnull, _, pk in conn.execute(f'PRAGMA table_info("{table}")')
     ]
+    if not columns:
+        return False
     if columns != _COLUMNS:
-        found = ", ".join(f"{name} {kind}" for name, kind, _, _ in columns) or "not a table"
+        found = ", ".join(f"{name} {kind}" for name, kind, _, _ in columns)
         raise CorruptStore(
             f"The table {table!r} in this database is not an nstore table (expected columns key TEXT "
             f"PRIMARY KEY, value BLOB, version INTEGER; found {found}). Choose another table= name "
             "or another file."
         )
+    return True
 
 
 class ClosedLocal:
