@@ -36,3 +36,36 @@ def test_a_refused_foreign_database_is_left_byte_identical(tmp_path: Path) -> No
     assert path.read_bytes() == before
     assert _siblings(path) == {"app.db"}  # no -wal, -shm or -journal left
     assert _journal_mode(path) == "delete"
+
+
+def _damaged(path: Path) -> list[str]:
+    """A database whose schema page is intact and whose data pages are garbage."""
+    import os
+
+    keys = [f"k{i:05}" for i in range(3000)]
+    with SQLiteStore(path) as store:
+        store.set_many({key: os.urandom(200) for key in keys})
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[2 * page :] = b"\xa5" * (len(data) - 2 * page)
+    path.write_bytes(bytes(data))
+    return keys
+
+
+@pytest.mark.parametrize("n", [1, 500, 501, 3000])
+def test_every_read_of_a_damaged_database_raises_corrupt_store(tmp_path: Path, n: int) -> None:
+    keys = _damaged(tmp_path / "s.db")
+    with SQLiteStore(tmp_path / "s.db") as store:
+        with pytest.raises(CorruptStore):
+            store.get_many(keys[:n])
+        with pytest.raises(CorruptStore):
+            store[keys[0]]
+        with pytest.raises(CorruptStore):
+            list(store)
+        with pytest.raises(CorruptStore):
+            store.set_many({key: b"v" for key in keys[:n]})
+        with pytest.raises(CorruptStore):
+            store.delete_many(keys[:n])
+        with pytest.raises(CorruptStore):
+            with store.transaction():
+                store[keys[0]]

@@ -7,6 +7,7 @@ https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -91,10 +92,19 @@ def check_version(version: object) -> int:
     return version
 
 
+def execute(conn: sqlite3.Connection, sql: str, what: str) -> None:
+    """Run one control statement (BEGIN, COMMIT, SAVEPOINT...) with retries and mapped errors."""
+    with_retries(lambda: conn.execute(sql), what)
+
+
 def rollback(conn: sqlite3.Connection) -> None:
-    """Roll back the open transaction, if SQLite has not already ended it."""
+    """Roll back the open transaction, if SQLite has not already ended it.
+
+    Called while another error propagates, so a failure here is dropped: that error says more.
+    """
     if conn.in_transaction:
-        conn.execute("ROLLBACK")
+        with contextlib.suppress(StoreError):
+            execute(conn, "ROLLBACK", "rolling back")
 
 
 def connect(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:

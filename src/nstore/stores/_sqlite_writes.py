@@ -53,23 +53,23 @@ class SQLiteWrites(Store[str, bytes]):
         """
         conn = self._open().connection
         if conn.in_transaction:
-            conn.execute("SAVEPOINT nstore")
+            _c.execute(conn, "SAVEPOINT nstore", "beginning a savepoint")
             try:
                 yield
             except BaseException:
-                conn.execute("ROLLBACK TO nstore")
-                conn.execute("RELEASE nstore")
+                _c.execute(conn, "ROLLBACK TO nstore", "rolling back a savepoint")
+                _c.execute(conn, "RELEASE nstore", "rolling back a savepoint")
                 raise
-            conn.execute("RELEASE nstore")
+            _c.execute(conn, "RELEASE nstore", "releasing a savepoint")
             return
-        _c.with_retries(lambda: conn.execute("BEGIN IMMEDIATE"), "beginning a transaction")
+        _c.execute(conn, "BEGIN IMMEDIATE", "beginning a transaction")
         try:
             yield
         except BaseException:
             _c.rollback(conn)
             raise
         try:
-            _c.with_retries(lambda: conn.execute("COMMIT"), "committing")
+            _c.execute(conn, "COMMIT", "committing")
         except BaseException:
             _c.rollback(conn)
             raise
@@ -106,11 +106,13 @@ class SQLiteWrites(Store[str, bytes]):
         if conn.in_transaction:
             yield
             return
-        _c.with_retries(lambda: conn.execute("BEGIN"), "beginning a read")
+        _c.execute(conn, "BEGIN", "beginning a read")
         try:
             yield
-        finally:
-            conn.execute("COMMIT")
+        except BaseException:
+            _c.rollback(conn)
+            raise
+        _c.execute(conn, "COMMIT", "ending a read")
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
         """Store every pair in one transaction: all of them or (on error or crash) none."""
