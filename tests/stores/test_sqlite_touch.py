@@ -63,9 +63,8 @@ def test_every_read_of_a_damaged_database_raises_corrupt_store(tmp_path: Path, n
         with pytest.raises(CorruptStore):
             list(store)
         with pytest.raises(CorruptStore):
-            store.set_many({key: b"v" for key in keys[:n]})
+            store.set_many(dict.fromkeys(keys[:n], b"v"))
         with pytest.raises(CorruptStore):
             store.delete_many(keys[:n])
-        with pytest.raises(CorruptStore):
-            with store.transaction():
-                store[keys[0]]
+        with pytest.raises(CorruptStore), store.transaction():
+            store[keys[0]]
