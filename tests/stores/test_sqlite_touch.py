@@ -68,3 +68,26 @@ def test_every_read_of_a_damaged_database_raises_corrupt_store(tmp_path: Path, n
             store.delete_many(keys[:n])
         with pytest.raises(CorruptStore), store.transaction():
             store[keys[0]]
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("sqlite:///srv/app.db", "SQLiteStore('/srv/app.db')"),
+        ("sqlite:///srv/app.db?durability=full", "nstore.open"),
+        ("file:///srv/app.db", "SQLiteStore('/srv/app.db')"),
+        ("memory://", "MemoryStore"),
+    ],
+)
+def test_a_url_is_refused_with_what_to_write_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, hint: str
+) -> None:
+    import re
+
+    from nstore.errors import ConfigurationError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match=re.escape(hint)) as info:
+        SQLiteStore(url)
+    assert "create it first" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []

@@ -24,10 +24,10 @@ def refuse_url(text: str, store: str) -> None:
         return
     parts = urlsplit(text)
     hint = f"nstore.open({text!r}), which also reads options from the query"
-    if parts.scheme.lower() in ("file", "sqlite") and parts.netloc in ("", "localhost") and parts.path:
-        hint = f"{store}({unquote(parts.path)!r}) with the path alone, or " + hint
-    elif parts.scheme.lower() == "memory":
+    if parts.scheme.lower() == "memory" or "mode=memory" in parts.query:
         hint = "MemoryStore() for a store in memory, or " + hint
+    elif parts.scheme.lower() in ("file", "sqlite") and parts.netloc in ("", "localhost") and parts.path:
+        hint = f"{store}({unquote(parts.path)!r}) with the path alone, or " + hint
     raise ConfigurationError(
         f"Expected a filesystem path for {store}. Got the URL {text!r} instead; write {hint}."
     )

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
 
 from nstore.errors import ConfigurationError, CorruptStore, StoreClosed, StoreError, StoreUnavailable
+from nstore.stores._location import refuse_url
 
 if TYPE_CHECKING:
     from nstore.stores.sqlite import SQLiteStore
@@ -66,7 +67,9 @@ def check_path(path: object) -> str:
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigurationError(f"Expected a file path (str or os.PathLike). Got {type(path).__name__}.")
     text = os.fspath(path)
-    if text in ("", ":memory:") or text.startswith("file:"):
+    if isinstance(text, str):
+        refuse_url(text, "SQLiteStore")
+    if text in ("", ":memory:"):
         raise ConfigurationError(
             f"Expected the path of a database file. Got {text!r}; for an in-memory store use MemoryStore."
         )
