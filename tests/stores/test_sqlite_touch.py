@@ -91,3 +91,13 @@ def test_a_url_is_refused_with_what_to_write_instead(
         SQLiteStore(url)
     assert "create it first" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_help_shows_sqlitestores_own_docs_not_the_base_defaults() -> None:
+    import inspect
+
+    for name in dir(SQLiteStore):
+        if name.startswith("_") and name not in ("__getitem__", "__setitem__", "__delitem__", "__contains__"):
+            continue
+        doc = inspect.getdoc(getattr(SQLiteStore, name)) or ""
+        assert "Default:" not in doc and "the default" not in doc.lower(), (name, doc)

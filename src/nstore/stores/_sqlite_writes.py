@@ -75,7 +75,11 @@ class SQLiteWrites(Store[str, bytes]):
             raise
 
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
-        # One read transaction for all the chunks, so the result is one consistent snapshot.
+        """Return the values of those ``keys`` that are present; missing keys are left out.
+
+        One query per 500 keys, all in one read transaction: the result is one consistent
+        snapshot of the database.
+        """
         wanted = list(dict.fromkeys(keys))
         for key in wanted:
             if type(key) is not str:
@@ -153,7 +157,10 @@ class SQLiteWrites(Store[str, bytes]):
     # -- conditional writes --------------------------------------------------------------------
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
-        # docstring inherited
+        """Store ``value`` only if ``key`` is absent; return whether it was stored.
+
+        Atomic: one ``INSERT ... ON CONFLICT DO NOTHING``, so exactly one concurrent caller wins.
+        """
         if type(key) is not str:
             raise bad_key(key)
         value = as_bytes(value, key, "SQLiteStore")
@@ -162,7 +169,11 @@ class SQLiteWrites(Store[str, bytes]):
         return self._changed(sql, (key, value))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
-        # docstring inherited
+        """Replace the value at ``key`` with ``value`` only if it is ``expected`` now.
+
+        Return whether it was replaced. Atomic: one ``UPDATE ... WHERE value = ?``; for large
+        values, :meth:`compare_and_set_version` compares a version instead.
+        """
         if type(key) is not str:
             raise bad_key(key)
         value = as_bytes(value, key, "SQLiteStore")
