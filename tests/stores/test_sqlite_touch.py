@@ -102,3 +102,69 @@ def test_help_shows_sqlitestores_own_docs_not_the_base_defaults() -> None:
         doc = inspect.getdoc(getattr(SQLiteStore, name)) or ""
         assert "Default:" not in doc, name
         assert "the default" not in doc.lower(), name
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in path.parent.iterdir()}
+
+
+def _read_only_refuses_writes(store: SQLiteStore) -> None:
+    from nstore.errors import ReadOnlyError
+
+    for write in (
+        lambda: store.__setitem__("n", b"v"),
+        lambda: store.__delitem__("k"),
+        lambda: store.set_many({"n": b"v"}),
+        lambda: store.delete_many(["k"]),
+        lambda: store.set_if_absent("n", b"v"),
+        lambda: store.compare_and_set("k", b"v", b"w"),
+        lambda: store.compare_and_set_version("k", 1, b"w"),
+    ):
+        with pytest.raises(ReadOnlyError, match="read_only=True"):
+            write()
+
+
+def test_read_only_changes_nothing_in_a_rollback_journal_file(tmp_path: Path) -> None:
+    from nstore.errors import ConfigurationError
+
+    path = tmp_path / "s.db"
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        SQLiteStore(path, read_only=True)
+    path.write_bytes(b"")
+    with pytest.raises(ConfigurationError, match="no table 'nstore'"):
+        SQLiteStore(path, read_only=True)
+    assert _files(path) == {"s.db": b""}  # an empty file stays empty, not a new database
+    with SQLiteStore(path) as store:
+        store.set_many({"k": b"v", "l": b"w"})
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    before = _files(path)
+    with SQLiteStore(path, read_only=True) as store:
+        assert store.read_only is True
+        assert store["k"] == b"v"
+        assert list(store) == ["k", "l"]
+        assert store.get_many(["k", "l"]) == {"k": b"v", "l": b"w"}
+        with store.transaction():
+            assert store["l"] == b"w"
+        _read_only_refuses_writes(store)
+        assert "read_only=True" in repr(store)
+    assert _files(path) == before
+    assert _journal_mode(path) == "delete"
+
+
+def test_read_only_never_modifies_a_wal_database(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with SQLiteStore(path) as writer:
+        writer["k"] = b"v"
+        with SQLiteStore(path, read_only=True) as store:  # -wal and -shm exist: a writer is open
+            assert store["k"] == b"v"
+            writer["k"] = b"new"
+            assert store["k"] == b"new"  # sees the writer's commits
+            _read_only_refuses_writes(store)
+    before = path.read_bytes()
+    with SQLiteStore(path, read_only=True) as store:
+        assert store["k"] == b"new"
+    # SQLite needs the -shm index to read a WAL database and a read-only connection cannot
+    # remove it afterwards (documented); the database file itself is never written.
+    assert path.read_bytes() == before

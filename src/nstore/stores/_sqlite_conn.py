@@ -12,11 +12,19 @@ import os
 import re
 import sqlite3
 import time
+import urllib.parse
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
 
-from nstore.errors import ConfigurationError, CorruptStore, StoreClosed, StoreError, StoreUnavailable
+from nstore.errors import (
+    ConfigurationError,
+    CorruptStore,
+    ReadOnlyError,
+    StoreClosed,
+    StoreError,
+    StoreUnavailable,
+)
 from nstore.stores._location import refuse_url
 
 if TYPE_CHECKING:
@@ -35,6 +43,7 @@ _COLUMNS: Final = [("key", "TEXT", 1, 1), ("value", "BLOB", 1, 0), ("version", "
 # Primary result codes (https://www.sqlite.org/rescode.html).
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
+_SQLITE_READONLY: Final = 8
 _SQLITE_CORRUPT: Final = 11
 _SQLITE_TOOBIG: Final = 18
 _SQLITE_NOTADB: Final = 26
@@ -62,8 +71,9 @@ def check_table(table: object) -> str:
     return table
 
 
-def check_path(path: object) -> str:
-    """Return the database path as a string; refuse in-memory databases and missing directories."""
+def check_path(path: object, read_only: bool = False) -> str:
+    """Return the database path as a string; refuse in-memory databases and missing directories
+    (and, for ``read_only``, a missing file)."""
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigurationError(f"Expected a file path (str or os.PathLike). Got {type(path).__name__}.")
     text = os.fspath(path)
@@ -78,6 +88,10 @@ def check_path(path: object) -> str:
         raise ConfigurationError(f"The directory {parent!r} does not exist; create it first.")
     if os.path.isdir(text):
         raise ConfigurationError(f"Expected a database file. Got the directory {text!r}.")
+    if read_only and not os.path.isfile(text):
+        raise ConfigurationError(
+            f"The database file {text!r} does not exist; a read_only SQLiteStore creates nothing."
+        )
     return text
 
 
@@ -110,10 +124,16 @@ def rollback(conn: sqlite3.Connection) -> None:
             execute(conn, "ROLLBACK", "rolling back")
 
 
-def connect(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:
-    """Open one connection in autocommit mode (transactions are begun explicitly)."""
+def connect(path: str, synchronous: str, timeout: float, read_only: bool = False) -> sqlite3.Connection:
+    """Open one connection in autocommit mode (transactions are begun explicitly).
+
+    A ``read_only`` connection is opened with SQLite's ``mode=ro``: SQLite itself refuses every
+    write (SQLITE_READONLY, mapped to :class:`ReadOnlyError`) and never creates the file.
+    """
+    target = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro" if read_only else path
     conn = sqlite3.connect(
-        path,
+        target,
+        uri=read_only,
         timeout=timeout,
         isolation_level=None,
         # Each connection is used by one thread at a time; close() may run on another thread.
@@ -133,13 +153,20 @@ def connect(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:
     return conn
 
 
-def initialize(conn: sqlite3.Connection, table: str) -> None:
+def initialize(conn: sqlite3.Connection, table: str, read_only: bool = False) -> None:
     """Check that the file is a database whose ``table`` is nstore's or absent, then switch it
     to WAL and create the table if needed.
 
     The check comes first and only reads, so a file refused with :class:`CorruptStore` is left
-    exactly as it was (no WAL switch, no -wal or -shm file).
+    exactly as it was (no WAL switch, no -wal or -shm file). ``read_only`` only checks.
     """
+    if read_only:
+        if not check_schema(conn, table):
+            raise ConfigurationError(
+                f"This database has no table {table!r}, and a read_only SQLiteStore creates nothing. "
+                "Open it without read_only to create the table, or choose another table= name."
+            )
+        return
     check_schema(conn, table)
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
@@ -227,6 +254,11 @@ def translate(exc: sqlite3.Error, what: str) -> StoreError:
         return CorruptStore(
             f"The database file is not a readable SQLite database ({exc}) while {what}. Restore it "
             "from a backup, or point SQLiteStore at another file."
+        )
+    if code == _SQLITE_READONLY:
+        return ReadOnlyError(
+            f"SQLite refused to write ({exc}) while {what}: the store was opened with "
+            "read_only=True, or the database file or its directory is not writable."
         )
     if code == _SQLITE_TOOBIG or isinstance(exc, sqlite3.DataError):
         from nstore.errors import ValueTooLarge

@@ -25,6 +25,7 @@ class SQLiteWrites(Store[str, bytes]):
     """Transactions, bulk operations and conditional writes over the calling thread's connection."""
 
     _table: str
+    _read_only: bool
     _sql_set: str
     _sql_del: str
     _sql_many: str
@@ -62,7 +63,8 @@ class SQLiteWrites(Store[str, bytes]):
                 raise
             _c.execute(conn, "RELEASE nstore", "releasing a savepoint")
             return
-        _c.execute(conn, "BEGIN IMMEDIATE", "beginning a transaction")
+        # A read-only store has no write lock to take: its blocks are read snapshots.
+        _c.execute(conn, "BEGIN" if self._read_only else "BEGIN IMMEDIATE", "beginning a transaction")
         try:
             yield
         except BaseException:

@@ -52,6 +52,9 @@ class SQLiteStore(SQLiteWrites):
     timeout
         Seconds to wait for another connection's write lock before retrying, then raising
         :class:`~nstore.errors.StoreUnavailable`.
+    read_only
+        Open the file read-only: it must exist and hold the table; nothing in it is changed (no
+        WAL switch, no table created) and every write raises :class:`~nstore.errors.ReadOnlyError`.
 
     Examples
     --------
@@ -73,12 +76,14 @@ class SQLiteStore(SQLiteWrites):
         durability: Durability = "normal",
         *,
         timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         if durability not in _c.SYNCHRONOUS:
             raise ConfigurationError(
                 f"Expected durability 'normal', 'full' or 'off'. Got {durability!r} instead."
             )
-        self._path = _c.check_path(path)
+        self._read_only = bool(read_only)
+        self._path = _c.check_path(path, self._read_only)
         self._table = t = _c.check_table(table)
         self._durability = durability
         self._timeout = _c.check_timeout(timeout)
@@ -95,11 +100,12 @@ class SQLiteStore(SQLiteWrites):
         self._sql_keys = f'SELECT key FROM "{t}" WHERE key >= ? AND key < ? ORDER BY key LIMIT {_PAGE}'
         self._sql_keys_open = f'SELECT key FROM "{t}" WHERE key >= ? ORDER BY key LIMIT {_PAGE}'
         self._sql_many = f'SELECT key, value FROM "{t}" WHERE key IN ({_c.placeholders(CHUNK)})'
-        conn = _c.with_retries(
-            lambda: _c.connect(self._path, _c.SYNCHRONOUS[durability], self._timeout), "opening"
+        self._connect = partial(
+            _c.connect, self._path, _c.SYNCHRONOUS[durability], self._timeout, self._read_only
         )
+        conn = _c.with_retries(self._connect, "opening")
         try:
-            _c.with_retries(lambda: _c.initialize(conn, t), "opening")
+            _c.with_retries(lambda: _c.initialize(conn, t, self._read_only), "opening")
         except BaseException:
             conn.close()
             raise
@@ -126,10 +132,7 @@ class SQLiteStore(SQLiteWrites):
             return self._local.cur  # type: ignore[no-any-return]  # a thread-local attribute
         except AttributeError:
             pass
-        conn = _c.with_retries(
-            lambda: _c.connect(self._path, _c.SYNCHRONOUS[self._durability], self._timeout), "connecting"
-        )
-        return self._adopt(conn)
+        return self._adopt(_c.with_retries(self._connect, "connecting"))
 
     def _forget_connections(self, abandoned: list[object]) -> None:
         """After fork, in the child: never touch the parent's connections again."""
@@ -241,6 +244,11 @@ class SQLiteStore(SQLiteWrites):
         return True
 
     @property
+    def read_only(self) -> bool:
+        """True if this store was opened with ``read_only=True``: it changes nothing in the file."""
+        return self._read_only
+
+    @property
     def durability(self) -> str:
         """The durability level this store was opened with."""
         return self._durability
@@ -259,11 +267,13 @@ class SQLiteStore(SQLiteWrites):
     def __reduce__(self) -> tuple[Any, ...]:
         # A store travels to another process (multiprocessing with spawn) as its parameters; the
         # receiver opens its own connections.
-        return (_reopen, (self._path, self._table, self._durability, self._timeout))
+        return (_reopen, (self._path, self._table, self._durability, self._timeout, self._read_only))
 
     def __repr__(self) -> str:
         state = " <closed>" if isinstance(self._local, _c.ClosedLocal) else ""
-        return f"SQLiteStore({self._path!r}, table={self._table!r}, durability={self._durability!r}){state}"
+        mode = ", read_only=True" if self._read_only else ""
+        args = f"{self._path!r}, table={self._table!r}, durability={self._durability!r}{mode}"
+        return f"SQLiteStore({args}){state}"
 
 
 def _successor(prefix: str) -> str | None:
@@ -282,5 +292,5 @@ def _successor(prefix: str) -> str | None:
     return None
 
 
-def _reopen(path: str, table: str, durability: Durability, timeout: float) -> SQLiteStore:
-    return SQLiteStore(path, table, durability, timeout=timeout)
+def _reopen(path: str, table: str, durability: Durability, timeout: float, read_only: bool) -> SQLiteStore:
+    return SQLiteStore(path, table, durability, timeout=timeout, read_only=read_only)
