@@ -1,8 +1,9 @@
-"""Connections for SQLiteStore: opening, pragmas, the schema check, fork safety and error mapping.
+"""Connections for SQLiteStore: opening, pragmas, the schema check and error mapping.
 
 One connection per thread (SQLite connections must not be shared by concurrent threads) and none
 inherited across ``fork`` (a connection carried into a child process can corrupt the database, see
-https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_).
+https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_);
+:mod:`nstore.stores._sqlite_fork` has the rules for fork.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import re
 import sqlite3
 import time
 import urllib.parse
-import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
+from typing import Final, NoReturn, TypeVar
 
 from nstore.errors import (
     ConfigurationError,
@@ -26,9 +26,7 @@ from nstore.errors import (
     StoreUnavailable,
 )
 from nstore.stores._location import refuse_url
-
-if TYPE_CHECKING:
-    from nstore.stores.sqlite import SQLiteStore
+from nstore.stores._sqlite_fork import check_usable, gate
 
 T = TypeVar("T")
 
@@ -130,6 +128,7 @@ def connect(path: str, synchronous: str, timeout: float, read_only: bool = False
     A ``read_only`` connection is opened with SQLite's ``mode=ro``: SQLite itself refuses every
     write (SQLITE_READONLY, mapped to :class:`ReadOnlyError`) and never creates the file.
     """
+    check_usable(path)
     target = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro" if read_only else path
     conn = sqlite3.connect(
         target,
@@ -211,28 +210,6 @@ class ClosedLocal:
         raise StoreClosed("This SQLiteStore is closed; open a new one.")
 
 
-# -- fork safety -------------------------------------------------------------------------------------
-
-_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-# Per-thread state inherited from the parent is kept alive here, never closed or used: closing a
-# connection in the child could release or checkpoint what the parent still relies on.
-_ABANDONED: list[object] = []
-
-
-def track(store: SQLiteStore) -> None:
-    """Give ``store`` fresh connections in a child process after ``fork``."""
-    _STORES.add(store)
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_STORES):
-        store._forget_connections(_ABANDONED)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 # -- errors ------------------------------------------------------------------------------------------
 
 
@@ -291,7 +268,8 @@ def with_retries(call: Callable[[], T], what: str, first: BaseException | None =
             attempt += 1
             time.sleep(0.05 * attempt)
         try:
-            return call()
+            with gate():
+                return call()
         except sqlite3.Error as exc:
             error = exc
 

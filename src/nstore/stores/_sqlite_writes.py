@@ -11,6 +11,7 @@ from typing import Any, Final
 from nstore.errors import InvalidKey, MissingKey
 from nstore.store import Store
 from nstore.stores import _sqlite_conn as _c
+from nstore.stores import _sqlite_fork as _fork
 from nstore.stores._values import as_bytes
 
 #: Keys per ``IN (...)`` query: under SQLite's oldest default limit of 999 bound variables.
@@ -91,17 +92,19 @@ class SQLiteWrites(Store[str, bytes]):
         if len(wanted) <= CHUNK:
             return dict(self._select_chunk(wanted))
         found: dict[str, bytes] = {}
-        with self._read_snapshot():
+        # The gate is held across the snapshot, so a fork waits for it rather than inheriting it.
+        with _fork.gate(), self._read_snapshot():
             for start in range(0, len(wanted), CHUNK):
                 found.update(self._select_chunk(wanted[start : start + CHUNK]))
         return found
 
     def _select_chunk(self, chunk: list[str]) -> list[tuple[str, bytes]]:
         sql = self._sql_many if len(chunk) == CHUNK else self._sql_many_for(len(chunk))
-        try:
-            return self._open().execute(sql, chunk).fetchall()
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            return self._run(sql, chunk, "reading", exc).fetchall()
+        with _fork.gate():
+            try:
+                return self._open().execute(sql, chunk).fetchall()
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                return self._run(sql, chunk, "reading", exc).fetchall()
 
     def _sql_many_for(self, n: int) -> str:
         return f'SELECT key, value FROM "{self._table}" WHERE key IN ({_c.placeholders(n)})'
@@ -149,7 +152,8 @@ class SQLiteWrites(Store[str, bytes]):
 
     def _executemany(self, sql: str, rows: Iterable[Any], what: str) -> None:
         try:
-            with self.transaction():
+            # The gate is held across the transaction, so a fork waits for it to end.
+            with _fork.gate(), self.transaction():
                 self._open().connection.executemany(sql, rows)
         except UnicodeEncodeError as exc:
             raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
@@ -209,10 +213,11 @@ class SQLiteWrites(Store[str, bytes]):
         return self._changed(sql, (as_bytes(value, key, "SQLiteStore"), key, version))
 
     def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
-        try:
-            cur = self._open().execute(sql, params)
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            cur = self._run(sql, params, "writing", exc)
+        with _fork.gate():
+            try:
+                cur = self._open().execute(sql, params)
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                cur = self._run(sql, params, "writing", exc)
         return cur.rowcount == 1
 
 

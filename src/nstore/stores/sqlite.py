@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.stores import _sqlite_conn as _c
+from nstore.stores import _sqlite_fork as _fork
 from nstore.stores._sqlite_writes import CHUNK, NEW_VERSION, SQLiteWrites, bad_key
 from nstore.stores._values import as_bytes
 
@@ -25,13 +26,15 @@ _PAGE: Final = 512
 
 
 class _Thread:
-    """One thread's connection and reusable cursor (weak-referenceable, unlike the connection)."""
+    """One thread's connection, reusable cursor and fork gate (weak-referenceable, unlike the
+    connection). Every call into SQLite on the connection runs holding ``gate``."""
 
-    __slots__ = ("__weakref__", "conn", "cur")
+    __slots__ = ("__weakref__", "conn", "cur", "gate")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.cur = conn.cursor()
+        self.gate = _fork.gate()
 
 
 class SQLiteStore(SQLiteWrites):
@@ -110,7 +113,7 @@ class SQLiteStore(SQLiteWrites):
             conn.close()
             raise
         self._adopt(conn)
-        _c.track(self)
+        _fork.track(self, self._path)
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -122,17 +125,25 @@ class SQLiteStore(SQLiteWrites):
                 conn.close()
                 raise StoreClosed("This SQLiteStore is closed; open a new one.")
             local.thread = thread
-            local.cur = thread.cur
             self._threads.add(thread)
         return thread.cur
 
     def _open(self) -> sqlite3.Cursor:
         """The calling thread's cursor, connecting on first use (raises StoreClosed if closed)."""
+        return self._thread().cur
+
+    def _thread(self) -> _Thread:
+        """The calling thread's state, connecting on first use (raises StoreClosed if closed)."""
         try:
-            return self._local.cur  # type: ignore[no-any-return]  # a thread-local attribute
+            return self._local.thread  # type: ignore[no-any-return]  # a thread-local attribute
         except AttributeError:
             pass
-        return self._adopt(_c.with_retries(self._connect, "connecting"))
+        self._adopt(_c.with_retries(self._connect, "connecting"))
+        return self._local.thread  # type: ignore[no-any-return]  # set by _adopt
+
+    def _in_transaction(self) -> bool:
+        """True if a connection of this store is inside a transaction (for the fork hook only)."""
+        return any(thread.conn.in_transaction for thread in list(self._threads))
 
     def _forget_connections(self, abandoned: list[object]) -> None:
         """After fork, in the child: never touch the parent's connections again."""
@@ -149,15 +160,16 @@ class SQLiteStore(SQLiteWrites):
         if type(key) is not str:
             raise bad_key(key)
         try:
-            cur = self._local.cur
+            thread = self._local.thread
         except AttributeError:
-            cur = self._open()
-        try:
-            row = cur.execute(self._sql_get, (key,)).fetchone()
-        except UnicodeEncodeError:
-            raise MissingKey(key) from None  # no stored key has a lone surrogate
-        except sqlite3.Error as exc:
-            row = self._run(self._sql_get, (key,), "reading", exc).fetchone()
+            thread = self._thread()
+        with thread.gate:
+            try:
+                row = thread.cur.execute(self._sql_get, (key,)).fetchone()
+            except UnicodeEncodeError:
+                raise MissingKey(key) from None  # no stored key has a lone surrogate
+            except sqlite3.Error as exc:
+                row = self._run(self._sql_get, (key,), "reading", exc).fetchone()
         if row is None:
             raise MissingKey(key)
         return row[0]  # type: ignore[no-any-return]  # the value column holds bytes
@@ -168,34 +180,38 @@ class SQLiteStore(SQLiteWrites):
         if type(value) is not bytes:
             value = as_bytes(value, key, "SQLiteStore")
         try:
-            cur = self._local.cur
+            thread = self._local.thread
         except AttributeError:
-            cur = self._open()
-        try:
-            cur.execute(self._sql_set, (key, value))
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            self._run(self._sql_set, (key, value), "writing", exc)
+            thread = self._thread()
+        with thread.gate:
+            try:
+                thread.cur.execute(self._sql_set, (key, value))
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                self._run(self._sql_set, (key, value), "writing", exc)
 
     def __delitem__(self, key: str, /) -> None:
         if type(key) is not str:
             raise bad_key(key)
-        cur = self._open()
-        try:
-            cur.execute(self._sql_del, (key,))
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            cur = self._run(self._sql_del, (key,), "deleting", exc)
+        thread = self._thread()
+        with thread.gate:
+            try:
+                cur = thread.cur.execute(self._sql_del, (key,))
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                cur = self._run(self._sql_del, (key,), "deleting", exc)
         if cur.rowcount == 0:
             raise MissingKey(key)
 
     def __contains__(self, key: object, /) -> bool:
         if type(key) is not str:
             return False
-        try:
-            return self._open().execute(self._sql_has, (key,)).fetchone() is not None
-        except UnicodeEncodeError:
-            return False  # no stored key has a lone surrogate
-        except sqlite3.Error as exc:
-            return self._run(self._sql_has, (key,), "reading", exc).fetchone() is not None
+        thread = self._thread()
+        with thread.gate:
+            try:
+                return thread.cur.execute(self._sql_has, (key,)).fetchone() is not None
+            except UnicodeEncodeError:
+                return False  # no stored key has a lone surrogate
+            except sqlite3.Error as exc:
+                return self._run(self._sql_has, (key,), "reading", exc).fetchone() is not None
 
     def __len__(self) -> int:
         sql = f'SELECT count(*) FROM "{self._table}"'
@@ -262,7 +278,8 @@ class SQLiteStore(SQLiteWrites):
             self._threads = weakref.WeakSet()
             self._local = _c.ClosedLocal()
         for thread in threads:
-            thread.conn.close()
+            with _fork.gate():  # closing calls into SQLite too
+                thread.conn.close()
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A store travels to another process (multiprocessing with spawn) as its parameters; the
