@@ -9,6 +9,7 @@ import pytest
 
 from nstore.errors import CorruptStore
 from nstore.stores.sqlite import SQLiteStore
+from tests.stores.test_sqlite_files import make_foreign_table
 
 
 def _siblings(path: Path) -> set[str]:
@@ -25,11 +26,7 @@ def _journal_mode(path: Path) -> str:
 
 def test_a_refused_foreign_database_is_left_byte_identical(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE nstore (id INTEGER PRIMARY KEY, name TEXT)")
-    conn.execute("INSERT INTO nstore (name) VALUES ('someone else')")
-    conn.commit()
-    conn.close()
+    make_foreign_table(path)
     before = path.read_bytes()
     with pytest.raises(CorruptStore, match="not an nstore table"):
         SQLiteStore(path)
