@@ -131,3 +131,59 @@ def test_a_child_forked_while_another_thread_is_in_a_transaction_fails_at_once(t
             thread.join()
         assert code in (WORKED, REFUSED)
         assert store["k"] == b"held"
+
+
+EXITING_CHILD = r"""
+import os, sqlite3, sys, threading
+from nstore.stores.sqlite import SQLiteStore
+
+path, where = sys.argv[1:3]
+store = SQLiteStore(path)
+store.set_many({f"base/{i}": b"b" * 500 for i in range(500)})
+
+def transaction(fork):
+    with store.transaction():
+        for i in range(3000):  # 36 MB: more than the page cache, so frames reach the WAL
+            store[f"t/{i}"] = b"x" * 12000
+        fork()
+        for i in range(3000, 3500):
+            store[f"t/{i}"] = b"y" * 12000
+
+def fork_and_exit():
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(0)  # a normal exit: the interpreter frees what the child inherited
+    os.waitpid(pid, 0)
+
+if where == "here":
+    transaction(fork_and_exit)
+else:
+    inside, done = threading.Event(), threading.Event()
+    thread = threading.Thread(target=transaction, args=(lambda: (inside.set(), done.wait()),))
+    thread.start()
+    inside.wait()
+    fork_and_exit()
+    done.set()
+    thread.join()
+print(sum(1 for _ in store.keys(prefix="t/")))
+store.close()
+conn = sqlite3.connect(path)
+print(conn.execute("PRAGMA integrity_check").fetchone()[0])
+"""
+
+
+@pytest.mark.parametrize("where", ["here", "thread"])
+def test_a_child_that_exits_normally_leaves_the_parents_transaction_intact(
+    tmp_path: Path, where: str
+) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", EXITING_CHILD, str(tmp_path / "s.db"), where],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["3500", "ok"]

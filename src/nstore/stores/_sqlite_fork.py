@@ -17,8 +17,9 @@ Two things a child inherits from its parent can make SQLite hang in it:
   refused in the child, by every store, for the life of the child.
 
 A refused child gets :class:`~nstore.errors.StoreError` at its first use of SQLite, naming the
-cause. The parent's connections are never used or closed in the child (closing one there could
-release or rewrite what the parent relies on); the child opens its own.
+cause. The parent's connections are never used or closed in the child, not even when the child
+exits (closing one there rolls the parent's open transaction back in the shared WAL index, which
+corrupts it); the child opens its own.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ import weakref
 from typing import TYPE_CHECKING, Final
 
 from nstore.errors import StoreError
+
+try:
+    import ctypes
+except ImportError:  # pragma: no cover  # a Python built without ctypes
+    ctypes = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from nstore.stores.sqlite import SQLiteStore
@@ -53,8 +59,10 @@ _local = threading.local()
 _gates: weakref.WeakSet[_Gate] = weakref.WeakSet()
 _registry = threading.Lock()  # held across fork: no gate is made while the gates are taken
 _stores: weakref.WeakKeyDictionary[SQLiteStore, str] = weakref.WeakKeyDictionary()  # -> real path
-# Per-thread state inherited from the parent is kept alive here, never closed or used.
-_abandoned: list[object] = []
+# The stores' per-thread state at the last fork: in the child it is kept alive for good (see
+# _keep_forever); in the parent it is let go once the fork is done.
+_inherited: list[object] = []
+_forever: list[object] = []
 # What the child may not use: set in the child only.
 _refused_all = ""
 _refused_files: set[str] = set()
@@ -106,10 +114,13 @@ def _before() -> None:
         else:
             complete = False
     busy = set()
-    if complete:  # every thread is out of SQLite: reading the connections' state is safe
-        for store, path in list(_stores.items()):
-            if store._in_transaction():
-                busy.add(path)
+    for store, path in list(_stores.items()):
+        # Taken before the fork so the child holds them too: a thread that does not exist in the
+        # child loses its thread-local state there, which would free (close) its connection.
+        local, threads, in_transaction = store._fork_state()
+        _inherited.append((local, threads))
+        if complete and in_transaction:  # with every thread out of SQLite, safe to read
+            busy.add(path)
     _complete, _busy = complete, frozenset(busy)
 
 
@@ -117,6 +128,23 @@ def _release() -> None:
     while _held:
         _held.pop().release()
     _registry.release()
+
+
+def _after_in_parent() -> None:
+    _inherited.clear()
+    _release()
+
+
+def _keep_forever(obj: object) -> None:
+    """Never free ``obj`` in this process, not even when the interpreter exits.
+
+    Freeing a connection closes it, and closing a connection inherited from the parent rolls
+    back the parent's open transaction in the shared WAL index (corrupting it), so the child
+    holds one reference that nothing ever drops.
+    """
+    _forever.append(obj)  # without ctypes, this holds it until the interpreter exits at least
+    if ctypes is not None:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
 
 
 def _after_in_child() -> None:
@@ -129,10 +157,12 @@ def _after_in_child() -> None:
             "using a SQLiteStore, or start the worker with the 'spawn' or 'forkserver' method."
         )
     _refused_files.update(_busy)
+    _keep_forever(list(_inherited))
+    _inherited.clear()
     for store in list(_stores):
-        store._forget_connections(_abandoned)
+        store._forget_connections()
     _release()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before, after_in_parent=_release, after_in_child=_after_in_child)
+    os.register_at_fork(before=_before, after_in_parent=_after_in_parent, after_in_child=_after_in_child)

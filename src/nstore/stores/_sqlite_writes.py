@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
 
-from nstore.errors import InvalidKey, MissingKey
+from nstore.errors import InvalidKey, MissingKey, StoreError
 from nstore.store import Store
 from nstore.stores import _sqlite_conn as _c
 from nstore.stores import _sqlite_fork as _fork
@@ -54,14 +55,19 @@ class SQLiteWrites(Store[str, bytes]):
         raises undoes only its own operations. Operations on other threads are not part of it.
         """
         conn = self._open().connection
+        # A child forked inside the block leaves it too, and must not end the parent's
+        # transaction on the parent's connection: it neither rolls back nor commits.
+        pid = os.getpid()
         if conn.in_transaction:
             _c.execute(conn, "SAVEPOINT nstore", "beginning a savepoint")
             try:
                 yield
             except BaseException:
-                _c.execute(conn, "ROLLBACK TO nstore", "rolling back a savepoint")
-                _c.execute(conn, "RELEASE nstore", "rolling back a savepoint")
+                if os.getpid() == pid:
+                    _c.execute(conn, "ROLLBACK TO nstore", "rolling back a savepoint")
+                    _c.execute(conn, "RELEASE nstore", "rolling back a savepoint")
                 raise
+            _check_same_process(pid)
             _c.execute(conn, "RELEASE nstore", "releasing a savepoint")
             return
         # A read-only store has no write lock to take: its blocks are read snapshots.
@@ -69,8 +75,10 @@ class SQLiteWrites(Store[str, bytes]):
         try:
             yield
         except BaseException:
-            _c.rollback(conn)
+            if os.getpid() == pid:
+                _c.rollback(conn)
             raise
+        _check_same_process(pid)
         try:
             _c.execute(conn, "COMMIT", "committing")
         except BaseException:
@@ -219,6 +227,15 @@ class SQLiteWrites(Store[str, bytes]):
             except (sqlite3.Error, UnicodeEncodeError) as exc:
                 cur = self._run(sql, params, "writing", exc)
         return cur.rowcount == 1
+
+
+def _check_same_process(pid: int) -> None:
+    if os.getpid() != pid:
+        raise StoreError(
+            "This process was forked inside a transaction() block of its parent; the transaction "
+            "is the parent's, so the child can neither commit nor roll it back. Nothing of the "
+            "block is committed by the child."
+        )
 
 
 def _all_type(objects: Iterable[object], kind: type) -> bool:

@@ -141,15 +141,17 @@ class SQLiteStore(SQLiteWrites):
         self._adopt(_c.with_retries(self._connect, "connecting"))
         return self._local.thread  # type: ignore[no-any-return]  # set by _adopt
 
-    def _in_transaction(self) -> bool:
-        """True if a connection of this store is inside a transaction (for the fork hook only)."""
-        return any(thread.conn.in_transaction for thread in list(self._threads))
+    def _fork_state(self) -> tuple[object, list[_Thread], bool]:
+        """For the fork hook, while no thread is inside SQLite: this store's per-thread state
+        (which the child must keep alive and never touch) and whether a connection of it is in
+        a transaction."""
+        threads = list(self._threads)
+        return (self._local, threads, any(thread.conn.in_transaction for thread in threads))
 
-    def _forget_connections(self, abandoned: list[object]) -> None:
+    def _forget_connections(self) -> None:
         """After fork, in the child: never touch the parent's connections again."""
         if isinstance(self._local, _c.ClosedLocal):
             return
-        abandoned.append((self._local, list(self._threads)))
         self._local = threading.local()
         self._threads = weakref.WeakSet()
         self._lock = threading.Lock()
