@@ -206,7 +206,10 @@ class SQLiteStore(SQLiteWrites):
     def __contains__(self, key: object, /) -> bool:
         if type(key) is not str:
             return False
-        thread = self._thread()
+        try:
+            thread = self._local.thread
+        except AttributeError:
+            thread = self._thread()
         with thread.gate:
             try:
                 return thread.cur.execute(self._sql_has, (key,)).fetchone() is not None
