@@ -103,7 +103,7 @@ def test_children_forked_inside_a_transaction_fail_at_once(tmp_path: Path) -> No
                         fresh["in-child"] = b"c"
 
                 codes.append(_wait(_fork(child if n % 2 else fresh_child)))
-        assert set(codes) <= {WORKED, REFUSED}, codes
+        assert codes == [REFUSED] * 30  # the documented outcome: a clear error, at once
         assert store["k"] == b"29"
         # Out of the transaction, children work again.
         assert _wait(_fork(lambda: store.__setitem__("after", b"a"))) == WORKED
@@ -129,7 +129,7 @@ def test_a_child_forked_while_another_thread_is_in_a_transaction_fails_at_once(t
         finally:
             release.set()
             thread.join()
-        assert code in (WORKED, REFUSED)
+        assert code == REFUSED
         assert store["k"] == b"held"
 
 
