@@ -175,10 +175,12 @@ def test_planted_file_link_is_never_followed(tmp_path: Path, root: Path) -> None
         assert list(store) == []
         with pytest.raises(InvalidKey, match="symbolic link"):
             store.compare_and_set("link", b"secret", b"x")
-        # A write replaces the link itself; the target is untouched.
-        store["link"] = b"value"
-        assert store["link"] == b"value"
-        assert not (root / "link").is_symlink()
+        # A write neither follows the link nor replaces it: a store removes only its own values.
+        with pytest.raises(InvalidKey, match="symbolic link"):
+            store["link"] = b"value"
+        with pytest.raises(InvalidKey, match="symbolic link"):
+            del store["link"]
+        assert (root / "link").is_symlink()
     assert target.read_bytes() == b"secret"
 
 
@@ -214,8 +216,10 @@ def test_temp_files_are_not_listed_and_stale_ones_are_swept(root: Path) -> None:
     for path in stale:
         _age(path)
     with FileStore(root) as store:
-        assert _tree(root) == {LOCK_NAME, "a\\", "a\\/b"}
-        assert list(store) == ["a/b"]
+        assert all(path.exists() for path in stale)  # opening touches nothing
+        assert list(store) == ["a/b"]  # a listing sweeps what it meets
+        # The empty directory was not emptied by this store: it stays.
+        assert _tree(root) == {LOCK_NAME, "a\\", "a\\/b", "empty\\"}
 
 
 def test_a_live_writers_temp_file_is_not_swept(root: Path) -> None:
@@ -232,7 +236,9 @@ def test_a_live_writers_temp_file_is_not_swept(root: Path) -> None:
             assert list(store) == []
     finally:
         os.close(fd)
-    with FileStore(root):
+    with FileStore(root) as store:
+        assert live.exists()
+        assert store.sweep() == 1
         assert not live.exists()
 
 

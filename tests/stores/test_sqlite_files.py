@@ -21,13 +21,18 @@ def test_text_file_is_refused(tmp_path: Path) -> None:
     assert path.read_text().startswith("shopping list")  # left untouched
 
 
-def test_foreign_table_of_the_same_name_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "app.db"
+def make_foreign_table(path: Path) -> None:
+    """A database of another program with a table named ``nstore`` (rollback journal mode)."""
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE nstore (id INTEGER PRIMARY KEY, name TEXT)")
     conn.execute("INSERT INTO nstore (name) VALUES ('someone else')")
     conn.commit()
     conn.close()
+
+
+def test_foreign_table_of_the_same_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    make_foreign_table(path)
     with pytest.raises(CorruptStore, match=r"not an nstore table .*found id INTEGER, name TEXT"):
         SQLiteStore(path)
     with SQLiteStore(path, table="mine") as store:  # another table in the same file is fine

@@ -7,7 +7,6 @@ no path is ever resolved twice and no symbolic link is followed.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import itertools
 import os
@@ -19,6 +18,7 @@ from nstore.stores._paths import (
     LOCK_NAME,
     TEMP_PREFIX,
     Retry,
+    file_type,
     link_refused,
     store_error,
 )
@@ -105,7 +105,7 @@ def link_temp(dir_fd: int, tmp: str, name: str, key: str) -> bool:
     try:
         os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
     except FileExistsError:
-        if stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+        if file_type(dir_fd, name, key) == stat.S_IFDIR:
             raise refuse_special(key) from None
         return False
     except FileNotFoundError:
@@ -124,8 +124,7 @@ def read_value(dir_fd: int, name: str, key: str) -> bytes:
     except FileNotFoundError:
         raise MissingKey(key) from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise link_refused(key) from None
+        file_type(dir_fd, name, key)  # a link (ELOOP), socket (ENXIO), ... raises InvalidKey
         raise store_error(exc, key, "read") from None
     try:
         info = os.fstat(fd)
@@ -175,9 +174,8 @@ class RootLock:
         self._root_fd = root_fd
         self._free: list[int] = []
         self._pid = os.getpid()
-        # Create the lock file now; on a read-only root, reads work and writes say why they fail.
-        with contextlib.suppress(StoreError):
-            self.release(self._open())
+        # The lock file is created by the first change that takes the lock, not on open: opening
+        # a store (or only reading it) writes nothing under the root.
 
     def _open(self) -> int:
         try:

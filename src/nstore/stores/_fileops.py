@@ -8,6 +8,7 @@ renames and unlinks that change what keys hold (exclusive for compare-and-set).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,7 +21,7 @@ from nstore.stores._fileio import (
     refuse_special,
     write_temp,
 )
-from nstore.stores._paths import Retry, close_all, open_dirs, split_key, store_error
+from nstore.stores._paths import Retry, close_all, file_type, open_dirs, split_key, store_error
 from nstore.stores._values import as_bytes
 
 __all__ = ["ATTEMPTS", "RootOps", "gave_up"]
@@ -117,6 +118,8 @@ class RootOps:
         lock_fd = self._lock.acquire(exclusive=False)
         try:
             for tmp, name, key in staged:
+                if file_type(dir_fd, name, key) == stat.S_IFDIR:
+                    raise refuse_special(key)
                 try:
                     os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
                 except IsADirectoryError:
@@ -144,9 +147,11 @@ class RootOps:
         try:
             dir_fd = fds[-1] if fds else self._root_fd
             removed = 0
+            # Only values are removed; a planted link or special file refuses the whole batch.
+            values = [(name, key) for name, key in names if file_type(dir_fd, name, key) == stat.S_IFREG]
             lock_fd = self._lock.acquire(exclusive=False)
             try:
-                for name, key in names:
+                for name, key in values:
                     try:
                         os.unlink(name, dir_fd=dir_fd)
                         removed += 1
@@ -158,6 +163,8 @@ class RootOps:
                 self._lock.release(lock_fd)
             if removed and self._durable:
                 fsync_dir(dir_fd, names[0][1])
+            if not removed:
+                return 0  # remove only directories this delete emptied, never one found empty
             # Bottom-up; a directory a concurrent writer is filling is not empty (its temporary
             # file is in it), and one removed just before that writer's create makes it start again.
             chain = [self._root_fd, *fds]

@@ -1,4 +1,11 @@
-"""Walks of a FileStore's tree: sorted key listings, and the sweep of crashed writers' files."""
+"""Walks of a FileStore's tree: sorted key listings, and sweeps of crashed writers' files.
+
+Nothing here walks the tree on its own: a listing reads the directories it lists, and removes
+there the temporary files of crashed writers it meets; :func:`sweep` walks the whole tree only
+when :meth:`FileStore.sweep` asks. Only the store's own directories (names ending in a
+backslash) are entered, and only temporary files (names starting with ``.nstore~tmp.``) and the
+directories their removal emptied are ever removed.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import bisect
 import contextlib
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Generator, Iterator
 
@@ -20,19 +28,24 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 def iter_names(
-    dir_fd: int, base: str, name_prefix: str, after: str | None = None
+    dir_fd: int, base: str, name_prefix: str, after: str | None = None, *, clean: bool = False
 ) -> Generator[str, None, None]:
     """Yield ``base + name`` for every value below ``dir_fd`` whose first name starts with
     ``name_prefix``, in sorted key order, one directory listing at a time; with ``after``, only
     the keys after it, without opening the directories that hold only keys before it.
 
-    Temporary files, the lock file, links, special files and names no key can have are skipped.
+    Temporary files, the lock file, links, special files and names no key can have are skipped;
+    with ``clean``, stale temporary files met in a listed directory are removed.
     """
     # A fresh description per listing: scandir shares the position of the descriptor it is given.
     fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
     try:
+        temps: list[str] | None = [] if clean else None
         with os.scandir(fd) as entries:
-            names = sorted(_listed(entries, name_prefix))
+            names = sorted(_listed(entries, name_prefix, temps))
+        if temps:
+            for name in temps:
+                _remove_if_stale(fd, name)
         if after is not None:
             # Keys below "name/" are all before ``after`` when "name/" is, unless it starts them.
             start = bisect.bisect_right(names, after[len(base) :]) if after.startswith(base) else 0
@@ -51,14 +64,14 @@ def iter_names(
                 continue  # removed or replaced since the listing
             try:
                 inner = after if after is not None and after.startswith(base + name) else None
-                yield from iter_names(sub, base + name, "", inner)
+                yield from iter_names(sub, base + name, "", inner, clean=clean)
             finally:
                 os.close(sub)
     finally:
         os.close(fd)
 
 
-def _listed(entries: Iterator[os.DirEntry[str]], name_prefix: str) -> Iterator[str]:
+def _listed(entries: Iterator[os.DirEntry[str]], name_prefix: str, temps: list[str] | None) -> Iterator[str]:
     for entry in entries:
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
@@ -68,42 +81,53 @@ def _listed(entries: Iterator[os.DirEntry[str]], name_prefix: str) -> Iterator[s
                     yield name + "/"
         elif name.startswith(name_prefix) and is_valid_name(name) and entry.is_file(follow_symlinks=False):
             yield name
+        elif temps is not None and name.startswith(TEMP_PREFIX):
+            temps.append(name)
 
 
 def sweep(root_fd: int) -> int:
-    """Remove temporary files whose writer is gone, and empty directories; return the count.
+    """Remove the temporary files whose writer is gone from the whole tree; return the count.
 
     A writer holds a lock on its temporary file until it has closed it, so a file that can be
     locked here, and was last written over :data:`SWEEP_AGE` seconds ago, belongs to a crashed
     writer. A writer that waited longer than that between its close and its rename finds its file
-    gone and writes again.
+    gone and writes again. A store directory that this emptied is removed too; no other is.
     """
-    return _sweep_dir(root_fd)
+    return _sweep_dir(root_fd)[0]
 
 
-def _sweep_dir(dir_fd: int) -> int:
+def _sweep_dir(dir_fd: int) -> tuple[int, bool]:
+    """Sweep one directory; return the count and whether this emptied it."""
     removed = 0
+    emptied = False
     fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
     try:
         with os.scandir(fd) as it:
             entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
         for name, is_dir in entries:
-            if is_dir:
+            if is_dir and name.endswith(DIR_SUFFIX):
                 try:
                     sub = os.open(name, DIR_FLAGS, dir_fd=fd)
                 except OSError:
                     continue
                 try:
-                    removed += _sweep_dir(sub)
+                    count, sub_emptied = _sweep_dir(sub)
                 finally:
                     os.close(sub)
-                with contextlib.suppress(OSError):  # not empty, or gone: either is fine
-                    os.rmdir(name, dir_fd=fd)
-            elif name.startswith(TEMP_PREFIX) and _remove_if_stale(fd, name):
+                removed += count
+                if sub_emptied:
+                    with contextlib.suppress(OSError):  # refilled, or gone: either is fine
+                        os.rmdir(name, dir_fd=fd)
+                        emptied = True
+            elif not is_dir and name.startswith(TEMP_PREFIX) and _remove_if_stale(fd, name):
                 removed += 1
+                emptied = True
+        if emptied:
+            with os.scandir(fd) as it:
+                emptied = next(it, None) is None
     finally:
         os.close(fd)
-    return removed
+    return removed, emptied
 
 
 def _remove_if_stale(dir_fd: int, name: str) -> bool:
@@ -112,7 +136,10 @@ def _remove_if_stale(dir_fd: int, name: str) -> bool:
     except OSError:
         return False
     try:
-        if time.time() - os.fstat(fd).st_mtime < SWEEP_AGE:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False  # never the store's: it only makes regular files
+        if time.time() - info.st_mtime < SWEEP_AGE:
             return False  # maybe a writer between its close and its rename: leave it for later
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

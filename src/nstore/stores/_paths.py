@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 
 from nstore.errors import InvalidKey, MissingKey, StoreError
 
@@ -26,6 +27,7 @@ __all__ = [
     "Retry",
     "close_all",
     "explain",
+    "file_type",
     "is_valid_name",
     "link_refused",
     "open_dirs",
@@ -119,9 +121,28 @@ def _show(key: str) -> str:
 def link_refused(key: str) -> InvalidKey:
     """The error for a key whose path meets a symbolic link or another non-regular file."""
     return InvalidKey(
-        f"Key {_show(key)} leads through a symbolic link or special file planted under the store's "
-        "root; FileStore never follows links. Remove it, or use another key."
+        f"Key {_show(key)} leads to or through a symbolic link or special file (FIFO, socket, "
+        "device) planted under the store's root; FileStore never follows, replaces or removes "
+        "those. Remove it, or use another key."
     )
+
+
+def file_type(dir_fd: int, name: str, key: str) -> int:
+    """What ``name`` in ``dir_fd`` is: ``stat.S_IFREG`` (a value), ``stat.S_IFDIR``, or 0 (nothing).
+
+    Anything else (a link, FIFO, socket or device) raises :func:`link_refused`: every operation
+    on a key's own name goes through this, so reads, writes, deletes and ``in`` agree on what a
+    value is, and nothing but a regular file is ever replaced or removed.
+    """
+    try:
+        kind = stat.S_IFMT(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise store_error(exc, key, "look up") from None
+    if kind != stat.S_IFREG and kind != stat.S_IFDIR:
+        raise link_refused(key)
+    return kind
 
 
 def store_error(exc: OSError, key: str, action: str) -> StoreError:

@@ -1,24 +1,32 @@
-"""Connections for SQLiteStore: opening, pragmas, the schema check, fork safety and error mapping.
+"""Connections for SQLiteStore: opening, pragmas, the schema check and error mapping.
 
 One connection per thread (SQLite connections must not be shared by concurrent threads) and none
 inherited across ``fork`` (a connection carried into a child process can corrupt the database, see
-https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_).
+https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_);
+:mod:`nstore.stores._sqlite_fork` has the rules for fork.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
 import time
-import weakref
+import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
+from typing import Final, NoReturn, TypeVar
 
-from nstore.errors import ConfigurationError, CorruptStore, StoreClosed, StoreError, StoreUnavailable
-
-if TYPE_CHECKING:
-    from nstore.stores.sqlite import SQLiteStore
+from nstore.errors import (
+    ConfigurationError,
+    CorruptStore,
+    ReadOnlyError,
+    StoreClosed,
+    StoreError,
+    StoreUnavailable,
+)
+from nstore.stores._location import refuse_url
+from nstore.stores._sqlite_fork import check_usable, gate
 
 T = TypeVar("T")
 
@@ -33,6 +41,7 @@ _COLUMNS: Final = [("key", "TEXT", 1, 1), ("value", "BLOB", 1, 0), ("version", "
 # Primary result codes (https://www.sqlite.org/rescode.html).
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
+_SQLITE_READONLY: Final = 8
 _SQLITE_CORRUPT: Final = 11
 _SQLITE_TOOBIG: Final = 18
 _SQLITE_NOTADB: Final = 26
@@ -60,12 +69,15 @@ def check_table(table: object) -> str:
     return table
 
 
-def check_path(path: object) -> str:
-    """Return the database path as a string; refuse in-memory databases and missing directories."""
+def check_path(path: object, read_only: bool = False) -> str:
+    """Return the database path as a string; refuse in-memory databases and missing directories
+    (and, for ``read_only``, a missing file)."""
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigurationError(f"Expected a file path (str or os.PathLike). Got {type(path).__name__}.")
     text = os.fspath(path)
-    if text in ("", ":memory:") or text.startswith("file:"):
+    if isinstance(text, str):
+        refuse_url(text, "SQLiteStore")
+    if text in ("", ":memory:"):
         raise ConfigurationError(
             f"Expected the path of a database file. Got {text!r}; for an in-memory store use MemoryStore."
         )
@@ -74,6 +86,10 @@ def check_path(path: object) -> str:
         raise ConfigurationError(f"The directory {parent!r} does not exist; create it first.")
     if os.path.isdir(text):
         raise ConfigurationError(f"Expected a database file. Got the directory {text!r}.")
+    if read_only and not os.path.isfile(text):
+        raise ConfigurationError(
+            f"The database file {text!r} does not exist; a read_only SQLiteStore creates nothing."
+        )
     return text
 
 
@@ -91,16 +107,32 @@ def check_version(version: object) -> int:
     return version
 
 
+def execute(conn: sqlite3.Connection, sql: str, what: str) -> None:
+    """Run one control statement (BEGIN, COMMIT, SAVEPOINT...) with retries and mapped errors."""
+    with_retries(lambda: conn.execute(sql), what)
+
+
 def rollback(conn: sqlite3.Connection) -> None:
-    """Roll back the open transaction, if SQLite has not already ended it."""
+    """Roll back the open transaction, if SQLite has not already ended it.
+
+    Called while another error propagates, so a failure here is dropped: that error says more.
+    """
     if conn.in_transaction:
-        conn.execute("ROLLBACK")
+        with contextlib.suppress(StoreError):
+            execute(conn, "ROLLBACK", "rolling back")
 
 
-def connect(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:
-    """Open one connection in autocommit mode (transactions are begun explicitly)."""
+def connect(path: str, synchronous: str, timeout: float, read_only: bool = False) -> sqlite3.Connection:
+    """Open one connection in autocommit mode (transactions are begun explicitly).
+
+    A ``read_only`` connection is opened with SQLite's ``mode=ro``: SQLite itself refuses every
+    write (SQLITE_READONLY, mapped to :class:`ReadOnlyError`) and never creates the file.
+    """
+    check_usable(path)
+    target = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro" if read_only else path
     conn = sqlite3.connect(
-        path,
+        target,
+        uri=read_only,
         timeout=timeout,
         isolation_level=None,
         # Each connection is used by one thread at a time; close() may run on another thread.
@@ -120,8 +152,21 @@ def connect(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:
     return conn
 
 
-def initialize(conn: sqlite3.Connection, table: str) -> None:
-    """Switch the file to WAL, create the table if needed and check that it is nstore's."""
+def initialize(conn: sqlite3.Connection, table: str, read_only: bool = False) -> None:
+    """Check that the file is a database whose ``table`` is nstore's or absent, then switch it
+    to WAL and create the table if needed.
+
+    The check comes first and only reads, so a file refused with :class:`CorruptStore` is left
+    exactly as it was (no WAL switch, no -wal or -shm file). ``read_only`` only checks.
+    """
+    if read_only:
+        if not check_schema(conn, table):
+            raise ConfigurationError(
+                f"This database has no table {table!r}, and a read_only SQLiteStore creates nothing. "
+                "Open it without read_only to create the table, or choose another table= name."
+            )
+        return
+    check_schema(conn, table)
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreError(f"SQLite refused WAL mode for this database (it reports {mode!r}).")
@@ -129,17 +174,30 @@ def initialize(conn: sqlite3.Connection, table: str) -> None:
         f'CREATE TABLE IF NOT EXISTS "{table}" '
         "(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL DEFAULT 1)"
     )
+    if not check_schema(conn, table):
+        raise CorruptStore(f"The name {table!r} in this database is not a table; choose another table= name.")
+
+
+def check_schema(conn: sqlite3.Connection, table: str) -> bool:
+    """Return whether ``table`` exists; raise :class:`CorruptStore` if it is not nstore's.
+
+    Reading the schema is also the first read of the file, so a file that is not a database is
+    refused here, before anything is written.
+    """
     columns = [
         (name, str(kind).upper(), notnull, pk)
         for _, name, kind, notnull, _, pk in conn.execute(f'PRAGMA table_info("{table}")')
     ]
+    if not columns:
+        return False
     if columns != _COLUMNS:
-        found = ", ".join(f"{name} {kind}" for name, kind, _, _ in columns) or "not a table"
+        found = ", ".join(f"{name} {kind}" for name, kind, _, _ in columns)
         raise CorruptStore(
             f"The table {table!r} in this database is not an nstore table (expected columns key TEXT "
             f"PRIMARY KEY, value BLOB, version INTEGER; found {found}). Choose another table= name "
             "or another file."
         )
+    return True
 
 
 class ClosedLocal:
@@ -150,28 +208,6 @@ class ClosedLocal:
 
     def __getattr__(self, name: str) -> NoReturn:
         raise StoreClosed("This SQLiteStore is closed; open a new one.")
-
-
-# -- fork safety -------------------------------------------------------------------------------------
-
-_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-# Per-thread state inherited from the parent is kept alive here, never closed or used: closing a
-# connection in the child could release or checkpoint what the parent still relies on.
-_ABANDONED: list[object] = []
-
-
-def track(store: SQLiteStore) -> None:
-    """Give ``store`` fresh connections in a child process after ``fork``."""
-    _STORES.add(store)
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_STORES):
-        store._forget_connections(_ABANDONED)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # -- errors ------------------------------------------------------------------------------------------
@@ -195,6 +231,11 @@ def translate(exc: sqlite3.Error, what: str) -> StoreError:
         return CorruptStore(
             f"The database file is not a readable SQLite database ({exc}) while {what}. Restore it "
             "from a backup, or point SQLiteStore at another file."
+        )
+    if code == _SQLITE_READONLY:
+        return ReadOnlyError(
+            f"SQLite refused to write ({exc}) while {what}: the store was opened with "
+            "read_only=True, or the database file or its directory is not writable."
         )
     if code == _SQLITE_TOOBIG or isinstance(exc, sqlite3.DataError):
         from nstore.errors import ValueTooLarge
@@ -227,7 +268,8 @@ def with_retries(call: Callable[[], T], what: str, first: BaseException | None =
             attempt += 1
             time.sleep(0.05 * attempt)
         try:
-            return call()
+            with gate():
+                return call()
         except sqlite3.Error as exc:
             error = exc
 

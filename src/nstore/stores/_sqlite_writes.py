@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
 
-from nstore.errors import InvalidKey, MissingKey
+from nstore.errors import InvalidKey, MissingKey, StoreError
 from nstore.store import Store, item_pairs
 from nstore.stores import _sqlite_conn as _c
+from nstore.stores import _sqlite_fork as _fork
 from nstore.stores._values import as_bytes
 
 #: Keys per ``IN (...)`` query: under SQLite's oldest default limit of 999 bound variables.
@@ -25,6 +27,7 @@ class SQLiteWrites(Store[str, bytes]):
     """Transactions, bulk operations and conditional writes over the calling thread's connection."""
 
     _table: str
+    _read_only: bool
     _sql_set: str
     _sql_del: str
     _sql_many: str
@@ -52,30 +55,42 @@ class SQLiteWrites(Store[str, bytes]):
         raises undoes only its own operations. Operations on other threads are not part of it.
         """
         conn = self._open().connection
+        # A child forked inside the block leaves it too, and must not end the parent's
+        # transaction on the parent's connection: it neither rolls back nor commits.
+        pid = os.getpid()
         if conn.in_transaction:
-            conn.execute("SAVEPOINT nstore")
+            _c.execute(conn, "SAVEPOINT nstore", "beginning a savepoint")
             try:
                 yield
             except BaseException:
-                conn.execute("ROLLBACK TO nstore")
-                conn.execute("RELEASE nstore")
+                if os.getpid() == pid:
+                    _c.execute(conn, "ROLLBACK TO nstore", "rolling back a savepoint")
+                    _c.execute(conn, "RELEASE nstore", "rolling back a savepoint")
                 raise
-            conn.execute("RELEASE nstore")
+            _check_same_process(pid)
+            _c.execute(conn, "RELEASE nstore", "releasing a savepoint")
             return
-        _c.with_retries(lambda: conn.execute("BEGIN IMMEDIATE"), "beginning a transaction")
+        # A read-only store has no write lock to take: its blocks are read snapshots.
+        _c.execute(conn, "BEGIN" if self._read_only else "BEGIN IMMEDIATE", "beginning a transaction")
         try:
             yield
         except BaseException:
-            _c.rollback(conn)
+            if os.getpid() == pid:
+                _c.rollback(conn)
             raise
+        _check_same_process(pid)
         try:
-            _c.with_retries(lambda: conn.execute("COMMIT"), "committing")
+            _c.execute(conn, "COMMIT", "committing")
         except BaseException:
             _c.rollback(conn)
             raise
 
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
-        # One read transaction for all the chunks, so the result is one consistent snapshot.
+        """Return the values of those ``keys`` that are present; missing keys are left out.
+
+        One query per 500 keys, all in one read transaction: the result is one consistent
+        snapshot of the database.
+        """
         wanted = list(dict.fromkeys(keys))
         for key in wanted:
             if type(key) is not str:
@@ -85,17 +100,19 @@ class SQLiteWrites(Store[str, bytes]):
         if len(wanted) <= CHUNK:
             return dict(self._select_chunk(wanted))
         found: dict[str, bytes] = {}
-        with self._read_snapshot():
+        # The gate is held across the snapshot, so a fork waits for it rather than inheriting it.
+        with _fork.gate(), self._read_snapshot():
             for start in range(0, len(wanted), CHUNK):
                 found.update(self._select_chunk(wanted[start : start + CHUNK]))
         return found
 
     def _select_chunk(self, chunk: list[str]) -> list[tuple[str, bytes]]:
         sql = self._sql_many if len(chunk) == CHUNK else self._sql_many_for(len(chunk))
-        try:
-            return self._open().execute(sql, chunk).fetchall()
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            return self._run(sql, chunk, "reading", exc).fetchall()
+        with _fork.gate():
+            try:
+                return self._open().execute(sql, chunk).fetchall()
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                return self._run(sql, chunk, "reading", exc).fetchall()
 
     def _sql_many_for(self, n: int) -> str:
         return f'SELECT key, value FROM "{self._table}" WHERE key IN ({_c.placeholders(n)})'
@@ -106,11 +123,13 @@ class SQLiteWrites(Store[str, bytes]):
         if conn.in_transaction:
             yield
             return
-        _c.with_retries(lambda: conn.execute("BEGIN"), "beginning a read")
+        _c.execute(conn, "BEGIN", "beginning a read")
         try:
             yield
-        finally:
-            conn.execute("COMMIT")
+        except BaseException:
+            _c.rollback(conn)
+            raise
+        _c.execute(conn, "COMMIT", "ending a read")
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
         """Store every pair in one transaction: all of them or (on error or crash) none."""
@@ -141,7 +160,8 @@ class SQLiteWrites(Store[str, bytes]):
 
     def _executemany(self, sql: str, rows: Iterable[Any], what: str) -> None:
         try:
-            with self.transaction():
+            # The gate is held across the transaction, so a fork waits for it to end.
+            with _fork.gate(), self.transaction():
                 self._open().connection.executemany(sql, rows)
         except UnicodeEncodeError as exc:
             raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
@@ -151,7 +171,10 @@ class SQLiteWrites(Store[str, bytes]):
     # -- conditional writes --------------------------------------------------------------------
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
-        # docstring inherited
+        """Store ``value`` only if ``key`` is absent; return whether it was stored.
+
+        Atomic: one ``INSERT ... ON CONFLICT DO NOTHING``, so exactly one concurrent caller wins.
+        """
         if type(key) is not str:
             raise bad_key(key)
         value = as_bytes(value, key, "SQLiteStore")
@@ -160,7 +183,11 @@ class SQLiteWrites(Store[str, bytes]):
         return self._changed(sql, (key, value))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
-        # docstring inherited
+        """Replace the value at ``key`` with ``value`` only if it is ``expected`` now.
+
+        Return whether it was replaced. Atomic: one ``UPDATE ... WHERE value = ?``; for large
+        values, :meth:`compare_and_set_version` compares a version instead.
+        """
         if type(key) is not str:
             raise bad_key(key)
         value = as_bytes(value, key, "SQLiteStore")
@@ -194,11 +221,21 @@ class SQLiteWrites(Store[str, bytes]):
         return self._changed(sql, (as_bytes(value, key, "SQLiteStore"), key, version))
 
     def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
-        try:
-            cur = self._open().execute(sql, params)
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            cur = self._run(sql, params, "writing", exc)
+        with _fork.gate():
+            try:
+                cur = self._open().execute(sql, params)
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                cur = self._run(sql, params, "writing", exc)
         return cur.rowcount == 1
+
+
+def _check_same_process(pid: int) -> None:
+    if os.getpid() != pid:
+        raise StoreError(
+            "This process was forked inside a transaction() block of its parent; the transaction "
+            "is the parent's, so the child can neither commit nor roll it back. Nothing of the "
+            "block is committed by the child."
+        )
 
 
 def _all_type(objects: Iterable[object], kind: type) -> bool:

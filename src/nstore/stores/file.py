@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Generator, Iterable, Iterator, Mapping
+import weakref
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 
-from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
+from nstore.errors import ConfigurationError, InvalidKey, MissingKey, ReadOnlyError, StoreClosed
 from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
 from nstore.stores._filescan import iter_names, sweep
+from nstore.stores._location import refuse_url
 from nstore.stores._paths import DIR_SUFFIX, close_all, open_dirs, split_key
 from nstore.stores._values import as_bytes
 
@@ -31,14 +33,19 @@ class FileStore(RootOps, Store[str, bytes]):
 
     Several processes may read and write one root at once. Keys that could escape the root or
     collide with the store's files raise :class:`~nstore.errors.InvalidKey`, and no symbolic link
-    under the root is ever followed. Temporary files left by a crash are removed on open.
+    under the root is ever followed. Opening reads nothing but the root itself. Temporary files
+    left by a crash are removed by listings of their directory and by :meth:`sweep`.
 
     Parameters
     ----------
     root
-        The directory holding the store; created if missing.
+        The directory holding the store; created if missing. A path, not a URL (for a URL use
+        :func:`nstore.open`).
     durable
         fsync every change before it returns (the default).
+    read_only
+        Change nothing on disk: the root must exist, no lock file is made, no stale file is
+        swept, and every write raises :class:`~nstore.errors.ReadOnlyError`.
 
     Examples
     --------
@@ -51,32 +58,45 @@ class FileStore(RootOps, Store[str, bytes]):
     ['users/ada']
     """
 
-    __slots__ = ("_closed", "_root")
+    __slots__ = ("__weakref__", "_closed", "_read_only", "_release", "_root")
 
-    def __init__(self, root: str | os.PathLike[str], durable: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], durable: bool = True, *, read_only: bool = False
+    ) -> None:
+        text = os.fspath(root)
+        if isinstance(text, str):
+            refuse_url(text, "FileStore")
         self._root = Path(root)
         self._durable = bool(durable)
+        self._read_only = bool(read_only)
         self._closed = True
         try:
-            self._root.mkdir(parents=True, exist_ok=True)
+            if not self._read_only:
+                self._root.mkdir(parents=True, exist_ok=True)
             self._root_fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
+            wanted = (
+                "an existing directory"
+                if self._read_only
+                else "a directory (or a path where one can be created)"
+            )
             raise ConfigurationError(
-                f"Expected a directory (or a path where one can be created) for the FileStore "
-                f"root. Got {str(root)!r}, which failed: {exc.strerror}."
+                f"Expected {wanted} for the FileStore root. Got {str(root)!r}, which failed: {exc.strerror}."
             ) from None
-        try:
-            self._lock = RootLock(self._root_fd)
-            sweep(self._root_fd)
-        except BaseException:
-            os.close(self._root_fd)
-            raise
+        self._lock = RootLock(self._root_fd)
+        # A store dropped without close() gives its descriptors back when it is collected.
+        self._release = weakref.finalize(self, _release, self._lock, self._root_fd)
         self._closed = False
 
     @property
     def root(self) -> Path:
         """The directory holding the store."""
         return self._root
+
+    @property
+    def read_only(self) -> bool:
+        """True if this store was opened with ``read_only=True``: it changes nothing on disk."""
+        return self._read_only
 
     @property
     def durable(self) -> bool:
@@ -157,7 +177,7 @@ class FileStore(RootOps, Store[str, bytes]):
 
     def _iter_from(self, prefix: str, after: str | None) -> Generator[str, None, None]:
         if "/" not in prefix:
-            return iter_names(self._root_fd, "", prefix, after)
+            return iter_names(self._root_fd, "", prefix, after, clean=not self._read_only)
         base, _, name_prefix = prefix.rpartition("/")
         return self._iter_below(base, name_prefix, after)
 
@@ -168,7 +188,7 @@ class FileStore(RootOps, Store[str, bytes]):
         except (InvalidKey, MissingKey):
             return  # no valid key has this prefix, or none is stored below it
         try:
-            yield from iter_names(fds[-1], base + "/", name_prefix, after)
+            yield from iter_names(fds[-1], base + "/", name_prefix, after, clean=not self._read_only)
         finally:
             close_all(fds)
 
@@ -178,8 +198,7 @@ class FileStore(RootOps, Store[str, bytes]):
     # -- writes -----------------------------------------------------------------------------------
 
     def __setitem__(self, key: str, value: bytes, /) -> None:
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         self._write(key, value, self._publish)
 
     def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
@@ -189,8 +208,7 @@ class FileStore(RootOps, Store[str, bytes]):
         The keys of one directory share one walk to it and one directory fsync, and durable
         writes fsync their files concurrently on a few threads.
         """
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         pairs = item_pairs(items)
         groups: dict[tuple[str, ...], dict[str, tuple[str, str, bytes]]] = {}
         for key, value in pairs:
@@ -202,14 +220,14 @@ class FileStore(RootOps, Store[str, bytes]):
     # -- deletes ----------------------------------------------------------------------------------
 
     def __delitem__(self, key: str, /) -> None:
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         dirs, name = split_key(key)
         if not self._delete_in(dirs, [(name, key)]):
             raise MissingKey(key)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         # Keys of one directory are unlinked together, with one directory fsync.
+        self._check_writable()
         for dirs, names in self._group(keys).items():
             self._delete_in(list(dirs), names)
 
@@ -221,16 +239,28 @@ class FileStore(RootOps, Store[str, bytes]):
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited; a hard link of the finished temporary file fails if the key exists.
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         return self._write(key, value, link_temp)
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited; the read, the comparison and the rename happen under the root's
         # exclusive lock, which every other change to the root takes shared.
-        if self._closed:
-            raise self._closed_error()
+        self._check_writable()
         return self._swap(key, expected, value)
+
+    # -- maintenance ------------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Remove the temporary files that crashed writers left anywhere under the root.
+
+        Return how many were removed. A temporary file is stale when no writer holds its lock and
+        nobody wrote to it for :data:`~nstore.stores._filescan.SWEEP_AGE` seconds. Only the
+        store's own directories are walked, and only those this sweep emptied are removed.
+        Listings already do this for the directories they read; call this after a crash to
+        reclaim the space at once. It walks the whole tree, so it costs what a full listing does.
+        """
+        self._check_writable()
+        return sweep(self._root_fd)
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -247,21 +277,29 @@ class FileStore(RootOps, Store[str, bytes]):
         if self._closed:
             return
         self._closed = True
-        self._lock.close()
-        os.close(self._root_fd)
+        self._release()
 
-    def __reduce__(self) -> tuple[type[FileStore], tuple[Path, bool]]:
+    def __reduce__(self) -> tuple[Callable[[Path, bool, bool], FileStore], tuple[Path, bool, bool]]:
         # Descriptors do not travel: a copy (e.g. in another process) opens the root again.
-        return (FileStore, (self._root, self._durable))
+        return (_reopen, (self._root, self._durable, self._read_only))
 
     def __repr__(self) -> str:
         state = "closed, " if self._closed else ""
-        return f"FileStore({state}{str(self._root)!r}, durable={self._durable})"
+        mode = ", read_only=True" if self._read_only else ""
+        return f"FileStore({state}{str(self._root)!r}, durable={self._durable}{mode})"
 
     # -- helpers ----------------------------------------------------------------------------------
 
     def _closed_error(self) -> StoreClosed:
         return StoreClosed("This FileStore is closed; open a new one on the same root.")
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise self._closed_error()
+        if self._read_only:
+            raise ReadOnlyError(
+                "This FileStore was opened with read_only=True; open it without read_only to write."
+            )
 
     def _group(self, keys: Iterable[str]) -> dict[tuple[str, ...], list[tuple[str, str]]]:
         if self._closed:
@@ -271,3 +309,12 @@ class FileStore(RootOps, Store[str, bytes]):
             dirs, name = split_key(key)
             groups.setdefault(tuple(dirs), []).append((name, key))
         return groups
+
+
+def _release(lock: RootLock, root_fd: int) -> None:
+    lock.close()
+    os.close(root_fd)
+
+
+def _reopen(root: Path, durable: bool, read_only: bool) -> FileStore:
+    return FileStore(root, durable, read_only=read_only)

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import KeyPage, check_limit, cursor_after
 from nstore.stores import _sqlite_conn as _c
+from nstore.stores import _sqlite_fork as _fork
 from nstore.stores._sqlite_writes import CHUNK, NEW_VERSION, SQLiteWrites, bad_key
 from nstore.stores._values import as_bytes
 
@@ -26,13 +27,15 @@ _PAGE: Final = 512
 
 
 class _Thread:
-    """One thread's connection and reusable cursor (weak-referenceable, unlike the connection)."""
+    """One thread's connection, reusable cursor and fork gate (weak-referenceable, unlike the
+    connection). Every call into SQLite on the connection runs holding ``gate``."""
 
-    __slots__ = ("__weakref__", "conn", "cur")
+    __slots__ = ("__weakref__", "conn", "cur", "gate")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.cur = conn.cursor()
+        self.gate = _fork.gate()
 
 
 class SQLiteStore(SQLiteWrites):
@@ -53,6 +56,9 @@ class SQLiteStore(SQLiteWrites):
     timeout
         Seconds to wait for another connection's write lock before retrying, then raising
         :class:`~nstore.errors.StoreUnavailable`.
+    read_only
+        Open the file read-only: it must exist and hold the table; nothing in it is changed (no
+        WAL switch, no table created) and every write raises :class:`~nstore.errors.ReadOnlyError`.
 
     Examples
     --------
@@ -74,12 +80,14 @@ class SQLiteStore(SQLiteWrites):
         durability: Durability = "normal",
         *,
         timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         if durability not in _c.SYNCHRONOUS:
             raise ConfigurationError(
                 f"Expected durability 'normal', 'full' or 'off'. Got {durability!r} instead."
             )
-        self._path = _c.check_path(path)
+        self._read_only = bool(read_only)
+        self._path = _c.check_path(path, self._read_only)
         self._table = t = _c.check_table(table)
         self._durability = durability
         self._timeout = _c.check_timeout(timeout)
@@ -96,16 +104,17 @@ class SQLiteStore(SQLiteWrites):
         self._sql_keys = f'SELECT key FROM "{t}" WHERE key >= ? AND key < ? ORDER BY key LIMIT {_PAGE}'
         self._sql_keys_open = f'SELECT key FROM "{t}" WHERE key >= ? ORDER BY key LIMIT {_PAGE}'
         self._sql_many = f'SELECT key, value FROM "{t}" WHERE key IN ({_c.placeholders(CHUNK)})'
-        conn = _c.with_retries(
-            lambda: _c.connect(self._path, _c.SYNCHRONOUS[durability], self._timeout), "opening"
+        self._connect = partial(
+            _c.connect, self._path, _c.SYNCHRONOUS[durability], self._timeout, self._read_only
         )
+        conn = _c.with_retries(self._connect, "opening")
         try:
-            _c.with_retries(lambda: _c.initialize(conn, t), "opening")
+            _c.with_retries(lambda: _c.initialize(conn, t, self._read_only), "opening")
         except BaseException:
             conn.close()
             raise
         self._adopt(conn)
-        _c.track(self)
+        _fork.track(self, self._path)
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -117,26 +126,33 @@ class SQLiteStore(SQLiteWrites):
                 conn.close()
                 raise StoreClosed("This SQLiteStore is closed; open a new one.")
             local.thread = thread
-            local.cur = thread.cur
             self._threads.add(thread)
         return thread.cur
 
     def _open(self) -> sqlite3.Cursor:
         """The calling thread's cursor, connecting on first use (raises StoreClosed if closed)."""
+        return self._thread().cur
+
+    def _thread(self) -> _Thread:
+        """The calling thread's state, connecting on first use (raises StoreClosed if closed)."""
         try:
-            return self._local.cur  # type: ignore[no-any-return]  # a thread-local attribute
+            return self._local.thread  # type: ignore[no-any-return]  # a thread-local attribute
         except AttributeError:
             pass
-        conn = _c.with_retries(
-            lambda: _c.connect(self._path, _c.SYNCHRONOUS[self._durability], self._timeout), "connecting"
-        )
-        return self._adopt(conn)
+        self._adopt(_c.with_retries(self._connect, "connecting"))
+        return self._local.thread  # type: ignore[no-any-return]  # set by _adopt
 
-    def _forget_connections(self, abandoned: list[object]) -> None:
+    def _fork_state(self) -> tuple[object, list[_Thread], bool]:
+        """For the fork hook, while no thread is inside SQLite: this store's per-thread state
+        (which the child must keep alive and never touch) and whether a connection of it is in
+        a transaction."""
+        threads = list(self._threads)
+        return (self._local, threads, any(thread.conn.in_transaction for thread in threads))
+
+    def _forget_connections(self) -> None:
         """After fork, in the child: never touch the parent's connections again."""
         if isinstance(self._local, _c.ClosedLocal):
             return
-        abandoned.append((self._local, list(self._threads)))
         self._local = threading.local()
         self._threads = weakref.WeakSet()
         self._lock = threading.Lock()
@@ -147,15 +163,16 @@ class SQLiteStore(SQLiteWrites):
         if type(key) is not str:
             raise bad_key(key)
         try:
-            cur = self._local.cur
+            thread = self._local.thread
         except AttributeError:
-            cur = self._open()
-        try:
-            row = cur.execute(self._sql_get, (key,)).fetchone()
-        except UnicodeEncodeError:
-            raise MissingKey(key) from None  # no stored key has a lone surrogate
-        except sqlite3.Error as exc:
-            row = self._run(self._sql_get, (key,), "reading", exc).fetchone()
+            thread = self._thread()
+        with thread.gate:
+            try:
+                row = thread.cur.execute(self._sql_get, (key,)).fetchone()
+            except UnicodeEncodeError:
+                raise MissingKey(key) from None  # no stored key has a lone surrogate
+            except sqlite3.Error as exc:
+                row = self._run(self._sql_get, (key,), "reading", exc).fetchone()
         if row is None:
             raise MissingKey(key)
         return row[0]  # type: ignore[no-any-return]  # the value column holds bytes
@@ -166,22 +183,24 @@ class SQLiteStore(SQLiteWrites):
         if type(value) is not bytes:
             value = as_bytes(value, key, "SQLiteStore")
         try:
-            cur = self._local.cur
+            thread = self._local.thread
         except AttributeError:
-            cur = self._open()
-        try:
-            cur.execute(self._sql_set, (key, value))
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            self._run(self._sql_set, (key, value), "writing", exc)
+            thread = self._thread()
+        with thread.gate:
+            try:
+                thread.cur.execute(self._sql_set, (key, value))
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                self._run(self._sql_set, (key, value), "writing", exc)
 
     def __delitem__(self, key: str, /) -> None:
         if type(key) is not str:
             raise bad_key(key)
-        cur = self._open()
-        try:
-            cur.execute(self._sql_del, (key,))
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            cur = self._run(self._sql_del, (key,), "deleting", exc)
+        thread = self._thread()
+        with thread.gate:
+            try:
+                cur = thread.cur.execute(self._sql_del, (key,))
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                cur = self._run(self._sql_del, (key,), "deleting", exc)
         if cur.rowcount == 0:
             raise MissingKey(key)
 
@@ -189,11 +208,16 @@ class SQLiteStore(SQLiteWrites):
         if type(key) is not str:
             return False
         try:
-            return self._open().execute(self._sql_has, (key,)).fetchone() is not None
-        except UnicodeEncodeError:
-            return False  # no stored key has a lone surrogate
-        except sqlite3.Error as exc:
-            return self._run(self._sql_has, (key,), "reading", exc).fetchone() is not None
+            thread = self._local.thread
+        except AttributeError:
+            thread = self._thread()
+        with thread.gate:
+            try:
+                return thread.cur.execute(self._sql_has, (key,)).fetchone() is not None
+            except UnicodeEncodeError:
+                return False  # no stored key has a lone surrogate
+            except sqlite3.Error as exc:
+                return self._run(self._sql_has, (key,), "reading", exc).fetchone() is not None
 
     def __len__(self) -> int:
         sql = f'SELECT count(*) FROM "{self._table}"'
@@ -280,6 +304,11 @@ class SQLiteStore(SQLiteWrites):
         return True
 
     @property
+    def read_only(self) -> bool:
+        """True if this store was opened with ``read_only=True``: it changes nothing in the file."""
+        return self._read_only
+
+    @property
     def durability(self) -> str:
         """The durability level this store was opened with."""
         return self._durability
@@ -293,16 +322,19 @@ class SQLiteStore(SQLiteWrites):
             self._threads = weakref.WeakSet()
             self._local = _c.ClosedLocal()
         for thread in threads:
-            thread.conn.close()
+            with _fork.gate():  # closing calls into SQLite too
+                thread.conn.close()
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A store travels to another process (multiprocessing with spawn) as its parameters; the
         # receiver opens its own connections.
-        return (_reopen, (self._path, self._table, self._durability, self._timeout))
+        return (_reopen, (self._path, self._table, self._durability, self._timeout, self._read_only))
 
     def __repr__(self) -> str:
         state = " <closed>" if isinstance(self._local, _c.ClosedLocal) else ""
-        return f"SQLiteStore({self._path!r}, table={self._table!r}, durability={self._durability!r}){state}"
+        mode = ", read_only=True" if self._read_only else ""
+        args = f"{self._path!r}, table={self._table!r}, durability={self._durability!r}{mode}"
+        return f"SQLiteStore({args}){state}"
 
 
 def _successor(prefix: str) -> str | None:
@@ -321,5 +353,5 @@ def _successor(prefix: str) -> str | None:
     return None
 
 
-def _reopen(path: str, table: str, durability: Durability, timeout: float) -> SQLiteStore:
-    return SQLiteStore(path, table, durability, timeout=timeout)
+def _reopen(path: str, table: str, durability: Durability, timeout: float, read_only: bool) -> SQLiteStore:
+    return SQLiteStore(path, table, durability, timeout=timeout, read_only=read_only)
