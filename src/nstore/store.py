@@ -178,8 +178,8 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
 
         Its ``KeyError`` is not the final answer (the store may have been closed since, and a
         closed store's reader may simply find nothing): ask ``store[key]`` then. Wrappers read
-        the store they wrap through it. Default: the store itself; a store that can answer with
-        one Python call less (MemoryStore: a read-only view of its dictionary) overrides it.
+        the store they wrap through it. It is the store itself, except where a store can answer
+        with one Python call less (MemoryStore: a read-only view of its dictionary).
         """
         return self
 

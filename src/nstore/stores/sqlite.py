@@ -224,7 +224,10 @@ class SQLiteStore(SQLiteWrites):
         return int(_c.with_retries(lambda: self._open().execute(sql).fetchone()[0], "counting"))
 
     def count_keys(self, prefix: str | None = None) -> int:
-        # docstring inherited: a range count on the key index, O(keys in the range)
+        """The number of keys that start with ``prefix`` (every key if None).
+
+        One range count on the key index: it costs the keys in the range, not the table.
+        """
         if prefix is not None and type(prefix) is not str:
             raise bad_key(prefix)
         if not prefix:
@@ -268,7 +271,12 @@ class SQLiteStore(SQLiteWrites):
     def keys_page(
         self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
     ) -> KeyPage[str]:
-        # docstring inherited; one index range read: key > cursor AND key < upper, LIMIT n + 1
+        """One page of the keys that start with ``prefix``: up to ``limit`` keys after ``cursor``.
+
+        Keys come in sorted order; the cursor is the last key of the previous page (None for the
+        first page, and a page's cursor is None when the listing is complete). A page is one
+        index range read (``key > cursor AND key < upper``), so it costs one page.
+        """
         if prefix is not None and type(prefix) is not str:
             raise bad_key(prefix)
         check_limit(limit)
