@@ -72,6 +72,7 @@ class StoreOptions(TypedDict, total=False):
     ttl: float  # memory:// and redis://
     # file://
     durable: bool
+    read_only: bool  # file:// and sqlite://
     # sqlite://
     durability: Literal["normal", "full", "off"]
     table: str
@@ -176,7 +177,10 @@ SCHEMES: tuple[Scheme, ...] = (
         ("file",),
         "file:///abs/dir or a bare directory path",
         "nstore.stores.file:FileStore",
-        (Option("durable", bool, "fsync every write (false: faster, for caches)"),),
+        (
+            Option("durable", bool, "fsync every write (false: faster, for caches)"),
+            Option("read_only", bool, "open without changing anything on disk; writes raise ReadOnlyError"),
+        ),
     ),
     Scheme(
         "sqlite",
@@ -187,6 +191,7 @@ SCHEMES: tuple[Scheme, ...] = (
             Option("durability", str, "what a write survives", ("normal", "full", "off")),
             Option("table", str, "the table holding the keys"),
             Option("timeout", float, "seconds to wait for another writer's lock"),
+            Option("read_only", bool, "open without changing the file; writes raise ReadOnlyError"),
         ),
     ),
     Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS, _REDIS_OPTIONS),

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from nstore import errors
@@ -93,21 +94,24 @@ def parse_url(url: str | None) -> StoreURL:
     return parsed
 
 
-def open_store(url: str | None, *, create: bool = False) -> Store[str, bytes]:
+def open_store(url: str | None, *, create: bool = False, read_only: bool = False) -> Store[str, bytes]:
     """Open the store a command names (the embedded default when ``url`` is None).
 
     Unless ``create`` is true, a file or SQLite store must exist already: a command that only
-    reads must not leave an empty store behind because of a typo in a path.
+    reads must not leave an empty store behind because of a typo in a path. With ``read_only``,
+    a file or SQLite store is opened so that nothing on disk changes (``ls``, ``get``, ``inspect``).
     """
-    return open_url(parse_url(url), create=create)
+    return open_url(parse_url(url), create=create, read_only=read_only)
 
 
-def open_url(url: StoreURL, *, create: bool = False) -> Store[str, bytes]:
-    """Open ``url``; see :func:`open_store` for ``create``."""
+def open_url(url: StoreURL, *, create: bool = False, read_only: bool = False) -> Store[str, bytes]:
+    """Open ``url``; see :func:`open_store` for ``create`` and ``read_only``."""
     if not create and url.kind in ("file", "sqlite") and not os.path.exists(url.location):
         raise CommandError(
             EXIT_UNAVAILABLE, f"store unavailable: no store at {url.location} ('nstore put' creates one)"
         )
+    if read_only and url.kind in ("file", "sqlite") and "read_only" not in url.options:
+        url = replace(url, options={**url.options, "read_only": True})
     return url.open()
 
 

@@ -132,7 +132,7 @@ def _copy(args: argparse.Namespace) -> int:
     checkpoint = Checkpoint(args.checkpoint or _default_checkpoint(identity), identity)
     resume_after = None if args.restart else checkpoint.load()
     started = time.monotonic()
-    with open_url(src_url) as src, open_url(dst_url, create=True) as dst:
+    with open_url(src_url, read_only=True) as src, open_url(dst_url, create=True) as dst:
         keys = sorted(src.iter_keys(args.prefix))
         skipped = bisect.bisect_right(keys, resume_after) if resume_after is not None else 0
         todo = keys[skipped:]

@@ -84,7 +84,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _get(args: argparse.Namespace) -> int:
-    with open_store(args.url) as store:
+    with open_store(args.url, read_only=True) as store:
         value = store[args.key]
     if args.json:
         try:
@@ -159,7 +159,7 @@ def _rm(args: argparse.Namespace) -> int:
 def _ls(args: argparse.Namespace) -> int:
     end = "\0" if args.null else "\n"
     out = sys.stdout
-    with open_store(args.url) as store:
+    with open_store(args.url, read_only=True) as store:
         keys: Iterator[str] = _paged(store, args.prefix)
         if not args.unsorted:
             keys = iter(sorted(keys))

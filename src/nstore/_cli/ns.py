@@ -122,10 +122,10 @@ def manifest_data(manifest: Manifest) -> Any:
     return msgspec.to_builtins(manifest)
 
 
-def open_namespaces(url: str) -> tuple[Any, Namespaces]:
+def open_namespaces(url: str, *, read_only: bool = False) -> tuple[Any, Namespaces]:
     from nstore.namespaces import Namespaces
 
-    store = open_store(url)
+    store = open_store(url, read_only=read_only)
     return store, Namespaces(store)
 
 
@@ -141,7 +141,7 @@ def manifest_of(db: Namespaces, name: str) -> Manifest:
 
 
 def _namespaces(args: argparse.Namespace) -> int:
-    store, db = open_namespaces(args.url)
+    store, db = open_namespaces(args.url, read_only=True)
     with store:
         manifests = db.namespaces()
     if args.json:

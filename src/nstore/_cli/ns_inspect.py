@@ -22,7 +22,7 @@ _IMPORT_HINT = (
 
 
 def inspect(args: argparse.Namespace) -> int:
-    store, db = open_namespaces(args.url)
+    store, db = open_namespaces(args.url, read_only=True)
     with store:
         manifest = manifest_of(db, args.namespace)
         if args.check is not None:
