@@ -50,8 +50,10 @@ _MAX_LENGTH_DIGITS = 18  # below 2**63: longer Content-Lengths are refused as to
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 _VALUE = rb"(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?"
 _FIELD = rb"%s:[ \t]*%s[ \t]*\r\n" % (_TOKEN, _VALUE)
-# The request target: visible ASCII except "#" (a fragment is never sent, RFC 9112 3.2).
-_HEAD = re.compile(rb"(%s) ([!\x22$-~]+) (HTTP/1\.[01])\r\n((?:%s)*)\r\n" % (_TOKEN, _FIELD))
+# The request target: visible ASCII except "#" (a fragment is never sent, RFC 9112 3.2). The
+# fields are checked in the same pass: a token, a colon, a value of visible bytes, SP and HTAB.
+_LOOSE_FIELD = rb"%s:[\t\x20-\x7e\x80-\xff]*\r\n" % _TOKEN
+_HEAD = re.compile(rb"(%s) ([!\x22$-~]+) (HTTP/1\.[01])\r\n((?:%s)*)\r\n" % (_TOKEN, _LOOSE_FIELD))
 _REQUEST_LINE = re.compile(rb"%s [!\x22$-~]+ HTTP/1\.[01]\r\n" % _TOKEN)
 # What a request line can begin with, before its end has arrived: a method, SP, a target, SP...
 _START = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]{0,32}(?: [!\x22$-~]*(?: [HTP/.01]{0,8}\r?)?)?")
@@ -60,6 +62,8 @@ _QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"'
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;%s(?:=(?:%s|%s))?)*\r\n" % (_TOKEN, _TOKEN, _QUOTED))
 # Host: a reg-name, an IPv4 address or a bracketed IPv6 one, and an optional port (RFC 3986 3.2.2).
 _HOST = re.compile(rb"(?:(?:[-A-Za-z0-9._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
+
+_good_hosts: set[bytes] = set()  # Host values that passed _HOST
 
 #: ``(length, method, target, version, headers)``: ``length`` counts the head's bytes.
 Head = tuple[int, bytes, bytes, bytes, list[tuple[bytes, bytes]]]
@@ -100,16 +104,16 @@ def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
     method, target, version, block = match.groups()
     lines = block.split(b"\r\n")
     lines.pop()  # the block ends with CRLF
-    if len(lines) > MAX_HEADERS:
+    headers = []
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers.append((name, value.strip(b" \t")))
+    if len(headers) > MAX_HEADERS:
         raise _too_large(f"Expected at most {MAX_HEADERS} header fields.")
     if len(target) > MAX_LINE:
         raise _too_large(f"Expected a request line of at most {MAX_LINE} bytes.")
-    headers = []
-    for line in lines:
-        if len(line) > MAX_LINE:
-            raise _too_large(f"Expected header fields of at most {MAX_LINE} bytes.")
-        name, _, value = line.partition(b":")
-        headers.append((name, value.strip(b" \t")))
+    if len(block) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
+        raise _too_large(f"Expected header fields of at most {MAX_LINE} bytes.")
     return end + 4, method, target, version, headers
 
 
@@ -184,8 +188,11 @@ def framing(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     if host is None:
         if version == b"HTTP/1.1":
             raise _malformed("Expected a Host header (HTTP/1.1 requires one).")
-    elif _HOST.fullmatch(host) is None:
-        raise _malformed("Expected a Host header of the form name[:port] or [address][:port].")
+    elif host not in _good_hosts:
+        if _HOST.fullmatch(host) is None:
+            raise _malformed("Expected a Host header of the form name[:port] or [address][:port].")
+        if len(_good_hosts) < 64:  # clients choose Host: remember only so many
+            _good_hosts.add(host)
     length = None
     if length_text is not None:
         if not length_text.isdigit():  # bytes.isdigit is ASCII only

@@ -162,6 +162,11 @@ class WSGIServer:
         """Bytes received from clients so far, request lines and headers included."""
         return self._bytes
 
+    @property
+    def open_connections(self) -> int:
+        """Connections open now."""
+        return len(self._conns)
+
     # -- the loop ---------------------------------------------------------------------------------
 
     def serve_forever(self) -> None:
