@@ -194,6 +194,9 @@ class WSGIServer:
                         self._accept()
                     elif fd == wake_fd:
                         self._collect()
+                while self._runner.batched:  # PUTs that arrived together are committed together
+                    self._runner.commit()
+                    self._send_done()
                 now = monotonic()
                 if now >= next_tick:
                     next_tick = now + _TICK
@@ -427,12 +430,16 @@ class WSGIServer:
         conn.state = BUSY
         conn.deadline = float("inf")
         self._poller.unregister(conn.fd)
-        runner.submit(conn, body)
+        if not runner.batch(conn, body):
+            runner.submit(conn, body)
 
     def _collect(self) -> None:
         """Send the responses the threads have finished, and go on with those connections."""
         with contextlib.suppress(OSError):
             self._wake_r.recv(4096)
+        self._send_done()
+
+    def _send_done(self) -> None:
         done = self._runner.done
         while done:
             conn, output = done.popleft()

@@ -1,15 +1,21 @@
 """Where the embedded server runs the application: on its event loop, on worker threads, or
-through one writer thread that commits concurrent PUTs together.
+through one writer thread.
 
 - An application that never blocks (``app.blocking`` False: an in-memory store) runs on the loop.
-- Plain GETs of an application whose reads are short (``app.short_reads``: a local store, such as
-  SQLite in WAL mode, where a read does not wait for writers) also run on the loop, with a time
-  budget: a read that takes over ``SLOW_READ`` seconds sends every read to the workers for the
-  next ``SLOW_PAUSE`` seconds, so a slow disk or a busy lock costs one stall, not a stalled loop.
-- Plain PUTs of an application that offers ``fast_put_many`` go to one writer thread, which
-  takes every PUT waiting and writes them with one ``set_many`` (one transaction, one commit on
-  SQLite); each is answered after that commit, and if it fails each PUT is retried alone, so one
-  bad PUT fails only itself (group commit).
+- For an application whose reads and writes are short (``app.short_reads``: a local store, such
+  as SQLite in WAL mode with durability "normal", where a read does not wait for writers and a
+  commit does not wait for the disk), plain GETs run on the loop, and plain PUTs are committed
+  together on the loop (group commit): every PUT whose body is complete when the loop has
+  handled its ready sockets is written with one ``fast_put_many`` (one ``set_many``, one
+  transaction, one commit on SQLite), and each is answered after that commit. If the commit
+  fails, each PUT is retried alone, so one bad PUT fails only itself.
+- Both are timed (:class:`_Budget`): a read, or a batch of writes, over ``SLOW`` seconds is slow,
+  and ``STRIKES`` slow ones within ``PAUSE`` seconds send reads (or writes) to the threads for
+  the next ``PAUSE`` seconds, so a slow disk, a checkpoint or another process holding the write
+  lock costs a few stalls of the loop, not a stalled loop. (One slow call alone may be the loop
+  thread losing its CPU on a busy machine, which moving the work would not help.) Off the loop,
+  writes go to one writer thread, which commits all the PUTs queued since its last commit
+  together in the same way.
 - Everything else runs on the ``workers`` threads, one request per connection at a time.
 
 Results from threads are queued in :attr:`Runner.done` and the loop is woken to send them.
@@ -30,7 +36,7 @@ from nstore.server._conn import GET, PUT, Conn, problem_bytes
 from nstore.server._wsgi import encode_head
 from nstore.server.problems import Problem
 
-__all__ = ["SLOW_PAUSE", "SLOW_READ", "Output", "Runner"]
+__all__ = ["PAUSE", "SLOW", "STRIKES", "Output", "Runner"]
 
 _log = logging.getLogger("nstore.server")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -38,8 +44,31 @@ Response = tuple[str, list[tuple[str, str]], bytes]
 #: A response as the loop sends it: head (blank line included), payload, and whether to keep alive.
 Output = tuple[bytes, bytes, bool]
 
-SLOW_READ = 0.002
-SLOW_PAUSE = 1.0
+SLOW = 0.02
+STRIKES = 3
+PAUSE = 1.0
+
+
+class _Budget:
+    """Whether a kind of work may run on the loop, judged by how long it has been taking."""
+
+    __slots__ = ("_back_at", "_slow")
+
+    def __init__(self) -> None:
+        self._back_at = 0.0  # the work stays off the loop until then
+        self._slow: deque[float] = deque(maxlen=STRIKES)  # when the last slow calls ended
+
+    def allows(self) -> bool:
+        return monotonic() >= self._back_at
+
+    def took(self, started: float) -> None:
+        now = monotonic()
+        if now - started > SLOW:
+            slow = self._slow
+            slow.append(now)
+            if len(slow) == STRIKES and now - slow[0] < PAUSE:
+                self._back_at = now + PAUSE
+                slow.clear()
 
 
 class Runner:
@@ -53,34 +82,55 @@ class Runner:
         self._wake = wake
         self._stopping = stopping
         self._blocking: bool = getattr(app, "blocking", True)
-        self._short_reads: bool = self._blocking and getattr(app, "short_reads", False)
-        self._reads_back_at = 0.0  # reads leave the loop until then, after a slow one
+        self._short: bool = self._blocking and getattr(app, "short_reads", False)
+        self._reads = _Budget()
+        self._writes = _Budget()
+        self._batch: list[tuple[Conn, bytes]] = []  # PUTs to commit together on the loop
         self._pool = ThreadPoolExecutor(workers, "nstore-http") if workers else None
         self._fast_get: Callable[[str], Response] | None = getattr(app, "fast_get", None)
         self._fast_put: Callable[[str, bytes], Response] | None = getattr(app, "fast_put", None)
-        put_many: Callable[[list[tuple[str, bytes]]], list[Response]] | None = getattr(
+        self._put_many: Callable[[list[tuple[str, bytes]]], list[Response]] | None = getattr(
             app, "fast_put_many", None
         )
-        self._writer = _Writer(put_many, self._finish_writes) if put_many is not None and self._pool else None
+        put_many = self._put_many
+        self._writer = _Writer(put_many, self._written) if put_many is not None and self._pool else None
         if self._pool is None:  # no threads: everything runs on the loop
-            self._blocking = self._short_reads = False
+            self._blocking = self._short = False
 
     def on_loop(self, conn: Conn) -> bool:
         """Whether ``conn``'s request runs on the loop now (else :meth:`submit` it)."""
         if not self._blocking:
             return True
-        return conn.kind == GET and self._short_reads and monotonic() >= self._reads_back_at
+        return conn.kind == GET and self._short and self._reads.allows()
 
     def run_here(self, conn: Conn, body: bytes) -> Output:
-        """Run on the loop, timing reads of a blocking app against the budget."""
+        """Run on the loop, timing reads of a blocking app against their budget."""
         if not self._blocking:
             return self.run(conn, body)
         started = monotonic()
         output = self.run(conn, body)
-        now = monotonic()
-        if now - started > SLOW_READ:
-            self._reads_back_at = now + SLOW_PAUSE
+        self._reads.took(started)
         return output
+
+    def batch(self, conn: Conn, body: bytes) -> bool:
+        """Queue a plain PUT for :meth:`commit` on the loop, if writes may run there now."""
+        if conn.kind != PUT or not self._short or self._put_many is None or not self._writes.allows():
+            return False
+        self._batch.append((conn, body))
+        return True
+
+    def commit(self) -> None:
+        """Write the queued PUTs together, timed, and queue their responses in :attr:`done`."""
+        batch, self._batch = self._batch, []
+        assert self._put_many is not None  # batch() queues none without it
+        started = monotonic()
+        responses = _put_many(self._put_many, batch)
+        self._writes.took(started)
+        self._finish_writes([conn for conn, _ in batch], responses)
+
+    @property
+    def batched(self) -> bool:
+        return bool(self._batch)
 
     def submit(self, conn: Conn, body: bytes) -> None:
         if conn.kind == PUT and self._writer is not None:
@@ -103,6 +153,10 @@ class Runner:
     def _finish_writes(self, conns: list[Conn], responses: list[Response]) -> None:
         for conn, response in zip(conns, responses, strict=True):
             self.done.append((conn, self.encode(conn, response)))
+
+    def _written(self, conns: list[Conn], responses: list[Response]) -> None:
+        """The writer thread's results: queue them, and wake the loop to send them."""
+        self._finish_writes(conns, responses)
         self._wake()
 
     def run(self, conn: Conn, body: bytes) -> Output:
@@ -186,11 +240,14 @@ class _Writer:
                 batch, self._queue = self._queue, []
                 if not batch:
                     return
-            conns = [conn for conn, _ in batch]
-            try:
-                responses = self._put_many([(conn.key, body) for conn, body in batch])
-            except Exception:  # put_many answers each PUT; this is a defect, not a store error
-                _log.exception("Unexpected error in the HTTP server")
-                failed = ("500 Internal Server Error", [("Connection", "close")], b"")
-                responses = [failed] * len(batch)
-            self._finished(conns, responses)
+            self._finished([conn for conn, _ in batch], _put_many(self._put_many, batch))
+
+
+def _put_many(
+    put_many: Callable[[list[tuple[str, bytes]]], list[Response]], batch: list[tuple[Conn, bytes]]
+) -> list[Response]:
+    try:
+        return put_many([(conn.key, body) for conn, body in batch])
+    except Exception:  # put_many answers each PUT itself; this is a defect, not a store error
+        _log.exception("Unexpected error in the HTTP server")
+        return [("500 Internal Server Error", [("Connection", "close")], b"")] * len(batch)
