@@ -6,9 +6,10 @@ import socket
 import threading
 from pathlib import Path
 
-from nstore import FileStore, SQLiteStore
+from nstore import FileStore, MemoryStore, SQLiteStore
 from nstore.server import make_app, serve_in_thread
 from nstore.server._runner import PAUSE, SLOW, STRIKES, _Budget
+from nstore.stores.http import HTTPStore
 from tests.server.conftest import read_response
 
 
@@ -76,3 +77,27 @@ def test_slow_calls_move_work_off_the_loop_for_a_while() -> None:
     budget.took(-1.0)
     assert not budget.allows()
     assert SLOW < PAUSE
+
+
+def test_puts_to_a_remote_store_are_committed_together_by_the_writer_thread() -> None:
+    # A remote store never runs on the loop: its plain PUTs go to the writer thread, which
+    # sends all those queued meanwhile as one set_many (one batch request here).
+    backend = MemoryStore[str, bytes]()
+    with (
+        serve_in_thread(backend) as inner,
+        HTTPStore(inner.url) as remote,
+        serve_in_thread(remote) as outer,
+    ):
+        results: dict[str, int] = {}
+
+        def client(key: str) -> None:
+            results[key] = _put(outer.url, key, key.encode())
+
+        keys = [f"r{i}" for i in range(16)]
+        threads = [threading.Thread(target=client, args=(key,)) for key in keys]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert set(results.values()) == {204}
+        assert {key: backend[key] for key in keys} == {key: key.encode() for key in keys}
