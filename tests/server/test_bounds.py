@@ -84,16 +84,20 @@ def test_bodies_held_across_connections_are_capped(small_server: ServerHandle) -
     assert small_server.server.budget.used == 0  # released when the connections closed
 
 
-def test_a_trickled_body_is_cut_off() -> None:
-    # 100 bytes may take 1 s + 100 / 64 KiB/s; one byte every 0.1 s would take 10 s, and each
-    # byte is progress.
+@pytest.mark.parametrize(
+    ("framing", "piece"),
+    [(b"Content-Length: 100", b"x"), (b"Transfer-Encoding: chunked", b"1\r\nx\r\n")],
+)
+def test_a_trickled_body_is_cut_off(framing: bytes, piece: bytes) -> None:
+    # A body may take 1 s + its size at 64 KiB/s; a byte every 0.1 s would take 10 s for 100
+    # bytes (forever, chunked), and each byte is progress.
     with serve_in_thread(MemoryStore[str, bytes](), read_timeout=1.0) as handle, connect(handle) as sock:
-        sock.sendall(b"PUT /v1/keys/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n")
+        sock.sendall(b"PUT /v1/keys/a HTTP/1.1\r\nHost: 127.0.0.1\r\n" + framing + b"\r\n\r\n")
         started = time.monotonic()
         cut = False
         for _ in range(60):
             try:
-                sock.sendall(b"x")
+                sock.sendall(piece)
             except OSError:
                 cut = True
                 break
