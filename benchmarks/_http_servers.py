@@ -2,18 +2,21 @@
 
 Run as ``python -m benchmarks._http_servers KIND PORT``; serves until killed. KIND is baseline,
 builtin, workers (the builtin server running requests on worker threads, as it does for a store
-that can block), granian (over the same app, a reference: nstore does not offer it), or
-(when installed) cheroot or waitress.
-The baseline is ``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive and TCP_NODELAY,
-answering every GET with the same 1 KiB and every PUT with 204. The others serve a MemoryStore
-holding that 1 KiB at ``bench/value`` through nstore's app.
+that can block), granian (over the same app, a reference: nstore does not offer it), sqlite and
+sqlite-granian (``nstore serve``'s default store, a SQLiteStore with durability "normal" in a
+fresh temporary file, behind each server), or (when installed) cheroot or waitress.
+The baseline is ``http.server.ThreadingHTTPServer`` with HTTP/1.1 keep-alive and TCP_NODELAY
+over a dict: GET answers the value stored at the path, PUT stores the body there (204). The
+others serve a store holding that 1 KiB at ``bench/value`` through nstore's app.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import socket
 import sys
+import tempfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 VALUE = bytes(range(256)) * 4  # 1 KiB
 KEY = "bench/value"
+_DICT: dict[str, bytes] = {}
 
 
 class _Baseline(BaseHTTPRequestHandler):
@@ -32,14 +36,15 @@ class _Baseline(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
+        value = _DICT.get(self.path, VALUE)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(VALUE)))
+        self.send_header("Content-Length", str(len(value)))
         self.end_headers()
-        self.wfile.write(VALUE)
+        self.wfile.write(value)
 
     def do_PUT(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _DICT[self.path] = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -59,10 +64,18 @@ def main(kind: str, port: int) -> None:
     if kind == "baseline":
         _QuietServer(("127.0.0.1", port), _Baseline).serve_forever()
         return
-    from nstore import MemoryStore
+    from nstore import MemoryStore, SQLiteStore
     from nstore.server import make_app, serve
+    from nstore.store import Store
 
-    store = MemoryStore[str, bytes]({KEY: VALUE})
+    store: Store[str, bytes]
+    if kind.startswith("sqlite"):
+        directory = tempfile.mkdtemp(prefix="nstore-bench-")
+        store = SQLiteStore(os.path.join(directory, "bench.db"), durability="normal")
+        store[KEY] = VALUE
+        kind = kind.removeprefix("sqlite").removeprefix("-") or "builtin"
+    else:
+        store = MemoryStore[str, bytes]({KEY: VALUE})
     if kind == "cheroot":  # measured as candidates for the embedded server; not dependencies
         cheroot = importlib.import_module("cheroot.wsgi")
         cheroot.Server(("127.0.0.1", port), make_app(store), numthreads=16).safe_start()

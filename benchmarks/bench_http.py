@@ -7,8 +7,12 @@ and the median of the per-round ratios.
 1. Servers, with wrk (``-t2 -c16``; if wrk is missing, a load generator of this script, said so
    in the output): requests/s of GET and PUT of 1 KiB for a MemoryStore behind nstore's builtin
    server (on its event loop, and on worker threads as a store that can block is served) and
-   behind granian (over the same app, a reference), against the stdlib
-   ``ThreadingHTTPServer`` (TCP_NODELAY on) returning the same 1 KiB. Target: at least 3x.
+   behind granian (over the same app, a reference), and for ``nstore serve``'s default store, a
+   SQLiteStore (durability "normal"), behind each, against the stdlib ``ThreadingHTTPServer``
+   (TCP_NODELAY on) over a dict. Targets: MemoryStore 3x; SQLite GET 3x, PUT 2x, and at least
+   granian's figure for the same store. ``--latency`` adds p99 latencies at -c16 and -c256.
+0. Parsers (``--part parsers``): microseconds to parse a request head, nstore's strict parser
+   against httptools (llhttp) and h11.
 2. Client: HTTPStore ``store[k]`` / ``store[k] = v`` against a bare ``http.client`` keep-alive
    loop doing the same requests on the builtin server. Target: at most 1.3x its time per op.
 3. Batches: ``get_many`` of 100 keys against 100 single gets. Target: at least 10x faster.
@@ -40,7 +44,11 @@ from nstore.stores.http import HTTPStore
 
 # cheroot and waitress, the pure-Python candidates, run when installed (they are not dependencies).
 _CANDIDATES = [name for name in ("cheroot", "waitress") if importlib.util.find_spec(name) is not None]
-SERVERS = ("baseline", "builtin", "workers", "granian", *_CANDIDATES)
+SERVERS = ("baseline", "builtin", "workers", "granian", "sqlite", "sqlite-granian", *_CANDIDATES)
+#: The target of each server against the baseline, GET and PUT.
+TARGETS = {"sqlite": (3.0, 2.0)}
+#: Servers measured to compare with, not held to a target (the SQLite target: at least granian).
+COMPARATORS = ("sqlite-granian", *_CANDIDATES)
 
 
 def _free_port() -> int:
@@ -84,17 +92,26 @@ def server_process(kind: str) -> Iterator[str]:
 _PUT_LUA = 'wrk.method = "PUT"\nwrk.body = string.rep("x", 1024)\n'
 
 
-def wrk(url: str, method: str, seconds: float, script_dir: Path) -> float:
-    args = ["wrk", "-t2", "-c16", f"-d{seconds:g}s", url]
+def wrk(url: str, method: str, seconds: float, script_dir: Path, connections: int = 16) -> float:
+    return wrk_latency(url, method, seconds, script_dir, connections)[0]
+
+
+def wrk_latency(
+    url: str, method: str, seconds: float, script_dir: Path, connections: int = 16
+) -> tuple[float, float]:
+    """Requests/s and the p99 latency in milliseconds."""
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", url]
     if method == "PUT":
         script = script_dir / "put.lua"
         script.write_text(_PUT_LUA)
         args[1:1] = ["-s", str(script)]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None or "Non-2xx" in out:
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    if match is None or p99 is None or "Non-2xx" in out:
         raise RuntimeError(f"wrk failed or got errors:\n{out}")
-    return float(match.group(1))
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return float(match.group(1)), float(p99.group(1)) * scale
 
 
 def loopback_load(url: str, method: str, seconds: float) -> float:
@@ -131,7 +148,12 @@ def loopback_load(url: str, method: str, seconds: float) -> float:
 # -- the three parts -------------------------------------------------------------------------------
 
 
-def bench_servers(rounds: int, seconds: float) -> str:
+def _target(kind: str, method: str) -> float:
+    get, put = TARGETS.get(kind, (3.0, 3.0))
+    return get if method == "GET" else put
+
+
+def bench_servers(rounds: int, seconds: float, servers: tuple[str, ...] = SERVERS) -> str:
     use_wrk = shutil.which("wrk") is not None
     rates: dict[tuple[str, str], list[float]] = {}
     ratios: dict[tuple[str, str], list[float]] = {}
@@ -139,7 +161,7 @@ def bench_servers(rounds: int, seconds: float) -> str:
         for _ in range(rounds):
             for method in ("GET", "PUT"):
                 this_round = {}
-                for kind in SERVERS:
+                for kind in servers:
                     with server_process(kind) as url:
                         load = (
                             wrk(
@@ -155,7 +177,7 @@ def bench_servers(rounds: int, seconds: float) -> str:
                         )
                     this_round[kind] = load
                     rates.setdefault((kind, method), []).append(load)
-                for kind in SERVERS:
+                for kind in servers:
                     ratios.setdefault((kind, method), []).append(this_round[kind] / this_round["baseline"])
     rows = [
         [
@@ -163,17 +185,54 @@ def bench_servers(rounds: int, seconds: float) -> str:
             method,
             fmt(statistics.median(rates[kind, method])),
             f"{statistics.median(ratios[kind, method]):.2f}x",
-            "-" if kind == "baseline" else ("yes" if statistics.median(ratios[kind, method]) >= 3 else "no"),
+            f"{min(ratios[kind, method]):.2f}-{max(ratios[kind, method]):.2f}x",
+            "-"
+            if kind == "baseline" or kind in COMPARATORS
+            else f"{_target(kind, method):g}x: "
+            + ("yes" if statistics.median(ratios[kind, method]) >= _target(kind, method) else "no"),
         ]
         for method in ("GET", "PUT")
-        for kind in SERVERS
+        for kind in servers
     ]
     generator = (
         "wrk -t2 -c16" if use_wrk else "the script's loopback generator (wrk not found): 2 x 8 connections"
     )
     return f"Load: {generator}, {seconds:g} s per run, {rounds} rounds\n" + table(
-        ["server", "method", "requests/s", "vs baseline", ">= 3x"], rows
+        ["server", "method", "requests/s", "vs baseline", "spread", "target"], rows
     )
+
+
+def bench_latency(rounds: int, seconds: float, servers: tuple[str, ...]) -> str:
+    """p99 latency (ms) at 16 and 256 connections, medians over interleaved rounds (needs wrk)."""
+    p99: dict[tuple[str, str, int], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            for kind in servers:
+                with server_process(kind) as url:
+                    path = url + ("/x" if kind == "baseline" else "/v1/keys/" + KEY)
+                    for method in ("GET", "PUT"):
+                        for connections in (16, 256):
+                            _, ms = wrk_latency(path, method, seconds, Path(tmp), connections)
+                            p99.setdefault((kind, method, connections), []).append(ms)
+    rows = [
+        [kind, method, *(f"{statistics.median(p99[kind, method, c]):.1f} ms" for c in (16, 256))]
+        for method in ("GET", "PUT")
+        for kind in servers
+    ]
+    return table(["server", "method", "p99 at -c16", "p99 at -c256"], rows)
+
+
+def bench_parsers(rounds: int) -> str:
+    from benchmarks._parsers import HEADS, parse_costs
+
+    costs = parse_costs(rounds, 20000)
+    rows = []
+    for head in HEADS:
+        base = costs["nstore strict", head]
+        for name in ("nstore strict", "httptools (llhttp)", "h11"):
+            ratio = statistics.median(a / b for a, b in zip(costs[name, head], base, strict=True))
+            rows.append([head, name, f"{statistics.median(costs[name, head]):.2f} us", f"{ratio:.2f}x"])
+    return table(["head", "parser", "per parse", "vs nstore"], rows)
 
 
 def _timed(fn: Callable[[], object], n: int) -> float:
@@ -242,13 +301,29 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0, help="seconds per load run")
     parser.add_argument("--ops", type=int, default=2000, help="client operations per timing")
+    parser.add_argument(
+        "--part", choices=("all", "parsers", "servers", "sqlite", "latency", "client"), default="all"
+    )
     args = parser.parse_args()
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}")
-    print("\n## Servers: a MemoryStore behind each, 1 KiB values\n")
-    print(bench_servers(args.rounds, args.seconds), flush=True)
-    print("\n## HTTPStore (builtin server)\n")
-    # Many short rounds: the per-round ratios then pair timings taken close together.
-    print(bench_client(args.rounds * 5, args.ops // 5))
+    part = args.part
+    if part in ("all", "parsers"):
+        print("\n## Parsers: one request head\n")
+        print(bench_parsers(args.rounds * 3), flush=True)
+    if part in ("all", "servers"):
+        print("\n## Servers: MemoryStore or SQLiteStore behind each, 1 KiB values\n")
+        print(bench_servers(args.rounds, args.seconds), flush=True)
+    if part == "sqlite":
+        print("\n## Servers: SQLiteStore (durability normal) behind each, 1 KiB values\n")
+        print(bench_servers(args.rounds, args.seconds, ("baseline", "sqlite", "sqlite-granian")), flush=True)
+    if part in ("all", "latency"):
+        print("\n## p99 latency\n")
+        servers = ("baseline", "builtin", "sqlite", "sqlite-granian")
+        print(bench_latency(max(1, args.rounds // 2), args.seconds, servers), flush=True)
+    if part in ("all", "client"):
+        print("\n## HTTPStore (builtin server)\n")
+        # Many short rounds: the per-round ratios then pair timings taken close together.
+        print(bench_client(args.rounds * 5, args.ops // 5))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Unpack
 
 import pytest
 
 from nstore import FileStore, MemoryStore
 from nstore.errors import ConfigurationError
-from nstore.server import ServerHandle, serve_in_thread
+from nstore.server import ServeOptions, ServerHandle, serve_in_thread
 from nstore.stores.http import HTTPStore
 from tests.server.conftest import Raw, read_response
 
@@ -184,7 +185,7 @@ def test_shutdown_finishes_a_request_in_progress() -> None:
 
 
 @contextmanager
-def _short_deadlines(**deadlines: float) -> Iterator[ServerHandle]:
+def _short_deadlines(**deadlines: Unpack[ServeOptions]) -> Iterator[ServerHandle]:
     store = MemoryStore[str, bytes]({"k": b"v"})
     with serve_in_thread(store, "127.0.0.1", 0, **deadlines) as server:
         yield server
@@ -252,7 +253,8 @@ def test_a_head_over_the_limit_is_431() -> None:
         {"workers": True},
     ],
 )
-def test_bad_server_options_are_refused(options: dict[str, object]) -> None:
+def test_bad_server_options_are_refused(options: dict[str, Any]) -> None:
+    # Untyped callers (the command line, a configuration file) are checked at run time.
     with pytest.raises(ConfigurationError):
         serve_in_thread(MemoryStore[str, bytes](), "127.0.0.1", 0, **options)
 

@@ -28,9 +28,21 @@ def test_an_incomplete_head_waits_for_more() -> None:
         assert parse_head(bytearray(HEAD[:end])) is None, end
 
 
-def test_bare_line_feeds_and_stray_empty_lines_are_accepted() -> None:
-    head = b"\r\n\nGET /x HTTP/1.0\nHost: h\n\n"
-    assert parse_head(bytearray(head + b"next")) == (len(head), b"GET", b"/x", b"HTTP/1.0", [(b"Host", b"h")])
+def test_bare_line_feeds_and_empty_lines_before_a_request_are_refused() -> None:
+    # As h11 does: lines end in CRLF, and a request begins with its request line.
+    for head in (
+        b"GET /x HTTP/1.0\nHost: h\n\n",
+        b"\r\nGET /x HTTP/1.0\r\n\r\n",
+        b"\nGET /x HTTP/1.0\r\n\r\n",
+    ):
+        with pytest.raises(Problem) as info:
+            parse_head(bytearray(head + b"next"))
+        assert info.value.status == 400, head
+
+
+def test_an_empty_line_flood_is_refused_at_once() -> None:
+    with pytest.raises(Problem):
+        parse_head(bytearray(b"\r\n" * 10))
 
 
 @pytest.mark.parametrize(

@@ -16,15 +16,24 @@ import signal
 import threading
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from nstore.errors import ConfigurationError
 from nstore.server._guard import Guard, is_loopback
 from nstore.server._http import WSGIServer
+from nstore.server._options import SERVER_OPTIONS, ServeOptions
 from nstore.server.app import NStoreApp
 from nstore.store import Store
 
-__all__ = ["DEFAULT_PORT", "NStoreApp", "ServerHandle", "make_app", "serve", "serve_in_thread"]
+__all__ = [
+    "DEFAULT_PORT",
+    "NStoreApp",
+    "ServeOptions",
+    "ServerHandle",
+    "make_app",
+    "serve",
+    "serve_in_thread",
+]
 
 DEFAULT_PORT = 8470
 MiB = 1024 * 1024
@@ -101,12 +110,7 @@ class ServerHandle:
 
 def _app(store: Store[str, bytes], host: str, options: dict[str, Any]) -> tuple[NStoreApp, dict[str, Any]]:
     """The app for a server bound to ``host``, and the options meant for the server itself."""
-    check_server(options.pop("server", "builtin"))
-    server_options: dict[str, Any] = {
-        name: options.pop(name)
-        for name in ("max_connections", "header_timeout", "read_timeout", "keepalive_timeout", "workers")
-        if name in options
-    }
+    server_options: dict[str, Any] = {name: options.pop(name) for name in SERVER_OPTIONS if name in options}
     loopback = is_loopback(host)
     if not loopback and not (options.get("tokens") or options.get("read_only_tokens")):
         raise ConfigurationError(
@@ -129,16 +133,26 @@ def _start(store: Store[str, bytes], host: str, port: int, options: dict[str, An
 
 
 def serve_in_thread(
-    store: Store[str, bytes], host: str = "127.0.0.1", port: int = 0, **options: Any
+    store: Store[str, bytes],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    server: str = "builtin",
+    **options: Unpack[ServeOptions],
 ) -> ServerHandle:
     """Serve ``store`` from a background thread; return a handle with ``.url`` and ``.shutdown()``.
 
-    ``options`` are those of :func:`make_app` and of the server: ``max_connections`` (1024),
-    ``header_timeout`` (10 s), ``read_timeout`` (30 s), ``keepalive_timeout`` (15 s), ``workers``
-    (threads running requests: none for an in-memory store, which is served on the event loop;
-    else 32). Binding
-    beyond loopback without ``tokens`` raises :class:`~nstore.errors.ConfigurationError`.
+    ``options`` (typed by :class:`ServeOptions`) are those of :func:`make_app` and of the
+    server: ``max_connections`` (1024), ``header_timeout`` (10 s), ``read_timeout`` (30 s),
+    ``keepalive_timeout`` (15 s), ``workers`` (threads running requests: none for an in-memory
+    store, which is served on the event loop; else 32), ``max_buffered`` (bytes of bodies and
+    unread responses held across all connections: 256 MiB, or twice ``max_body``) and
+    ``min_rate`` (bytes/s a body must arrive at, and a response be read at, beyond
+    ``read_timeout``: 64 KiB/s); docs/http.md says how each bound works. Binding beyond
+    loopback without ``tokens`` raises :class:`~nstore.errors.ConfigurationError`, and so does a
+    ``server`` other than ``"builtin"``.
     """
+    check_server(server)
     return _start(store, host, port, dict(options))
 
 
@@ -161,7 +175,7 @@ def serve(
     port: int = DEFAULT_PORT,
     *,
     server: str = "builtin",
-    **options: Any,
+    **options: Unpack[ServeOptions],
 ) -> None:
     """Serve ``store`` until Ctrl-C or SIGTERM, then stop cleanly (for ``nstore serve``).
 

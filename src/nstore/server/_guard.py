@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -14,6 +15,9 @@ __all__ = ["LOOPBACK_HOSTS", "Access", "Guard", "is_loopback"]
 Access = Literal["read", "write"]
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 _UNAUTHORIZED = (("WWW-Authenticate", 'Bearer realm="nstore"'),)
+# A Host header: a name or an IPv4 address, or a bracketed IPv6 one, then an optional port. No
+# userinfo ("@"), no list (two Host headers joined by a server with ","), no spaces.
+_HOST = re.compile(r"(?P<name>[-A-Za-z0-9._~!$&'()*+;=%]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
 
 
 def is_loopback(host: str) -> bool:
@@ -77,10 +81,15 @@ class Guard:
         header = environ.get("HTTP_HOST")
         if not header:
             raise Problem(400, "missing-host", "Expected a Host header. Got none.")
-        name = header[1 : header.find("]")] if header.startswith("[") else header.rsplit(":", 1)[0]
-        name = name.lower()
+        match = _HOST.fullmatch(header)
+        if match is None:
+            raise Problem(400, "bad-host", "Expected one Host header of the form name[:port].")
+        name = match["name"].strip("[]").lower()
         for allowed in self.allowed_hosts:
-            if name == allowed or (allowed.startswith(".") and name.endswith(allowed)):
+            # ".example.com" allows example.com and every name under it.
+            if name == allowed or (
+                allowed.startswith(".") and (name.endswith(allowed) or name == allowed[1:])
+            ):
                 if len(self.known_hosts) < 64:  # clients choose Host: remember only so many
                     self.known_hosts.add(header)
                 return

@@ -11,12 +11,12 @@ import sys
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["base_environ", "encode_head", "parse_request"]
+__all__ = ["base_environ", "build_environ", "encode_head"]
 
-Request = tuple[dict[str, Any], bool, bool, int, bool]
 _names: dict[bytes, str] = {}  # header name -> environ key (bounded: see _environ_key)
-#: The headers that change how the server frames the request (all others only go to environ).
-_FRAMING = frozenset({"CONTENT_LENGTH", "HTTP_CONNECTION", "HTTP_TRANSFER_ENCODING", "HTTP_EXPECT"})
+#: Header names with "_" would share an environ key with the "-" spelling
+#: (``Content_Length`` -> ``CONTENT_LENGTH``): such headers are left out of environ.
+_DROPPED = ""
 
 
 def base_environ(host: str, port: int) -> dict[str, Any]:
@@ -37,17 +37,25 @@ def base_environ(host: str, port: int) -> dict[str, Any]:
 def _environ_key(name: bytes) -> str:
     key = _names.get(name)
     if key is None:
-        upper = name.decode("latin-1").upper().replace("-", "_")
-        key = upper if upper in ("CONTENT_LENGTH", "CONTENT_TYPE") else "HTTP_" + upper
+        text = name.decode("latin-1")
+        if "_" in text:
+            key = _DROPPED
+        else:
+            upper = text.upper().replace("-", "_")
+            key = upper if upper in ("CONTENT_LENGTH", "CONTENT_TYPE") else "HTTP_" + upper
         if len(_names) < 512:  # clients choose header names: cache only so many
             _names[name] = key
     return key
 
 
-def parse_request(
+def build_environ(
     base: dict[str, Any], method: bytes, target: bytes, version: bytes, headers: list[tuple[bytes, bytes]]
-) -> Request | None:
-    """``(environ, keep_alive, chunked, content_length, expect_continue)``, or None if malformed."""
+) -> dict[str, Any]:
+    """The WSGI environ of a request whose head :mod:`~nstore.server._framing` has checked.
+
+    Repeated headers are joined with ", " (RFC 9110 5.3); those framing the body were checked
+    to come once.
+    """
     path, _, query = target.partition(b"?")
     raw = path.decode("latin-1")
     environ = base.copy()
@@ -56,39 +64,16 @@ def parse_request(
     environ["RAW_URI"] = raw
     environ["QUERY_STRING"] = query.decode("latin-1")
     environ["SERVER_PROTOCOL"] = version.decode("latin-1")
-    keep_alive = version == b"HTTP/1.1"
-    chunked = False
-    length: int | None = None
-    expect_continue = False
     for name, value in headers:
         key = _environ_key(name)
+        if not key:  # dropped
+            continue
         text = value.decode("latin-1")
         if key in environ:
-            if key == "CONTENT_LENGTH":
-                return None  # a repeated Content-Length (RFC 9112, 6.3)
-            environ[key] += "," + text
+            environ[key] += ", " + text
         else:
             environ[key] = text
-        if key in _FRAMING:
-            lower = text.lower()
-            if key == "CONTENT_LENGTH":
-                if not value.isdigit():
-                    return None
-                length = int(value)
-            elif key == "HTTP_CONNECTION":
-                if "close" in lower:
-                    keep_alive = False
-                elif "keep-alive" in lower:
-                    keep_alive = True
-            elif key == "HTTP_TRANSFER_ENCODING":
-                if lower.strip() != "chunked":
-                    return None  # no other codings are supported
-                chunked = True
-            elif key == "HTTP_EXPECT":
-                expect_continue = lower == "100-continue"
-    if chunked and length is not None:
-        return None  # request smuggling guard (RFC 9112, 6.1)
-    return environ, keep_alive, chunked, length or 0, expect_continue
+    return environ
 
 
 def encode_head(status: str, headers: list[tuple[str, str]], length: int) -> tuple[bytes, bool]:

@@ -71,48 +71,70 @@ class NStoreApp:
         store = self.store
         return store.is_persistent or store.is_remote
 
+    @property
+    def short_reads(self) -> bool:
+        """Whether a read is short enough to serve on the embedded server's event loop: the
+        store is local (a file or SQLite in WAL mode, where a read does not wait for writers).
+
+        The server still times each such read and sends reads to its threads for a while after
+        a slow one (see ``nstore.server._runner``).
+        """
+        return not self.store.is_remote
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        guard = self.guard
         try:
-            if environ.get("HTTP_HOST") not in guard.known_hosts and not guard.any_host:
-                guard.check_host(environ)
+            self._check_head(environ)
             status, headers, body = self._dispatch(environ)
         except Exception as exc:
             status, headers, body = _problem_response(exc)
-        if guard.cors_origins is not None:
-            headers += guard.cors_headers(environ, preflight=False)
-        headers.append(("Content-Length", str(len(body))))
+        status, headers, body = self._finish(environ, status, headers, body)
         start_response(status, headers)
         return (body,) if environ["REQUEST_METHOD"] != "HEAD" else (b"",)
 
-    def fast_get(self, host: str, target: bytes) -> Response | None:
-        """The response to a plain ``GET /v1/keys/{key}``, or None to take the WSGI path.
+    def admit(self, environ: dict[str, Any]) -> Response | None:
+        """The response refusing a request from its head alone (Host, token), or None.
 
-        The embedded server calls this for a GET whose only headers are Host and ones the app
-        ignores; it answers exactly what ``__call__`` would, without building an environ. Only the
-        simplest case is taken (no auth, no CORS, a Host already allowed, a key without percent
-        escapes or query); everything else returns None before any work is done.
+        The embedded server calls this before it reads a body, so that no client can make it
+        buffer a body it would refuse; ``__call__`` makes the same checks for other servers.
         """
-        key = self._plain_key(host, target)
-        return None if key is None else self._fast(self._get, key, _NO_HEADERS)
+        try:
+            self._check_head(environ)
+        except Problem as exc:
+            return self._finish(environ, *_problem_response(exc))
+        return None
 
-    def fast_put(self, host: str, target: bytes, length: str, body: Any) -> Response | None:
-        """The response to a plain ``PUT /v1/keys/{key}``, or None (body unread) for the WSGI path.
+    def _check_head(self, environ: dict[str, Any]) -> None:
+        guard = self.guard
+        if environ.get("HTTP_HOST") not in guard.known_hosts and not guard.any_host:
+            guard.check_host(environ)
+        if guard.auth_enabled and not self._preflight(environ):
+            path: str = environ.get("PATH_INFO", "")
+            if path.startswith(_KEYS) or path == "/v1/batch":
+                guard.access(environ)
 
-        As :meth:`fast_get`, for a PUT whose only headers are Host, one ``Content-Length``
-        (``length``, digits) and ones the app ignores; ``body`` is the request's ``wsgi.input``,
-        read exactly as the WSGI path reads it (so the body limit is the same).
+    def _preflight(self, environ: dict[str, Any]) -> bool:
+        return environ["REQUEST_METHOD"] == "OPTIONS" and self.guard.cors_origins is not None
+
+    def _finish(
+        self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Response:
+        if self.guard.cors_origins is not None and not self._preflight(environ):
+            headers += self.guard.cors_headers(environ, preflight=False)
+        headers.append(("Content-Length", str(len(body))))
+        return status, headers, body
+
+    def fast_key(self, host: bytes, target: bytes) -> str | None:
+        """The key of a plain ``GET`` or ``PUT /v1/keys/{key}`` the fast methods may serve, or None.
+
+        The embedded server asks this for a GET or PUT whose only headers are Host,
+        Content-Length and ones the app ignores. Only the simplest case is taken (no auth, no
+        CORS, a Host already allowed, a key without percent escapes or query); for everything
+        else it returns None before any work is done, and the request takes ``__call__``.
         """
-        key = self._plain_key(host, target)
-        if key is None:
-            return None
-        return self._fast(self._put, key, {"CONTENT_LENGTH": length, "wsgi.input": body})
-
-    def _plain_key(self, host: str, target: bytes) -> str | None:
         guard = self.guard
         if guard.auth_enabled or guard.cors_origins is not None:
             return None
-        if host not in guard.known_hosts and not guard.any_host:
+        if not guard.any_host and host.decode("latin-1") not in guard.known_hosts:
             return None  # __call__ checks it (and remembers it when allowed)
         if not target.startswith(b"/v1/keys/") or b"%" in target or b"?" in target:
             return None
@@ -120,6 +142,26 @@ class NStoreApp:
         if not data or len(data) > self.max_key_length or not data.isascii():
             return None
         return data.decode("ascii")
+
+    def fast_get(self, key: str) -> Response:
+        """The response to ``GET /v1/keys/{key}`` for a key from :meth:`fast_key`."""
+        return self._fast(self._get, key, _NO_HEADERS)
+
+    def fast_put(self, key: str, value: bytes) -> Response:
+        """The response to ``PUT /v1/keys/{key}`` of ``value`` for a key from :meth:`fast_key`."""
+        return self._fast(lambda key, environ: self._store_put(key, value, environ), key, _NO_HEADERS)
+
+    def fast_put_many(self, items: list[tuple[str, bytes]]) -> list[Response]:
+        """The responses to several plain PUTs, written with one ``set_many`` (one transaction,
+        one commit where the store has them): each is answered after its value is stored. If
+        ``set_many`` fails, each PUT is retried alone, so one bad PUT fails only itself."""
+        try:
+            self.store.set_many(items)
+        except Exception:
+            return [self.fast_put(key, value) for key, value in items]
+        return [
+            ("204 No Content", [("ETag", etag(value)), ("Content-Length", "0")], b"") for _, value in items
+        ]
 
     def _fast(
         self, handler: Callable[[str, dict[str, Any]], Response], key: str, environ: dict[str, Any]
@@ -136,6 +178,8 @@ class NStoreApp:
     def _dispatch(self, environ: dict[str, Any]) -> Response:
         method: str = environ["REQUEST_METHOD"]
         path: str = environ.get("PATH_INFO", "")
+        if method == "OPTIONS" and self.guard.cors_origins is not None:
+            return "204 No Content", self.guard.cors_headers(environ, preflight=True), b""
         if path.startswith(_KEY_PREFIX):
             access = self.guard.access(environ) if self.guard.auth_enabled else "write"
             key = self._key(environ)
@@ -145,8 +189,6 @@ class NStoreApp:
                 _require_write(access)
                 return self._put(key, environ) if method == "PUT" else self._delete(key, environ)
             raise _not_allowed(_KEY_METHODS)
-        if method == "OPTIONS" and self.guard.cors_origins is not None:
-            return "204 No Content", self.guard.cors_headers(environ, preflight=True), b""
         if path == _KEYS:
             if method not in ("GET", "HEAD"):
                 raise _not_allowed("GET, HEAD")
@@ -202,7 +244,9 @@ class NStoreApp:
         return "200 OK", [("ETag", tag), _OCTETS_HEADER], value
 
     def _put(self, key: str, environ: dict[str, Any]) -> Response:
-        value = self.read_body(environ)
+        return self._store_put(key, self.read_body(environ), environ)
+
+    def _store_put(self, key: str, value: bytes, environ: dict[str, Any]) -> Response:
         headers = [("ETag", etag(value))]
         if_none = environ.get("HTTP_IF_NONE_MATCH")
         if_match = environ.get("HTTP_IF_MATCH")
@@ -252,7 +296,7 @@ class NStoreApp:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         prefix = _single(query, "prefix", "")
         limit_text = _single(query, "limit", str(self.max_page))
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= self.max_page:
+        if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= self.max_page:
             raise Problem(400, "bad-limit", f"Expected limit from 1 to {self.max_page}. Got {limit_text!r}.")
         limit = int(limit_text)
         unknown = set(query) - {"prefix", "limit", "cursor"}
@@ -286,8 +330,10 @@ class NStoreApp:
         """The request body, refused with 413 before reading more than ``max_body`` + 1 bytes."""
         length = environ.get("CONTENT_LENGTH")
         if length:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 raise Problem(400, "bad-length", "Expected a decimal Content-Length.")
+            if len(length) > 18:  # int() refuses over 4,300 digits; no body is this large anyway
+                raise self._too_large()
             size = int(length)
             if size > self.max_body:
                 raise self._too_large()
