@@ -15,9 +15,13 @@ that needs them is created, so ``import nstore`` stays light.
 """
 
 from nstore import errors
+from nstore.astore import AsyncStore
+from nstore.aview import AsyncView
 from nstore.namespaces import Namespaces
 from nstore.server import make_app, serve, serve_in_thread
 from nstore.store import Store
+from nstore.stores._adapter import AsyncAdapter
+from nstore.stores.amemory import AsyncMemoryStore
 from nstore.stores.file import FileStore
 from nstore.stores.http import HTTPStore
 from nstore.stores.memory import MemoryStore
@@ -28,6 +32,10 @@ from nstore.view import View
 from nstore.wrappers import CacheStats, CacheStore, ForwardingStore, LoggingStore, ReadOnlyStore
 
 __all__ = [
+    "AsyncAdapter",
+    "AsyncMemoryStore",
+    "AsyncStore",
+    "AsyncView",
     "CacheStats",
     "CacheStore",
     "FileStore",
