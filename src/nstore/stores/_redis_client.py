@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = [
     "RedisOptions",
     "client_options",
+    "cluster_arguments",
+    "failure",
     "import_redis",
     "make_client",
     "make_cluster",
@@ -40,6 +42,7 @@ __all__ = [
     "redis_errors",
     "refused_errors",
     "retriable_errors",
+    "retry_delay",
     "split_url",
     "ttl_ms",
 ]
@@ -151,6 +154,12 @@ def client_options(options: RedisOptions) -> dict[str, Any]:
 
 
 def _cluster_client(redis: ModuleType, url: str, common: dict[str, Any]) -> RedisCluster:
+    nodes, extra = cluster_arguments(url)
+    return make_cluster(redis, nodes, common, **extra)
+
+
+def cluster_arguments(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """The startup nodes of a ``redis+cluster://`` URL and the client's credentials and TLS flag."""
     parts = urlsplit(url)
     userinfo, _, hosts = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":")
@@ -161,14 +170,12 @@ def _cluster_client(redis: ModuleType, url: str, common: dict[str, Any]) -> Redi
     nodes = [parse_node(item) for item in hosts.split(",") if item]
     if not nodes:
         raise ConfigurationError("Expected at least one host:port in the redis+cluster:// URL. Got none.")
-    return make_cluster(
-        redis,
-        nodes,
-        common,
-        username=unquote(username) or None,
-        password=unquote(password) or None,
-        ssl=parts.scheme == "rediss+cluster",
-    )
+    extra = {
+        "username": unquote(username) or None,
+        "password": unquote(password) or None,
+        "ssl": parts.scheme == "rediss+cluster",
+    }
+    return nodes, extra
 
 
 def make_cluster(
@@ -245,30 +252,48 @@ def recover(
     args: tuple[Any, ...],
     kw: dict[str, Any],
 ) -> Any:
-    """Try ``fn`` again after ``first`` failed, as far as that is safe; else raise the nstore error.
+    """Try ``fn`` again after ``first`` failed, as far as :func:`retry_delay` allows; else raise.
 
-    Idempotent operations are tried again after any transient error; others only after an error
-    reply that means the command did not run (``refused_errors``). The backoff is 0.05 s, 0.1 s,
-    0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after each failure.
+    The cached cluster topology is reloaded after each transient failure.
     """
-    errors, retriable, refused = redis_errors(), retriable_errors(), refused_errors()
+    errors = redis_errors()
     last = first
     attempt = 0
-    while isinstance(last, retriable):
+    while isinstance(last, retriable_errors()):
         # A failover or a moved slot makes the cached cluster topology stale: reload it even when
         # not trying again, or every later call would go to the same dead node.
         with contextlib.suppress(*errors):
             refresh()
-        if attempt >= retries or not (idempotent or isinstance(last, refused)):
+        delay = retry_delay(last, attempt, idempotent, retries)
+        if delay is None:
             break
-        time.sleep(min(0.05 * 2**attempt, 0.25))
+        time.sleep(delay)
         attempt += 1
         try:
             return fn(*args, **kw)
         except errors as exc:
             last = exc
-    unknown = not idempotent and not isinstance(last, refused)
-    raise map_error(last, what, unknown_outcome=unknown) from last
+    raise failure(last, what, idempotent) from last
+
+
+def retry_delay(exc: BaseException, attempt: int, idempotent: bool, retries: int) -> float | None:
+    """Seconds to wait before trying again after ``exc`` (attempt ``attempt``), or None to give up.
+
+    Idempotent operations are tried again after any transient error; others only after an error
+    reply that means the command did not run (``refused_errors``). The backoff is 0.05 s, 0.1 s,
+    0.2 s, then 0.25 s per attempt. Shared by the sync and async stores.
+    """
+    if not isinstance(exc, retriable_errors()) or attempt >= retries:
+        return None
+    if not (idempotent or isinstance(exc, refused_errors())):
+        return None
+    return min(0.05 * 2.0**attempt, 0.25)
+
+
+def failure(exc: BaseException, what: str, idempotent: bool) -> NStoreError:
+    """The nstore error to raise when a call doing ``what`` finally failed with ``exc``."""
+    unknown = not idempotent and not isinstance(exc, refused_errors())
+    return map_error(exc, what, unknown_outcome=unknown)
 
 
 def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False) -> NStoreError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
+from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store
 from nstore.stores._redis_client import (
     RedisOptions,
@@ -19,6 +19,14 @@ from nstore.stores._redis_client import (
     split_url,
     ttl_ms,
 )
+from nstore.stores._redis_commands import (
+    cas_command,
+    encode_key,
+    encode_keys,
+    scan_pattern,
+    set_command,
+    set_if_absent_command,
+)
 from nstore.stores._redis_route import Route, route_for, run_batches, scan
 from nstore.stores._values import as_bytes
 
@@ -27,15 +35,6 @@ if TYPE_CHECKING:
     from redis.cluster import RedisCluster
 
 __all__ = ["RedisStore"]
-
-# Compare-and-set in one server-side step. A missing key reads as false, which equals no string.
-_CAS = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2])
-else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-return 1
-"""
-_GLOB = str.maketrans({c: "\\" + c for c in "\\*?[]"})
 
 
 def _closed(*args: object) -> NoReturn:
@@ -187,10 +186,7 @@ class RedisStore(Store[str, bytes]):
     def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
         """Store ``value`` at ``key``, expiring after ``ttl`` seconds (default: the store's ttl)."""
         px = self._px if ttl is None else ttl_ms(ttl)
-        command = ("SET", self._key(key), as_bytes(value, key, "RedisStore")) + (
-            () if px is None else ("PX", px)
-        )
-        self._write(True, "writing", key, command)
+        self._write(True, "writing", key, set_command(self._key(key), key, value, px))
 
     def __delitem__(self, key: str, /) -> None:
         if not self._write(False, "deleting", key, ("DEL", self._key(key))):
@@ -203,23 +199,12 @@ class RedisStore(Store[str, bytes]):
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
-        command = ("SET", self._key(key), as_bytes(value, key, "RedisStore"), "NX") + (
-            () if self._px is None else ("PX", self._px)
-        )
+        command = set_if_absent_command(self._key(key), key, value, self._px)
         return bool(self._write(False, "writing", key, command))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
-        px = "" if self._px is None else str(self._px)
-        command = (
-            "EVAL",
-            _CAS,
-            1,
-            self._key(key),
-            as_bytes(expected, key, "RedisStore"),
-            as_bytes(value, key, "RedisStore"),
-            px,
-        )
+        command = cas_command(self._key(key), key, expected, value, self._px)
         return bool(self._write(False, "compare-and-set on", key, command))
 
     # -- bulk operations ---------------------------------------------------------------------------
@@ -278,11 +263,7 @@ class RedisStore(Store[str, bytes]):
 
     def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
         # docstring inherited; one SCAN page per round trip, on every master of a cluster
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
-        full = self._prefix + (prefix or "")
-        pattern = full.translate(_GLOB).encode("utf-8", "surrogateescape") + b"*"
-        return self._scan(pattern, len(self._prefix.encode("utf-8", "surrogateescape")))
+        return self._scan(*scan_pattern(self._prefix, prefix))
 
     def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
         seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
@@ -316,21 +297,10 @@ class RedisStore(Store[str, bytes]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> bytes:
-        try:
-            return (self._prefix + key).encode("utf-8", "surrogateescape")
-        except (TypeError, UnicodeEncodeError):
-            raise InvalidKey(f"Expected a str key that encodes to UTF-8. Got {key!r}.") from None
+        return encode_key(self._prefix, key)
 
     def _keys(self, keys: Iterable[str]) -> dict[bytes, str]:
-        """The Redis key of each key, in one pass (the bulk paths' share of :meth:`_key`)."""
-        keys = list(keys)
-        prefix = self._prefix
-        try:
-            return {(prefix + key).encode("utf-8", "surrogateescape"): key for key in keys}
-        except (TypeError, UnicodeEncodeError):
-            for key in keys:
-                self._key(key)  # raises InvalidKey naming the first bad key
-            raise
+        return encode_keys(self._prefix, keys)
 
     def _write(self, idempotent: bool, action: str, key: str, command: tuple[Any, ...]) -> Any:
         if not self._options.replicas:
