@@ -15,6 +15,7 @@ that needs them is created, so ``import nstore`` stays light.
 """
 
 from nstore import errors
+from nstore._aurls import aopen
 from nstore.astore import AsyncStore
 from nstore.aview import AsyncView
 from nstore.namespaces import Namespaces
@@ -22,6 +23,7 @@ from nstore.server import make_app, serve, serve_in_thread
 from nstore.store import Store
 from nstore.stores._adapter import AsyncAdapter
 from nstore.stores.amemory import AsyncMemoryStore
+from nstore.stores.aredis import AsyncRedisStore
 from nstore.stores.file import FileStore
 from nstore.stores.http import HTTPStore
 from nstore.stores.memory import MemoryStore
@@ -34,6 +36,7 @@ from nstore.wrappers import CacheStats, CacheStore, ForwardingStore, LoggingStor
 __all__ = [
     "AsyncAdapter",
     "AsyncMemoryStore",
+    "AsyncRedisStore",
     "AsyncStore",
     "AsyncView",
     "CacheStats",
@@ -49,6 +52,7 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "View",
+    "aopen",
     "errors",
     "make_app",
     "open",
