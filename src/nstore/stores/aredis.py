@@ -51,9 +51,11 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
     """An async store on Redis: ``redis://``, ``rediss://`` or ``redis+cluster://`` (as RedisStore's).
 
     Parameters are :class:`~nstore.stores.redis.RedisStore`'s (``prefix``, ``ttl``, ``timeout``,
-    ``connect_timeout``, ``retries``), except ``replicas``, which this store does not offer yet.
-    A ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` client is used as it is and
-    not closed by :meth:`aclose`.
+    ``connect_timeout``, ``retries``), except ``replicas``, which this store does not offer yet,
+    and ``max_connections``: at most this many calls are in flight at once (each holds one pooled
+    connection, or one per master for a bulk call on a cluster); more tasks wait their turn rather
+    than fail. A ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` client is used
+    as it is and not closed by :meth:`aclose`; keep ``max_connections`` within its pool's size.
 
     Examples
     --------
@@ -68,7 +70,17 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
     nstore.errors.StoreUnavailable: Redis is unavailable while writing 'greeting' ...
     """
 
-    __slots__ = ("_client", "_closed", "_cluster", "_options", "_owns_client", "_prefix", "_px")
+    __slots__ = (
+        "_client",
+        "_closed",
+        "_cluster",
+        "_options",
+        "_owns_client",
+        "_prefix",
+        "_px",
+        "_ready",
+        "_slots",
+    )
 
     def __init__(
         self,
@@ -79,6 +91,7 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
         timeout: float | None = None,
         connect_timeout: float | None = None,
         retries: int | None = None,
+        max_connections: int = 50,
     ) -> None:
         import_redis()
         from redis.asyncio import Redis
@@ -107,6 +120,9 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
                 "Expected a redis:// or redis+cluster:// URL, a list of cluster nodes or a "
                 f"redis.asyncio client. Got {url_or_client!r}."
             )
+        limit: object = max_connections
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+            raise ConfigurationError(f"Expected an integer from 1 to 100 for max_connections. Got {limit!r}.")
         if options.replicas:
             raise ConfigurationError(
                 "AsyncRedisStore does not wait for replicas (replicas=0 only); use RedisStore "
@@ -119,6 +135,11 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
         self._prefix = options.prefix
         self._px = None if options.ttl is None else ttl_ms(options.ttl)
         self._closed = False
+        # redis.asyncio's pools refuse a call beyond their size (100 per server) instead of waiting.
+        self._slots = asyncio.Semaphore(max_connections)
+        # redis.asyncio's cluster client mixes up connections when commands race its first
+        # initialization (redis-py 8.1), so the store initializes it once, alone, first.
+        self._ready: asyncio.Lock | None = asyncio.Lock() if self._cluster else None
 
     # -- capabilities: as RedisStore's -----------------------------------------------------------
 
@@ -290,7 +311,10 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
     ) -> Any:
         """``await fn(*args)``, retried as the options allow, with redis-py errors mapped to nstore's."""
         try:
-            return await fn(*args)
+            if self._ready is not None:
+                await self._initialize()
+            async with self._slots:
+                return await fn(*args)
         except redis_errors() as exc:
             last: BaseException = exc
         what = action if key is None else f"{action} {key!r}"
@@ -306,10 +330,20 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
             await asyncio.sleep(delay)
             attempt += 1
             try:
-                return await fn(*args)
+                async with self._slots:
+                    return await fn(*args)
             except redis_errors() as exc:
                 last = exc
         raise failure(last, what, idempotent) from last
+
+    async def _initialize(self) -> None:
+        lock = self._ready
+        if lock is None:
+            return
+        async with lock:
+            if self._ready is not None:
+                await self._client.initialize()
+                self._ready = None
 
 
 def _interleave(group: list[bytes], values: Mapping[bytes, bytes]) -> list[bytes]:
