@@ -19,6 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Final, Generic, TypeVar
 
+from nstore._capabilities import ForwardedCapabilities
 from nstore._views import (
     FOREIGN_KEY_ERRORS,
     NotInView,
@@ -47,13 +48,13 @@ OFFLOAD_SIZE: Final = 64 * 1024
 _SIZED = (bytes, bytearray, memoryview, str)
 
 
-class AsyncView(AsyncStore[K, V], Generic[K, V]):
+class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
     """An async store seen through a key codec and a value codec. Made by ``with_keys``/``with_values``."""
 
     __slots__ = ("_dk", "_dv", "_ek", "_head", "_keys", "_store", "_tail", "_values")
 
     def __init__(self, store: AsyncStore[Any, Any], keys: Codec[K, Any], values: Codec[V, Any]) -> None:
-        self._store = store
+        self._store: AsyncStore[Any, Any] = store
         self._keys = keys
         self._values = values
         self._ek = keys.encode
@@ -154,23 +155,11 @@ class AsyncView(AsyncStore[K, V], Generic[K, V]):
             encoded, await self._encode(expected), await self._encode(value)
         )
 
-    # -- capabilities and life cycle are the store's ------------------------------------------
-
-    @property
-    def is_persistent(self) -> bool:
-        return self._store.is_persistent
-
-    @property
-    def is_remote(self) -> bool:
-        return self._store.is_remote
+    # -- capabilities (ForwardedCapabilities) and life cycle are the store's --------------------
 
     @property
     def supports_prefix_listing(self) -> bool:
         return lists_by_prefix(self._store.supports_prefix_listing, self._keys)
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return self._store.supports_atomic_writes
 
     async def aclose(self) -> None:
         await self._store.aclose()

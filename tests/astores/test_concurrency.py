@@ -119,9 +119,7 @@ async def _thousand_tasks(store: AsyncStore[str, bytes]) -> None:
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite", "redis", "cluster"])
-def test_thousand_concurrent_tasks(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_thousand_concurrent_tasks(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     makers: dict[str, Callable[[], AsyncStore[str, bytes]]] = {
         "memory": AsyncMemoryStore[str, bytes],
         "sqlite": lambda: AsyncAdapter(SQLiteStore(tmp_path / "s.db")),

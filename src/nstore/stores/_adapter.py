@@ -16,6 +16,7 @@ from functools import partial
 from itertools import islice
 from typing import Any, Final, Generic, TypeVar
 
+from nstore._capabilities import ForwardedCapabilities
 from nstore.astore import AsyncStore
 from nstore.errors import ConfigurationError, StoreClosed
 from nstore.store import Store
@@ -30,36 +31,18 @@ PAGE: Final = 256
 """Keys fetched per thread hop while listing."""
 
 
-class SyncBacked(AsyncStore[K, V], Generic[K, V]):
+class SyncBacked(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
     """An async store serving a sync store's data: its capabilities are that store's."""
 
     __slots__ = ("_store",)
 
     def __init__(self, store: Store[K, V]) -> None:
-        self._store = store
+        self._store: Store[K, V] = store
 
     @property
     def store(self) -> Store[K, V]:
         """The sync store underneath, which sync code may share."""
         return self._store
-
-    # -- capabilities are the store's -------------------------------------------------------------
-
-    @property
-    def is_persistent(self) -> bool:
-        return self._store.is_persistent
-
-    @property
-    def is_remote(self) -> bool:
-        return self._store.is_remote
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        return self._store.supports_prefix_listing
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return self._store.supports_atomic_writes
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._store!r})"
