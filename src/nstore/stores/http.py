@@ -4,47 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-import msgspec
-
-from nstore.errors import (
-    AuthError,
-    ConfigurationError,
-    InvalidKey,
-    KeyEncodingError,
-    MissingKey,
-    StoreError,
-    StoreUnavailable,
-    UnsupportedOperation,
-    ValueTooLarge,
-)
+from nstore.errors import ConfigurationError, InvalidKey, UnsupportedOperation
 from nstore.store import Store
 from nstore.stores._http_pool import ConnectionPool, Response
-from nstore.stores._http_wire import etag, key_path, problem_code
+from nstore.stores._http_requests import (
+    BATCH_BYTES,
+    BATCH_KEYS,
+    MSGPACK,
+    batch_body,
+    chunks,
+    decode_batch,
+    decode_page,
+    key_request_path,
+    page_path,
+    response_error,
+)
+from nstore.stores._http_wire import etag
 from nstore.stores._values import as_bytes
 
 __all__ = ["HTTPStore"]
 
 MiB = 1024 * 1024
-_BATCH_KEYS = 5000  # keys per batch request
-_BATCH_BYTES = 8 * MiB  # value bytes per batch request, well under the server's default body limit
-_PAGE = 1000
-_MSGPACK = {"Content-Type": "application/msgpack"}
-
-
-class _Batch(msgspec.Struct):
-    values: dict[str, bytes]
-
-
-class _Page(msgspec.Struct):
-    keys: list[str]
-    next_cursor: str | None
-
-
-_encode = msgspec.msgpack.Encoder().encode
-_decode_batch = msgspec.msgpack.Decoder(_Batch).decode
-_decode_page = msgspec.json.Decoder(_Page).decode
 
 
 class HTTPStore(Store[str, bytes]):
@@ -129,12 +111,7 @@ class HTTPStore(Store[str, bytes]):
     # -- requests -------------------------------------------------------------------------------
 
     def _path(self, key: str) -> str:
-        if not isinstance(key, str):
-            raise KeyEncodingError(f"Expected a str key for HTTPStore. Got {type(key).__name__} instead.")
-        try:
-            return self._keys + key_path(key)
-        except UnicodeEncodeError:
-            raise InvalidKey(f"Expected a key that is valid Unicode text. Got {key!r}.") from None
+        return key_request_path(self._keys, key)
 
     def _request(
         self,
@@ -150,24 +127,8 @@ class HTTPStore(Store[str, bytes]):
         all_headers = {**self._headers, **headers} if headers else self._headers
         response = self._pool.request(method, path, body, all_headers, idempotent=idempotent)
         if response.status not in ok:
-            raise self._error(method, path, response, key)
+            raise response_error(f"{method} {self._pool.url}{path}", response.status, response.body, key)
         return response
-
-    def _error(self, method: str, path: str, response: Response, key: str | None) -> Exception:
-        status = response.status
-        code = problem_code(response.body)
-        where = f"{method} {self._pool.url}{path}"
-        if status == 404 and key is not None and code in ("missing-key", ""):
-            return MissingKey(key)
-        if status in (401, 403):
-            return AuthError(f"{where} was refused ({status}): check the token and its access.")
-        if status == 413:
-            return ValueTooLarge(f"{where}: the server refused the body as too large (413).")
-        if status == 414 or code == "invalid-key":
-            return InvalidKey(f"The server refuses the key {key!r} ({status}).")
-        if status >= 500:
-            return StoreUnavailable(f"{where} failed on the server ({status}); see the server's log.")
-        return StoreError(f"{where} answered {status} {code or ''}".rstrip() + ".")
 
     # -- single keys ----------------------------------------------------------------------------
 
@@ -217,31 +178,22 @@ class HTTPStore(Store[str, bytes]):
     def _pages(self, prefix: str) -> Iterator[str]:
         cursor = ""
         while True:
-            query = f"?prefix={quote(prefix, safe='')}&limit={_PAGE}"
-            if cursor:
-                query += f"&cursor={cursor}"
-            page = _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
+            page = decode_page(self._request("GET", page_path(self._base, prefix, cursor), ok=(200,)).body)
             yield from page.keys
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
 
     def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
-        try:
-            body = _encode(payload)
-        except UnicodeEncodeError:
-            raise InvalidKey("Expected keys that are valid Unicode text; one has a lone surrogate.") from None
-        except TypeError as exc:  # a key that is not a str, or a value that is not bytes
-            raise KeyEncodingError(f"Expected str keys and bytes values in a batch: {exc}") from None
-        response = self._request("POST", self._base + "/v1/batch", body, _MSGPACK, ok=(200,))
-        return _decode_batch(response.body).values
+        response = self._request("POST", self._base + "/v1/batch", batch_body(payload), MSGPACK, ok=(200,))
+        return decode_batch(response.body)
 
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
         # docstring inherited
         if self.api != "nstore":
             return super().get_many(keys)
         found: dict[str, bytes] = {}
-        for chunk in _chunks(list(keys), _BATCH_KEYS):
+        for chunk in chunks(list(keys), BATCH_KEYS):
             found.update(self._batch({"get": chunk}))
         return found
 
@@ -255,7 +207,7 @@ class HTTPStore(Store[str, bytes]):
         for key, value in pairs:
             chunk[key] = as_bytes(value, key, "HTTPStore")
             size += len(value) + len(key)
-            if size >= _BATCH_BYTES or len(chunk) >= _BATCH_KEYS:
+            if size >= BATCH_BYTES or len(chunk) >= BATCH_KEYS:
                 self._batch({"set": chunk})
                 chunk, size = {}, 0
         if chunk:
@@ -266,7 +218,7 @@ class HTTPStore(Store[str, bytes]):
         # docstring inherited
         if self.api != "nstore":
             return super().delete_many(keys)
-        for chunk in _chunks(list(keys), _BATCH_KEYS):
+        for chunk in chunks(list(keys), BATCH_KEYS):
             self._batch({"delete": chunk})
         return None
 
@@ -278,8 +230,3 @@ class HTTPStore(Store[str, bytes]):
 
     def __repr__(self) -> str:
         return f"HTTPStore({self.url!r})"
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

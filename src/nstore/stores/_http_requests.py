@@ -1,0 +1,149 @@
+"""What HTTPStore and AsyncHTTPStore send and how they read the answers, without I/O.
+
+Request paths, batch and page bodies, the error each response status means, and when a request
+is tried again are decided here once; the sync and async stores differ only in their connection
+pools (``http.client`` threads or asyncio streams).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Final
+from urllib.parse import quote
+
+import msgspec
+
+from nstore.errors import (
+    AuthError,
+    InvalidKey,
+    KeyEncodingError,
+    MissingKey,
+    StoreError,
+    StoreUnavailable,
+    ValueTooLarge,
+)
+from nstore.stores._http_wire import key_path, problem_code
+
+__all__ = [
+    "BATCH_BYTES",
+    "BATCH_KEYS",
+    "MSGPACK",
+    "PAGE",
+    "RETRY_STATUSES",
+    "Page",
+    "backoff_delay",
+    "batch_body",
+    "chunks",
+    "decode_batch",
+    "decode_page",
+    "key_request_path",
+    "page_path",
+    "response_error",
+    "too_large",
+    "unreachable",
+]
+
+MiB = 1024 * 1024
+BATCH_KEYS: Final = 5000  # keys per batch request
+BATCH_BYTES: Final = 8 * MiB  # value bytes per batch request, well under the server's default body limit
+PAGE: Final = 1000
+MSGPACK: Final = {"Content-Type": "application/msgpack"}
+#: Statuses worth retrying for an idempotent request: the server or a proxy was briefly unable.
+RETRY_STATUSES: Final = frozenset({502, 503, 504})
+
+
+class _Batch(msgspec.Struct):
+    values: dict[str, bytes]
+
+
+class Page(msgspec.Struct):
+    """One page of a key listing."""
+
+    keys: list[str]
+    next_cursor: str | None
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode_batch = msgspec.msgpack.Decoder(_Batch).decode
+decode_page = msgspec.json.Decoder(Page).decode
+
+
+def key_request_path(keys_base: str, key: str) -> str:
+    """The request path of ``key`` under the store's keys URL path."""
+    if not isinstance(key, str):
+        raise KeyEncodingError(f"Expected a str key for HTTPStore. Got {type(key).__name__} instead.")
+    try:
+        return keys_base + key_path(key)
+    except UnicodeEncodeError:
+        raise InvalidKey(f"Expected a key that is valid Unicode text. Got {key!r}.") from None
+
+
+def response_error(where: str, status: int, body: bytes, key: str | None) -> Exception:
+    """The error an unexpected response means; ``where`` is ``"METHOD url"`` for messages."""
+    code = problem_code(body)
+    if status == 404 and key is not None and code in ("missing-key", ""):
+        return MissingKey(key)
+    if status in (401, 403):
+        return AuthError(f"{where} was refused ({status}): check the token and its access.")
+    if status == 413:
+        return ValueTooLarge(f"{where}: the server refused the body as too large (413).")
+    if status == 414 or code == "invalid-key":
+        return InvalidKey(f"The server refuses the key {key!r} ({status}).")
+    if status >= 500:
+        return StoreUnavailable(f"{where} failed on the server ({status}); see the server's log.")
+    return StoreError(f"{where} answered {status} {code or ''}".rstrip() + ".")
+
+
+def batch_body(payload: dict[str, object]) -> bytes:
+    """The msgpack body of a ``/v1/batch`` request."""
+    try:
+        return _encode(payload)
+    except UnicodeEncodeError:
+        raise InvalidKey("Expected keys that are valid Unicode text; one has a lone surrogate.") from None
+    except TypeError as exc:  # a key that is not a str, or a value that is not bytes
+        raise KeyEncodingError(f"Expected str keys and bytes values in a batch: {exc}") from None
+
+
+def decode_batch(body: bytes) -> dict[str, bytes]:
+    """The values of a ``/v1/batch`` response."""
+    return _decode_batch(body).values
+
+
+def page_path(base: str, prefix: str, cursor: str) -> str:
+    """The request path of one page of the listing of ``prefix``, from ``cursor`` ("" first)."""
+    query = f"?prefix={quote(prefix, safe='')}&limit={PAGE}"
+    if cursor:
+        query += f"&cursor={cursor}"
+    return base + "/v1/keys" + query
+
+
+def chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    """``items`` in lists of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def backoff_delay(backoff: float, attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: exponential from ``backoff``, jittered."""
+    return float(backoff * 2**attempt * (0.5 + random.random()))
+
+
+def unreachable(method: str, url: str, exc: BaseException) -> StoreUnavailable:
+    """The error for a request that could not reach the server on its last attempt."""
+    return StoreUnavailable(
+        f"Could not {method} {url}: {type(exc).__name__}: {exc}. "
+        "Check that the server is running and reachable."
+    )
+
+
+def too_large(url: str, max_response: int, length: str | None = None) -> ValueTooLarge:
+    """The error for a response over ``max_response`` bytes (declared ``length`` when known)."""
+    if length is not None:
+        return ValueTooLarge(
+            f"The response from {url} is {length} bytes, over max_response="
+            f"{max_response}; raise max_response to read it."
+        )
+    return ValueTooLarge(
+        f"The response from {url} is over max_response={max_response} bytes; raise max_response to read it."
+    )
