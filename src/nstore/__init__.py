@@ -22,6 +22,7 @@ from nstore.namespaces import Namespaces
 from nstore.server import make_app, serve, serve_in_thread
 from nstore.store import Store
 from nstore.stores._adapter import AsyncAdapter
+from nstore.stores.ahttp import AsyncHTTPStore
 from nstore.stores.amemory import AsyncMemoryStore
 from nstore.stores.aredis import AsyncRedisStore
 from nstore.stores.file import FileStore
@@ -35,6 +36,7 @@ from nstore.wrappers import CacheStats, CacheStore, ForwardingStore, LoggingStor
 
 __all__ = [
     "AsyncAdapter",
+    "AsyncHTTPStore",
     "AsyncMemoryStore",
     "AsyncRedisStore",
     "AsyncStore",

@@ -1,8 +1,8 @@
 """``nstore.aopen(url)``: the async store for any store URL that :func:`nstore.open` accepts.
 
-Memory and Redis URLs get their native async stores (:class:`~nstore.AsyncMemoryStore`,
-:class:`~nstore.stores.aredis.AsyncRedisStore`); every other URL (SQLite, files, HTTP) opens its
-sync store and serves it through :class:`~nstore.AsyncAdapter`'s thread pool. URL forms, options
+Memory, Redis and HTTP URLs get their native async stores (:class:`~nstore.AsyncMemoryStore`,
+:class:`~nstore.AsyncRedisStore`, :class:`~nstore.AsyncHTTPStore`); SQLite and file URLs open
+their sync store and serve it through :class:`~nstore.AsyncAdapter`'s thread pool. URL forms, options
 and their errors are :mod:`nstore.urls`'s.
 """
 
@@ -40,6 +40,11 @@ def aopen(url: str | os.PathLike[str] | None = None, /, **options: object) -> As
 
         args, kwargs = parsed.arguments(AsyncRedisStore)
         return AsyncRedisStore(*args, **kwargs)
+    if parsed.kind == "http":
+        from nstore.stores.ahttp import AsyncHTTPStore
+
+        args, kwargs = parsed.arguments(AsyncHTTPStore)
+        return AsyncHTTPStore(*args, **kwargs)
     from nstore.stores._adapter import AsyncAdapter
 
     return AsyncAdapter(parsed.open())

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import Final
-from urllib.parse import quote
+from typing import Final, NamedTuple
+from urllib.parse import SplitResult, quote, urlsplit
 
 import msgspec
 
 from nstore.errors import (
     AuthError,
+    ConfigurationError,
     InvalidKey,
     KeyEncodingError,
     MissingKey,
@@ -32,6 +33,7 @@ __all__ = [
     "PAGE",
     "RETRY_STATUSES",
     "Page",
+    "Target",
     "backoff_delay",
     "batch_body",
     "chunks",
@@ -40,6 +42,7 @@ __all__ = [
     "key_request_path",
     "page_path",
     "response_error",
+    "target",
     "too_large",
     "unreachable",
 ]
@@ -147,3 +150,27 @@ def too_large(url: str, max_response: int, length: str | None = None) -> ValueTo
     return ValueTooLarge(
         f"The response from {url} is over max_response={max_response} bytes; raise max_response to read it."
     )
+
+
+class Target(NamedTuple):
+    """Where an HTTP store's requests go: the URL's parts and the paths under it."""
+
+    parts: SplitResult
+    host: str
+    base: str  # the path prefix of every endpoint
+    keys: str  # the path that keys are appended to
+    url: str  # the store's URL, for repr and messages (never holds a token)
+
+
+def target(url: str, api: str) -> Target:
+    """Check an HTTP store's ``url`` and ``api`` and say where its requests go."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"Expected an http:// or https:// URL with a host. Got {url!r} instead.")
+    if api not in ("nstore", "plain"):
+        raise ConfigurationError(f"Expected api='nstore' or api='plain'. Got {api!r} instead.")
+    if parts.username or parts.password:
+        raise ConfigurationError("Expected the credentials in token=..., not in the URL.")
+    base = parts.path.rstrip("/") if api == "nstore" else parts.path
+    keys = base + "/v1/keys/" if api == "nstore" else base
+    return Target(parts, parts.hostname, base, keys, f"{parts.scheme}://{parts.netloc}{parts.path}")

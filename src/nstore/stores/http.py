@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
-from urllib.parse import urlsplit
 
-from nstore.errors import ConfigurationError, InvalidKey, UnsupportedOperation
+from nstore.errors import InvalidKey, UnsupportedOperation
 from nstore.store import Store
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_requests import (
@@ -20,6 +19,7 @@ from nstore.stores._http_requests import (
     key_request_path,
     page_path,
     response_error,
+    target,
 )
 from nstore.stores._http_wire import etag
 from nstore.stores._values import as_bytes
@@ -69,22 +69,12 @@ class HTTPStore(Store[str, bytes]):
         backoff: float = 0.05,
         api: Literal["nstore", "plain"] = "nstore",
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"Expected an http:// or https:// URL with a host. Got {url!r} instead.")
-        if api not in ("nstore", "plain"):
-            raise ConfigurationError(f"Expected api='nstore' or api='plain'. Got {api!r} instead.")
-        if parts.username or parts.password:
-            raise ConfigurationError("Expected the credentials in token=..., not in the URL.")
+        parts, host, self._base, self._keys, self.url = target(url, api)
         self.api = api
-        base = parts.path.rstrip("/") if api == "nstore" else parts.path
-        self._keys = base + "/v1/keys/" if api == "nstore" else base
-        self._base = base
-        self.url = f"{parts.scheme}://{parts.netloc}{parts.path}"
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._pool = ConnectionPool(
             parts.scheme,
-            parts.hostname,
+            host,
             parts.port,
             url=f"{parts.scheme}://{parts.netloc}",
             timeout=timeout,
