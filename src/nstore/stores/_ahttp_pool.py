@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
-import io
 import ssl
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from nstore.errors import StoreClosed
-from nstore.stores._http_pool import Response
 from nstore.stores._http_requests import RETRY_STATUSES, backoff_delay, too_large, unreachable
 
-__all__ = ["AsyncConnectionPool", "ProtocolError"]
+__all__ = ["AsyncConnectionPool", "AsyncResponse", "ProtocolError"]
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncResponse:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
 
 
 class ProtocolError(Exception):
@@ -33,7 +38,7 @@ class AsyncConnectionPool:
     """Keep-alive connections to one server, each carrying one request at a time.
 
     At most ``max_connections`` requests are in flight; more wait their turn. Idle connections
-    are kept up to ``max_idle`` and for ``idle_ttl`` seconds, as the sync pool keeps them.
+    are kept (as many as may be in flight) for ``idle_ttl`` seconds, as the sync pool keeps them.
     """
 
     def __init__(
@@ -49,7 +54,6 @@ class AsyncConnectionPool:
         retries: int,
         backoff: float,
         max_connections: int = 50,
-        max_idle: int = 16,
         idle_ttl: float = 10.0,
     ) -> None:
         self._ssl = ssl.create_default_context() if scheme == "https" else None
@@ -63,7 +67,7 @@ class AsyncConnectionPool:
         self.retries = retries
         self.backoff = backoff
         self._slots = asyncio.Semaphore(max_connections)
-        self._max_idle = max_idle
+        self._max_idle = max_connections
         self._idle_ttl = idle_ttl
         self._idle: list[tuple[Connection, float]] = []
         self.closed = False
@@ -76,7 +80,7 @@ class AsyncConnectionPool:
         headers: Mapping[str, str] | None = None,
         *,
         idempotent: bool = True,
-    ) -> Response:
+    ) -> AsyncResponse:
         """Send a request and read the whole response, retrying idempotent ones with backoff."""
         attempts = 1 + (self.retries if idempotent else 0)
         for attempt in range(attempts):
@@ -95,7 +99,7 @@ class AsyncConnectionPool:
 
     async def _send(
         self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None
-    ) -> Response:
+    ) -> AsyncResponse:
         reader, writer = await self._acquire()
         try:
             async with asyncio.timeout(self.timeout):
@@ -121,7 +125,7 @@ class AsyncConnectionPool:
             lines += [f"{name}: {value}" for name, value in headers.items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    async def _read(self, reader: asyncio.StreamReader, method: str) -> tuple[Response, bool]:
+    async def _read(self, reader: asyncio.StreamReader, method: str) -> tuple[AsyncResponse, bool]:
         head = await reader.readuntil(b"\r\n\r\n")
         status_line, _, rest = head.partition(b"\r\n")
         version, _, tail = status_line.partition(b" ")
@@ -129,12 +133,12 @@ class AsyncConnectionPool:
         if not version.startswith(b"HTTP/1.") or not code.isdigit():
             raise ProtocolError(f"Expected an HTTP/1.x status line. Got {status_line[:80]!r}.")
         status = int(code)
-        headers = http.client.parse_headers(io.BytesIO(rest))
-        keep_alive = version == b"HTTP/1.1" and headers.get("Connection", "").lower() != "close"
-        length = headers.get("Content-Length")
+        headers = _headers(rest)
+        keep_alive = version == b"HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        length = headers.get("content-length")
         if method == "HEAD" or status in (204, 304) or status < 200:
             data = b""
-        elif "chunked" in headers.get("Transfer-Encoding", "").lower():
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
             data = await self._read_chunked(reader)
         elif length is not None:
             if not length.isdigit():
@@ -147,7 +151,7 @@ class AsyncConnectionPool:
             keep_alive = False
             if len(data) > self.max_response:
                 raise too_large(self.url, self.max_response)
-        return Response(status, headers, data), keep_alive
+        return AsyncResponse(status, headers, data), keep_alive
 
     async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
         parts: list[bytes] = []
@@ -194,3 +198,13 @@ class AsyncConnectionPool:
         for (_, writer), _ in idle:
             with contextlib.suppress(OSError):  # a connection the server already dropped
                 await writer.wait_closed()
+
+
+def _headers(block: bytes) -> dict[str, str]:
+    """The header fields of a response head (after its status line), names in lower case."""
+    headers: dict[str, str] = {}
+    for line in block.decode("latin-1").split("\r\n"):
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return headers

@@ -11,8 +11,7 @@ from typing import Literal
 
 from nstore.astore import AsyncStore
 from nstore.errors import InvalidKey, UnsupportedOperation
-from nstore.stores._ahttp_pool import AsyncConnectionPool
-from nstore.stores._http_pool import Response
+from nstore.stores._ahttp_pool import AsyncConnectionPool, AsyncResponse
 from nstore.stores._http_requests import (
     BATCH_BYTES,
     BATCH_KEYS,
@@ -109,7 +108,7 @@ class AsyncHTTPStore(AsyncStore[str, bytes]):
         key: str | None = None,
         idempotent: bool = True,
         ok: tuple[int, ...] = (200, 204),
-    ) -> Response:
+    ) -> AsyncResponse:
         all_headers = {**self._headers, **headers} if headers else self._headers
         response = await self._pool.request(method, path, body, all_headers, idempotent=idempotent)
         if response.status not in ok:
