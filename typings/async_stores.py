@@ -5,7 +5,15 @@ from __future__ import annotations
 import msgspec
 from pydantic import BaseModel
 
-from nstore import AsyncAdapter, AsyncMemoryStore, AsyncRedisStore, AsyncStore, SQLiteStore, aopen
+from nstore import (
+    AsyncAdapter,
+    AsyncHTTPStore,
+    AsyncMemoryStore,
+    AsyncRedisStore,
+    AsyncStore,
+    SQLiteStore,
+    aopen,
+)
 from nstore.codecs import Hex, Msgspec, Prefix, Pydantic, Utf8, Zstd
 
 
@@ -23,6 +31,7 @@ backend: AsyncStore[str, bytes] = AsyncMemoryStore[str, bytes]()
 remote: AsyncStore[str, bytes] = AsyncRedisStore("redis://redis-1.example:6379/0")
 adapted: AsyncStore[str, bytes] = AsyncAdapter(SQLiteStore("app.db"))
 opened: AsyncStore[str, bytes] = aopen("memory://")
+served: AsyncStore[str, bytes] = AsyncHTTPStore("https://store.example", token="t" * 32)
 
 
 async def intended_use() -> None:
