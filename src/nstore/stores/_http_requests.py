@@ -8,7 +8,7 @@ pools (``http.client`` threads or asyncio streams).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final, NamedTuple
 from urllib.parse import SplitResult, quote, urlsplit
 
@@ -25,6 +25,7 @@ from nstore.errors import (
     ValueTooLarge,
 )
 from nstore.stores._http_wire import key_path, problem_code
+from nstore.stores._values import as_bytes
 
 __all__ = [
     "BATCH_BYTES",
@@ -36,6 +37,7 @@ __all__ = [
     "Target",
     "backoff_delay",
     "batch_body",
+    "batch_pairs",
     "chunks",
     "decode_batch",
     "decode_page",
@@ -125,6 +127,21 @@ def chunks(items: list[str], size: int) -> Iterator[list[str]]:
     """``items`` in lists of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def batch_pairs(items: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> Iterator[dict[str, bytes]]:
+    """The pairs of a ``set_many`` in batches of at most BATCH_KEYS keys and about BATCH_BYTES bytes."""
+    pairs = items.items() if isinstance(items, Mapping) else items
+    chunk: dict[str, bytes] = {}
+    size = 0
+    for key, value in pairs:
+        chunk[key] = as_bytes(value, key, "HTTPStore")
+        size += len(value) + len(key)
+        if size >= BATCH_BYTES or len(chunk) >= BATCH_KEYS:
+            yield chunk
+            chunk, size = {}, 0
+    if chunk:
+        yield chunk
 
 
 def backoff_delay(backoff: float, attempt: int) -> float:

@@ -13,10 +13,10 @@ from nstore.astore import AsyncStore
 from nstore.errors import InvalidKey, UnsupportedOperation
 from nstore.stores._ahttp_pool import AsyncConnectionPool, AsyncResponse
 from nstore.stores._http_requests import (
-    BATCH_BYTES,
     BATCH_KEYS,
     MSGPACK,
     batch_body,
+    batch_pairs,
     chunks,
     decode_batch,
     decode_page,
@@ -186,16 +186,7 @@ class AsyncHTTPStore(AsyncStore[str, bytes]):
         # not atomic across chunks: a large call is sent in several requests
         if self.api != "nstore":
             return await super().set_many(items)
-        pairs = items.items() if isinstance(items, Mapping) else items
-        chunk: dict[str, bytes] = {}
-        size = 0
-        for key, value in pairs:
-            chunk[key] = as_bytes(value, key, "HTTPStore")
-            size += len(value) + len(key)
-            if size >= BATCH_BYTES or len(chunk) >= BATCH_KEYS:
-                await self._batch({"set": chunk})
-                chunk, size = {}, 0
-        if chunk:
+        for chunk in batch_pairs(items):
             await self._batch({"set": chunk})
         return None
 

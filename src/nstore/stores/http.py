@@ -9,10 +9,10 @@ from nstore.errors import InvalidKey, UnsupportedOperation
 from nstore.store import Store
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_requests import (
-    BATCH_BYTES,
     BATCH_KEYS,
     MSGPACK,
     batch_body,
+    batch_pairs,
     chunks,
     decode_batch,
     decode_page,
@@ -191,16 +191,7 @@ class HTTPStore(Store[str, bytes]):
         # docstring inherited; not atomic across chunks: a large call is sent in several requests
         if self.api != "nstore":
             return super().set_many(items)
-        pairs = items.items() if isinstance(items, Mapping) else items
-        chunk: dict[str, bytes] = {}
-        size = 0
-        for key, value in pairs:
-            chunk[key] = as_bytes(value, key, "HTTPStore")
-            size += len(value) + len(key)
-            if size >= BATCH_BYTES or len(chunk) >= BATCH_KEYS:
-                self._batch({"set": chunk})
-                chunk, size = {}, 0
-        if chunk:
+        for chunk in batch_pairs(items):
             self._batch({"set": chunk})
         return None
 
