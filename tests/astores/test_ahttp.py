@@ -82,3 +82,25 @@ def test_aopen_gives_the_native_http_store() -> None:
 
     with serve_in_thread(MemoryStore[str, bytes]()) as server:
         assert asyncio.run(main(server.url)) == b"v"
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    async def main() -> None:
+        accepted: list[asyncio.StreamWriter] = []
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.append(writer)  # read nothing, answer nothing
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with AsyncHTTPStore(f"http://127.0.0.1:{port}", timeout=0.2, retries=1) as store:
+                with pytest.raises(StoreUnavailable, match="TimeoutError"):
+                    await store.get("k")
+        finally:
+            for writer in accepted:
+                writer.close()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
