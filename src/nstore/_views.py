@@ -8,7 +8,7 @@ two views only differ in how they call the store below (a call or an ``await``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, TypeVar
 
 from nstore.codecs._codec import Codec, Identity
@@ -16,14 +16,12 @@ from nstore.errors import CodecError, DecodeError, KeyEncodingError, UnsafeCodec
 
 __all__ = [
     "FOREIGN_KEY_ERRORS",
-    "NOT_IN_VIEW",
-    "NotInView",
     "decode_found",
     "encode_keys",
     "encode_pairs",
+    "listed_keys",
     "lists_by_prefix",
     "refuse_unsafe",
-    "view_key",
 ]
 
 K = TypeVar("K")
@@ -34,33 +32,20 @@ V = TypeVar("V")
 FOREIGN_KEY_ERRORS: Final = (KeyEncodingError, CodecError, TypeError, AttributeError)
 
 
-class NotInView:
-    """The type of :data:`NOT_IN_VIEW`."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NOT_IN_VIEW"
-
-
-#: What :func:`view_key` returns for a raw key below that is not part of the view.
-NOT_IN_VIEW: Final = NotInView()
-
-
-def view_key(decode: Callable[[Any], K], prefix: K | None, raw: Any) -> K | NotInView:
-    """The view's key for the raw key ``raw`` listed below, or :data:`NOT_IN_VIEW`.
+def listed_keys(decode: Callable[[Any], K], prefix: K | None, raws: Iterable[Any]) -> Iterator[K]:
+    """The view's keys among the raw keys ``raws`` listed below, lazily.
 
     A raw key the key chain cannot decode is another application's key, not part of the view;
     a decoded key that does not start with ``prefix`` is outside the listing (the prefix below
     may be wider than the view's prefix, or None when the chain cannot map prefixes).
     """
-    try:
-        key = decode(raw)
-    except (KeyEncodingError, DecodeError):
-        return NOT_IN_VIEW
-    if prefix is None or key.startswith(prefix):  # type: ignore[attr-defined]  # str/bytes keys
-        return key
-    return NOT_IN_VIEW
+    for raw in raws:
+        try:
+            key = decode(raw)
+        except (KeyEncodingError, DecodeError):
+            continue
+        if prefix is None or key.startswith(prefix):  # type: ignore[attr-defined]  # str/bytes keys
+            yield key
 
 
 def lists_by_prefix(below_lists_by_prefix: bool, keys: Codec[Any, Any]) -> bool:

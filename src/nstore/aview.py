@@ -22,12 +22,11 @@ from typing import Any, Final, Generic, TypeVar
 from nstore._capabilities import ForwardedCapabilities
 from nstore._views import (
     FOREIGN_KEY_ERRORS,
-    NotInView,
     decode_found,
     encode_keys,
     encode_pairs,
+    listed_keys,
     lists_by_prefix,
-    view_key,
 )
 from nstore.astore import AsyncStore
 from nstore.codecs._codec import Codec, Identity
@@ -123,8 +122,7 @@ class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
         # docstring inherited
         decode = self._dk
         async for raw in self._store.iter_keys(self._keys.encode_prefix(prefix)):
-            key = view_key(decode, prefix, raw)
-            if not isinstance(key, NotInView):
+            for key in listed_keys(decode, prefix, (raw,)):
                 yield key
 
     # -- bulk: one encoding pass, one call below -----------------------------------------------

@@ -16,12 +16,11 @@ from typing import Any, Generic, TypeVar
 
 from nstore._views import (
     FOREIGN_KEY_ERRORS,
-    NotInView,
     decode_found,
     encode_keys,
     encode_pairs,
+    listed_keys,
     lists_by_prefix,
-    view_key,
 )
 from nstore.codecs._codec import Codec
 from nstore.errors import DecodeError, MissingKey
@@ -95,11 +94,7 @@ class View(Store[K, V], Generic[K, V]):
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
         below = self._keys.encode_prefix(prefix)
-        decode = self._dk
-        for raw in self._store.iter_keys(below):
-            key = view_key(decode, prefix, raw)
-            if not isinstance(key, NotInView):
-                yield key
+        yield from listed_keys(self._dk, prefix, self._store.iter_keys(below))
 
     # -- bulk: one encoding pass, one call below -----------------------------------------------
 
