@@ -84,10 +84,9 @@ class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
 
     async def _encode(self, value: V) -> Any:
         middle = self._head(value)
-        return await _run(self._tail, middle, _size(middle))
-
-    async def _decode(self, raw: Any) -> V:
-        return await _run(self._dv, raw, _size(raw))
+        if _size(middle) > OFFLOAD_SIZE:
+            return await asyncio.to_thread(self._tail, middle)
+        return self._tail(middle)
 
     # -- single keys ---------------------------------------------------------------------------------
 
@@ -97,7 +96,10 @@ class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
         except KeyError:
             raise MissingKey(key) from None
         try:
-            return await self._decode(raw)
+            # Inline rather than through a helper coroutine: this is the hot path of every read.
+            if _size(raw) > OFFLOAD_SIZE:
+                return await asyncio.to_thread(self._dv, raw)
+            return self._dv(raw)
         except DecodeError as exc:
             exc.with_key(key)
             raise
