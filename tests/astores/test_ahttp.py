@@ -17,6 +17,7 @@ from nstore.errors import AuthError, StoreUnavailable
 from nstore.server import serve_in_thread
 from nstore.stores.ahttp import AsyncHTTPStore
 from tests.astores.facade import Blocking, LoopThread
+from tests.astores.silent import silent_server
 
 
 class _AsyncHTTPTests(http_tests._HTTPStoreTests):
@@ -86,21 +87,8 @@ def test_aopen_gives_the_native_http_store() -> None:
 
 def test_a_server_that_never_answers_times_out() -> None:
     async def main() -> None:
-        accepted: list[asyncio.StreamWriter] = []
-
-        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            accepted.append(writer)  # read nothing, answer nothing
-
-        server = await asyncio.start_server(silent, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        try:
-            async with AsyncHTTPStore(f"http://127.0.0.1:{port}", timeout=0.2, retries=1) as store:
-                with pytest.raises(StoreUnavailable, match="TimeoutError"):
-                    await store.get("k")
-        finally:
-            for writer in accepted:
-                writer.close()
-            server.close()
-            await server.wait_closed()
+        async with silent_server() as port, AsyncHTTPStore(f"http://127.0.0.1:{port}", timeout=0.2) as store:
+            with pytest.raises(StoreUnavailable, match="TimeoutError"):
+                await store.get("k")
 
     asyncio.run(main())

@@ -18,6 +18,7 @@ from nstore import AsyncAdapter, AsyncMemoryStore, AsyncStore, SQLiteStore
 from nstore.codecs import Zstd
 from nstore.errors import StoreUnavailable
 from nstore.stores.aredis import AsyncRedisStore
+from tests.astores.silent import silent_server
 
 # -- cancellation: the redis-py CVE-2023-28858 class ------------------------------------------------
 
@@ -80,25 +81,13 @@ def test_timeout_of_a_user_cancels_only_that_call(redis_url: str) -> None:
 
 def test_a_server_that_never_replies_times_out() -> None:
     async def main() -> float:
-        accepted: list[asyncio.StreamWriter] = []
-
-        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            accepted.append(writer)  # read nothing, answer nothing
-
-        server = await asyncio.start_server(silent, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        store = AsyncRedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.2, connect_timeout=0.2, retries=0)
-        start = time.monotonic()
-        try:
-            with pytest.raises(StoreUnavailable, match="unavailable while reading 'k'"):
-                await store.get("k")
-            return time.monotonic() - start
-        finally:
-            await store.aclose()
-            for writer in accepted:
-                writer.close()
-            server.close()
-            await server.wait_closed()
+        async with silent_server() as port:
+            url = f"redis://127.0.0.1:{port}/0"
+            async with AsyncRedisStore(url, timeout=0.2, connect_timeout=0.2, retries=0) as store:
+                start = time.monotonic()
+                with pytest.raises(StoreUnavailable, match="unavailable while reading 'k'"):
+                    await store.get("k")
+                return time.monotonic() - start
 
     assert asyncio.run(main()) < 5  # the configured 0.2 s, not a hang
 
