@@ -6,6 +6,7 @@ Ground truth is the store behind the server, through the sync suites' accessors.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,21 +41,26 @@ class TestAsyncHTTPOverFiles(_AsyncHTTPTests, http_tests.TestHTTPOverFiles):
 
 
 def test_concurrent_requests_each_get_their_own_reply() -> None:
-    backend = MemoryStore[str, bytes]({f"k{i}": f"v{i}".encode() * (i + 1) for i in range(200)})
+    # Values of 256 KiB and more take several reads each, so most cancels land mid-response.
+    backend = MemoryStore[str, bytes](
+        {f"k{i}": (f"{i}:".encode() * 200_000)[: 256 * 1024 + i] for i in range(50)}
+    )
+    rng = random.Random(28858)
 
     async def main(url: str) -> None:
         async with AsyncHTTPStore(url, max_connections=20) as store:
-            keys = [f"k{i % 200}" for i in range(1000)]
+            keys = [f"k{i % 50}" for i in range(300)]
             replies = await asyncio.gather(*(store.get(k) for k in keys))
             assert all(r == backend[k] for k, r in zip(keys, replies, strict=True))
-            # Cancel requests mid-flight; the connections they held must not be reused.
-            tasks = [asyncio.ensure_future(store.get(k)) for k in keys[:200]]
-            await asyncio.sleep(0.002)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            replies = await asyncio.gather(*(store.get(k) for k in keys[:300]))
-            assert all(r == backend[k] for k, r in zip(keys[:300], replies, strict=True))
+            # Cancel requests mid-flight, each at its own moment; their connections must not be reused.
+            for _ in range(3):
+                tasks = [asyncio.ensure_future(store.get(k)) for k in keys[:60]]
+                for task in tasks:
+                    await asyncio.sleep(rng.uniform(0, 0.001))
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            replies = await asyncio.gather(*(store.get(k) for k in keys))
+            assert all(r == backend[k] for k, r in zip(keys, replies, strict=True))
 
     with serve_in_thread(backend) as server:
         asyncio.run(main(server.url))

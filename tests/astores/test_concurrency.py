@@ -24,19 +24,20 @@ from tests.astores.silent import silent_server
 
 
 async def _cancel_then_check(store: AsyncStore[str, bytes]) -> None:
-    # Values large enough that a reply spans several socket reads, so cancels land mid-reply.
-    values = {f"c{i}": (f"{i}:".encode() * 20_000)[: 64 * 1024 + i] for i in range(64)}
+    # Values of 256 KiB and more take several socket reads each, so most cancels land mid-reply.
+    values = {f"c{i}": (f"{i}:".encode() * 200_000)[: 256 * 1024 + i] for i in range(32)}
     await store.set_many(values)
     rng = random.Random(28858)
     for _ in range(5):
-        tasks = [asyncio.ensure_future(store.get(rng.choice(list(values)))) for _ in range(200)]
-        await asyncio.sleep(rng.uniform(0, 0.003))
-        for task in tasks:
+        tasks = [asyncio.ensure_future(store.get(rng.choice(list(values)))) for _ in range(100)]
+        # Each task is cancelled at its own moment, while its request or its reply is under way.
+        for task in sorted(tasks, key=lambda _: rng.random()):
+            await asyncio.sleep(rng.uniform(0, 0.0005))
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         assert any(t.cancelled() for t in tasks)
     # Every later reply must be the one asked for, on whichever pooled connection it travels.
-    keys = [rng.choice(list(values)) for _ in range(400)]
+    keys = [rng.choice(list(values)) for _ in range(200)]
     replies = await asyncio.gather(*(store.get(k) for k in keys))
     assert all(reply == values[k] for k, reply in zip(keys, replies, strict=True))
     for key in keys[:50]:
