@@ -25,8 +25,15 @@ from nstore import errors
 from nstore.store import KeyPage, Store
 
 if TYPE_CHECKING:
+    from nstore._aurls import aopen
+    from nstore.astore import AsyncStore
+    from nstore.aview import AsyncView
     from nstore.namespaces import Namespaces
     from nstore.server import make_app, serve, serve_in_thread
+    from nstore.stores._adapter import AsyncAdapter
+    from nstore.stores.ahttp import AsyncHTTPStore
+    from nstore.stores.amemory import AsyncMemoryStore
+    from nstore.stores.aredis import AsyncRedisStore
     from nstore.stores.file import FileStore
     from nstore.stores.http import HTTPStore
     from nstore.stores.memory import MemoryStore
@@ -37,6 +44,12 @@ if TYPE_CHECKING:
     from nstore.wrappers import CacheStats, CacheStore, ForwardingStore, LoggingStore, ReadOnlyStore
 
 __all__ = [
+    "AsyncAdapter",
+    "AsyncHTTPStore",
+    "AsyncMemoryStore",
+    "AsyncRedisStore",
+    "AsyncStore",
+    "AsyncView",
     "CacheStats",
     "CacheStore",
     "FileStore",
@@ -51,6 +64,7 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "View",
+    "aopen",
     "errors",
     "make_app",
     "open",
@@ -60,6 +74,12 @@ __all__ = [
 
 # Where each lazily imported name lives (the TYPE_CHECKING imports above say the same to checkers).
 _LAZY = {
+    "AsyncAdapter": "nstore.stores._adapter",
+    "AsyncHTTPStore": "nstore.stores.ahttp",
+    "AsyncMemoryStore": "nstore.stores.amemory",
+    "AsyncRedisStore": "nstore.stores.aredis",
+    "AsyncStore": "nstore.astore",
+    "AsyncView": "nstore.aview",
     "CacheStats": "nstore.wrappers",
     "CacheStore": "nstore.wrappers",
     "FileStore": "nstore.stores.file",
@@ -72,6 +92,7 @@ _LAZY = {
     "RedisStore": "nstore.stores.redis",
     "SQLiteStore": "nstore.stores.sqlite",
     "View": "nstore.view",
+    "aopen": "nstore._aurls",
     "make_app": "nstore.server",
     "open": "nstore.urls",
     "serve": "nstore.server",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
-from nstore.errors import ConfigurationError, MissingKey, UnsafeCodecError, UnsupportedOperation
+from nstore.errors import ConfigurationError, MissingKey, UnsupportedOperation
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs
@@ -300,12 +300,9 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
 
     def check_codec(self, codec: Codec[Any, Any], *, trusted: bool = False) -> None:
         """Raise :class:`~nstore.errors.UnsafeCodecError` for an unsafe codec on a remote store."""
-        if self.is_remote and codec.is_unsafe and not trusted:
-            raise UnsafeCodecError(
-                f"Refusing {codec!r} on the remote store {type(self).__name__}: anyone who can "
-                "write to it could run code in this process. Use a signed pickle codec "
-                "(Pickle(key=...)), a schema codec (Msgspec, Pydantic), or pass trusted=True."
-            )
+        from nstore._views import refuse_unsafe
+
+        refuse_unsafe(self, self.is_remote, codec, trusted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,8 +245,13 @@ class StoreURL:
         """Open the store this URL names (importing its backend only now)."""
         module, _, name = _BY_KIND[self.kind].backend.partition(":")
         cls = getattr(importlib.import_module(module), name)
+        args, kwargs = self.arguments(cls)
+        return cast("Store[str, bytes]", cls(*args, **kwargs))
+
+    def arguments(self, cls: Callable[..., object]) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """The positional and keyword arguments that make ``cls`` (this kind's store) for this URL."""
         args = (self.location,) if self.location else ()  # memory:// takes no location
-        return cast("Store[str, bytes]", cls(*args, **_kwargs(self, cls)))
+        return args, _kwargs(self, cls)
 
 
 def parse(url: str | os.PathLike[str] | None = None, /, **options: Unpack[StoreOptions]) -> StoreURL:

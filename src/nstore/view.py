@@ -14,10 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from nstore.codecs._codec import Codec, Identity
+from nstore._views import (
+    FOREIGN_KEY_ERRORS,
+    decode_found,
+    encode_keys,
+    encode_pairs,
+    listed_keys,
+    lists_by_prefix,
+)
+from nstore.codecs._codec import Codec
 from nstore.codecs._keys import Prefix
-from nstore.errors import CodecError, DecodeError, KeyEncodingError, MissingKey
-from nstore.store import KeyPage, Store, item_pairs
+from nstore.errors import DecodeError, MissingKey
+from nstore.store import KeyPage, Store
 
 __all__ = ["View"]
 
@@ -80,7 +88,7 @@ class View(Store[K, V], Generic[K, V]):
     def __contains__(self, key: object, /) -> bool:
         try:
             encoded = self._ek(key)  # type: ignore[arg-type]  # a key of another type is not in the view
-        except (KeyEncodingError, CodecError, TypeError, AttributeError):
+        except FOREIGN_KEY_ERRORS:
             return False
         return encoded in self._store
 
@@ -97,14 +105,7 @@ class View(Store[K, V], Generic[K, V]):
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
         below = self._keys.encode_prefix(prefix)
-        decode = self._dk
-        for raw in self._store.iter_keys(below):
-            try:
-                key = decode(raw)
-            except (KeyEncodingError, DecodeError):
-                continue  # another application's key, not part of this view
-            if prefix is None or key.startswith(prefix):  # type: ignore[attr-defined]  # str/bytes keys
-                yield key
+        yield from listed_keys(self._dk, prefix, self._store.iter_keys(below))
 
     def keys_page(
         self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
@@ -112,45 +113,16 @@ class View(Store[K, V], Generic[K, V]):
         # docstring inherited; the store's page, decoded: the cursor is the store's own, so pages
         # follow its order, and keys the chain cannot decode are left out (a page may shrink)
         page = self._store.keys_page(self._keys.encode_prefix(prefix), cursor=cursor, limit=limit)
-        decode = self._dk
-        keys: list[K] = []
-        for raw in page.keys:
-            try:
-                key = decode(raw)
-            except (KeyEncodingError, DecodeError):
-                continue  # another application's key, not part of this view
-            if prefix is None or key.startswith(prefix):  # type: ignore[attr-defined]  # str/bytes keys
-                keys.append(key)
-        return KeyPage(keys, page.cursor)
+        return KeyPage(list(listed_keys(self._dk, prefix, page.keys)), page.cursor)
 
     # -- bulk: one encoding pass, one call below -----------------------------------------------
 
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
-        decode = self._dv
-        if isinstance(self._keys, Identity):
-            raw = self._store.get_many(keys)
-            below_to_key: Mapping[Any, K] | None = None
-        else:
-            below_to_key = {self._ek(k): k for k in keys}
-            raw = self._store.get_many(below_to_key)
-        try:
-            if below_to_key is None:
-                return {k: decode(v) for k, v in raw.items()}
-            return {below_to_key[b]: decode(v) for b, v in raw.items()}
-        except DecodeError as exc:
-            # Rare: find the key whose value failed, so the error names it.
-            for below, value in raw.items():
-                try:
-                    decode(value)
-                except DecodeError:
-                    exc.with_key(below if below_to_key is None else below_to_key[below])
-                    break
-            raise
+        below, below_to_key = encode_keys(self._keys, keys)
+        return decode_found(self._dv, self._store.get_many(below), below_to_key)
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        pairs = item_pairs(items)
-        ek, ev = self._ek, self._ev
-        self._store.set_many([(ek(k), ev(v)) for k, v in pairs])
+        self._store.set_many(encode_pairs(self._ek, self._ev, items))
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         self._store.delete_many([self._ek(k) for k in keys])
@@ -174,7 +146,7 @@ class View(Store[K, V], Generic[K, V]):
 
     @property
     def supports_prefix_listing(self) -> bool:
-        return self._store.supports_prefix_listing and self._keys.preserves_prefix
+        return lists_by_prefix(self._store.supports_prefix_listing, self._keys)
 
     @property
     def supports_atomic_writes(self) -> bool:

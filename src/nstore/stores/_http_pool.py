@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import http.client
-import random
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nstore.errors import StoreClosed, StoreUnavailable, ValueTooLarge
+from nstore.errors import StoreClosed
+from nstore.stores._http_requests import RETRY_STATUSES, backoff_delay, too_large, unreachable
 
 __all__ = ["ConnectionPool", "Response"]
-
-#: Statuses worth retrying for an idempotent request: the server or a proxy was briefly unable.
-_RETRY_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +106,11 @@ class ConnectionPool:
                 response = self._send(method, path, body, headers)
             except (OSError, http.client.HTTPException) as exc:
                 if last:
-                    raise StoreUnavailable(
-                        f"Could not {method} {self.url}{path}: {type(exc).__name__}: {exc}. "
-                        "Check that the server is running and reachable."
-                    ) from exc
+                    raise unreachable(method, self.url + path, exc) from exc
             else:
-                if response.status not in _RETRY_STATUSES or last:
+                if response.status not in RETRY_STATUSES or last:
                     return response
-            time.sleep(self.backoff * 2**attempt * (0.5 + random.random()))
+            time.sleep(backoff_delay(self.backoff, attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def _send(
@@ -129,16 +123,10 @@ class ConnectionPool:
             length = resp.getheader("Content-Length")
             declared = int(length) if length is not None and length.isdigit() else 0
             if method != "HEAD" and declared > self.max_response:
-                raise ValueTooLarge(
-                    f"The response from {self.url} is {length} bytes, over max_response="
-                    f"{self.max_response}; raise max_response to read it."
-                )
+                raise too_large(self.url, self.max_response, length)
             data = resp.read(self.max_response + 1)
             if len(data) > self.max_response:
-                raise ValueTooLarge(
-                    f"The response from {self.url} is over max_response={self.max_response} bytes; "
-                    "raise max_response to read it."
-                )
+                raise too_large(self.url, self.max_response)
         except BaseException:
             conn.close()
             raise

@@ -32,15 +32,19 @@ __all__ = [
     "Call",
     "RedisOptions",
     "client_options",
+    "cluster_arguments",
+    "failure",
     "import_redis",
     "make_client",
     "make_cluster",
     "map_error",
+    "may_be_applied",
     "parse_node",
     "recover",
     "redis_errors",
     "refused_errors",
     "retriable_errors",
+    "retry_delay",
     "split_url",
     "ttl_ms",
 ]
@@ -147,20 +151,24 @@ def client_options(options: RedisOptions) -> dict[str, Any]:
 
 
 def _cluster_client(redis: ModuleType, url: str, common: dict[str, Any]) -> RedisCluster:
+    nodes, extra = cluster_arguments(url)
+    return make_cluster(redis, nodes, common, **extra)
+
+
+def cluster_arguments(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """The startup nodes of a ``redis+cluster://`` URL and the client's credentials and TLS flag."""
     parts = urlsplit(url)
     userinfo, _, hosts = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":")
     nodes = [parse_node(item) for item in hosts.split(",") if item]
     if not nodes:
         raise ConfigurationError("Expected at least one host:port in the redis+cluster:// URL. Got none.")
-    return make_cluster(
-        redis,
-        nodes,
-        common,
-        username=unquote(username) or None,
-        password=unquote(password) or None,
-        ssl=parts.scheme == "rediss+cluster",
-    )
+    extra = {
+        "username": unquote(username) or None,
+        "password": unquote(password) or None,
+        "ssl": parts.scheme == "rediss+cluster",
+    }
+    return nodes, extra
 
 
 def make_cluster(
@@ -244,33 +252,55 @@ def recover(
     args: tuple[Any, ...],
     kw: dict[str, Any],
 ) -> Any:
-    """Try ``fn`` again after ``first`` failed, as far as that is safe; else raise the nstore error.
+    """Try ``fn`` again after ``first`` failed, as far as :func:`retry_delay` allows; else raise.
 
-    Reads and idempotent writes are tried again after any transient error; writes tried once only
-    after an error reply that means the command did not run (``refused_errors``). The backoff is
-    0.05 s, 0.1 s, 0.2 s, then 0.25 s per attempt; the cached cluster topology is reloaded after
-    each failure. A write that fails in any other way says that it may or may not have been applied.
+    The cached cluster topology is reloaded after each transient failure. A write that fails
+    in a way that may have reached the server says that it may or may not have been applied.
     """
-    errors, retriable, refused = redis_errors(), retriable_errors(), refused_errors()
-    idempotent = call != "write-once"
+    errors = redis_errors()
     last = first
-    maybe_applied = call != "read" and not isinstance(first, refused)
+    applied = may_be_applied(call, first)
     attempt = 0
-    while isinstance(last, retriable):
+    while isinstance(last, retriable_errors()):
         # A failover or a moved slot makes the cached cluster topology stale: reload it even when
         # not trying again, or every later call would go to the same dead node.
         with contextlib.suppress(*errors):
             refresh()
-        if attempt >= retries or not (idempotent or isinstance(last, refused)):
+        delay = retry_delay(last, attempt, call, retries)
+        if delay is None:
             break
-        time.sleep(min(0.05 * 2**attempt, 0.25))
+        time.sleep(delay)
         attempt += 1
         try:
             return fn(*args, **kw)
         except errors as exc:
             last = exc
-            maybe_applied = maybe_applied or (call != "read" and not isinstance(exc, refused))
-    raise map_error(last, what, unknown_outcome=maybe_applied) from last
+            applied = applied or may_be_applied(call, exc)
+    raise failure(last, what, applied) from last
+
+
+def retry_delay(exc: BaseException, attempt: int, call: Call, retries: int) -> float | None:
+    """Seconds to wait before trying again after ``exc`` (attempt ``attempt``), or None to give up.
+
+    Reads and idempotent writes are tried again after any transient error; writes tried once only
+    after an error reply that means the command did not run (``refused_errors``). The backoff is
+    0.05 s, 0.1 s, 0.2 s, then 0.25 s per attempt. Shared by the sync and async stores.
+    """
+    if not isinstance(exc, retriable_errors()) or attempt >= retries:
+        return None
+    if call == "write-once" and not isinstance(exc, refused_errors()):
+        return None
+    return min(0.05 * 2.0**attempt, 0.25)
+
+
+def may_be_applied(call: Call, exc: BaseException) -> bool:
+    """Whether a write that failed with ``exc`` may still have been applied by the server."""
+    return call != "read" and not isinstance(exc, refused_errors())
+
+
+def failure(exc: BaseException, what: str, maybe_applied: bool) -> NStoreError:
+    """The nstore error to raise when a call doing ``what`` finally failed with ``exc``."""
+    return map_error(exc, what, unknown_outcome=maybe_applied)
 
 
 def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False) -> NStoreError:

@@ -17,6 +17,7 @@ import msgspec
 
 from nstore.errors import ConfigurationError
 from nstore.store import KeyPage
+from nstore.stores._redis_commands import decode_key
 
 __all__ = ["scan_page"]
 
@@ -42,7 +43,7 @@ def scan_page(
     steps = 0
     while len(keys) < limit and node < len(clients) and steps < MAX_STEPS:
         position, found = call(clients[node].scan, position, match=pattern, count=limit - len(keys))
-        keys += _decoded(found, strip)
+        keys += [k for k in (decode_key(raw, strip) for raw in found) if k is not None]
         steps += 1
         if position == 0:
             node += 1
@@ -50,16 +51,6 @@ def scan_page(
     if node >= len(clients) and not pending:
         return KeyPage(keys, None)
     return KeyPage(keys[:limit], _encode((node, position, pending)).decode())
-
-
-def _decoded(found: Sequence[bytes], strip: int) -> list[str]:
-    keys = []
-    for key in found:
-        try:
-            keys.append(key[strip:].decode())
-        except UnicodeDecodeError:
-            continue  # not UTF-8: written by another client, not a key of this store
-    return keys
 
 
 def _position(cursor: str, nodes: int) -> _Position:

@@ -9,7 +9,7 @@ is one round trip; with ``replicas > 0`` it ends with ``WAIT`` on the same conne
 from __future__ import annotations
 
 from binascii import crc_hqx
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nstore.errors import StoreUnavailable
@@ -18,7 +18,17 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.cluster import RedisCluster
 
-__all__ = ["Batch", "ClusterRoute", "Route", "key_slot", "route_for", "run_batches", "scan"]
+__all__ = [
+    "Batch",
+    "ClusterRoute",
+    "Route",
+    "chunks",
+    "group_by_slot",
+    "key_slot",
+    "route_for",
+    "run_batches",
+    "scan",
+]
 
 #: Keys per MGET/MSET/DEL command: large enough to amortise a round trip, small enough that one
 #: command does not block the server for long.
@@ -38,7 +48,7 @@ class Route:
         self.client = client
 
     def batches(self, keys: Sequence[bytes]) -> list[Batch]:
-        return [(self.client, [list(keys[i : i + CHUNK]) for i in range(0, len(keys), CHUNK)])]
+        return [(self.client, chunks(keys))]
 
     def node_client(self, key: bytes) -> Redis:
         return self.client
@@ -86,14 +96,7 @@ class ClusterRoute(Route):
         self.cluster: Any = cluster
 
     def batches(self, keys: Sequence[bytes]) -> list[Batch]:
-        slots: dict[int, list[bytes]] = {}
-        for key in keys:
-            slot = key_slot(key)
-            group = slots.get(slot)
-            if group is None:
-                slots[slot] = [key]
-            else:
-                group.append(key)
+        slots = group_by_slot(keys)
         by_node: dict[str, tuple[Redis, list[list[bytes]]]] = {}
         # slots_cache[slot][0] is the slot's master, as NodesManager.get_node_from_slot reads it,
         # without that method's lock and load-balancing checks for every slot.
@@ -111,7 +114,7 @@ class ClusterRoute(Route):
             if len(slot_keys) <= CHUNK:
                 entry[1].append(slot_keys)
             else:
-                entry[1].extend(slot_keys[i : i + CHUNK] for i in range(0, len(slot_keys), CHUNK))
+                entry[1].extend(chunks(slot_keys))
         return list(by_node.values())
 
     def node_client(self, key: bytes) -> Redis:
@@ -133,6 +136,24 @@ def key_slot(key: bytes) -> int:
         if end > start + 1:
             key = key[start + 1 : end]
     return crc_hqx(key, 0) % 16384
+
+
+def group_by_slot(keys: Iterable[bytes]) -> dict[int, list[bytes]]:
+    """``keys`` grouped by Redis Cluster hash slot, each group in the keys' order."""
+    slots: dict[int, list[bytes]] = {}
+    for key in keys:
+        slot = key_slot(key)
+        group = slots.get(slot)
+        if group is None:
+            slots[slot] = [key]
+        else:
+            group.append(key)
+    return slots
+
+
+def chunks(keys: Sequence[bytes]) -> list[list[bytes]]:
+    """``keys`` in groups of at most :data:`CHUNK`, one command each."""
+    return [list(keys[i : i + CHUNK]) for i in range(0, len(keys), CHUNK)]
 
 
 def route_for(client: Redis | RedisCluster) -> Route:

@@ -3,48 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Literal, cast
-from urllib.parse import quote, urlsplit
+from typing import Literal
 
-import msgspec
-
-from nstore.errors import (
-    AuthError,
-    ConfigurationError,
-    InvalidKey,
-    MissingKey,
-    StoreError,
-    StoreUnavailable,
-    UnsupportedOperation,
-    ValueTooLarge,
-)
-from nstore.store import KeyPage, Store, check_limit, item_pairs
+from nstore.errors import ConfigurationError, InvalidKey, UnsupportedOperation
+from nstore.store import KeyPage, Store, check_limit
 from nstore.stores._http_pool import ConnectionPool, Response
-from nstore.stores._http_wire import etag, key_path, problem_code
-from nstore.stores._keys import invalid_key, key_bytes
+from nstore.stores._http_requests import (
+    BATCH_KEYS,
+    MSGPACK,
+    PAGE,
+    Page,
+    batch_body,
+    batch_pairs,
+    chunks,
+    decode_batch,
+    decode_page,
+    key_request_path,
+    page_path,
+    response_error,
+    target,
+)
+from nstore.stores._http_wire import etag
 from nstore.stores._values import as_bytes
 
 __all__ = ["HTTPStore"]
 
 MiB = 1024 * 1024
-_BATCH_KEYS = 5000  # keys per batch request
-_BATCH_BYTES = 8 * MiB  # value bytes per batch request, well under the server's default body limit
-_PAGE = 1000
-_MSGPACK = {"Content-Type": "application/msgpack"}
-
-
-class _Batch(msgspec.Struct):
-    values: dict[str, bytes]
-
-
-class _Page(msgspec.Struct):
-    keys: list[str]
-    next_cursor: str | None
-
-
-_encode = msgspec.msgpack.Encoder().encode
-_decode_batch = msgspec.msgpack.Decoder(_Batch).decode
-_decode_page = msgspec.json.Decoder(_Page).decode
 
 
 class HTTPStore(Store[str, bytes]):
@@ -89,29 +73,17 @@ class HTTPStore(Store[str, bytes]):
         retries: int = 2,
         backoff: float = 0.05,
         api: Literal["nstore", "plain"] = "nstore",
-        page_size: int = _PAGE,
+        page_size: int = PAGE,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"Expected an http:// or https:// URL with a host. Got {url!r} instead.")
-        if api not in ("nstore", "plain"):
-            raise ConfigurationError(f"Expected api='nstore' or api='plain'. Got {api!r} instead.")
-        if parts.username or parts.password:
-            raise ConfigurationError("Expected the credentials in token=..., not in the URL.")
-        if parts.query or parts.fragment or url.endswith(("?", "#")):
-            raise ConfigurationError(f"Expected a base URL without a query or fragment. Got {url!r}.")
-        if type(page_size) is not int or not 1 <= page_size <= _PAGE:
-            raise ConfigurationError(f"Expected page_size from 1 to {_PAGE}. Got {page_size!r} instead.")
+        if type(page_size) is not int or not 1 <= page_size <= PAGE:
+            raise ConfigurationError(f"Expected page_size from 1 to {PAGE}. Got {page_size!r} instead.")
+        parts, host, self._base, self._keys, self.url = target(url, api)
         self.api = api
         self.page_size = page_size
-        base = _api_base(parts.path) if api == "nstore" else parts.path
-        self._keys = base + "/v1/keys/" if api == "nstore" else base
-        self._base = base
-        self.url = f"{parts.scheme}://{parts.netloc}{base}"
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._pool = ConnectionPool(
             parts.scheme,
-            parts.hostname,
+            host,
             parts.port,
             url=f"{parts.scheme}://{parts.netloc}",
             timeout=timeout,
@@ -138,12 +110,7 @@ class HTTPStore(Store[str, bytes]):
     # -- requests -------------------------------------------------------------------------------
 
     def _path(self, key: str) -> str:
-        if type(key) is not str:
-            raise invalid_key(key, "HTTPStore")
-        try:
-            return self._keys + key_path(key)
-        except UnicodeEncodeError:
-            raise invalid_key(key, "HTTPStore") from None
+        return key_request_path(self._keys, key)
 
     def _request(
         self,
@@ -159,24 +126,8 @@ class HTTPStore(Store[str, bytes]):
         all_headers = {**self._headers, **headers} if headers else self._headers
         response = self._pool.request(method, path, body, all_headers, idempotent=idempotent)
         if response.status not in ok:
-            raise self._error(method, path, response, key)
+            raise response_error(f"{method} {self._pool.url}{path}", response.status, response.body, key)
         return response
-
-    def _error(self, method: str, path: str, response: Response, key: str | None) -> Exception:
-        status = response.status
-        code = problem_code(response.body)
-        where = f"{method} {self._pool.url}{path}"
-        if status == 404 and key is not None and code in ("missing-key", ""):
-            return MissingKey(key)
-        if status in (401, 403):
-            return AuthError(f"{where} was refused ({status}): check the token and its access.")
-        if status == 413:
-            return ValueTooLarge(f"{where}: the server refused the body as too large (413).")
-        if status == 414 or code == "invalid-key":
-            return InvalidKey(f"The server refuses the key {key!r} ({status}).")
-        if status >= 500:
-            return StoreUnavailable(f"{where} failed on the server ({status}); see the server's log.")
-        return StoreError(f"{where} answered {status} {code or ''}".rstrip() + ".")
 
     # -- single keys ----------------------------------------------------------------------------
 
@@ -245,35 +196,22 @@ class HTTPStore(Store[str, bytes]):
         check_limit(limit)
         if cursor is not None and not isinstance(cursor, str):
             raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
-        page = self._page(prefix or "", cursor, min(limit, _PAGE))
+        page = self._page(prefix or "", cursor, min(limit, PAGE))
         return KeyPage(page.keys, page.next_cursor)
 
-    def _page(self, prefix: str, cursor: str | None, limit: int) -> _Page:
-        query = f"?prefix={quote(prefix, safe='')}&limit={limit}"
-        if cursor is not None:
-            query += f"&cursor={quote(cursor, safe='')}"
-        return _decode_page(self._request("GET", self._base + "/v1/keys" + query, ok=(200,)).body)
+    def _page(self, prefix: str, cursor: str | None, limit: int) -> Page:
+        return decode_page(self._request("GET", page_path(self._base, prefix, cursor, limit), ok=(200,)).body)
 
     def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
-        (keys,) = cast("list[Iterable[object]]", list(payload.values()))  # a key list, or a dict by key
-        for key in keys:
-            if type(key) is not str:  # msgpack would send it (an int key is valid msgpack)
-                raise invalid_key(key, "HTTPStore")
-        try:
-            body = _encode(payload)
-        except UnicodeEncodeError:
-            for key in keys:
-                key_bytes(key, "HTTPStore")  # raises InvalidKey naming the first bad key
-            raise
-        response = self._request("POST", self._base + "/v1/batch", body, _MSGPACK, ok=(200,))
-        return _decode_batch(response.body).values
+        response = self._request("POST", self._base + "/v1/batch", batch_body(payload), MSGPACK, ok=(200,))
+        return decode_batch(response.body)
 
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
         # docstring inherited
         if self.api != "nstore":
             return super().get_many(keys)
         found: dict[str, bytes] = {}
-        for chunk in _chunks(list(keys), _BATCH_KEYS):
+        for chunk in chunks(list(keys), BATCH_KEYS):
             found.update(self._batch({"get": chunk}))
         return found
 
@@ -281,18 +219,7 @@ class HTTPStore(Store[str, bytes]):
         # docstring inherited; not atomic across chunks: a large call is sent in several requests
         if self.api != "nstore":
             return super().set_many(items)
-        pairs = item_pairs(items)
-        chunk: dict[str, bytes] = {}
-        size = 0
-        for key, value in pairs:
-            if type(key) is not str:
-                raise invalid_key(key, "HTTPStore")
-            chunk[key] = as_bytes(value, key, "HTTPStore")
-            size += len(value) + len(key)
-            if size >= _BATCH_BYTES or len(chunk) >= _BATCH_KEYS:
-                self._batch({"set": chunk})
-                chunk, size = {}, 0
-        if chunk:
+        for chunk in batch_pairs(items):
             self._batch({"set": chunk})
         return None
 
@@ -300,7 +227,7 @@ class HTTPStore(Store[str, bytes]):
         # docstring inherited
         if self.api != "nstore":
             return super().delete_many(keys)
-        for chunk in _chunks(list(keys), _BATCH_KEYS):
+        for chunk in chunks(list(keys), BATCH_KEYS):
             self._batch({"delete": chunk})
         return None
 
@@ -312,17 +239,3 @@ class HTTPStore(Store[str, bytes]):
 
     def __repr__(self) -> str:
         return f"HTTPStore({self.url!r})"
-
-
-def _api_base(path: str) -> str:
-    """The server's base path: a URL given as ``.../v1/`` or ``.../v1/keys/`` means the same server."""
-    base = path.rstrip("/")
-    for tail in ("/v1/keys", "/v1"):
-        if base.endswith(tail):
-            return base[: -len(tail)]
-    return base
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

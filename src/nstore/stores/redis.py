@@ -6,9 +6,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed
+from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import KeyPage, Store, check_limit, item_pairs
-from nstore.stores._keys import key_bytes
 from nstore.stores._redis_client import (
     Call,
     RedisOptions,
@@ -22,6 +21,16 @@ from nstore.stores._redis_client import (
     split_url,
     ttl_ms,
 )
+from nstore.stores._redis_commands import (
+    cas_command,
+    decode_key,
+    encode_key,
+    encode_keys,
+    member_key,
+    scan_pattern,
+    set_command,
+    set_if_absent_command,
+)
 from nstore.stores._redis_pages import scan_page
 from nstore.stores._redis_route import Route, route_for, run_batches, scan
 from nstore.stores._values import as_bytes
@@ -31,15 +40,6 @@ if TYPE_CHECKING:
     from redis.cluster import RedisCluster
 
 __all__ = ["RedisStore"]
-
-# Compare-and-set in one server-side step. A missing key reads as false, which equals no string.
-_CAS = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2])
-else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-return 1
-"""
-_GLOB = str.maketrans({c: "\\" + c for c in "\\*?[]"})
 
 
 def _closed(*args: object) -> NoReturn:
@@ -211,43 +211,26 @@ class RedisStore(Store[str, bytes]):
     def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
         """Store ``value`` at ``key``, expiring after ``ttl`` seconds (default: the store's ttl)."""
         px = self._px if ttl is None else ttl_ms(ttl)
-        command = ("SET", self._key(key), as_bytes(value, key, "RedisStore")) + (
-            () if px is None else ("PX", px)
-        )
-        self._write("write", "writing", key, command)
+        self._write("write", "writing", key, set_command(self._key(key), key, value, px))
 
     def __delitem__(self, key: str, /) -> None:
         if not self._write("write-once", "deleting", key, ("DEL", self._key(key))):
             raise MissingKey(key)
 
     def __contains__(self, key: object, /) -> bool:
-        if type(key) is not str:
+        encoded = member_key(self._prefix, key)
+        if encoded is None:
             return False
-        try:
-            encoded = self._key(key)
-        except InvalidKey:
-            return False  # no key of this store has a lone surrogate
-        return bool(self._call("read", "reading", key, self._execute, "EXISTS", encoded))
+        return bool(self._call("read", "reading", str(key), self._execute, "EXISTS", encoded))
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
-        command = ("SET", self._key(key), as_bytes(value, key, "RedisStore"), "NX") + (
-            () if self._px is None else ("PX", self._px)
-        )
+        command = set_if_absent_command(self._key(key), key, value, self._px)
         return bool(self._write("write-once", "writing", key, command))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
-        px = "" if self._px is None else str(self._px)
-        command = (
-            "EVAL",
-            _CAS,
-            1,
-            self._key(key),
-            as_bytes(expected, key, "RedisStore"),
-            as_bytes(value, key, "RedisStore"),
-            px,
-        )
+        command = cas_command(self._key(key), key, expected, value, self._px)
         return bool(self._write("write-once", "compare-and-set on", key, command))
 
     # -- bulk operations ---------------------------------------------------------------------------
@@ -306,31 +289,23 @@ class RedisStore(Store[str, bytes]):
 
     def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
         # docstring inherited; one SCAN page per round trip, on every master of a cluster
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
-        full = self._prefix + (prefix or "")
-        try:
-            pattern = full.translate(_GLOB).encode() + b"*"
-        except UnicodeEncodeError:
+        found = scan_pattern(self._prefix, prefix)
+        if found is None:
             return iter(())  # a prefix with a lone surrogate: no key of this store starts with it
-        return self._scan(pattern, len(self._prefix_bytes))
+        return self._scan(*found)
 
     def keys_page(
         self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
     ) -> KeyPage[str]:
         # docstring inherited; SCAN from the cursor, which is SCAN's own (see _redis_pages)
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidKey(f"Expected a str prefix. Got {type(prefix).__name__}.")
         if cursor is not None and not isinstance(cursor, str):
             raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
         check_limit(limit)
-        full = self._prefix + (prefix or "")
-        try:
-            pattern = full.translate(_GLOB).encode() + b"*"
-        except UnicodeEncodeError:
+        found = scan_pattern(self._prefix, prefix)
+        if found is None:
             return KeyPage([], None)  # a prefix with a lone surrogate: no key of this store starts with it
         call = partial(self._call, "read", "listing", None)
-        return scan_page(self._route.scan_clients(), pattern, len(self._prefix_bytes), cursor, limit, call)
+        return scan_page(self._route.scan_clients(), *found, cursor, limit, call)
 
     def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
         seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
@@ -340,10 +315,9 @@ class RedisStore(Store[str, bytes]):
             ):
                 if key not in seen:
                     seen.add(key)
-                    try:
-                        yield key[strip:].decode()
-                    except UnicodeDecodeError:
-                        continue  # not UTF-8: written by another client, not a key of this store
+                    name = decode_key(key, strip)
+                    if name is not None:
+                        yield name
 
     def __len__(self) -> int:
         if self._prefix:
@@ -368,18 +342,10 @@ class RedisStore(Store[str, bytes]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> bytes:
-        return self._prefix_bytes + key_bytes(key, "RedisStore")
+        return encode_key(self._prefix, key)
 
     def _keys(self, keys: Iterable[str]) -> dict[bytes, str]:
-        """The Redis key of each key, in one pass (the bulk paths' share of :meth:`_key`)."""
-        keys = list(keys)
-        prefix = self._prefix_bytes
-        try:
-            return {prefix + key.encode(): key for key in keys}
-        except (AttributeError, TypeError, UnicodeEncodeError):
-            for key in keys:
-                self._key(key)  # raises InvalidKey naming the first bad key
-            raise
+        return encode_keys(self._prefix, keys)
 
     def _write(self, call: Call, action: str, key: str, command: tuple[Any, ...]) -> Any:
         if not self._options.replicas:

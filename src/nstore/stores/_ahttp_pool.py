@@ -1,0 +1,210 @@
+"""A pool of keep-alive HTTP/1.1 connections over asyncio streams, with timeouts and retries.
+
+Chosen by measurement over httpx and aiohttp (docs/async.md): a request is one write and a read
+of the head and the body, on the event loop. A connection whose request was cancelled, timed out
+or failed mid-response is closed, never reused, so no later request can read another's reply.
+Which statuses are retried, the backoff and the errors are ``_http_requests``'s, as the sync pool's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nstore.errors import StoreClosed
+from nstore.stores._http_requests import RETRY_STATUSES, backoff_delay, too_large, unreachable
+
+__all__ = ["AsyncConnectionPool", "AsyncResponse", "ProtocolError"]
+
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncResponse:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+class ProtocolError(Exception):
+    """A response that is not HTTP/1.1 as this client reads it (the server is told apart from us)."""
+
+
+class AsyncConnectionPool:
+    """Keep-alive connections to one server, each carrying one request at a time.
+
+    At most ``max_connections`` requests are in flight; more wait their turn. Idle connections
+    are kept (as many as may be in flight) for ``idle_ttl`` seconds, as the sync pool keeps them.
+    """
+
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        port: int | None,
+        *,
+        url: str,
+        timeout: float,
+        connect_timeout: float,
+        max_response: int,
+        retries: int,
+        backoff: float,
+        max_connections: int = 50,
+        idle_ttl: float = 10.0,
+    ) -> None:
+        self._ssl = ssl.create_default_context() if scheme == "https" else None
+        self._host = host
+        self._port = port or (443 if scheme == "https" else 80)
+        self._host_header = host if port is None else f"{host}:{port}"
+        self.url = url  # for messages: never holds the token
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_response = max_response
+        self.retries = retries
+        self.backoff = backoff
+        self._slots = asyncio.Semaphore(max_connections)
+        self._max_idle = max_connections
+        self._idle_ttl = idle_ttl
+        self._idle: list[tuple[Connection, float]] = []
+        self.closed = False
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        idempotent: bool = True,
+    ) -> AsyncResponse:
+        """Send a request and read the whole response, retrying idempotent ones with backoff."""
+        attempts = 1 + (self.retries if idempotent else 0)
+        for attempt in range(attempts):
+            last = attempt + 1 == attempts
+            try:
+                async with self._slots:
+                    response = await self._send(method, path, body, headers)
+            except (OSError, EOFError, ProtocolError, asyncio.LimitOverrunError) as exc:
+                if last:
+                    raise unreachable(method, self.url + path, exc) from exc
+            else:
+                if response.status not in RETRY_STATUSES or last:
+                    return response
+            await asyncio.sleep(backoff_delay(self.backoff, attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    async def _send(
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None
+    ) -> AsyncResponse:
+        reader, writer = await self._acquire()
+        try:
+            async with asyncio.timeout(self.timeout):
+                writer.write(self._head(method, path, body, headers))
+                if body:
+                    writer.write(body)
+                await writer.drain()
+                response, keep_alive = await self._read(reader, method)
+        except BaseException:  # cancelled or failed mid-request: the connection's state is unknown
+            writer.close()
+            raise
+        if keep_alive:
+            self._release((reader, writer))
+        else:
+            writer.close()
+        return response
+
+    def _head(self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None) -> bytes:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host_header}", "Accept-Encoding: identity"]
+        if body is not None or method in ("PUT", "POST"):
+            lines.append(f"Content-Length: {len(body or b'')}")
+        if headers:
+            lines += [f"{name}: {value}" for name, value in headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    async def _read(self, reader: asyncio.StreamReader, method: str) -> tuple[AsyncResponse, bool]:
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, _, rest = head.partition(b"\r\n")
+        version, _, tail = status_line.partition(b" ")
+        code = tail[:3]
+        if not version.startswith(b"HTTP/1.") or not code.isdigit():
+            raise ProtocolError(f"Expected an HTTP/1.x status line. Got {status_line[:80]!r}.")
+        status = int(code)
+        headers = _headers(rest)
+        keep_alive = version == b"HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        length = headers.get("content-length")
+        if method == "HEAD" or status in (204, 304) or status < 200:
+            data = b""
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            data = await self._read_chunked(reader)
+        elif length is not None:
+            if not length.isdigit():
+                raise ProtocolError(f"Expected a number of bytes in Content-Length. Got {length!r}.")
+            if int(length) > self.max_response:
+                raise too_large(self.url, self.max_response, length)
+            data = await reader.readexactly(int(length))
+        else:  # the body runs to the end of the connection
+            data = await reader.read(self.max_response + 1)
+            keep_alive = False
+            if len(data) > self.max_response:
+                raise too_large(self.url, self.max_response)
+        return AsyncResponse(status, headers, data), keep_alive
+
+    async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            line = await reader.readuntil(b"\r\n")
+            try:
+                chunk = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise ProtocolError(f"Expected a chunk size. Got {line[:40]!r}.") from None
+            if chunk == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                    pass
+                return b"".join(parts)
+            size += chunk
+            if size > self.max_response:
+                raise too_large(self.url, self.max_response)
+            parts.append(await reader.readexactly(chunk))
+            await reader.readexactly(2)
+
+    async def _acquire(self) -> Connection:
+        if self.closed:
+            raise StoreClosed(f"This AsyncHTTPStore for {self.url} is closed; open a new one.")
+        now = time.monotonic()
+        while self._idle:
+            connection, since = self._idle.pop()
+            if now - since < self._idle_ttl and not connection[0].at_eof():
+                return connection
+            connection[1].close()
+        async with asyncio.timeout(self.connect_timeout):
+            return await asyncio.open_connection(self._host, self._port, ssl=self._ssl)
+
+    def _release(self, connection: Connection) -> None:
+        if not self.closed and len(self._idle) < self._max_idle:
+            self._idle.append((connection, time.monotonic()))
+        else:
+            connection[1].close()
+
+    async def aclose(self) -> None:
+        self.closed = True
+        idle, self._idle = self._idle, []
+        for (_, writer), _ in idle:
+            writer.close()
+        for (_, writer), _ in idle:
+            with contextlib.suppress(OSError):  # a connection the server already dropped
+                await writer.wait_closed()
+
+
+def _headers(block: bytes) -> dict[str, str]:
+    """The header fields of a response head (after its status line), names in lower case."""
+    headers: dict[str, str] = {}
+    for line in block.decode("latin-1").split("\r\n"):
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return headers
