@@ -71,8 +71,16 @@ def test_migrate_between_two_classes_stops_and_loses_nothing(db: Namespaces) -> 
     # refuses it on encode (written, it would be read back as something else).
     with pytest.raises(MigrationError, match=r"Expected a User\. Got tests\.test_namespaces\.User"):
         db.migrate("users", Msgspec(UserWithEmail))
-    db.rollback("users")
+    assert db.manifest("users").migration is None  # a failed migration is not left recorded
     assert dict(db.namespace("users", OLD).items()) == USERS
+    # Through a transform, the same change goes through.
+    users = db.migrate(
+        "users",
+        Msgspec(UserWithEmail),
+        old_chain=OLD,
+        transform=lambda user: UserWithEmail(user.name, user.age, None),
+    )
+    assert users["user0007"] == UserWithEmail("name 7", 7, None)
 
 
 def test_migrate_unknown_namespace_and_bad_batch(db: Namespaces) -> None:

@@ -15,5 +15,7 @@ following = by_bytes.keys_page(cursor=page.cursor)
 token: str | None = following.cursor
 
 # Misuse: mypy reports these.
+# P: Type "KeyPage[bytes]" is not assignable to declared type "KeyPage[str]"  [reportAssignmentType]
 wrong: KeyPage[str] = by_bytes.keys_page()  # E: Incompatible types in assignment (expression has type "KeyPage[bytes]", variable has type "KeyPage[str]")  [assignment]
+# P: Argument of type "Literal[3]" cannot be assigned to parameter "cursor" of type "str | None" in function "keys_page"  [reportArgumentType]
 by_bytes.keys_page(cursor=3)  # E: Argument "cursor" to "keys_page" of "Store" has incompatible type "int"; expected "str | None"  [arg-type]

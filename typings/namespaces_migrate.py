@@ -43,8 +43,13 @@ accounts: Store[str, Account] = db.migrate("users", Pydantic(Account), old_chain
 db.namespace("users", Msgspec(User), compatibility="full")
 
 # Mistakes mypy catches.
+# P: Argument of type "(user: User) -> Person" cannot be assigned to parameter "transform" of type "((S@migrate) -> T@migrate) | None" in function "migrate"  [reportArgumentType]
 db.migrate("users", Msgspec(Person), old_chain=Msgspec(Person), transform=to_person)  # E: Argument "transform" to "migrate" of "Namespaces" has incompatible type "Callable[[User], Person]"; expected "Callable[[Person], Person] | None"  [arg-type]
+# P: Argument of type "(user: User) -> Person" cannot be assigned to parameter "transform" of type "((S@migrate) -> T@migrate) | None" in function "migrate"  [reportArgumentType]
 db.migrate("users", Pydantic(Account), old_chain=OLD, transform=to_person)  # E: Argument "transform" to "migrate" of "Namespaces" has incompatible type "Callable[[User], Person]"; expected "Callable[[User], Account] | None"  [arg-type]
+# P: Cannot access attribute "full_name" for class "User"  [reportAttributeAccessIssue]
 db.migrate("users", Msgspec(Person), old_chain=OLD, transform=lambda u: u.full_name)  # E: "User" has no attribute "full_name"  [attr-defined]
-wrong: Store[str, User] = db.migrate("users", Msgspec(Person), old_chain=OLD, transform=to_person)  # E: Argument 1 to "Msgspec" has incompatible type "type[Person]"; expected "type[User]"  [arg-type]  # E: Argument "transform" to "migrate" of "Namespaces" has incompatible type "Callable[[User], Person]"; expected "Callable[[User], User] | None"  [arg-type]
+# P: Type "Store[str, Person]" is not assignable to declared type "Store[str, User]"  [reportAssignmentType]
+wrong: Store[str, User] = db.migrate("users", Msgspec(Person), old_chain=OLD, transform=to_person)  # E: Argument 1 to "Msgspec" has incompatible type "TypeForm[Person]"; expected "TypeForm[User]"  [arg-type]  # E: Argument "transform" to "migrate" of "Namespaces" has incompatible type "Callable[[User], Person]"; expected "Callable[[User], User] | None"  [arg-type]
+# P: Argument of type "Literal['both']" cannot be assigned to parameter "compatibility" of type "Mode | None" in function "namespace"  [reportArgumentType]
 db.namespace("users", Msgspec(User), compatibility="both")  # E: Argument "compatibility" to "namespace" of "Namespaces" has incompatible type "Literal['both']"; expected "Literal['backward', 'forward', 'full', 'none'] | None"  [arg-type]

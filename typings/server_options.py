@@ -17,8 +17,11 @@ handle = serve_in_thread(store, **options)
 serve(store, port=8470, server="builtin", header_timeout=5)
 
 # Misspelt or mistyped options are refused.
+# P: No parameter named "max_bodyy"  [reportCallIssue]
 serve_in_thread(store, max_bodyy=1024)  # E: Unexpected keyword argument "max_bodyy" for "serve_in_thread"; did you mean "max_body"?  [call-arg]
+# P: Argument of type "Literal['5']" cannot be assigned to parameter "read_timeout" of type "float" in function "serve_in_thread"  [reportArgumentType]
 serve_in_thread(store, read_timeout="5")  # E: Argument "read_timeout" to "serve_in_thread" has incompatible type "str"; expected "float"  [arg-type]
+# P: Argument of type "Literal['4']" cannot be assigned to parameter "workers" of type "int | None" in function "serve"  [reportArgumentType]
 serve(store, workers="4")  # E: Argument "workers" to "serve" has incompatible type "str"; expected "int | None"  [arg-type]
-serve(store, server="uvicorn")  # E: Argument "server" to "serve" has incompatible type "Literal['uvicorn']"; expected "Literal['builtin', 'granian']"  [arg-type]
+# P: Type "dict[str, float]" is not assignable to declared type "ServeOptions"  [reportAssignmentType]
 bad: ServeOptions = {"timeout": 1.0}  # E: Extra key "timeout" for TypedDict "ServeOptions"  [typeddict-unknown-key]

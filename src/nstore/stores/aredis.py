@@ -291,6 +291,7 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
                     break
 
     async def _scan_page(self, target: Any, cursor: int, pattern: bytes) -> tuple[int, list[bytes]]:
+        self._check_open()
         if target is None:
             reply: tuple[int, list[bytes]] = await self._client.scan(cursor, match=pattern, count=1000)
             return reply
@@ -315,9 +316,12 @@ class AsyncRedisStore(AsyncStore[str, bytes]):
     def _key(self, key: str) -> bytes:
         return encode_key(self._prefix, key)
 
-    def _command(self, *args: Any) -> Awaitable[Any]:
+    def _check_open(self) -> None:
         if self._closed:
             raise StoreClosed("This AsyncRedisStore is closed; open a new one.")
+
+    def _command(self, *args: Any) -> Awaitable[Any]:
+        self._check_open()
         result: Awaitable[Any] = self._client.execute_command(*args)
         return result
 
