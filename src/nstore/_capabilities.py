@@ -1,10 +1,38 @@
-"""The capabilities of a store over a store: a view's or an adapter's are those of the store below."""
+"""Capabilities of stores, sync and async alike: the defaults of a store, and those of a store over
+a store (a view's, a wrapper's, an adapter's are those of the store below)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ForwardedCapabilities"]
+__all__ = ["Capabilities", "ForwardedCapabilities"]
+
+
+class Capabilities:
+    """Mixin: the capability properties of :class:`~nstore.Store` and :class:`~nstore.AsyncStore`,
+    all False; a backend overrides those it has."""
+
+    __slots__ = ()
+
+    @property
+    def is_persistent(self) -> bool:
+        """True if values outlive the process that wrote them."""
+        return False
+
+    @property
+    def is_remote(self) -> bool:
+        """True if values travel over a network; unsafe codecs are refused on such stores."""
+        return False
+
+    @property
+    def supports_prefix_listing(self) -> bool:
+        """True if ``iter_keys(prefix)`` is served natively, without scanning every key."""
+        return False
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        """True if :meth:`set_if_absent` and :meth:`compare_and_set` are atomic."""
+        return False
 
 
 class ForwardedCapabilities:

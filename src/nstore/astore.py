@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+from nstore._capabilities import Capabilities
 from nstore._views import refuse_unsafe
 from nstore.errors import UnsupportedOperation
 from nstore.store import item_pairs
@@ -31,7 +32,7 @@ K2 = TypeVar("K2")
 V2 = TypeVar("V2")
 
 
-class AsyncStore(ABC, Generic[K, V]):
+class AsyncStore(Capabilities, ABC, Generic[K, V]):
     """A typed store of ``V`` values under ``K`` keys, with awaitable methods.
 
     Examples
@@ -73,28 +74,6 @@ class AsyncStore(ABC, Generic[K, V]):
         Keys set or deleted during the iteration may or may not be seen; iteration never fails
         because of them.
         """
-
-    # -- capabilities: as Store's --------------------------------------------------------------
-
-    @property
-    def is_persistent(self) -> bool:
-        """True if values outlive the process that wrote them."""
-        return False
-
-    @property
-    def is_remote(self) -> bool:
-        """True if values travel over a network; unsafe codecs are refused on such stores."""
-        return False
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        """True if ``iter_keys(prefix)`` is served natively, without scanning every key."""
-        return False
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        """True if :meth:`set_if_absent` and :meth:`compare_and_set` are atomic."""
-        return False
 
     # -- defaults --------------------------------------------------------------------------------
 

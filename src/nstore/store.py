@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
+from nstore._capabilities import Capabilities
 from nstore.errors import ConfigurationError, MissingKey, UnsupportedOperation
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def item_pairs(items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> Iterable[tupl
     return items
 
 
-class Store(MutableMapping[K, V], ABC, Generic[K, V]):
+class Store(Capabilities, MutableMapping[K, V], ABC, Generic[K, V]):
     """A typed, dict-like store of ``V`` values under ``K`` keys.
 
     A missing key raises :class:`KeyError` (:class:`~nstore.errors.MissingKey`) everywhere.
@@ -123,28 +124,6 @@ class Store(MutableMapping[K, V], ABC, Generic[K, V]):
                 "list with iter_keys() instead."
             )
         return KeyPage(page[:limit], last)
-
-    # -- capabilities ---------------------------------------------------------------------------
-
-    @property
-    def is_persistent(self) -> bool:
-        """True if values outlive the process that wrote them."""
-        return False
-
-    @property
-    def is_remote(self) -> bool:
-        """True if values travel over a network; unsafe codecs are refused on such stores."""
-        return False
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        """True if ``iter_keys(prefix)`` is served natively, without scanning every key."""
-        return False
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        """True if :meth:`set_if_absent` and :meth:`compare_and_set` are atomic."""
-        return False
 
     # -- mapping defaults ---------------------------------------------------------------------
 

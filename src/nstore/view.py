@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from nstore._capabilities import ForwardedCapabilities
 from nstore._views import (
     FOREIGN_KEY_ERRORS,
     decode_found,
@@ -37,7 +38,7 @@ KB = TypeVar("KB")  # the keys and values of the store below: the codecs' output
 VB = TypeVar("VB")
 
 
-class View(Store[K, V], Generic[K, V]):
+class View(ForwardedCapabilities, Store[K, V], Generic[K, V]):
     """A store seen through a key codec and a value codec. Made by ``with_keys``/``with_values``."""
 
     __slots__ = ("_dk", "_dv", "_ek", "_ev", "_keys", "_store", "_values")
@@ -137,20 +138,9 @@ class View(Store[K, V], Generic[K, V]):
     # -- capabilities and life cycle are the store's ------------------------------------------
 
     @property
-    def is_persistent(self) -> bool:
-        return self._store.is_persistent
-
-    @property
-    def is_remote(self) -> bool:
-        return self._store.is_remote
-
-    @property
     def supports_prefix_listing(self) -> bool:
+        # the other capabilities are the store's (ForwardedCapabilities)
         return lists_by_prefix(self._store.supports_prefix_listing, self._keys)
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return self._store.supports_atomic_writes
 
     def close(self) -> None:
         self._store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
+from nstore._capabilities import ForwardedCapabilities
 from nstore.store import KeyPage, Store
 
 __all__ = ["ForwardingStore"]
@@ -13,7 +14,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class ForwardingStore(Store[K, V], Generic[K, V]):
+class ForwardingStore(ForwardedCapabilities, Store[K, V], Generic[K, V]):
     """A store that forwards every operation to :attr:`store`, unchanged.
 
     Wrappers subclass it and override only what they change, so a capability, a bulk operation,
@@ -33,7 +34,7 @@ class ForwardingStore(Store[K, V], Generic[K, V]):
     __slots__ = ("_store",)
 
     def __init__(self, store: Store[K, V]) -> None:
-        self._store = store
+        self._store: Store[K, V] = store
 
     @property
     def store(self) -> Store[K, V]:
@@ -83,22 +84,6 @@ class ForwardingStore(Store[K, V], Generic[K, V]):
 
     def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
         return self._store.compare_and_set(key, expected, value)
-
-    @property
-    def is_persistent(self) -> bool:
-        return self._store.is_persistent
-
-    @property
-    def is_remote(self) -> bool:
-        return self._store.is_remote
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        return self._store.supports_prefix_listing
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return self._store.supports_atomic_writes
 
     def close(self) -> None:
         self._store.close()
