@@ -34,6 +34,7 @@ __all__ = [
     "MSGPACK",
     "PAGE",
     "RETRY_STATUSES",
+    "HTTPCapabilities",
     "Page",
     "Target",
     "backoff_delay",
@@ -58,6 +59,26 @@ MSGPACK: Final = {"Content-Type": "application/msgpack"}
 #: Statuses worth retrying for an idempotent request: the server or a proxy was briefly unable.
 RETRY_STATUSES: Final = frozenset({502, 503, 504})
 _STORE = "HTTPStore"
+
+
+class HTTPCapabilities:
+    """Mixin: the capabilities of HTTPStore and AsyncHTTPStore. Remote; listing by prefix and
+    atomic conditional writes are the server's (``api="plain"`` lists nothing)."""
+
+    __slots__ = ()
+    api: str
+
+    @property
+    def is_remote(self) -> bool:
+        return True
+
+    @property
+    def supports_prefix_listing(self) -> bool:
+        return self.api == "nstore"
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        return True
 
 
 class _Batch(msgspec.Struct):

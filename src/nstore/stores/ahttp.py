@@ -16,6 +16,7 @@ from nstore.stores._http_requests import (
     BATCH_KEYS,
     MSGPACK,
     PAGE,
+    HTTPCapabilities,
     batch_body,
     batch_pairs,
     chunks,
@@ -34,7 +35,7 @@ __all__ = ["AsyncHTTPStore"]
 MiB = 1024 * 1024
 
 
-class AsyncHTTPStore(AsyncStore[str, bytes]):
+class AsyncHTTPStore(HTTPCapabilities, AsyncStore[str, bytes]):
     """A remote async store served over HTTP by ``nstore serve`` (or any plain REST server).
 
     Parameters are :class:`~nstore.HTTPStore`'s, plus ``max_connections``: requests in flight
@@ -82,20 +83,6 @@ class AsyncHTTPStore(AsyncStore[str, bytes]):
             backoff=backoff,
             max_connections=max_connections,
         )
-
-    # -- capabilities: as HTTPStore's ---------------------------------------------------------------
-
-    @property
-    def is_remote(self) -> bool:
-        return True
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        return self.api == "nstore"
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return True
 
     # -- requests ----------------------------------------------------------------------------------
 

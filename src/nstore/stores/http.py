@@ -12,6 +12,7 @@ from nstore.stores._http_requests import (
     BATCH_KEYS,
     MSGPACK,
     PAGE,
+    HTTPCapabilities,
     Page,
     batch_body,
     batch_pairs,
@@ -31,7 +32,7 @@ __all__ = ["HTTPStore"]
 MiB = 1024 * 1024
 
 
-class HTTPStore(Store[str, bytes]):
+class HTTPStore(HTTPCapabilities, Store[str, bytes]):
     """A remote ``Store[str, bytes]`` served over HTTP by :func:`nstore.server.serve`.
 
     Parameters
@@ -92,20 +93,6 @@ class HTTPStore(Store[str, bytes]):
             retries=retries,
             backoff=backoff,
         )
-
-    # -- capabilities ---------------------------------------------------------------------------
-
-    @property
-    def is_remote(self) -> bool:
-        return True
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        return self.api == "nstore"
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return True
 
     # -- requests -------------------------------------------------------------------------------
 
