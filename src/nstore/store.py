@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 from nstore._capabilities import Capabilities
+from nstore._expiry import unsupported_ttl
 from nstore.errors import ConfigurationError, MissingKey, UnsupportedOperation
 
 if TYPE_CHECKING:
@@ -198,15 +199,21 @@ class Store(Capabilities, MutableMapping[K, V], ABC, Generic[K, V]):
                 continue
         return found
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        """Store every ``(key, value)`` pair.
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        """Store every ``(key, value)`` pair; with ``ttl``, each expires as with :meth:`set`.
 
-        Default: one ``__setitem__`` per pair, not atomic; backends override it with one call or
+        Default: one :meth:`set` per pair, not atomic; backends override it with one call or
         transaction and document whether it is atomic.
         """
         pairs = item_pairs(items)
-        for key, value in pairs:
-            self[key] = value
+        if ttl is None:
+            for key, value in pairs:
+                self[key] = value
+        else:
+            for key, value in pairs:
+                self.set(key, value, ttl=ttl)
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         """Remove every key of ``keys`` that is present; missing keys are ignored.
@@ -218,6 +225,39 @@ class Store(Capabilities, MutableMapping[K, V], ABC, Generic[K, V]):
                 del self[key]
             except KeyError:
                 continue
+
+    # -- expiry (supports_ttl) -------------------------------------------------------------------
+
+    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        """Store ``value`` at ``key``; with ``ttl``, it expires ``ttl`` seconds from now.
+
+        ``ttl=None`` is the store's default: no expiry, or its store-wide ttl where it has one.
+        An expired key is absent everywhere (reads, ``in``, listing, counts, conditional
+        writes). A store whose :attr:`supports_ttl` is False raises
+        :class:`~nstore.errors.UnsupportedOperation` for a ttl; a ttl that is not a positive,
+        finite number of seconds raises :class:`~nstore.errors.ConfigurationError`.
+        """
+        if ttl is not None:
+            raise unsupported_ttl(self)
+        self[key] = value
+
+    def ttl(self, key: K, /) -> float | None:
+        """Seconds left before ``key`` expires, or None if it never expires.
+
+        Raise :class:`~nstore.errors.MissingKey` if ``key`` is absent. A store without expiry
+        answers None for every present key.
+        """
+        if key not in self:
+            raise missing(key)
+        return None
+
+    def touch(self, key: K, /, *, ttl: float | None) -> None:
+        """Make ``key`` expire ``ttl`` seconds from now (``None``: never), keeping its value.
+
+        Raise :class:`~nstore.errors.MissingKey` if ``key`` is absent. A store without expiry
+        raises :class:`~nstore.errors.UnsupportedOperation`.
+        """
+        raise unsupported_ttl(self)
 
     # -- conditional writes ---------------------------------------------------------------------
 
