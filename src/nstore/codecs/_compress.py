@@ -17,7 +17,8 @@ from typing import Any
 
 import zstandard
 
-from nstore.codecs._codec import Codec, Inline, register
+from nstore.codecs._codec import Codec, Inline
+from nstore.codecs._spec import register
 from nstore.codecs._types import build
 from nstore.errors import ConfigurationError, DecodeError, DecodeLimitError, EncodeError, SpecError
 
