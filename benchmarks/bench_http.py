@@ -231,9 +231,7 @@ def bench_servers(rounds: int, seconds: float, servers: tuple[str, ...] = SERVER
     generator = (
         "wrk -t2 -c16" if use_wrk else "the script's loopback generator (wrk not found): 2 x 8 connections"
     )
-    one, five, fifteen = os.getloadavg()
-    busy = f", load average {one:.1f} {five:.1f} {fifteen:.1f} at the end"
-    return f"Load: {generator}, {seconds:g} s per run, {rounds} rounds{busy}\n" + table(
+    return f"Load: {generator}, {seconds:g} s per run, {rounds} rounds, {_load_average()}\n" + table(
         ["server", "method", "requests/s", "vs baseline", "spread", "server CPU/request", "target"], rows
     )
 
@@ -255,7 +253,14 @@ def bench_latency(rounds: int, seconds: float, servers: tuple[str, ...]) -> str:
         for method in ("GET", "PUT")
         for kind in servers
     ]
-    return table(["server", "method", "p99 at -c16", "p99 at -c256"], rows)
+    return f"{rounds} rounds, {_load_average()}\n" + table(
+        ["server", "method", "p99 at -c16", "p99 at -c256"], rows
+    )
+
+
+def _load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} at the end"
 
 
 def bench_parsers(rounds: int) -> str:
