@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from nstore import MemoryStore
 from nstore._manifest import Migration
 from nstore._target import Target
 from nstore.codecs import Msgspec, Zlib, Zstd
@@ -20,6 +20,7 @@ from nstore.errors import ManifestMismatch, MigrationError, MigrationFailed
 from nstore.namespaces import Namespaces
 from nstore.stores.sqlite import SQLiteStore
 from tests import test_namespaces
+from tests.namespaces_apis import APIS, namespaces_for
 from tests.test_namespaces import User, UserWithEmail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,12 +29,12 @@ NEW = Msgspec(User, format="json") | Zlib()
 USERS = {f"user{i:04d}": User(f"name {i}", i % 90) for i in range(600)}
 
 
-@pytest.fixture
-def db() -> Namespaces:
-    db = Namespaces(MemoryStore[str, bytes]())
-    db.namespace("users", OLD).set_many(USERS)
-    db.namespace("other", Zlib())["keep"] = b"untouched"
-    return db
+@pytest.fixture(params=APIS)
+def db(request: pytest.FixtureRequest) -> Iterator[Namespaces]:
+    with namespaces_for(request.param, request) as db:
+        db.namespace("users", OLD).set_many(USERS)
+        db.namespace("other", Zlib())["keep"] = b"untouched"
+        yield db
 
 
 def test_migrate_re_encodes_every_value(db: Namespaces) -> None:
@@ -142,6 +143,7 @@ CHILD = """
 import sys, time
 from nstore.codecs import Msgspec, Zlib
 from nstore.namespaces import Namespaces
+from tests.namespaces_apis import APIS, namespaces_for
 from nstore.stores.sqlite import SQLiteStore
 from tests.test_namespaces import User
 

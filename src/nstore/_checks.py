@@ -22,6 +22,7 @@ from nstore.errors import ConfigurationError, ManifestMismatch, MigrationError, 
 __all__ = [
     "Opening",
     "admit",
+    "chain_argument",
     "check_chain",
     "check_not_migrating",
     "check_reads",
@@ -53,6 +54,15 @@ def decide_opening(name: str, manifest: Manifest | None, target: Target, mode: M
         return Opening("retire", manifest)
     updated = admit(manifest, target, mode)
     return Opening("open", manifest) if updated is None else Opening("record", updated)
+
+
+def chain_argument(name: str, chain: object) -> Codec[Any, bytes]:
+    """``chain`` if it is a codec chain (callers may be untyped); ConfigurationError otherwise."""
+    if not isinstance(chain, Codec):
+        raise ConfigurationError(
+            f"Expected a codec chain for namespace {name!r}. Got {type(chain).__name__}."
+        )
+    return chain
 
 
 def check_not_migrating(manifest: Manifest) -> None:

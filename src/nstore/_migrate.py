@@ -147,7 +147,7 @@ def _copy(
     """
     old, new = manifest.prefix, prefix_of(manifest.name, generation)
     done = {key[len(new) :] for key in (yield from list_keys(new))}
-    keys = [key[len(old) :] for key in (yield from list_keys(old))]
+    keys = sorted(key[len(old) :] for key in (yield from list_keys(old)))  # any backend, one order
     todo = [k for k in keys if k not in done]
     finished = len(keys) - len(todo)
     if progress is not None:

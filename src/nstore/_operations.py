@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nstore._checks import check_not_migrating, check_reads, decide_opening, mode_of, rebuild
+from nstore._checks import chain_argument, check_not_migrating, check_reads, decide_opening, mode_of, rebuild
 from nstore._compat import Mode
 from nstore._manifest import MANIFESTS, Manifest, check_name, decode_manifest, prefix_of
 from nstore._migrate import Progress, clear_prefix, plan_of, run_migration, undo_migration
 from nstore._steps import Steps, list_keys, put, put_new, read, read_many, swap
 from nstore._target import Target
 from nstore.codecs import Codec
-from nstore.errors import ConfigurationError, ConflictError, MigrationError, NamespaceError
+from nstore.errors import ConflictError, MigrationError, NamespaceError
 
 __all__ = [
     "manifest_of",
@@ -81,11 +81,7 @@ def manifest_of(name: str) -> Steps[Manifest]:
 
 def opening(name: str, chain: Codec[Any, bytes], compatibility: Mode | None, atomic: bool) -> Steps[Manifest]:
     """Open (or create) ``name`` for ``chain``: the manifest recorded for it once it is open."""
-    check_name(name)
-    if not isinstance(chain, Codec):
-        raise ConfigurationError(
-            f"Expected a codec chain for namespace {name!r}. Got {type(chain).__name__}."
-        )
+    chain_argument(check_name(name), chain)
     mode = None if compatibility is None else mode_of(compatibility)
     target = Target.of(chain)
     for _ in range(_RETRIES):

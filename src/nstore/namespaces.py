@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from nstore._checks import chain_argument
 from nstore._compat import Mode
 from nstore._manifest import Manifest
 from nstore._migrate import Progress
@@ -106,6 +107,7 @@ class Namespaces:
         and requested. ``compatibility``, when given, must be the recorded mode.
         ``trusted`` is passed to ``with_values`` (unsafe codecs on remote stores).
         """
+        self._store.check_codec(chain_argument(name, chain), trusted=trusted)  # before any write
         atomic = self._store.supports_atomic_writes
         manifest = run(self._store, opening(name, chain, compatibility, atomic))
         return self._view(manifest, chain, trusted)
@@ -159,6 +161,7 @@ class Namespaces:
         nothing, so a deploy can run it every time. Stop writers of the namespace while it
         migrates. ``progress(done, total)`` is called before the first batch and after each one.
         """
+        self._store.check_codec(chain_argument(name, chain), trusted=trusted)  # before any write
         atomic = self._store.supports_atomic_writes
         steps = migrating(name, chain, transform, old_chain, progress, batch_size, atomic)
         return self._view(run(self._store, steps), chain, trusted)
