@@ -94,6 +94,7 @@ def run_migration(
         )
     source = rebuild(manifest) if plan.old_chain is None else plan.old_chain
     check_reads(manifest, Target.of(source))
+    before = manifest if state is None else None  # what a failure of a new migration restores
     if state is None:
         generation = max(g.generation for g in manifest.generations) + 1
         yield from clear_prefix(prefix_of(name, generation))  # above every recorded generation
@@ -118,7 +119,7 @@ def run_migration(
         )
     failures, count = yield from _copy(manifest, state.generation, source, plan, progress, batch_size)
     if count:
-        yield from undo_migration(manifest)
+        yield from undo_migration(manifest, before)
         shown = "\n  ".join(f"{key!r}: {why}" for key, why in islice(failures.items(), _SHOWN))
         more = f"\n  ... and {count - _SHOWN} more" if count > _SHOWN else ""
         raise MigrationFailed(
@@ -190,11 +191,15 @@ def _convert(
     return pairs, failed
 
 
-def undo_migration(manifest: Manifest) -> Steps[Manifest]:
-    """Drop the new generation of the migration in progress, and record that there is none."""
+def undo_migration(manifest: Manifest, before: Manifest | None = None) -> Steps[Manifest]:
+    """Drop the new generation of the migration in progress, and record that there is none.
+
+    ``before``, the manifest as it was before the migration was recorded, is recorded again as it
+    was (a migration that failed in the call that started it changes nothing).
+    """
     if manifest.migration is not None:
         yield from clear_prefix(prefix_of(manifest.name, manifest.migration.generation))
-    undone = manifest.changed(migration=None)
+    undone = manifest.changed(migration=None) if before is None else before
     yield from put_manifest(undone)
     return undone
 
