@@ -1,11 +1,12 @@
-"""The store calls a namespace operation asks for, and the two shells that make them: sync and async.
+"""The store calls a namespace operation asks for, and the sync shell that makes them.
 
 A namespace operation (opening, migrating, ...) is written once, in :mod:`nstore._operations` and
 :mod:`nstore._migrate`, as a generator that does no I/O: it yields the store call it needs next
 (:class:`Read`, :class:`Swap`, ...) and is sent that call's result. :func:`run` makes the calls
-on a :class:`~nstore.Store`, :func:`nstore._asteps.arun` awaits them on an :class:`~nstore.AsyncStore`; these
-two functions are all that differs between :class:`~nstore.Namespaces` and
-:class:`~nstore.AsyncNamespaces` (the sans-I/O shape, as h11 is written).
+on a :class:`~nstore.Store`, and :func:`nstore._asteps.arun` awaits them on an
+:class:`~nstore.AsyncStore`; these two shells are all that differs between
+:class:`~nstore.Namespaces` and :class:`~nstore.AsyncNamespaces` (the sans-I/O shape, as h11 is
+written). The async shell lives in its own module, so the sync API never imports asyncio.
 
 An operation asks through the typed helpers below (``raw = yield from read(key)``), so each
 call's result has its type where it is used.
