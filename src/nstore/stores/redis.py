@@ -4,34 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import KeyPage, Store, check_limit, item_pairs
 from nstore.stores._redis_client import (
-    Call,
-    RedisOptions,
+    RedisCapabilities,
     client_options,
     import_redis,
     make_client,
     make_cluster,
-    parse_node,
-    recover,
-    redis_errors,
-    split_url,
+    open_client,
     ttl_ms,
 )
 from nstore.stores._redis_commands import (
     cas_command,
+    command_key,
     decode_key,
     encode_key,
     encode_keys,
+    found_values,
     member_key,
     scan_pattern,
     set_command,
     set_if_absent_command,
+    set_many_command,
+    touch_command,
+    ttl_command,
+    ttl_seconds,
 )
 from nstore.stores._redis_pages import scan_page
+from nstore.stores._redis_retry import Call, recover, redis_errors
 from nstore.stores._redis_route import Route, route_for, run_batches, scan
 from nstore.stores._values import as_bytes
 
@@ -55,7 +58,7 @@ class _ClosedRoute(Route):
     batches = bulk = node_client = scan_clients = refresh = _closed  # type: ignore[assignment]  # all raise
 
 
-class RedisStore(Store[str, bytes]):
+class RedisStore(RedisCapabilities, Store[str, bytes]):
     """A store on Redis: one server (``redis://``, ``rediss://``) or a cluster (``redis+cluster://``).
 
     Keys are UTF-8 Redis keys under ``prefix``; values are stored as the plain bytes given, so other
@@ -109,7 +112,6 @@ class RedisStore(Store[str, bytes]):
         "_options",
         "_owns_client",
         "_prefix",
-        "_prefix_bytes",
         "_px",
         "_route",
     )
@@ -136,61 +138,22 @@ class RedisStore(Store[str, bytes]):
             "replicas": replicas,
             "replica_timeout": replica_timeout,
         }
-        client: Redis | RedisCluster
-        if isinstance(url_or_client, str):
-            bare, from_url = split_url(url_or_client)
-            options = from_url.merged(**given)
-            client = make_client(bare, options)
-        elif isinstance(url_or_client, redis.Redis | redis.cluster.RedisCluster):
-            options = RedisOptions().merged(**given)
-            # redis is a module object here (imported lazily), so no checker narrows by it.
-            client = cast("Redis | RedisCluster", url_or_client)
-            if client.get_encoder().decode_responses:
-                raise ConfigurationError(
-                    "Expected a redis-py client with decode_responses=False: RedisStore values are "
-                    "bytes. Got a client that decodes replies to str; create one without it."
-                )
-        elif isinstance(url_or_client, Sequence) and url_or_client:
-            options = RedisOptions().merged(**given)
-            client = make_cluster(redis, [parse_node(n) for n in url_or_client], client_options(options))
-        else:
-            raise ConfigurationError(
-                "Expected a redis:// or redis+cluster:// URL, a list of cluster nodes or a redis-py "
-                f"client. Got {url_or_client!r}."
-            )
+        client, settings = open_client(
+            url_or_client,
+            given,
+            (redis.Redis, redis.cluster.RedisCluster),
+            make_client,
+            lambda nodes, settings: make_cluster(redis, nodes, client_options(settings)),
+        )
         self._owns_client = client is not url_or_client
-        self._client = client
-        self._options = options
-        self._prefix = options.prefix
-        try:
-            self._prefix_bytes = options.prefix.encode()
-        except UnicodeEncodeError:
-            raise ConfigurationError(
-                f"Expected a prefix that is valid Unicode text. Got {options.prefix!r:.80}."
-            ) from None
-        self._px = None if options.ttl is None else ttl_ms(options.ttl)
+        self._client: Redis | RedisCluster = client
+        self._options = settings
+        self._prefix = settings.prefix
+        self._px = None if settings.ttl is None else ttl_ms(settings.ttl)
         self._route = route_for(client)
         self._execute: Callable[..., Any] = client.execute_command
 
-    # -- capabilities ---------------------------------------------------------------------------
-
-    @property
-    def is_persistent(self) -> bool:
-        # Values outlive this process; how they survive a server crash is the server's persistence.
-        return True
-
-    @property
-    def is_remote(self) -> bool:
-        return True
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        # SCAN MATCH filters on the server but still walks the whole keyspace.
-        return False
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return True
+    # -- capabilities: RedisCapabilities' ----------------------------------------------------------
 
     @property
     def client(self) -> Redis | RedisCluster:
@@ -233,6 +196,19 @@ class RedisStore(Store[str, bytes]):
         command = cas_command(self._key(key), key, expected, value, self._px)
         return bool(self._write("write-once", "compare-and-set on", key, command))
 
+    # -- expiry ------------------------------------------------------------------------------------
+
+    def ttl(self, key: str, /) -> float | None:
+        """Seconds before ``key`` expires (``PTTL``), None if it never does; MissingKey if absent."""
+        reply = self._call("read", "reading", key, self._execute, *ttl_command(self._key(key)))
+        return ttl_seconds(reply, key)
+
+    def touch(self, key: str, /, *, ttl: float | None) -> None:
+        """Expire ``key`` ``ttl`` seconds from now (``PEXPIRE``), or never (None); MissingKey if absent."""
+        command = touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
+        if not self._write("write", "touching", key, command):
+            raise MissingKey(key)
+
     # -- bulk operations ---------------------------------------------------------------------------
 
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
@@ -241,15 +217,10 @@ class RedisStore(Store[str, bytes]):
         On one server the read is one atomic snapshot; on a cluster, atomic per hash slot.
         """
         wanted = self._keys(keys)
-        found: dict[str, bytes] = {}
         if not wanted:
-            return found
+            return {}
         replies = self._call("read", "reading", None, self._bulk, list(wanted), lambda keys: ("MGET", *keys))
-        for group, values in replies:
-            for encoded, value in zip(group, values, strict=True):
-                if value is not None:
-                    found[wanted[encoded]] = value
-        return found
+        return found_values(wanted, replies)
 
     def set_many(
         self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
@@ -263,21 +234,8 @@ class RedisStore(Store[str, bytes]):
         values = {self._key(key): as_bytes(value, key, "RedisStore") for key, value in pairs}
         if not values:
             return
-        px = self._px if ttl is None else ttl_ms(ttl)
-
-        if px is None:
-
-            def mset(group: list[bytes]) -> tuple[Any, ...]:
-                return ("MSET", *(part for key in group for part in (key, values[key])))
-
-            self._call("write", "writing", None, self._bulk, list(values), mset)
-        else:
-
-            def set_px(group: list[bytes]) -> tuple[Any, ...]:
-                # MSET cannot expire keys: one SET PX per key, in the same round trip.
-                return ("SET", group[0], values[group[0]], "PX", px)
-
-            self._call("write", "writing", None, self._bulk, list(values), set_px, True)
+        command, singles = set_many_command(values, self._px if ttl is None else ttl_ms(ttl))
+        self._call("write", "writing", None, self._bulk, list(values), command, singles)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove the present ``keys`` (``DEL``), atomically on one server, per hash slot on a cluster."""
@@ -354,7 +312,7 @@ class RedisStore(Store[str, bytes]):
 
     def _waited(self, command: tuple[Any, ...]) -> Any:
         options = self._options
-        client = self._route.node_client(command[3] if command[0] == "EVAL" else command[1])
+        client = self._route.node_client(command_key(command))
         batch = run_batches(
             [(client, [command])],
             transaction=False,
