@@ -82,9 +82,13 @@ class GetBatches:
             task.add_done_callback(self._running.discard)
 
     async def wait(self) -> None:
-        """Wait until every batch under way has its replies (before the client closes)."""
-        while self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+        """Wait until every batch started or about to be sent has its replies (before the client
+        closes)."""
+        while self._open is not None or self._running:
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+            else:
+                await asyncio.sleep(0)  # the open batch is sent at the end of this turn
 
     async def _run(self, batch: list[_Waiter]) -> None:
         try:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.cluster import RedisCluster
 
-__all__ = ["AsyncRoute", "client_for", "cluster_for", "run_batches", "send_batch"]
+__all__ = ["AsyncRoute", "client_for", "cluster_for", "run_batches", "send_batch", "send_batches"]
 
 #: One connection's work: a standalone client or a cluster node, and the commands it runs.
 Work = tuple[Any, list[Command]]
@@ -119,24 +119,29 @@ async def send_batch(target: Any, commands: list[Command]) -> list[Any]:
     return replies
 
 
+async def send_batches(work: list[Work]) -> list[list[Any]]:
+    """:func:`send_batch` for each connection's commands, all at once; every reply of each.
+
+    Every batch runs to its end before an error of one is raised, so none is left half read.
+    """
+    if len(work) == 1:
+        return [await send_batch(*work[0])]
+    done = await asyncio.gather(
+        *(send_batch(target, commands) for target, commands in work), return_exceptions=True
+    )
+    for result in done:
+        if isinstance(result, BaseException):
+            raise result
+    return [result for result in done if not isinstance(result, BaseException)]
+
+
 async def run_batches(
     work: list[Work], *, transaction: bool, replicas: int, replica_timeout: float
 ) -> list[list[Any]]:
     """Each connection's commands, framed as ``_redis_commands.frame`` says, all sent at once; the
     replies per connection (an error reply, or too few replica acknowledgements, raises)."""
-    framed = [frame(commands, transaction, replicas, replica_timeout) for _, commands in work]
-    if len(work) == 1:
-        replies = [await send_batch(work[0][0], framed[0])]
-    else:
-        # Every batch runs to its end before any error is raised, so none is left half read.
-        done = await asyncio.gather(
-            *(send_batch(target, commands) for (target, _), commands in zip(work, framed, strict=True)),
-            return_exceptions=True,
-        )
-        for result in done:
-            if isinstance(result, BaseException):
-                raise result
-        replies = [result for result in done if not isinstance(result, BaseException)]
+    framed = [(target, frame(commands, transaction, replicas, replica_timeout)) for target, commands in work]
+    replies = await send_batches(framed)
     return [unframe(batch, transaction, replicas, replica_timeout) for batch in replies]
 
 
@@ -180,7 +185,7 @@ class AsyncRoute:
         """
         if self.cluster:
             work, groups = bulk_work(self._by_server(rkeys), lambda group: ("GET", group[0]), True)
-            batches = await run_batches(work, transaction=False, replicas=0, replica_timeout=1.0)
+            batches = await send_batches(work)
             found = dict(zip((g[0] for g in groups), (r for batch in batches for r in batch), strict=True))
             replies = [found[rkey] for rkey in rkeys]
         else:

@@ -238,8 +238,10 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
         """Close the client this store created (a client passed in stays open); idempotent."""
         if self._closed:
             return
+        await self._gets.wait()  # the gets already started are answered first
+        if self._closed:
+            return  # closed by another task meanwhile
         self._closed = True
-        await self._gets.wait()  # the batches under way read their replies first
         if self._owns_client:
             await self._client.aclose()
 
