@@ -28,10 +28,12 @@ class CountingStore(MemoryStore[str, bytes]):
         self.calls.append(("get_many", keys))
         return super().get_many(keys)
 
-    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+    def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
         items = list(items.items() if isinstance(items, Mapping) else items)
         self.calls.append(("set_many", items))
-        super().set_many(items)
+        super().set_many(items, ttl=ttl)
 
 
 class RemoteMemoryStore(MemoryStore[str, bytes]):

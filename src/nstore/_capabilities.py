@@ -34,6 +34,11 @@ class Capabilities:
         """True if :meth:`set_if_absent` and :meth:`compare_and_set` are atomic."""
         return False
 
+    @property
+    def supports_ttl(self) -> bool:
+        """True if values can expire per key: ``set(key, value, ttl=)``, ``ttl(key)``, ``touch``."""
+        return False
+
 
 class ForwardedCapabilities:
     """Mixin: the capability properties read from ``self._store``, the store below.
@@ -63,4 +68,9 @@ class ForwardedCapabilities:
     @property
     def supports_atomic_writes(self) -> bool:
         result: bool = self._store.supports_atomic_writes
+        return result
+
+    @property
+    def supports_ttl(self) -> bool:
+        result: bool = self._store.supports_ttl
         return result

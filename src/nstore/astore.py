@@ -17,8 +17,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from nstore._capabilities import Capabilities
+from nstore._expiry import unsupported_ttl
 from nstore._views import refuse_unsafe
-from nstore.errors import UnsupportedOperation
+from nstore.errors import MissingKey, UnsupportedOperation
 from nstore.store import item_pairs
 
 if TYPE_CHECKING:
@@ -60,8 +61,13 @@ class AsyncStore(Capabilities, ABC, Generic[K, V]):
         """Return the value at ``key``; raise :class:`~nstore.errors.MissingKey` if absent."""
 
     @abstractmethod
-    async def set(self, key: K, value: V, /) -> None:
-        """Store ``value`` at ``key``; when this returns, the store's durability applies."""
+    async def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        """Store ``value`` at ``key``; when this returns, the store's durability applies.
+
+        With ``ttl``, the value expires ``ttl`` seconds from now, as with
+        :meth:`Store.set <nstore.Store.set>`; a store without :attr:`supports_ttl` raises
+        :class:`~nstore.errors.UnsupportedOperation` for it.
+        """
 
     @abstractmethod
     async def delete(self, key: K, /) -> None:
@@ -101,14 +107,16 @@ class AsyncStore(Capabilities, ABC, Generic[K, V]):
                 continue
         return found
 
-    async def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        """Store every ``(key, value)`` pair.
+    async def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        """Store every ``(key, value)`` pair; with ``ttl``, each expires as with :meth:`set`.
 
         Default: one awaited :meth:`set` per pair, not atomic; backends override it.
         """
         pairs = item_pairs(items)
         for key, value in pairs:
-            await self.set(key, value)
+            await self.set(key, value, ttl=ttl)
 
     async def delete_many(self, keys: Iterable[K], /) -> None:
         """Remove every key of ``keys`` that is present; missing keys are ignored.
@@ -120,6 +128,24 @@ class AsyncStore(Capabilities, ABC, Generic[K, V]):
                 await self.delete(key)
             except KeyError:
                 continue
+
+    async def ttl(self, key: K, /) -> float | None:
+        """Seconds left before ``key`` expires, or None if it never expires.
+
+        Raise :class:`~nstore.errors.MissingKey` if ``key`` is absent. A store without expiry
+        answers None for every present key.
+        """
+        if not await self.contains(key):
+            raise MissingKey(key)
+        return None
+
+    async def touch(self, key: K, /, *, ttl: float | None) -> None:
+        """Make ``key`` expire ``ttl`` seconds from now (``None``: never), keeping its value.
+
+        Raise :class:`~nstore.errors.MissingKey` if ``key`` is absent. A store without expiry
+        raises :class:`~nstore.errors.UnsupportedOperation`.
+        """
+        raise unsupported_ttl(self)
 
     async def set_if_absent(self, key: K, value: V, /) -> bool:
         """Store ``value`` only if ``key`` is absent; return whether it was stored.

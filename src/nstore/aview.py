@@ -104,12 +104,24 @@ class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
             exc.with_key(key)
             raise
 
-    async def set(self, key: K, value: V, /) -> None:
-        await self._store.set(self._ek(key), await self._encode(value))
+    async def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        await self._store.set(self._ek(key), await self._encode(value), ttl=ttl)
 
     async def delete(self, key: K, /) -> None:
         try:
             await self._store.delete(self._ek(key))
+        except KeyError:
+            raise MissingKey(key) from None
+
+    async def ttl(self, key: K, /) -> float | None:
+        try:
+            return await self._store.ttl(self._ek(key))
+        except KeyError:
+            raise MissingKey(key) from None
+
+    async def touch(self, key: K, /, *, ttl: float | None) -> None:
+        try:
+            await self._store.touch(self._ek(key), ttl=ttl)
         except KeyError:
             raise MissingKey(key) from None
 
@@ -135,12 +147,14 @@ class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
         size = sum(_size(v) for v in found.values())
         return await _run(lambda f: decode_found(self._dv, f, below_to_key), found, size)
 
-    async def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+    async def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
         middles = encode_pairs(self._ek, self._head, items)
         tail = self._tail
         size = sum(_size(m) for _, m in middles)
         pairs = await _run(lambda ms: [(k, tail(m)) for k, m in ms], middles, size)
-        await self._store.set_many(pairs)
+        await self._store.set_many(pairs, ttl=ttl)
 
     async def delete_many(self, keys: Iterable[K], /) -> None:
         await self._store.delete_many([self._ek(k) for k in keys])

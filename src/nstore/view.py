@@ -86,6 +86,23 @@ class View(ForwardedCapabilities, Store[K, V], Generic[K, V]):
         except KeyError:
             raise MissingKey(key) from None
 
+    # -- expiry is the store's ----------------------------------------------------------------
+
+    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        self._store.set(self._ek(key), self._ev(value), ttl=ttl)
+
+    def ttl(self, key: K, /) -> float | None:
+        try:
+            return self._store.ttl(self._ek(key))
+        except KeyError:
+            raise MissingKey(key) from None
+
+    def touch(self, key: K, /, *, ttl: float | None) -> None:
+        try:
+            self._store.touch(self._ek(key), ttl=ttl)
+        except KeyError:
+            raise MissingKey(key) from None
+
     def __contains__(self, key: object, /) -> bool:
         try:
             encoded = self._ek(key)  # type: ignore[arg-type]  # a key of another type is not in the view
@@ -122,8 +139,10 @@ class View(ForwardedCapabilities, Store[K, V], Generic[K, V]):
         below, below_to_key = encode_keys(self._keys, keys)
         return decode_found(self._dv, self._store.get_many(below), below_to_key)
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        self._store.set_many(encode_pairs(self._ek, self._ev, items))
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        self._store.set_many(encode_pairs(self._ek, self._ev, items), ttl=ttl)
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         self._store.delete_many([self._ek(k) for k in keys])

@@ -92,8 +92,23 @@ class Blocking(Store[K, V], Generic[K, V]):
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return self._loop.run(self.async_store.get_many(keys))
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        self._loop.run(self.async_store.set_many(items))
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        self._loop.run(self.async_store.set_many(items, ttl=ttl))
+
+    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        self._loop.run(self.async_store.set(key, value, ttl=ttl))
+
+    def ttl(self, key: K, /) -> float | None:
+        return self._loop.run(self.async_store.ttl(key))
+
+    def touch(self, key: K, /, *, ttl: float | None) -> None:
+        self._loop.run(self.async_store.touch(key, ttl=ttl))
+
+    @property
+    def supports_ttl(self) -> bool:
+        return self.async_store.supports_ttl
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         self._loop.run(self.async_store.delete_many(keys))

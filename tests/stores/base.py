@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from nstore import Store
 from nstore.codecs import Prefix, Utf8
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, StoreClosed, UnsupportedOperation
+from tests.stores.expiry import ExpiryTests
 from tests.threads import run_threads
 
 segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.é", min_size=1, max_size=8).filter(
@@ -68,7 +69,7 @@ def _all_pages(
     raise AssertionError(f"no last page after 1000 pages of {limit} keys")
 
 
-class StoreTests:
+class StoreTests(ExpiryTests):
     """The suite; subclasses provide the ``store`` fixture and the raw accessors."""
 
     #: Values larger than this are not tried (a backend with a documented limit lowers it).
@@ -329,7 +330,13 @@ class StoreTests:
     # -- life cycle -----------------------------------------------------------------------------
 
     def test_capabilities_are_bools(self, store: Store[str, bytes]) -> None:
-        for name in ("is_persistent", "is_remote", "supports_prefix_listing", "supports_atomic_writes"):
+        for name in (
+            "is_persistent",
+            "is_remote",
+            "supports_prefix_listing",
+            "supports_atomic_writes",
+            "supports_ttl",
+        ):
             assert isinstance(getattr(store, name), bool), name
 
     def test_close_then_use_raises(self, store: Store[str, bytes]) -> None:

@@ -25,9 +25,11 @@ class SlowWrites(ForwardingStore[K, V], Generic[K, V]):
         time.sleep(self.delay)
         super().__setitem__(key, value)
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
         time.sleep(self.delay)
-        super().set_many(items)
+        super().set_many(items, ttl=ttl)
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         time.sleep(self.delay)
@@ -59,9 +61,11 @@ class Outage(MemoryStore[str, bytes]):
         self._check()
         return super().get_many(keys)
 
-    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+    def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
         self._check()
-        super().set_many(items)
+        super().set_many(items, ttl=ttl)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         self._check()

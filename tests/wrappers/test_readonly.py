@@ -37,11 +37,19 @@ class _ReadsThroughReadOnly(ForwardingStore[str, bytes]):
     def __delitem__(self, key: str, /) -> None:
         del self.below[key]
 
-    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
-        self.below.set_many(items)
+    def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
+        self.below.set_many(items, ttl=ttl)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         self.below.delete_many(keys)
+
+    def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
+        self.below.set(key, value, ttl=ttl)
+
+    def touch(self, key: str, /, *, ttl: float | None) -> None:
+        self.below.touch(key, ttl=ttl)
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         return self.below.set_if_absent(key, value)

@@ -19,7 +19,7 @@ from typing import Any, Final, Generic, TypeVar
 from nstore._capabilities import ForwardedCapabilities
 from nstore.astore import AsyncStore
 from nstore.errors import ConfigurationError, StoreClosed
-from nstore.store import Store
+from nstore.store import Store, item_pairs
 
 __all__ = ["PAGE", "AsyncAdapter", "SyncBacked"]
 
@@ -93,8 +93,17 @@ class AsyncAdapter(SyncBacked[K, V], Generic[K, V]):
     async def get(self, key: K, /) -> V:
         return await self._run(self._store.__getitem__, key)
 
-    async def set(self, key: K, value: V, /) -> None:
-        await self._run(self._store.__setitem__, key, value)
+    async def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        if ttl is None:
+            await self._run(self._store.__setitem__, key, value)
+        else:
+            await self._run(partial(self._store.set, key, value, ttl=ttl))
+
+    async def ttl(self, key: K, /) -> float | None:
+        return await self._run(self._store.ttl, key)
+
+    async def touch(self, key: K, /, *, ttl: float | None) -> None:
+        await self._run(partial(self._store.touch, key, ttl=ttl))
 
     async def delete(self, key: K, /) -> None:
         await self._run(self._store.__delitem__, key)
@@ -105,9 +114,11 @@ class AsyncAdapter(SyncBacked[K, V], Generic[K, V]):
     async def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return await self._run(self._store.get_many, list(keys))
 
-    async def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
-        await self._run(self._store.set_many, pairs)
+    async def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        pairs = list(item_pairs(items))
+        await self._run(partial(self._store.set_many, pairs, ttl=ttl))
 
     async def delete_many(self, keys: Iterable[K], /) -> None:
         await self._run(self._store.delete_many, list(keys))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from time import monotonic
 from typing import Generic, TypeVar
 
+from nstore._expiry import unsupported_ttl
 from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
 from nstore.store import KeyPage, Store, item_pairs
 from nstore.stores.memory import MemoryStore
@@ -240,7 +241,11 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                     data.move_to_end(key)
         return found
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        if ttl is not None:
+            raise unsupported_ttl(self)
         pairs = list(item_pairs(items))
         sizes = [0] * len(pairs) if self._sizes is None else [self._measure(v) for _, v in pairs]
         with self._lock:

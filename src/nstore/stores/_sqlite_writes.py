@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
 
+from nstore._expiry import unsupported_ttl
 from nstore.errors import InvalidKey, MissingKey, StoreError
 from nstore.store import Store, item_pairs
 from nstore.stores import _sqlite_conn as _c
@@ -131,8 +132,12 @@ class SQLiteWrites(Store[str, bytes]):
             raise
         _c.execute(conn, "COMMIT", "ending a read")
 
-    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+    def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
         """Store every pair in one transaction: all of them or (on error or crash) none."""
+        if ttl is not None:
+            raise unsupported_ttl(self)
         if type(items) is dict and _all_type(items, str) and _all_type(items.values(), bytes):
             # The common case, checked at C speed: sqlite3 binds the dict's own pairs, with no
             # per-pair Python loop (about 5% of a 10,000-value batch of 100 B values).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Literal
 
+from nstore._expiry import unsupported_ttl
 from nstore.astore import AsyncStore
 from nstore.errors import InvalidKey, UnsupportedOperation
 from nstore.stores._ahttp_pool import AsyncConnectionPool, AsyncResponse
@@ -108,7 +109,9 @@ class AsyncHTTPStore(HTTPCapabilities, AsyncStore[str, bytes]):
     async def get(self, key: str, /) -> bytes:
         return (await self._request("GET", key_request_path(self._keys, key), key=key, ok=(200,))).body
 
-    async def set(self, key: str, value: bytes, /) -> None:
+    async def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
+        if ttl is not None:
+            raise unsupported_ttl(self)
         body = as_bytes(value, key, "HTTPStore")
         await self._request("PUT", key_request_path(self._keys, key), body, key=key)
 
@@ -172,8 +175,12 @@ class AsyncHTTPStore(HTTPCapabilities, AsyncStore[str, bytes]):
             found.update(await self._batch({"get": chunk}))
         return found
 
-    async def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+    async def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
         # not atomic across chunks: a large call is sent in several requests
+        if ttl is not None:
+            raise unsupported_ttl(self)
         if self.api != "nstore":
             return await super().set_many(items)
         for chunk in batch_pairs(items):

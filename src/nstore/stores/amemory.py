@@ -59,8 +59,14 @@ class AsyncMemoryStore(SyncBacked[K, V], Generic[K, V]):
     async def get(self, key: K, /) -> V:
         return self._memory[key]
 
-    async def set(self, key: K, value: V, /) -> None:
-        self._memory[key] = value
+    async def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        self._memory.set(key, value, ttl=ttl)
+
+    async def ttl(self, key: K, /) -> float | None:
+        return self._memory.ttl(key)
+
+    async def touch(self, key: K, /, *, ttl: float | None) -> None:
+        self._memory.touch(key, ttl=ttl)
 
     async def delete(self, key: K, /) -> None:
         del self._memory[key]
@@ -71,8 +77,10 @@ class AsyncMemoryStore(SyncBacked[K, V], Generic[K, V]):
     async def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return self._memory.get_many(keys)
 
-    async def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        self._memory.set_many(items)
+    async def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        self._memory.set_many(items, ttl=ttl)
 
     async def delete_many(self, keys: Iterable[K], /) -> None:
         self._memory.delete_many(keys)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 
+from nstore._expiry import unsupported_ttl
 from nstore.errors import ConfigurationError, InvalidKey, MissingKey, ReadOnlyError, StoreClosed
 from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
 from nstore.stores._fileio import RootLock, link_temp, read_value
@@ -201,13 +202,17 @@ class FileStore(RootOps, Store[str, bytes]):
         self._check_writable()
         self._write(key, value, self._publish)
 
-    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+    def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
         """Store every pair (the last one of a repeated key wins); each write is atomic, the batch
         is not.
 
         The keys of one directory share one walk to it and one directory fsync, and durable
         writes fsync their files concurrently on a few threads.
         """
+        if ttl is not None:
+            raise unsupported_ttl(self)
         self._check_writable()
         pairs = item_pairs(items)
         groups: dict[tuple[str, ...], dict[str, tuple[str, str, bytes]]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
+from nstore._expiry import unsupported_ttl
 from nstore.errors import ConfigurationError, InvalidKey, UnsupportedOperation
 from nstore.store import KeyPage, Store, check_limit
 from nstore.stores._http_pool import ConnectionPool, Response
@@ -202,8 +203,12 @@ class HTTPStore(HTTPCapabilities, Store[str, bytes]):
             found.update(self._batch({"get": chunk}))
         return found
 
-    def set_many(self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /) -> None:
+    def set_many(
+        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
+    ) -> None:
         # docstring inherited; not atomic across chunks: a large call is sent in several requests
+        if ttl is not None:
+            raise unsupported_ttl(self)
         if self.api != "nstore":
             return super().set_many(items)
         for chunk in batch_pairs(items):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 
+from nstore._expiry import unsupported_ttl
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import KeyPage, Store, check_limit, cursor_after
 from nstore.stores._memory_index import KeyIndex
@@ -180,7 +181,11 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         data = self._data
         return {k: data[k] for k in keys if k in data}
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        if ttl is not None:
+            raise unsupported_ttl(self)
         with self._lock:
             self._data.update(items)
 

@@ -29,6 +29,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
+from nstore._expiry import unsupported_ttl
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
 from nstore.store import Store, item_pairs
 from nstore.wrappers._behind import ATTENTION, DELETE, INVALIDATE, MARK, SET, Pending, WriteBehind
@@ -349,7 +350,11 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
     def __delitem__(self, key: K, /) -> None:
         self._write([key], DELETE, [None], partial(self._store.__delitem__, key))
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        if ttl is not None:
+            raise unsupported_ttl(self)
         pairs = list(item_pairs(items))
         if pairs:
             keys = [k for k, _ in pairs]
@@ -359,6 +364,19 @@ class CacheStore(ForwardingStore[K, V], Generic[K, V]):
         doomed = list(keys)
         if doomed:
             self._write(doomed, DELETE, [None] * len(doomed), partial(self._store.delete_many, doomed))
+
+    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        # docstring inherited; a cached copy cannot expire with the primary's value yet
+        if ttl is not None:
+            raise unsupported_ttl(self)
+        self[key] = value
+
+    def touch(self, key: K, /, *, ttl: float | None) -> None:
+        raise unsupported_ttl(self)
+
+    @property
+    def supports_ttl(self) -> bool:
+        return False
 
     def set_if_absent(self, key: K, value: V, /) -> bool:
         return self._write([key], SET, [value], partial(self._store.set_if_absent, key, value))

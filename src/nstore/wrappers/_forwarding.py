@@ -73,11 +73,22 @@ class ForwardingStore(ForwardedCapabilities, Store[K, V], Generic[K, V]):
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return self._store.get_many(keys)
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
-        self._store.set_many(items)
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
+        self._store.set_many(items, ttl=ttl)
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         self._store.delete_many(keys)
+
+    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        self._store.set(key, value, ttl=ttl)
+
+    def ttl(self, key: K, /) -> float | None:
+        return self._store.ttl(key)
+
+    def touch(self, key: K, /, *, ttl: float | None) -> None:
+        self._store.touch(key, ttl=ttl)
 
     def set_if_absent(self, key: K, value: V, /) -> bool:
         return self._store.set_if_absent(key, value)

@@ -178,13 +178,17 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
             count=len(wanted),
         )
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
         if not self._enabled():
-            self._store.set_many(items)
+            self._store.set_many(items, ttl=ttl)
             return
         pairs = list(item_pairs(items))
         size = _total(v for _, v in pairs)
-        self._logged("set_many", lambda: self._store.set_many(pairs), _nothing, count=len(pairs), size=size)
+        self._logged(
+            "set_many", lambda: self._store.set_many(pairs, ttl=ttl), _nothing, count=len(pairs), size=size
+        )
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         if not self._enabled():

@@ -48,8 +48,16 @@ class ReadOnlyStore(ForwardingStore[K, V], Generic[K, V]):
     def __delitem__(self, key: K, /) -> None:
         self._refuse(f"delete {key!r}")
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
         self._refuse("set_many")
+
+    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        self._refuse(f"set {key!r}")
+
+    def touch(self, key: K, /, *, ttl: float | None) -> None:
+        self._refuse(f"touch {key!r}")
 
     def delete_many(self, keys: Iterable[K], /) -> None:
         self._refuse("delete_many")
