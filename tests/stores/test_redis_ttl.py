@@ -1,71 +1,25 @@
 """Per-key expiry on Redis: ``set(ttl=)``, ``set_many(ttl=)``, ``ttl(key)`` and ``touch(key, ttl=)``.
 
-One set of cases runs on RedisStore and on AsyncRedisStore (through a blocking facade), each on a
-real server and a real cluster. Times are load-proof: a ttl is read within a range, and an expiry
-is checked only after more than its ttl has passed on the test's clock (Redis's clock then has
-passed it too, since the write returned before the wait began).
+Beyond the conformance suite's expiry cases: one set of cases runs on RedisStore and on
+AsyncRedisStore (through the blocking facade), each on a real server and a real cluster. Times
+are load-proof: a ttl is read within a range, and an expiry is checked only after more than its
+ttl has passed on the test's clock (Redis's clock has then passed it too, since the write returned
+before the wait began).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Protocol
+from collections.abc import Iterator
 
 import pytest
 
+from nstore import Store
 from nstore.errors import ConfigurationError, MissingKey
 from nstore.stores.aredis import AsyncRedisStore
 from nstore.stores.redis import RedisStore
 from tests.astores.facade import Blocking, LoopThread
-
-
-class Expiring(Protocol):
-    """What the cases use: a sync store with per-key expiry."""
-
-    @property
-    def supports_ttl(self) -> bool: ...
-    def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None: ...
-    def set_many(self, items: Mapping[str, bytes], /, *, ttl: float | None = None) -> None: ...
-    def ttl(self, key: str, /) -> float | None: ...
-    def touch(self, key: str, /, *, ttl: float | None) -> None: ...
-    def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]: ...
-    def set_if_absent(self, key: str, value: bytes, /) -> bool: ...
-    def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool: ...
-    def __getitem__(self, key: str, /) -> bytes: ...
-    def __setitem__(self, key: str, value: bytes, /) -> None: ...
-    def __delitem__(self, key: str, /) -> None: ...
-    def __contains__(self, key: object, /) -> bool: ...
-    def __iter__(self) -> Iterator[str]: ...
-    def __len__(self) -> int: ...
-
-
-class BlockingExpiring(Blocking[str, bytes]):
-    """The blocking facade over AsyncRedisStore, with its expiry methods too."""
-
-    def __init__(self, store: AsyncRedisStore, loop: LoopThread) -> None:
-        super().__init__(store, loop)
-        self.redis = store
-        self.thread = loop
-
-    @property
-    def supports_ttl(self) -> bool:
-        return self.redis.supports_ttl
-
-    def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
-        self.thread.run(self.redis.set(key, value, ttl=ttl))
-
-    def set_many(
-        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
-    ) -> None:
-        self.thread.run(self.redis.set_many(items, ttl=ttl))
-
-    def ttl(self, key: str, /) -> float | None:
-        return self.thread.run(self.redis.ttl(key))
-
-    def touch(self, key: str, /, *, ttl: float | None) -> None:
-        self.thread.run(self.redis.touch(key, ttl=ttl))
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -82,21 +36,21 @@ def url(request: pytest.FixtureRequest) -> str:
     return value
 
 
-def _open(api: str, url: str, ttl: float | None = None) -> Iterator[Expiring]:
+def _open(api: str, url: str, ttl: float | None = None) -> Iterator[Store[str, bytes]]:
     if api == "sync":
         with RedisStore(url, ttl=ttl) as store:
             yield store
         return
     loop = LoopThread()
     try:
-        with BlockingExpiring(AsyncRedisStore(url, ttl=ttl), loop) as blocking:
+        with Blocking(AsyncRedisStore(url, ttl=ttl), loop) as blocking:
             yield blocking
     finally:
         loop.stop()
 
 
 @pytest.fixture
-def store(api: str, url: str) -> Iterator[Expiring]:
+def store(api: str, url: str) -> Iterator[Store[str, bytes]]:
     yield from _open(api, url)
 
 
@@ -108,7 +62,7 @@ def _wait_past(start: float, seconds: float) -> None:
     time.sleep(max(0.0, start + seconds + 0.2 - time.monotonic()))
 
 
-def test_ttl_reads_the_time_left(store: Expiring) -> None:
+def test_ttl_reads_the_time_left(store: Store[str, bytes]) -> None:
     assert store.supports_ttl
     store.set("short", b"v", ttl=2)
     store.set_many({"m1": b"1", "m2": b"2"}, ttl=30)
@@ -121,7 +75,7 @@ def test_ttl_reads_the_time_left(store: Expiring) -> None:
         store.ttl("absent")
 
 
-def test_touch_sets_and_removes_the_expiry(store: Expiring) -> None:
+def test_touch_sets_and_removes_the_expiry(store: Store[str, bytes]) -> None:
     store["k"] = b"v"
     store.touch("k", ttl=30)
     assert _within(store.ttl("k"), 20, 30)
@@ -135,7 +89,7 @@ def test_touch_sets_and_removes_the_expiry(store: Expiring) -> None:
     assert "absent" not in store  # touch never creates a key
 
 
-def test_an_expired_key_is_absent_everywhere(store: Expiring) -> None:
+def test_an_expired_key_is_absent_everywhere(store: Store[str, bytes]) -> None:
     start = time.monotonic()
     store.set("gone", b"v", ttl=1)
     store.set_many({"gone2": b"v"}, ttl=1)
@@ -176,7 +130,7 @@ def test_a_store_wide_ttl_is_the_default(api: str, url: str) -> None:
 
 
 @pytest.mark.parametrize("ttl", [0, -1, "10", True, math.inf, math.nan, 1e300])
-def test_bad_ttl_is_refused(store: Expiring, ttl: object) -> None:
+def test_bad_ttl_is_refused(store: Store[str, bytes], ttl: object) -> None:
     store["k"] = b"v"
     with pytest.raises(ConfigurationError, match="ttl"):
         store.set("k", b"w", ttl=ttl)  # type: ignore[arg-type]  # the bad values are the point

@@ -6,13 +6,13 @@ Failures and retries are ``_redis_retry``'s; what is sent is ``_redis_commands``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
+from nstore._expiry import check_ttl
 from nstore.errors import ConfigurationError
 from nstore.stores._redis_retry import map_error
 
@@ -223,10 +223,9 @@ def parse_node(node: object) -> tuple[str, int]:
 
 def ttl_ms(ttl: object) -> int:
     """A time-to-live in seconds as Redis milliseconds (at least 1); ConfigurationError unless it is
-    a positive, finite number that Redis can take."""
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < math.inf:
-        raise ConfigurationError(f"Expected a positive, finite number of seconds for ttl. Got {ttl!r}.")
-    ms = max(1, round(ttl * 1000))
+    a positive, finite number (``check_ttl``) that Redis can take."""
+    seconds = check_ttl(ttl)
+    ms = max(1, round(seconds * 1000))
     if ms > MAX_TTL_MS:
         raise ConfigurationError(
             f"Expected a ttl of at most {MAX_TTL_MS // 1000} seconds (Redis's limit). Got {ttl!r}; "

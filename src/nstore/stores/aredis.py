@@ -168,14 +168,14 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
     # -- expiry: as RedisStore's ---------------------------------------------------------------------
 
     async def ttl(self, key: str, /) -> float | None:
-        """Seconds before ``key`` expires (``PTTL``), None if it never does; MissingKey if absent."""
+        # docstring inherited; PTTL
         reply = await self._call(
             "read", "reading", key, self._client.execute_command, *ttl_command(self._key(key))
         )
         return ttl_seconds(reply, key)
 
     async def touch(self, key: str, /, *, ttl: float | None) -> None:
-        """Expire ``key`` ``ttl`` seconds from now (``PEXPIRE``), or never (None); MissingKey if absent."""
+        # docstring inherited; PEXPIRE, or PERSIST in a script that tells a missing key apart
         command = touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
         if not await self._write("write", "touching", key, command):
             raise MissingKey(key)
@@ -239,8 +239,6 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
         if self._closed:
             return
         await self._gets.wait()  # the gets already started are answered first
-        if self._closed:
-            return  # closed by another task meanwhile
         self._closed = True
         if self._owns_client:
             await self._client.aclose()

@@ -199,12 +199,12 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
     # -- expiry ------------------------------------------------------------------------------------
 
     def ttl(self, key: str, /) -> float | None:
-        """Seconds before ``key`` expires (``PTTL``), None if it never does; MissingKey if absent."""
+        # docstring inherited; PTTL
         reply = self._call("read", "reading", key, self._execute, *ttl_command(self._key(key)))
         return ttl_seconds(reply, key)
 
     def touch(self, key: str, /, *, ttl: float | None) -> None:
-        """Expire ``key`` ``ttl`` seconds from now (``PEXPIRE``), or never (None); MissingKey if absent."""
+        # docstring inherited; PEXPIRE, or PERSIST in a script that tells a missing key apart
         command = touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
         if not self._write("write", "touching", key, command):
             raise MissingKey(key)
