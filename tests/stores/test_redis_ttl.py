@@ -1,16 +1,15 @@
 """Per-key expiry on Redis: ``set(ttl=)``, ``set_many(ttl=)``, ``ttl(key)`` and ``touch(key, ttl=)``.
 
-Beyond the conformance suite's expiry cases: one set of cases runs on RedisStore and on
-AsyncRedisStore (through the blocking facade), each on a real server and a real cluster. Times
-are load-proof: a ttl is read within a range, and an expiry is checked only after more than its
-ttl has passed on the test's clock (Redis's clock has then passed it too, since the write returned
-before the wait began).
+Beyond the conformance suite's expiry cases (tests/stores/expiry.py), which the Redis stores
+join: the time left read within load-proof ranges, ``touch`` of a key that has no expiry (which
+``PERSIST`` alone answers like a missing key), the store-wide ttl, and ttls Redis cannot take.
+One set of cases runs on RedisStore and on AsyncRedisStore (through the blocking facade), each on
+a real server and a real cluster.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -58,10 +57,6 @@ def _within(left: float | None, low: float, high: float) -> bool:
     return left is not None and low < left <= high
 
 
-def _wait_past(start: float, seconds: float) -> None:
-    time.sleep(max(0.0, start + seconds + 0.2 - time.monotonic()))
-
-
 def test_ttl_reads_the_time_left(store: Store[str, bytes]) -> None:
     assert store.supports_ttl
     store.set("short", b"v", ttl=2)
@@ -87,33 +82,6 @@ def test_touch_sets_and_removes_the_expiry(store: Store[str, bytes]) -> None:
         with pytest.raises(MissingKey):
             store.touch("absent", ttl=ttl)
     assert "absent" not in store  # touch never creates a key
-
-
-def test_an_expired_key_is_absent_everywhere(store: Store[str, bytes]) -> None:
-    start = time.monotonic()
-    store.set("gone", b"v", ttl=1)
-    store.set_many({"gone2": b"v"}, ttl=1)
-    store["kept"] = b"k"
-    store["touched"] = b"t"
-    store.touch("touched", ttl=1)
-    _wait_past(start, 1)
-    for key in ["gone", "gone2", "touched"]:
-        assert key not in store
-        with pytest.raises(MissingKey):
-            store[key]
-        with pytest.raises(MissingKey):
-            store.ttl(key)
-        with pytest.raises(MissingKey):
-            store.touch(key, ttl=5)
-        with pytest.raises(MissingKey):
-            del store[key]
-    assert list(store) == ["kept"]
-    assert len(store) == 1
-    assert store.get_many(["gone", "gone2", "kept"]) == {"kept": b"k"}
-    assert not store.compare_and_set("gone", b"v", b"w")
-    assert store.set_if_absent("gone", b"new")
-    assert store["gone"] == b"new"
-    assert store.ttl("gone") is None
 
 
 def test_a_store_wide_ttl_is_the_default(api: str, url: str) -> None:
