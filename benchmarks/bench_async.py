@@ -1,8 +1,8 @@
 """The async API against its baselines, on a redis-server this script starts and SQLite in a temp dir.
 
-Run with ``python -m benchmarks.bench_async [--rounds N]``. Every variant runs interleaved with its
-baseline in each round, in one event loop, on the same keys; the table shows the median time per
-operation and the median (and range) of the per-round ratios.
+Run with ``python -m benchmarks.bench_async [--rounds N] [--redis-only]``. Every variant runs
+interleaved with its baseline in each round, in one event loop, on the same keys; the table shows
+the median time per operation and the median (and range) of the per-round ratios.
 
 Rows:
 - AsyncRedisStore GET / SET vs bare ``redis.asyncio`` (target: at most 1.15x);
