@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from nstore.errors import InvalidKey, MissingKey, StoreUnavailable
+from nstore.store import item_pairs
 from nstore.stores._keys import key_bytes
 from nstore.stores._values import as_bytes
 
@@ -21,6 +22,7 @@ __all__ = [
     "cas_command",
     "command_key",
     "decode_key",
+    "encode_items",
     "encode_key",
     "encode_keys",
     "found_values",
@@ -137,6 +139,11 @@ def cas_command(rkey: bytes, key: str, expected: bytes, value: bytes, px: int | 
         as_bytes(value, key, _STORE),
         "" if px is None else str(px),
     )
+
+
+def encode_items(prefix: str, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> dict[bytes, bytes]:
+    """The Redis key and checked bytes of every pair of a ``set_many`` (the last value of a key wins)."""
+    return {encode_key(prefix, key): as_bytes(value, key, _STORE) for key, value in item_pairs(items)}
 
 
 def set_many_command(

@@ -16,28 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from nstore.astore import AsyncStore
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
-from nstore.store import item_pairs
+from nstore.stores import _redis_commands as commands
 from nstore.stores._aredis_gets import GetBatches
 from nstore.stores._aredis_io import AsyncRoute, client_for, cluster_for
 from nstore.stores._redis_client import RedisCapabilities, import_redis, open_client, ttl_ms
-from nstore.stores._redis_commands import (
-    Command,
-    cas_command,
-    decode_key,
-    encode_key,
-    encode_keys,
-    found_values,
-    member_key,
-    scan_pattern,
-    set_command,
-    set_if_absent_command,
-    set_many_command,
-    touch_command,
-    ttl_command,
-    ttl_seconds,
-)
+from nstore.stores._redis_commands import Command
 from nstore.stores._redis_retry import Attempts, Call, redis_errors
-from nstore.stores._values import as_bytes
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -145,24 +129,24 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
     async def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
         """Store ``value`` at ``key``, expiring after ``ttl`` seconds (default: the store's ttl)."""
         px = self._px if ttl is None else ttl_ms(ttl)
-        await self._write("write", "writing", key, set_command(self._key(key), key, value, px))
+        await self._write("write", "writing", key, commands.set_command(self._key(key), key, value, px))
 
     async def delete(self, key: str, /) -> None:
         if not await self._write("write-once", "deleting", key, ("DEL", self._key(key))):
             raise MissingKey(key)
 
     async def contains(self, key: str, /) -> bool:
-        encoded = member_key(self._prefix, key)  # None: a key no store could hold is not in it
+        encoded = commands.member_key(self._prefix, key)  # None: a key no store could hold is not in it
         if encoded is None:
             return False
         return bool(await self._call("read", "reading", key, self._client.execute_command, "EXISTS", encoded))
 
     async def set_if_absent(self, key: str, value: bytes, /) -> bool:
-        command = set_if_absent_command(self._key(key), key, value, self._px)
+        command = commands.set_if_absent_command(self._key(key), key, value, self._px)
         return bool(await self._write("write-once", "writing", key, command))
 
     async def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
-        command = cas_command(self._key(key), key, expected, value, self._px)
+        command = commands.cas_command(self._key(key), key, expected, value, self._px)
         return bool(await self._write("write-once", "compare-and-set on", key, command))
 
     # -- expiry: as RedisStore's ---------------------------------------------------------------------
@@ -170,13 +154,13 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
     async def ttl(self, key: str, /) -> float | None:
         # docstring inherited; PTTL
         reply = await self._call(
-            "read", "reading", key, self._client.execute_command, *ttl_command(self._key(key))
+            "read", "reading", key, self._client.execute_command, *commands.ttl_command(self._key(key))
         )
-        return ttl_seconds(reply, key)
+        return commands.ttl_seconds(reply, key)
 
     async def touch(self, key: str, /, *, ttl: float | None) -> None:
         # docstring inherited; PEXPIRE, or PERSIST in a script that tells a missing key apart
-        command = touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
+        command = commands.touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
         if not await self._write("write", "touching", key, command):
             raise MissingKey(key)
 
@@ -184,26 +168,25 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
 
     async def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
         """The present values of ``keys``: ``MGET`` per group, atomic on one server, per slot on a cluster."""
-        wanted = encode_keys(self._prefix, keys)
+        wanted = commands.encode_keys(self._prefix, keys)
         if not wanted:
             return {}
         replies = await self._call(
             "read", "reading", None, self._route.bulk, list(wanted), lambda g: ("MGET", *g)
         )
-        return found_values(wanted, replies)
+        return commands.found_values(wanted, replies)
 
     async def set_many(
         self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
     ) -> None:
         """Store every pair: one ``MULTI``/``EXEC`` on one server, per slot on a cluster."""
-        pairs = item_pairs(items)
-        values = {encode_key(self._prefix, key): as_bytes(value, key, "RedisStore") for key, value in pairs}
+        values = commands.encode_items(self._prefix, items)
         if values:
-            command, singles = set_many_command(values, self._px if ttl is None else ttl_ms(ttl))
+            command, singles = commands.set_many_command(values, self._px if ttl is None else ttl_ms(ttl))
             await self._call("write", "writing", None, self._route.bulk, list(values), command, singles)
 
     async def delete_many(self, keys: Iterable[str], /) -> None:
-        encoded = list(encode_keys(self._prefix, keys))
+        encoded = list(commands.encode_keys(self._prefix, keys))
         if encoded:
             await self._call("write", "deleting", None, self._route.bulk, encoded, lambda g: ("DEL", *g))
 
@@ -211,7 +194,7 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
 
     async def iter_keys(self, prefix: str | None = None) -> AsyncIterator[str]:
         # docstring inherited; one SCAN page per round trip, on every master of a cluster
-        found = scan_pattern(self._prefix, prefix)
+        found = commands.scan_pattern(self._prefix, prefix)
         if found is None:
             return  # a prefix with a lone surrogate: no key of this store starts with it
         pattern, strip = found
@@ -226,7 +209,7 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
                 for key in page:
                     if key not in seen:
                         seen.add(key)
-                        name = decode_key(key, strip)
+                        name = commands.decode_key(key, strip)
                         if name is not None:
                             yield name
                 if cursor == 0:
@@ -249,7 +232,7 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> bytes:
-        return encode_key(self._prefix, key)
+        return commands.encode_key(self._prefix, key)
 
     def _check_open(self) -> None:
         if self._closed:

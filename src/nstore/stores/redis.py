@@ -7,7 +7,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
-from nstore.store import KeyPage, Store, check_limit, item_pairs
+from nstore.store import KeyPage, Store, check_limit
+from nstore.stores import _redis_commands as commands
 from nstore.stores._redis_client import (
     RedisCapabilities,
     client_options,
@@ -17,26 +18,9 @@ from nstore.stores._redis_client import (
     open_client,
     ttl_ms,
 )
-from nstore.stores._redis_commands import (
-    cas_command,
-    command_key,
-    decode_key,
-    encode_key,
-    encode_keys,
-    found_values,
-    member_key,
-    scan_pattern,
-    set_command,
-    set_if_absent_command,
-    set_many_command,
-    touch_command,
-    ttl_command,
-    ttl_seconds,
-)
 from nstore.stores._redis_pages import scan_page
 from nstore.stores._redis_retry import Call, recover, redis_errors
 from nstore.stores._redis_route import Route, route_for, run_batches, scan
-from nstore.stores._values import as_bytes
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -174,38 +158,38 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
     def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
         """Store ``value`` at ``key``, expiring after ``ttl`` seconds (default: the store's ttl)."""
         px = self._px if ttl is None else ttl_ms(ttl)
-        self._write("write", "writing", key, set_command(self._key(key), key, value, px))
+        self._write("write", "writing", key, commands.set_command(self._key(key), key, value, px))
 
     def __delitem__(self, key: str, /) -> None:
         if not self._write("write-once", "deleting", key, ("DEL", self._key(key))):
             raise MissingKey(key)
 
     def __contains__(self, key: object, /) -> bool:
-        encoded = member_key(self._prefix, key)
+        encoded = commands.member_key(self._prefix, key)
         if encoded is None:
             return False
         return bool(self._call("read", "reading", str(key), self._execute, "EXISTS", encoded))
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
-        command = set_if_absent_command(self._key(key), key, value, self._px)
+        command = commands.set_if_absent_command(self._key(key), key, value, self._px)
         return bool(self._write("write-once", "writing", key, command))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
-        command = cas_command(self._key(key), key, expected, value, self._px)
+        command = commands.cas_command(self._key(key), key, expected, value, self._px)
         return bool(self._write("write-once", "compare-and-set on", key, command))
 
     # -- expiry ------------------------------------------------------------------------------------
 
     def ttl(self, key: str, /) -> float | None:
         # docstring inherited; PTTL
-        reply = self._call("read", "reading", key, self._execute, *ttl_command(self._key(key)))
-        return ttl_seconds(reply, key)
+        reply = self._call("read", "reading", key, self._execute, *commands.ttl_command(self._key(key)))
+        return commands.ttl_seconds(reply, key)
 
     def touch(self, key: str, /, *, ttl: float | None) -> None:
         # docstring inherited; PEXPIRE, or PERSIST in a script that tells a missing key apart
-        command = touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
+        command = commands.touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
         if not self._write("write", "touching", key, command):
             raise MissingKey(key)
 
@@ -220,7 +204,7 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
         if not wanted:
             return {}
         replies = self._call("read", "reading", None, self._bulk, list(wanted), lambda keys: ("MGET", *keys))
-        return found_values(wanted, replies)
+        return commands.found_values(wanted, replies)
 
     def set_many(
         self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
@@ -230,11 +214,10 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
         On one server all pairs are written in one ``MULTI``/``EXEC`` transaction (all or none); on
         a cluster each hash slot's pairs are written together (keys sharing a ``{tag}`` are).
         """
-        pairs = item_pairs(items)
-        values = {self._key(key): as_bytes(value, key, "RedisStore") for key, value in pairs}
+        values = commands.encode_items(self._prefix, items)
         if not values:
             return
-        command, singles = set_many_command(values, self._px if ttl is None else ttl_ms(ttl))
+        command, singles = commands.set_many_command(values, self._px if ttl is None else ttl_ms(ttl))
         self._call("write", "writing", None, self._bulk, list(values), command, singles)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
@@ -247,7 +230,7 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
 
     def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
         # docstring inherited; one SCAN page per round trip, on every master of a cluster
-        found = scan_pattern(self._prefix, prefix)
+        found = commands.scan_pattern(self._prefix, prefix)
         if found is None:
             return iter(())  # a prefix with a lone surrogate: no key of this store starts with it
         return self._scan(*found)
@@ -259,7 +242,7 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
         if cursor is not None and not isinstance(cursor, str):
             raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
         check_limit(limit)
-        found = scan_pattern(self._prefix, prefix)
+        found = commands.scan_pattern(self._prefix, prefix)
         if found is None:
             return KeyPage([], None)  # a prefix with a lone surrogate: no key of this store starts with it
         call = partial(self._call, "read", "listing", None)
@@ -273,7 +256,7 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
             ):
                 if key not in seen:
                     seen.add(key)
-                    name = decode_key(key, strip)
+                    name = commands.decode_key(key, strip)
                     if name is not None:
                         yield name
 
@@ -300,10 +283,10 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> bytes:
-        return encode_key(self._prefix, key)
+        return commands.encode_key(self._prefix, key)
 
     def _keys(self, keys: Iterable[str]) -> dict[bytes, str]:
-        return encode_keys(self._prefix, keys)
+        return commands.encode_keys(self._prefix, keys)
 
     def _write(self, call: Call, action: str, key: str, command: tuple[Any, ...]) -> Any:
         if not self._options.replicas:
@@ -312,7 +295,7 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
 
     def _waited(self, command: tuple[Any, ...]) -> Any:
         options = self._options
-        client = self._route.node_client(command_key(command))
+        client = self._route.node_client(commands.command_key(command))
         batch = run_batches(
             [(client, [command])],
             transaction=False,
