@@ -110,6 +110,33 @@ def test_cancelled_batched_gets_leave_no_unread_reply(redis_url: str) -> None:
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("kind", ["standalone", "cluster"])
+def test_cancelled_bulk_reads_leave_no_unread_reply(kind: str, request: pytest.FixtureRequest) -> None:
+    # get_many runs its batch in the caller's task: a cancel lands in the middle of its replies.
+    url: str = request.getfixturevalue("redis_url" if kind == "standalone" else "redis_cluster_url")
+    values = {f"c{i}": (f"{i}:".encode() * 200_000)[: 256 * 1024 + i] for i in range(32)}
+    rng = random.Random(28858)
+
+    async def main() -> None:
+        async with AsyncRedisStore(url, timeout=5) as store:
+            await store.set_many(values)
+            for _ in range(5):
+                tasks = [
+                    asyncio.ensure_future(store.get_many(rng.sample(list(values), 4))) for _ in range(40)
+                ]
+                for task in sorted(tasks, key=lambda _: rng.random()):
+                    await asyncio.sleep(rng.uniform(0, 0.002))
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                assert any(t.cancelled() for t in tasks)
+                keys = [rng.sample(list(values), 3) for _ in range(40)]
+                replies = await asyncio.gather(*(store.get_many(k) for k in keys))
+                for asked, reply in zip(keys, replies, strict=True):
+                    assert reply == {k: values[k] for k in asked}
+
+    asyncio.run(main())
+
+
 def test_close_waits_for_the_batches_under_way(redis_url: str) -> None:
     async def main() -> list[bytes]:
         store = AsyncRedisStore(redis_url)
