@@ -27,6 +27,7 @@ __all__ = [
     "encode_keys",
     "found_values",
     "frame",
+    "fresh_keys",
     "member_key",
     "pack",
     "scan_pattern",
@@ -92,6 +93,19 @@ def decode_key(raw: bytes, strip: int) -> str | None:
         return raw[strip:].decode()
     except UnicodeDecodeError:
         return None
+
+
+def fresh_keys(page: Iterable[bytes], seen: set[bytes], strip: int) -> list[str]:
+    """The store's keys in a SCAN page that were not in an earlier page (SCAN may return a key
+    twice when the server resizes its table), each added to ``seen``; see :func:`decode_key`."""
+    fresh: list[str] = []
+    for raw in page:
+        if raw not in seen:
+            seen.add(raw)
+            name = decode_key(raw, strip)
+            if name is not None:
+                fresh.append(name)
+    return fresh
 
 
 def scan_pattern(prefix: str, sub: object) -> tuple[bytes, int] | None:

@@ -12,7 +12,7 @@ from binascii import crc_hqx
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nstore.stores._redis_commands import Command, frame, pack, unframe
+from nstore.stores._redis_commands import Command, command_key, frame, pack, unframe
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -60,6 +60,14 @@ class Route:
 
     def refresh(self) -> None:
         """Forget cached topology (nothing to forget on one server)."""
+
+    def waited(self, command: Command, replicas: int, replica_timeout: float) -> Any:
+        """``command``, then ``WAIT`` for ``replicas`` on the same connection; its reply."""
+        client = self.node_client(command_key(command))
+        batch = run_batches(
+            [(client, [command])], transaction=False, replicas=replicas, replica_timeout=replica_timeout
+        )
+        return batch[0][0]
 
     def bulk(
         self,
@@ -226,11 +234,11 @@ def run_batches(
     return [unframe(batch, transaction, replicas, replica_timeout) for batch in replies]
 
 
-def scan(client: Redis, pattern: bytes, call: Callable[..., Any]) -> Iterator[bytes]:
-    """Yield the keys ``SCAN MATCH pattern`` finds on one server, one page per call."""
+def scan(client: Redis, pattern: bytes, call: Callable[..., Any]) -> Iterator[list[bytes]]:
+    """Yield the pages of keys ``SCAN MATCH pattern`` finds on one server, one page per call."""
     cursor = 0
     while True:
         cursor, page = call(client.scan, cursor, match=pattern, count=1000)
-        yield from page
+        yield page
         if cursor == 0:
             return

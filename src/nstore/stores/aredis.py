@@ -198,7 +198,7 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
         if found is None:
             return  # a prefix with a lone surrogate: no key of this store starts with it
         pattern, strip = found
-        seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
+        seen: set[bytes] = set()
         targets = self._client.get_primaries() if self._cluster else [None]
         for target in targets:
             cursor = 0
@@ -206,12 +206,8 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
                 cursor, page = await self._call(
                     "read", "listing", None, self._route.scan_page, target, cursor, pattern
                 )
-                for key in page:
-                    if key not in seen:
-                        seen.add(key)
-                        name = commands.decode_key(key, strip)
-                        if name is not None:
-                            yield name
+                for name in commands.fresh_keys(page, seen, strip):
+                    yield name
                 if cursor == 0:
                     break
 

@@ -20,7 +20,7 @@ from nstore.stores._redis_client import (
 )
 from nstore.stores._redis_pages import scan_page
 from nstore.stores._redis_retry import Call, recover, redis_errors
-from nstore.stores._redis_route import Route, route_for, run_batches, scan
+from nstore.stores._redis_route import Route, route_for, scan
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -39,7 +39,7 @@ class _ClosedRoute(Route):
     def __init__(self) -> None:
         pass
 
-    batches = bulk = node_client = scan_clients = refresh = _closed  # type: ignore[assignment]  # all raise
+    batches = bulk = node_client = scan_clients = refresh = waited = _closed  # type: ignore[assignment]  # all raise
 
 
 class RedisStore(RedisCapabilities, Store[str, bytes]):
@@ -249,16 +249,11 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
         return scan_page(self._route.scan_clients(), *found, cursor, limit, call)
 
     def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
-        seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
+        seen: set[bytes] = set()
+        call = partial(self._call, "read", "listing", None)
         for client in self._route.scan_clients():
-            for key in scan(
-                client, pattern, lambda fn, *a, **kw: self._call("read", "listing", None, fn, *a, **kw)
-            ):
-                if key not in seen:
-                    seen.add(key)
-                    name = commands.decode_key(key, strip)
-                    if name is not None:
-                        yield name
+            for page in scan(client, pattern, call):
+                yield from commands.fresh_keys(page, seen, strip)
 
     def __len__(self) -> int:
         if self._prefix:
@@ -289,20 +284,11 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
         return commands.encode_keys(self._prefix, keys)
 
     def _write(self, call: Call, action: str, key: str, command: tuple[Any, ...]) -> Any:
-        if not self._options.replicas:
-            return self._call(call, action, key, self._execute, *command)
-        return self._call(call, action, key, self._waited, command)
-
-    def _waited(self, command: tuple[Any, ...]) -> Any:
         options = self._options
-        client = self._route.node_client(commands.command_key(command))
-        batch = run_batches(
-            [(client, [command])],
-            transaction=False,
-            replicas=options.replicas,
-            replica_timeout=options.replica_timeout,
-        )
-        return batch[0][0]
+        if not options.replicas:
+            return self._call(call, action, key, self._execute, *command)
+        waited = (command, options.replicas, options.replica_timeout)
+        return self._call(call, action, key, self._route.waited, *waited)
 
     def _bulk(
         self, keys: list[bytes], command: Callable[[list[bytes]], tuple[Any, ...]], singles: bool = False
