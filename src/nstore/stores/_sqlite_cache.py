@@ -1,8 +1,11 @@
 """The size bound of a SQLiteStore (``max_bytes=``, ``eviction=``): its statements, its counters,
 the reads it has yet to record, and eviction in bounded batches.
 
-Every method that takes a cursor runs inside the caller's write transaction, so a bounded write,
-the recording of earlier reads and the evictions it makes are committed together or not at all.
+A single write commits on its own and says how many bytes the table held before it; only a write
+that may have taken the table over its bound then makes room, in a transaction that records the
+reads remembered so far and evicts. ``set_many`` and conditional writes write and make room in one
+transaction. So the table is over its bound by at most the single writes in flight (one value
+per writing connection), and within it once each has returned.
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ class Cache:
             f"VALUES (?, ?, {NEW_VERSION}, ?, ?) ON CONFLICT (key) DO UPDATE "
             f"SET value = excluded.value, version = version + 1, expires = excluded.expires, rank = {rank}"
         )
+        # A single write in autocommit also says how many bytes the table held before it (a
+        # RETURNING clause sees the count before the triggers of its own statement).
+        self.sql_set_one = f"{self.sql_set} RETURNING (SELECT bytes FROM \"{CACHES}\" WHERE name = '{t}')"
         self.sql_access = (
             f'UPDATE "{t}" SET rank = coalesce(rank, 0) + ?2 WHERE key = ?1'
             if policy == "lfu"
@@ -94,12 +100,14 @@ class Cache:
         """The rank parameter of a write (lfu: its first count)."""
         return 1.0 if self.policy == "lfu" else self.clock()
 
-    def check_size(self, key: str, value: bytes) -> None:
+    def check_size(self, key: str, value: bytes) -> int:
+        """The bytes ``key`` and ``value`` take; raise :class:`ValueTooLarge` above ``max_bytes``."""
         size = len(key.encode("utf-8", "surrogatepass")) + len(value)
         if size > self.max_bytes:
             raise ValueTooLarge(
                 f"The key and value of {key!r:.80} take {size} bytes, more than max_bytes={self.max_bytes}."
             )
+        return size
 
     def stats(self) -> SQLiteCacheStats:
         return SQLiteCacheStats(self.hits, self.misses, self.evictions)

@@ -51,19 +51,27 @@ class SQLiteExpiry(SQLiteWrites):
         self._write_one(key, value, self._deadline(ttl))
 
     def _write_one(self, key: str, value: bytes, expires: float | None) -> None:
-        """A write with a deadline, or any write of a bounded store."""
+        """A write with a deadline, or any single write of a bounded store."""
         cache = self._cache
-        if cache is not None:
-            cache.check_size(key, value)
-            self._write_bounded(cache, cache.sql_set, (key, value, expires, cache.rank()), (key,))
-        else:
+        size = 0
+        params: tuple[object, ...]
+        if cache is None:
             self._writable()
-            params = (key, value, expires)
-            with _fork.gate():
-                try:
-                    self._open().execute(self._sql_set_ttl, params)
-                except (sqlite3.Error, UnicodeEncodeError) as exc:
-                    self._run(self._sql_set_ttl, params, "writing", exc)
+            sql, params = self._sql_set_ttl, (key, value, expires)
+        else:
+            size = cache.check_size(key, value)
+            sql, params = cache.sql_set_one, (key, value, expires, cache.rank())
+        with _fork.gate():
+            try:
+                cur = self._open().execute(sql, params)
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                cur = self._run(sql, params, "writing", exc)
+            before = cur.fetchone()[0] if cache is not None else 0
+        # A bounded write commits alone, and only if the table may now hold more than its bound
+        # (it held ``before`` and gained at most ``size``) makes room in a transaction of its own:
+        # until then the table is over the bound by this value at most.
+        if cache is not None and before + size > cache.max_bytes:
+            self._write_bounded(cache, "", (), (key,))
         self._wrote(1)
 
     def set_many(

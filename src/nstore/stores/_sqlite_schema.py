@@ -128,7 +128,7 @@ def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
     try:
         conn.execute(
             f'CREATE TABLE IF NOT EXISTS "{CACHES}" '
-            "(name TEXT PRIMARY KEY NOT NULL, policy TEXT NOT NULL, bytes INTEGER NOT NULL)"
+            "(name TEXT PRIMARY KEY NOT NULL, policy TEXT NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID"
         )
         row = conn.execute(f'SELECT policy FROM "{CACHES}" WHERE name = ?', (table,)).fetchone()
         if row is not None and row[0] != policy:

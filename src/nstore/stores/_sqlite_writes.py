@@ -130,12 +130,14 @@ class SQLiteWrites(Store[str, bytes]):
     def _write_bounded(
         self, cache: Cache, sql: str, params: Any, keys: Collection[str], *, many: bool = False
     ) -> int:
-        """Run a write of a bounded store and the evictions it needs in one transaction; return
-        the rows it changed."""
+        """Run a write of a bounded store (none if ``sql`` is empty) and the evictions it needs in
+        one transaction; return the rows it changed."""
         try:
             with _fork.gate(), self.transaction():
                 cur = self._open()
-                changed = (cur.executemany(sql, params) if many else cur.execute(sql, params)).rowcount
+                changed = 1
+                if sql:
+                    changed = (cur.executemany(sql, params) if many else cur.execute(sql, params)).rowcount
                 evicted = cache.make_room(cur, keys) if changed else 0
         except UnicodeEncodeError as exc:
             raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
