@@ -51,7 +51,7 @@ class SQLiteStore(SQLiteThreads):
         WAL switch, no table created) and every write raises :class:`~nstore.errors.ReadOnlyError`.
     max_bytes
         Bound the bytes of the keys (as UTF-8) and values of this table: a write that takes it over
-        evicts keys, in the same transaction, under the ``eviction`` policy. None: unbounded.
+        evicts keys under the ``eviction`` policy before it returns. None: unbounded.
     eviction
         ``"lru"`` (least recently read or written first), ``"lfu"`` (fewest reads and writes
         first) or ``"fifo"`` (least recently written first); see docs/sqlite.md for exactly when
