@@ -280,3 +280,22 @@ def test_same_answers_as_a_model(variant: dict[str, Any], ops: list[tuple[str, s
     assert dict(store.items()) == live()
     assert store.keys_page("").keys == sorted(live())
     assert len(store) == len(live())
+
+
+def test_purging_follows_a_deadline_moved_either_way(bounds: dict[str, Any]) -> None:
+    clock = Clock()
+    store = MemoryStore[str, bytes](clock=clock, **bounds)
+    store.set("later", b"1", ttl=10)
+    store.set("later", b"1", ttl=100)  # keeps its heap entry, pushed again when that one is due
+    store.set("sooner", b"2", ttl=100)
+    store.set("sooner", b"2", ttl=5)
+    store.set("moved", b"3", ttl=5)
+    store.touch("moved", ttl=60)
+    clock.now += 50
+    assert store.purge_expired() == 1  # sooner
+    assert sorted(store) == ["later", "moved"]
+    clock.now += 20
+    assert store.purge_expired() == 1  # moved
+    clock.now += 40
+    assert store.purge_expired() == 1  # later
+    assert len(store) == 0

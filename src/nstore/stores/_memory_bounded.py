@@ -30,6 +30,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 _ABSENT: Any = object()
+_FOREVER = float("inf")
 
 
 def _check_positive(name: str, value: float | None, *, integer: bool) -> None:
@@ -167,8 +168,11 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
             pass
         return value
 
-    def __setitem__(self, key: K, value: V, /) -> None:
-        if not self._books and not self._timed:
+    def _write(self, key: K, value: V, /, ttl: float | None = None) -> None:
+        """``store[key] = value`` and ``set(key, value, ttl=)``: write ``key`` expiring in ``ttl``
+        seconds (None: the store-wide ttl, if any). One method for both saves a call on the
+        hot path of a cache."""
+        if ttl is None and not self._books and not self._timed:
             data = self._data
             data[key] = value  # an expiring write racing this one set its deadline on its value
             self._touch(key)
@@ -178,9 +182,6 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                 except KeyError:  # emptied by another thread
                     break
             return
-        self._write(key, value, None)
-
-    def _write(self, key: K, value: V, ttl: float | None) -> None:
         sizes = self._sizes
         size = 0
         if sizes is not None:
@@ -190,10 +191,17 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                 self._measure(value)
             if size > self._maxbytes:  # type: ignore[operator]  # maxbytes is set with sizes
                 self._measure(value)
-        with self._lock:  # _put and _evict, inlined for bytes: this is the hot path of a cache
-            self._put(key, value, 0, self._deadline(ttl))
+        seconds = self._ttl if ttl is None else ttl
+        with self._lock:  # _put and _evict, inlined: this is the hot path of a cache
+            data = self._data
+            data[key] = value
+            self._touch(key)
+            due = False
+            if seconds is not None:
+                due = self._expiry.set(key, value, seconds)
+            elif self._timed:
+                self._expiry.discard(key)
             if sizes is not None:
-                data = self._data
                 nbytes = self._nbytes + size - sizes.get(key, 0)
                 sizes[key] = size
                 maxbytes: int = self._maxbytes  # type: ignore[assignment]  # set with sizes
@@ -203,8 +211,12 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                     if self._timed:
                         self._expiry.discard(oldest)
                 self._nbytes = nbytes
-            if len(self._data) > self._maxsize or self._timed:
+            if len(data) > self._maxsize:
                 self._evict()
+            elif due:
+                self._purge()
+
+    __setitem__ = _write
 
     def __delitem__(self, key: K, /) -> None:
         with self._lock:
@@ -275,8 +287,9 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
         # docstring inherited
         if ttl is None:
             self[key] = value
-        else:
-            self._write(key, value, check_ttl(ttl))
+        else:  # the common ttl checked inline: this is the hot path of a cache
+            ok = (ttl.__class__ is float or ttl.__class__ is int) and 0 < ttl < _FOREVER
+            self._write(key, value, ttl if ok else check_ttl(ttl))
 
     def ttl(self, key: K, /) -> float | None:
         # docstring inherited

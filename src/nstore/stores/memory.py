@@ -43,14 +43,16 @@ class _Closed(dict[Any, Any]):
 
 _CLOSED = _Closed()
 _ABSENT: Any = object()
+_FOREVER = float("inf")
 
 
 class MemoryStore(Store[K, V], Generic[K, V]):
     """A dict-backed store, generic in its key and value types, with per-key expiry.
 
-    Reads and plain writes are single dictionary operations (atomic under the interpreter lock);
-    conditional writes, writes with a ttl and, while some key has an expiry, every write take a
-    lock, so they are atomic with respect to each other and to bulk writes.
+    Reads and plain writes are single dictionary operations (atomic under the interpreter lock;
+    while some key has an expiry, a plain write then takes the lock to drop the key's expiring
+    entry); conditional writes and writes with a ttl take the lock, so they are atomic with
+    respect to each other and to bulk writes.
 
     Parameters
     ----------
@@ -154,21 +156,18 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         raise MissingKey(key)
 
     def __setitem__(self, key: K, value: V, /) -> None:
-        if self._timed:
-            self._set_plain(key, value)
-            return
         self._data[key] = value
-        if self._timed:  # an expiring write of some key raced this one: it may be this key
-            with self._lock:
-                if key in self._data:
-                    self._expiry.discard(key)
+        timed = self._timed
+        if timed and key in timed:  # the key had an expiry: this write takes its place
+            self._untime(key)
 
-    def _set_plain(self, key: K, value: V) -> None:
-        """Write ``key`` without expiry, under the lock: its expiring entry, if any, goes."""
+    def _untime(self, key: K) -> None:
+        # Under the lock, a key in both dicts was written without expiry after its expiring
+        # entry (an expiring write removes the key from self._data, under the lock): the entry
+        # goes. Until then reads find the newer value first.
         with self._lock:
-            self._data[key] = value
-            self._expiry.discard(key)
-            self._expiry.due()
+            if key in self._data:
+                self._expiry.discard(key)
 
     def __delitem__(self, key: K, /) -> None:
         if not self._drop(key):
@@ -314,10 +313,18 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         if ttl is None:
             self[key] = value
             return
-        seconds = check_ttl(ttl)
+        # the common ttl checked inline: this is the hot path of a cache
+        seconds = (
+            ttl if (ttl.__class__ is float or ttl.__class__ is int) and 0 < ttl < _FOREVER else check_ttl(ttl)
+        )
         with self._lock:
-            self._put_timed(key, value, self._expiry.deadline(seconds))
-            self._expiry.due()
+            data = self._data
+            if data is _CLOSED:
+                data.pop(key)  # raises StoreClosed
+            if self._expiry.set(key, value, seconds):  # first: a reader never finds the key in neither dict
+                self._expiry.due()
+            if data.pop(key, _ABSENT) is not _ABSENT:
+                self._index.deleted += 1
 
     def ttl(self, key: K, /) -> float | None:
         # docstring inherited
