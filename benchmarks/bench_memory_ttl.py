@@ -26,45 +26,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks._report import fmt, table
+from benchmarks.bench_wrappers import KEYS, N_KEYS, VALUE, Loop, Pair, filled, get_loop, set_loop
 from nstore import MemoryStore
 
-N_KEYS = 10_000
-KEYS = [f"key/{i:06d}" for i in range(N_KEYS)]
-VALUE = b"v" * 100
 TTL = 600.0
 #: The last revision before MemoryStore had per-key expiry.
 BEFORE_TTL = "597de1b"
 
-Loop = Callable[[], None]
 
-
-def get_loop(store: MutableMapping[str, bytes]) -> Loop:
-    def run() -> None:
-        for key in KEYS:
-            store[key]
-
-    return run
-
-
-def set_loop(store: MutableMapping[str, bytes]) -> Loop:
-    def run() -> None:
-        for key in KEYS:
-            store[key] = VALUE
-
-    return run
-
-
-def ttl_set_loop(store: MemoryStore[str, bytes]) -> Loop:
+def ttl_set_loop(store: MemoryStore[str, bytes], keys: list[str] = KEYS) -> Loop:
     put = store.set
 
     def run() -> None:
-        for key in KEYS:
+        for key in keys:
             put(key, VALUE, ttl=TTL)
 
     return run
@@ -74,21 +54,6 @@ def with_ttl(store: MemoryStore[str, bytes]) -> MemoryStore[str, bytes]:
     for key in KEYS:
         store.set(key, VALUE, ttl=TTL)
     return store
-
-
-def filled(store: MutableMapping[str, bytes]) -> MutableMapping[str, bytes]:
-    for key in KEYS:
-        store[key] = VALUE
-    return store
-
-
-@dataclass
-class Pair:
-    name: str
-    baseline: str
-    candidate: str
-    target: float | None
-    make: Callable[[], tuple[Loop, Loop]]
 
 
 def baseline_memory_store(rev: str) -> type[Any] | None:
@@ -147,7 +112,6 @@ def pairs(baseline_rev: str) -> list[Pair]:
     def dict_get_beside_ttl() -> tuple[Loop, Loop]:
         plain: dict[str, bytes] = {}
         ours = filled(MemoryStore[str, bytes]())
-        assert isinstance(ours, MemoryStore)
         ours.set("expiring", VALUE, ttl=TTL)  # some other key has an expiry
         return get_loop(filled(plain)), get_loop(ours)
 
@@ -182,7 +146,6 @@ def pairs(baseline_rev: str) -> list[Pair]:
 
         def old_beside_ttl() -> tuple[Loop, Loop]:
             ours = filled(MemoryStore[str, bytes]())
-            assert isinstance(ours, MemoryStore)
             ours.set("expiring", VALUE, ttl=TTL)
             return get_loop(filled(old())), get_loop(ours)
 
@@ -204,76 +167,58 @@ def pairs(baseline_rev: str) -> list[Pair]:
     return found
 
 
-def _time(loop: Loop, repeat: int) -> float:
-    # CPU time of this thread: other processes on a busy machine do not count against a variant.
+def _cpu(loop: Loop, repeat: int) -> float:
+    """Seconds of CPU time of this thread per run of ``loop`` (other processes do not count)."""
     start = time.thread_time()
     for _ in range(repeat):
         loop()
     return (time.thread_time() - start) / repeat
 
 
-def run(chosen: list[Pair], rounds: int, repeat: int) -> list[dict[str, Any]]:
+@dataclass
+class Result:
+    pair: Pair
+    base: list[float]  # seconds per run, one per round
+    cand: list[float]
+
+    def ratios(self) -> list[float]:
+        return [c / b for b, c in zip(self.base, self.cand, strict=True)]
+
+    def cells(self) -> list[str]:
+        ratios, target = self.ratios(), self.pair.target
+        ratio = statistics.median(ratios)
+        goal = "-" if target is None else f"<= {target}x {'met' if ratio <= target else 'missed'}"
+        return [
+            self.pair.name,
+            self.pair.baseline,
+            self.pair.candidate,
+            fmt(self.pair.n / statistics.median(self.base)),
+            fmt(self.pair.n / statistics.median(self.cand)),
+            f"{ratio:.2f}x",
+            f"{min(ratios):.2f}-{max(ratios):.2f}x",
+            goal,
+        ]
+
+
+def run(chosen: list[Pair], rounds: int, repeat: int) -> list[Result]:
+    """Every pair in every round, baseline first in even rounds and candidate first in odd ones."""
+    results = [Result(p, [], []) for p in chosen]
     loops = [p.make() for p in chosen]
     for base, cand in loops:  # warm up
         base()
         cand()
-    times: list[tuple[list[float], list[float]]] = [([], []) for _ in chosen]
     for r in range(rounds):
-        for (base, cand), (base_times, cand_times) in zip(loops, times, strict=True):
-            if r % 2:
-                cand_times.append(_time(cand, repeat))
-                base_times.append(_time(base, repeat))
-            else:
-                base_times.append(_time(base, repeat))
-                cand_times.append(_time(cand, repeat))
-    results = []
-    for pair, (base_times, cand_times) in zip(chosen, times, strict=True):
-        ratios = [c / b for b, c in zip(base_times, cand_times, strict=True)]
-        results.append(
-            {
-                "pair": pair,
-                "baseline": N_KEYS / statistics.median(base_times),
-                "candidate": N_KEYS / statistics.median(cand_times),
-                "ratio": statistics.median(ratios),
-                "spread": (min(ratios), max(ratios)),
-            }
-        )
+        for result, (base, cand) in zip(results, loops, strict=True):
+            order = [(base, result.base), (cand, result.cand)]
+            for loop, seconds in order if r % 2 == 0 else reversed(order):
+                seconds.append(_cpu(loop, repeat))
     return results
 
 
-def report(results: list[dict[str, Any]]) -> str:
-    headers = [
-        "operation",
-        "baseline",
-        "candidate",
-        "baseline ops/s",
-        "candidate ops/s",
-        "ratio",
-        "spread",
-        "target",
-    ]
-    rows = []
-    for r in results:
-        pair: Pair = r["pair"]
-        goal = (
-            "-"
-            if pair.target is None
-            else f"<= {pair.target}x " + ("met" if r["ratio"] <= pair.target else "missed")
-        )
-        low, high = r["spread"]
-        rows.append(
-            [
-                pair.name,
-                pair.baseline,
-                pair.candidate,
-                fmt(r["baseline"]),
-                fmt(r["candidate"]),
-                f"{r['ratio']:.2f}x",
-                f"{low:.2f}-{high:.2f}x",
-                goal,
-            ]
-        )
-    return table(headers, rows)
+HEADERS = [
+    *("operation", "baseline", "candidate", "baseline ops/s", "candidate ops/s"),
+    *("ratio", "spread", "target"),
+]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -292,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.rounds} interleaved rounds, CPU time of the timing thread; ratio = median over rounds of "
         "candidate time / baseline time; spread = lowest and highest round.\n"
     )
-    print(report(run(pairs(args.baseline_rev), args.rounds, args.repeat)))
+    print(table(HEADERS, [r.cells() for r in run(pairs(args.baseline_rev), args.rounds, args.repeat)]))
     sys.stdout.flush()
 
 
