@@ -55,7 +55,7 @@ class BoundedMemoryStore(LRUBooks[K, V], Generic[K, V]):
         """``store[key] = value`` and ``set(key, value, ttl=)``: write ``key`` expiring in ``ttl``
         seconds (None: the store-wide ttl, if any). One method for both saves a call on the
         hot path of a cache."""
-        if ttl is None and not self._books and not self._timed:
+        if not self._books and ttl is None and not self._timed:
             data = self._data
             data[key] = value  # an expiring write racing this one set its deadline on its value
             self._touch(key)
