@@ -3,13 +3,25 @@
 The plain store keeps the entries that never expire in one dict and those that expire in another
 (see ``memory.py``); each has a :class:`~nstore.stores._memory_index.KeyIndex`. A listing by prefix
 takes a page of each index under the store's lock, after purging what has expired, and merges the
-two; a key is in both dicts only while a write moves it from one to the other, and is listed once.
+two.
+
+A plain write sets its key in the first dict without a lock or a look at the second, so a key may
+have an expiring entry too, shadowed: reads find the newer value first. Before a count or a
+listing, :meth:`IndexedListing._unshadow` drops the shadowed entries. It looks only at the keys
+added to the first dict since it last ran: a dict keeps insertion order, and a write that shadows
+an entry always adds its key there (a write with a ttl removes the key from the first dict), so
+they are the last ones, from position ``scanned - dropped`` on, where ``dropped`` counts the keys
+that dict lost since (deletes happen under the lock; a write landing while the keys are taken
+makes it take one snapshot of the whole dict, as :class:`KeyIndex` does). Each key added is looked
+at once, and only while some key expires. A listing still lists a key once if a write shadows an
+entry while it runs.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any, Generic, TypeVar
 
 from nstore.store import KeyPage, Store, check_limit, cursor_after
@@ -32,12 +44,30 @@ class IndexedListing(Store[K, V], Generic[K, V]):
     _index: KeyIndex
     _expiry: Expiry[K, V]
     _timed: dict[K, tuple[float, V]]
+    _scanned: int
+    _dropped: int
+
+    def _unshadow(self) -> None:
+        """Drop the expiring entries of keys set since without expiry (the lock held)."""
+        data, timed = self._data, self._timed
+        size = len(data)
+        if timed:
+            start = max(0, self._scanned - self._dropped)
+            new = list(islice(reversed(data), size - start))
+            if len(data) != size:  # a set landed between counting and taking: take a snapshot
+                snapshot = list(data)
+                size, new = len(snapshot), snapshot[start:]
+            for key in new:
+                if key in timed:
+                    self._expiry.discard(key)
+        self._scanned, self._dropped = size, 0
 
     def __len__(self) -> int:
         if not self._timed:
             return len(self._data)
         with self._lock:
             self._expiry.due()
+            self._unshadow()
             return len(self._data) + len(self._timed)
 
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
@@ -76,6 +106,7 @@ class IndexedListing(Store[K, V], Generic[K, V]):
                 return plain
             expiry = self._expiry
             expiry.due()
+            self._unshadow()
             timed = expiry.index.page(self._timed, prefix, low, limit)
         return None if timed is None else merge_pages(plain, timed, limit)
 

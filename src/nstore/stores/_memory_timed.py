@@ -2,10 +2,11 @@
 
 The plain store keeps the entries that never expire in ``self._data`` and those that expire in an
 :class:`~nstore.stores._memory_expiry.Expiry` (``self._timed`` is its dict, key -> (deadline,
-value)). A key moves between the two under the store's lock, written to its new place before it
-is removed from the old one, so a reader finds it in one or the other; a plain write, which takes
-no lock, lands in ``self._data`` first and then drops the key's expiring entry. So a key in both
-holds the value of ``self._data``, the newer one, and reads look there first.
+value)). A write with a ttl, under the store's lock, puts the key there before it removes it from
+``self._data``, so a reader finds it in one or the other. A plain write, which takes no lock,
+only sets the key in ``self._data``: a key in both holds the value of ``self._data``, the newer
+one, and every read looks there first; counts and listings drop such a shadowed entry first (see
+``_memory_listing``), and it goes anyway when its deadline passes.
 """
 
 from __future__ import annotations
@@ -49,19 +50,12 @@ class TimedEntries(IndexedListing[K, V], Generic[K, V]):
             return False
         return True
 
-    def _untime(self, key: K) -> None:
-        # Under the lock, a key in both dicts was written without expiry after its expiring
-        # entry (an expiring write removes the key from self._data, under the lock): the entry
-        # goes. Until then reads find the newer value first.
-        with self._lock:
-            if key in self._data:
-                self._expiry.discard(key)
-
     def _put_timed(self, key: K, value: V, when: float) -> None:
         """Give ``key`` ``value`` until clock time ``when`` (the lock held)."""
         self._expiry.put(key, value, when)  # first: a reader never finds the key in neither dict
         if self._data.pop(key, _ABSENT) is not _ABSENT:  # a closed store's raises StoreClosed
             self._index.deleted += 1
+            self._dropped += 1
 
     # -- expiry ----------------------------------------------------------------------------------
 
@@ -79,6 +73,7 @@ class TimedEntries(IndexedListing[K, V], Generic[K, V]):
                 self._expiry.due()
             if self._data.pop(key, _ABSENT) is not _ABSENT:  # a closed store's raises StoreClosed
                 self._index.deleted += 1
+                self._dropped += 1
 
     def ttl(self, key: K, /) -> float | None:
         # docstring inherited

@@ -50,10 +50,9 @@ _ABSENT: Any = object()
 class MemoryStore(TimedEntries[K, V], Generic[K, V]):
     """A dict-backed store, generic in its key and value types, with per-key expiry.
 
-    Reads and plain writes are single dictionary operations (atomic under the interpreter lock;
-    while some key has an expiry, a plain write then takes the lock to drop the key's expiring
-    entry); conditional writes and writes with a ttl take the lock, so they are atomic with
-    respect to each other and to bulk writes.
+    Reads and plain writes are single dictionary operations (atomic under the interpreter lock);
+    conditional writes and writes with a ttl take a lock, so they are atomic with respect to
+    each other and to bulk writes.
 
     Parameters
     ----------
@@ -99,7 +98,7 @@ class MemoryStore(TimedEntries[K, V], Generic[K, V]):
     ['b', 'c']
     """
 
-    __slots__ = ("_data", "_expiry", "_index", "_lock", "_timed")
+    __slots__ = ("_data", "_dropped", "_expiry", "_index", "_lock", "_scanned", "_timed")
 
     def __new__(
         cls,
@@ -137,6 +136,9 @@ class MemoryStore(TimedEntries[K, V], Generic[K, V]):
         #: a write takes.
         self._expiry: Expiry[K, V] = Expiry(check_clock(clock))
         self._timed = self._expiry.entries
+        # How many keys of self._data were looked at for shadowed entries, and how many keys it
+        # lost since (see _memory_listing).
+        self._scanned = self._dropped = 0
 
     def __getitem__(self, key: K, /) -> V:
         try:
@@ -145,10 +147,7 @@ class MemoryStore(TimedEntries[K, V], Generic[K, V]):
             return self._timed_value(key)
 
     def __setitem__(self, key: K, value: V, /) -> None:
-        self._data[key] = value
-        timed = self._timed
-        if timed and key in timed:  # the key had an expiry: this write takes its place
-            self._untime(key)
+        self._data[key] = value  # over an expiring entry of the key, which it shadows from now
 
     def __delitem__(self, key: K, /) -> None:
         with self._lock:
@@ -161,6 +160,7 @@ class MemoryStore(TimedEntries[K, V], Generic[K, V]):
         found = self._data.pop(key, _ABSENT) is not _ABSENT
         if found:
             self._index.deleted += 1  # the key indexes count deletes (see _memory_index)
+            self._dropped += 1
         if self._timed:
             entry = self._expiry.discard(key)
             found = found or (entry is not None and entry[0] > self._expiry.clock())
@@ -245,6 +245,7 @@ class MemoryStore(TimedEntries[K, V], Generic[K, V]):
             data.clear()  # a reader() handed out finds nothing from now on
             self._index.reset()
             self._expiry.clear()
+            self._scanned = self._dropped = 0
 
     def __repr__(self) -> str:
         if self._data is _CLOSED:
