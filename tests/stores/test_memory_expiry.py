@@ -334,6 +334,6 @@ def test_plain_writes_over_expiring_keys_are_counted_and_listed_once() -> None:
         cursor = page.cursor
     assert pages == expected
     clock.now += 10  # the odd keys never rewritten expire; the plain ones stay
-    kept = sorted(k for k in expected if int(k[1:]) % 2 == 0 and k != "k08" or k in ("k13", "k19"))
+    kept = sorted(k for k in expected if (int(k[1:]) % 2 == 0 and k != "k08") or k in ("k13", "k19"))
     assert sorted(store) == kept
     assert len(store) == len(kept)
