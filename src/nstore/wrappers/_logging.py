@@ -178,9 +178,7 @@ class LoggingStore(ForwardingStore[K, V], Generic[K, V]):
             count=len(wanted),
         )
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         if not self._enabled():
             self._store.set_many(items, ttl=ttl)
             return

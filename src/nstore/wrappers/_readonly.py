@@ -48,9 +48,7 @@ class ReadOnlyStore(ForwardingStore[K, V], Generic[K, V]):
     def __delitem__(self, key: K, /) -> None:
         self._refuse(f"delete {key!r}")
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         self._refuse("set_many")
 
     def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
