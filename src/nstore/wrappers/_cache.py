@@ -30,7 +30,7 @@ from typing import Generic, TypeVar
 
 from nstore.errors import MissingKey, StoreClosed
 from nstore.wrappers import _cache_rules as rules
-from nstore.wrappers._cache_rules import ASK, CACHED, GONE, HIT, clock
+from nstore.wrappers._cache_rules import ASK, CACHED, GONE, HIT, Look
 from nstore.wrappers._cache_writes import CacheWrites
 from nstore.wrappers._stripes import CacheStats, Locked
 from nstore.wrappers._tier import DEGRADED
@@ -108,37 +108,25 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
     def _get_from(self, key: K, start: int) -> V:
         tier, state = self._tier, self._state
         for index in range(start, len(tier.caches)):
-            stripes, seen = state.seen((key,))
-            began = clock()
+            look = state.look([key])
             try:
                 value = tier.get(index, key)
             except KeyError:
                 continue
             state.hits += 1
             if index:
-                self._fill_found([key], {key: value}, index, stripes, seen, began)
+                self._fill_found(look, {key: value}, index)
             return value
-        stripes, seen = state.missed([key])
-        began = clock()
+        look = state.missed([key])
         value = self._store[key]
-        self._fill_found([key], {key: value}, None, stripes, seen, began)
+        self._fill_found(look, {key: value}, None)
         return value
 
-    def _fill_found(
-        self,
-        asked: list[K],
-        got: dict[K, V],
-        upto: int | None,
-        stripes: list[int],
-        seen: list[int],
-        began: float,
-    ) -> None:
+    def _fill_found(self, look: Look[K], got: dict[K, V], upto: int | None) -> None:
         """Put values read below (from cache ``upto``; None: the primary) into the caches before it."""
-        kept = [i for i, k in enumerate(asked) if k in got]
-        keys = [asked[i] for i in kept]
-        deadlines = [self._learn(k, upto, began) for k in keys] if self._timed else [None] * len(keys)
-        entries = rules.fills([(k, got[k]) for k in keys], deadlines)
-        stripes, seen = [stripes[i] for i in kept], [seen[i] for i in kept]
+        keys, pairs, stripes, seen = rules.found_only(look, got)
+        deadlines = [self._learn(k, upto, look.began) for k in keys] if self._timed else [None] * len(keys)
+        entries = rules.fills(pairs, deadlines)
         if self._behind is not None:
             self._behind.offer_fill(entries, stripes, seen, upto)
             return
@@ -149,21 +137,19 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
         found, wanted, unknown = self._state.sort_many(keys, NAME)
         tier = self._tier
         for index in range(len(tier.caches)):
-            stripes, seen = self._state.seen(wanted) if index else ([], [])
-            began = clock()
+            look = self._state.look(wanted)
             got = tier.get_many(index, wanted) if wanted else {}
             found.update(got)
             self._state.hits += len(got)
             if got and index:
-                self._fill_found(wanted, got, index, stripes, seen, began)
+                self._fill_found(look, got, index)
             wanted = [k for k in wanted if k not in got]
         wanted += unknown
         if wanted:
-            stripes, seen = self._state.missed(wanted)
-            began = clock()
+            look = self._state.missed(wanted)
             got = self._store.get_many(wanted)
             found.update(got)
-            self._fill_found(wanted, got, None, stripes, seen, began)
+            self._fill_found(look, got, None)
         return found
 
     def __contains__(self, key: object, /) -> bool:

@@ -44,12 +44,14 @@ __all__ = [
     "STRIPES",
     "TOUCH",
     "CacheState",
+    "Look",
     "Pending",
     "Step",
     "check_parts",
     "clock",
     "deadline_of",
     "fills",
+    "found_only",
     "learned",
     "served",
     "settled",
@@ -219,11 +221,11 @@ class CacheState(Generic[K]):
     def stripes(self, keys: Iterable[object]) -> list[int]:
         return [hash(k) % STRIPES for k in keys]
 
-    def seen(self, keys: Iterable[object]) -> tuple[list[int], list[int]]:
-        """The stripes of ``keys`` and their versions now, before a read from below."""
+    def look(self, keys: list[K]) -> Look[K]:
+        """A read of ``keys`` from below begins now: their stripes' versions, to check fills by."""
         stripes = self.stripes(keys)
         versions = self.versions
-        return stripes, [versions[s] for s in stripes]
+        return Look(keys, stripes, [versions[s] for s in stripes], clock())
 
     def wrote(self, stripes: Iterable[int]) -> None:
         """A write reached (or may have reached) the primary: reads begun before it fill nothing."""
@@ -288,10 +290,10 @@ class CacheState(Generic[K]):
             self.hits += 1
         return answer, entry.value
 
-    def missed(self, keys: list[K]) -> tuple[list[int], list[int]]:
-        """Count ``keys`` as misses; their stripes and versions before they are read below."""
+    def missed(self, keys: list[K]) -> Look[K]:
+        """Count ``keys`` as misses, about to be read from the primary."""
         self.misses += len(keys)
-        return self.seen(keys)
+        return self.look(keys)
 
     def sort_many(self, keys: Iterable[K], name: str) -> tuple[dict[K, Any], list[K], list[K]]:
         """Split a ``get_many`` by pending entries: (answered, for the caches, for the primary)."""
@@ -316,6 +318,24 @@ class CacheState(Generic[K]):
                 unknown.append(key)
         self.hits += len(wanted) - len(rest) - len(unknown)
         return found, rest, unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Look(Generic[K]):
+    """A read from below about to begin: its keys, their stripes and versions, and the time."""
+
+    keys: list[K]
+    stripes: list[int]
+    seen: list[int]
+    began: float
+
+
+def found_only(look: Look[K], got: dict[K, V]) -> tuple[list[K], list[tuple[K, V]], list[int], list[int]]:
+    """Of the keys looked up below, those ``got``: (keys, pairs, their stripes, their versions)."""
+    kept = [i for i, k in enumerate(look.keys) if k in got]
+    keys = [look.keys[i] for i in kept]
+    pairs = [(k, got[k]) for k in keys]
+    return keys, pairs, [look.stripes[i] for i in kept], [look.seen[i] for i in kept]
 
 
 def fills(pairs: Iterable[tuple[K, Any]], deadlines: Iterable[float | None]) -> list[tuple[K, Pending]]:
