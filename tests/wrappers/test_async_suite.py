@@ -17,7 +17,7 @@ from nstore.wrappers import AsyncCacheStore, AsyncLoggingStore, AsyncReadOnlySto
 from tests.astores.facade import Blocking, LoopThread
 from tests.stores.base import StoreTests
 from tests.wrappers.test_logging import _Records, access
-from tests.wrappers.test_readonly import _ReadsThroughReadOnly
+from tests.wrappers.test_readonly import TestReadOnlyStoreReads, _ReadsThroughReadOnly
 
 __all__ = ["access"]  # the fixture, used by name
 
@@ -86,7 +86,7 @@ class TestAsyncLoggingStoreDisabled(_OverAsyncMemory):
         assert access[1].records == []
 
 
-class TestAsyncReadOnlyStoreReads(StoreTests):
+class TestAsyncReadOnlyStoreReads(TestReadOnlyStoreReads):
     """Every read through an AsyncReadOnlyStore, every write to the store beneath it."""
 
     @pytest.fixture
@@ -96,11 +96,3 @@ class TestAsyncReadOnlyStoreReads(StoreTests):
         assert isinstance(memory, MemoryStore)
         with _ReadsThroughReadOnly(memory, Blocking(AsyncReadOnlyStore(below), loop)) as store:
             yield store
-
-    def raw_get(self, store: Store[str, bytes], key: str) -> bytes | None:
-        assert isinstance(store, _ReadsThroughReadOnly)
-        return store.below._data.get(key)
-
-    def raw_set(self, store: Store[str, bytes], key: str, value: bytes) -> None:
-        assert isinstance(store, _ReadsThroughReadOnly)
-        store.below._data[key] = value

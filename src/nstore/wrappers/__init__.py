@@ -36,22 +36,13 @@ __all__ = [
     "ReadOnlyStore",
 ]
 
-_LAZY = {
-    "AsyncCacheStore": "nstore.wrappers._acache",
-    "AsyncForwardingStore": "nstore.wrappers._aforwarding",
-    "AsyncLoggingStore": "nstore.wrappers._alogging",
-    "AsyncReadOnlyStore": "nstore.wrappers._areadonly",
-}
-
 if not TYPE_CHECKING:  # hidden from type checkers, which then still flag a misspelt name
 
     def __getattr__(name: str) -> object:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'nstore.wrappers' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+        # The async wrappers load asyncio, which the sync ones do not need: imported on first use.
+        modules = ("_acache", "_aforwarding", "_alogging", "_areadonly") if name.startswith("Async") else ()
+        for module in modules:
+            found = importlib.import_module(f"{__name__}.{module}")
+            if name in found.__all__:
+                return getattr(found, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
