@@ -87,7 +87,7 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
         try:
             value = self._first[key]
         except KeyError:
-            return self._get_from(key, self._after_first)
+            return self._get_from(key, 0)  # not final from a reader (an expiring entry, say)
         except StoreClosed:
             raise
         except DEGRADED as exc:

@@ -37,7 +37,6 @@ class CacheWrites(ForwardingStore[K, V], Generic[K, V]):
 
     __slots__ = (
         "__weakref__",
-        "_after_first",
         "_behind",
         "_count_hits",
         "_finalizer",
@@ -69,7 +68,6 @@ class CacheWrites(ForwardingStore[K, V], Generic[K, V]):
         self._count_hits = bool(count_hits)
         self._timed = bool(primary.supports_ttl)
         self._first: Mapping[K, V] = cache.reader()
-        self._after_first = 1
         self._behind: WriteBehind[K, V] | None = None
         self._finalizer: Callable[[], None] | None = None
         if write_behind:
@@ -84,7 +82,6 @@ class CacheWrites(ForwardingStore[K, V], Generic[K, V]):
         if index == 0:
             tainted = bool(self._tier.tainted[0])
             self._first = NOTHING if tainted else self._tier.caches[0].reader()
-            self._after_first = 0 if tainted else 1
 
     @property
     def caches(self) -> tuple[Store[K, V], ...]:

@@ -107,8 +107,9 @@ def _message(fields: dict[str, Any]) -> str:
         parts.append("hit" if fields["hit"] else "miss")
     if fields["size"] is not None:
         parts.append(f"{fields['size']} B")
-    if fields["ttl"] is not None:
-        parts.append(f"ttl {fields['ttl']:g} s")
+    ttl = fields["ttl"]
+    if ttl is not None:  # a bad ttl, refused by the store, is logged as it came
+        parts.append(f"ttl {ttl:g} s" if isinstance(ttl, int | float) else f"ttl {ttl!r}")
     if fields["error"] is not None:
         parts.append(f"failed: {fields['error']}")
     return " ".join(parts)
