@@ -6,7 +6,8 @@ timed in every round, in alternating order, over the same keys; a round's ratio 
 
 Pairs and targets:
 - LoggingStore, logging disabled, vs the bare MemoryStore (target <= 1.3x) and the bare SQLiteStore
-  (target <= 1.05x)
+  (target <= 1.05x); beside it, without a target, a ForwardingStore that adds nothing (the floor of
+  any wrapper method that calls the wrapped store's own method)
 - CacheStore hit path vs the bare MemoryStore it reads (target <= 1.5x); with hits counted, shown
   without a target (counting is the ``count_hits=True`` option)
 - bounded MemoryStore vs cachetools.LRUCache (target: at least as fast, <= 1.0x)
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 
 from benchmarks._report import fmt, table
 from nstore import MemoryStore, Store
-from nstore.wrappers import CacheStore, LoggingStore
+from nstore.wrappers import CacheStore, ForwardingStore, LoggingStore
 
 N_KEYS = 10_000
 SQLITE_KEYS = 1_000
@@ -93,6 +94,13 @@ def _pairs() -> list[Pair]:
         bare = MemoryStore[str, bytes]()
         return set_loop(bare), set_loop(LoggingStore(MemoryStore[str, bytes](), _quiet_logger()))
 
+    def forwarding_get() -> tuple[Loop, Loop]:
+        bare = filled(MemoryStore[str, bytes]())
+        return get_loop(bare), get_loop(ForwardingStore(bare))
+
+    def forwarding_set() -> tuple[Loop, Loop]:
+        return set_loop(MemoryStore[str, bytes]()), set_loop(ForwardingStore(MemoryStore[str, bytes]()))
+
     def cache_hit(
         maxsize: int | None = None, *, write_behind: bool = False, count_hits: bool = False
     ) -> Callable[[], tuple[Loop, Loop]]:
@@ -146,6 +154,8 @@ def _pairs() -> list[Pair]:
     return [
         Pair("get, logging disabled", "MemoryStore", "LoggingStore", 1.3, logging_get),
         Pair("set, logging disabled", "MemoryStore", "LoggingStore", 1.3, logging_set),
+        Pair("get, forwarded as is", "MemoryStore", "ForwardingStore", None, forwarding_get),
+        Pair("set, forwarded as is", "MemoryStore", "ForwardingStore", None, forwarding_set),
         Pair("get, cache hit", "MemoryStore", "CacheStore", 1.5, cache_hit()),
         Pair("get, cache hit, write-behind", "MemoryStore", "CacheStore", 1.5, cache_hit(write_behind=True)),
         Pair("get, cache hit", "MemoryStore(maxsize)", "CacheStore", 1.5, cache_hit(N_KEYS)),
