@@ -14,7 +14,8 @@ import asyncio
 from typing import Any, Generic, TypeVar
 
 from nstore.wrappers._atier import AsyncTier
-from nstore.wrappers._cache_rules import CacheState, Pending
+from nstore.wrappers._cache_rules import Pending
+from nstore.wrappers._cache_state import CacheState
 
 __all__ = ["AsyncWriter"]
 

@@ -17,7 +17,8 @@ from typing import Generic, TypeVar
 from nstore.errors import MissingKey
 from nstore.wrappers import _cache_rules as rules
 from nstore.wrappers._acache_writes import NAME, AsyncCacheWrites
-from nstore.wrappers._cache_rules import ASK, CACHED, GONE, HIT, Look
+from nstore.wrappers._cache_rules import ASK, CACHED, GONE, HIT
+from nstore.wrappers._cache_state import Look, found_only
 
 __all__ = ["AsyncCacheStore"]
 
@@ -83,7 +84,7 @@ class AsyncCacheStore(AsyncCacheWrites[K, V], Generic[K, V]):
 
     async def _fill_found(self, look: Look[K], got: dict[K, V], upto: int | None) -> None:
         """Offer values read below (from cache ``upto``; None: the primary) to the caches before it."""
-        keys, pairs, stripes, seen = rules.found_only(look, got)
+        keys, pairs, stripes, seen = found_only(look, got)
         deadlines = (
             [await self._learn(k, upto, look.began) for k in keys] if self._timed else [None] * len(keys)
         )

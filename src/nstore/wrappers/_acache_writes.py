@@ -20,7 +20,8 @@ from nstore.wrappers import _cache_rules as rules
 from nstore.wrappers._abehind import AsyncWriter
 from nstore.wrappers._aforwarding import AsyncForwardingStore
 from nstore.wrappers._atier import AsyncTier
-from nstore.wrappers._cache_rules import DELETE, SET, STRIPES, TOUCH, CacheState, clock
+from nstore.wrappers._cache_rules import DELETE, SET, STRIPES, TOUCH, clock
+from nstore.wrappers._cache_state import CacheState
 from nstore.wrappers._stripes import CacheStats, Locked
 
 __all__ = ["AsyncCacheWrites"]

@@ -16,7 +16,8 @@ import queue
 import threading
 from typing import Any, Generic, TypeVar
 
-from nstore.wrappers._cache_rules import CacheState, Pending
+from nstore.wrappers._cache_rules import Pending
+from nstore.wrappers._cache_state import CacheState
 from nstore.wrappers._tier import Tier
 
 __all__ = ["WriteBehind"]

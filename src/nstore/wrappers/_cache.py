@@ -30,7 +30,8 @@ from typing import Generic, TypeVar
 
 from nstore.errors import MissingKey, StoreClosed
 from nstore.wrappers import _cache_rules as rules
-from nstore.wrappers._cache_rules import ASK, CACHED, GONE, HIT, Look
+from nstore.wrappers._cache_rules import ASK, CACHED, GONE, HIT
+from nstore.wrappers._cache_state import Look, found_only
 from nstore.wrappers._cache_writes import CacheWrites
 from nstore.wrappers._stripes import CacheStats, Locked
 from nstore.wrappers._tier import DEGRADED
@@ -124,7 +125,7 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
 
     def _fill_found(self, look: Look[K], got: dict[K, V], upto: int | None) -> None:
         """Put values read below (from cache ``upto``; None: the primary) into the caches before it."""
-        keys, pairs, stripes, seen = rules.found_only(look, got)
+        keys, pairs, stripes, seen = found_only(look, got)
         deadlines = [self._learn(k, upto, look.began) for k in keys] if self._timed else [None] * len(keys)
         entries = rules.fills(pairs, deadlines)
         if self._behind is not None:

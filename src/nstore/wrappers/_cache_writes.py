@@ -17,7 +17,8 @@ from nstore._expiry import unsupported_ttl
 from nstore.store import Store, item_pairs
 from nstore.wrappers import _cache_rules as rules
 from nstore.wrappers._behind import WriteBehind
-from nstore.wrappers._cache_rules import DELETE, SET, TOUCH, CacheState, clock
+from nstore.wrappers._cache_rules import DELETE, SET, TOUCH, clock
+from nstore.wrappers._cache_state import CacheState
 from nstore.wrappers._forwarding import ForwardingStore
 from nstore.wrappers._stripes import CacheStats, Locked
 from nstore.wrappers._tier import Tier
