@@ -209,20 +209,25 @@ def run(rounds: int, repeat: int) -> list[dict[str, Any]]:
                 cand_times.append(_time(cand, repeat))
     results = []
     for pair, (base_times, cand_times) in zip(pairs, times, strict=True):
-        ratio = statistics.median(c / b for b, c in zip(base_times, cand_times, strict=True))
+        ratios = [c / b for b, c in zip(base_times, cand_times, strict=True)]
+        ratio = statistics.median(ratios)
         results.append(
             {
                 "pair": pair,
                 "baseline": pair.n / statistics.median(base_times),
                 "candidate": pair.n / statistics.median(cand_times),
                 "ratio": ratio,
+                "spread": (min(ratios), max(ratios)),
             }
         )
     return results
 
 
 def report(results: list[dict[str, Any]]) -> str:
-    headers = ["operation", "baseline", "candidate", "baseline ops/s", "candidate ops/s", "ratio", "target"]
+    headers = [
+        *("operation", "baseline", "candidate", "baseline ops/s", "candidate ops/s"),
+        *("ratio", "range", "target"),
+    ]
     rows = []
     for r in results:
         pair: Pair = r["pair"]
@@ -238,6 +243,7 @@ def report(results: list[dict[str, Any]]) -> str:
                 fmt(r["baseline"]),
                 fmt(r["candidate"]),
                 f"{r['ratio']:.2f}x",
+                "{:.2f}-{:.2f}".format(*r["spread"]),
                 goal,
             ]
         )
