@@ -148,9 +148,7 @@ class AsyncLoggingStore(Logs, AsyncForwardingStore[K, V], Generic[K, V]):
     def iter_keys(self, prefix: K | None = None) -> AsyncIterator[K]:
         # docstring inherited
         keys = self._store.iter_keys(prefix)
-        if self._quiet():
-            return keys
-        return self._logged_listing(keys, prefix)
+        return keys if self._quiet() else self._logged_listing(keys, prefix)
 
     async def _logged_listing(self, keys: AsyncIterator[K], prefix: K | None) -> AsyncIterator[K]:
         # One record when the listing ends (exhausted, closed or failed), with the count seen.

@@ -196,9 +196,7 @@ class LoggingStore(Logs, ForwardingStore[K, V], Generic[K, V]):
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
         keys = self._store.iter_keys(prefix)
-        if self._quiet():
-            return keys
-        return self._logged_listing(keys, prefix)
+        return keys if self._quiet() else self._logged_listing(keys, prefix)
 
     def _logged_listing(self, keys: Iterator[K], prefix: K | None) -> Iterator[K]:
         # One record when the listing ends (exhausted, closed or failed), with the count seen.
