@@ -26,6 +26,7 @@ from nstore.store import KeyPage, Store
 
 if TYPE_CHECKING:
     from nstore._aurls import aopen
+    from nstore.anamespaces import AsyncNamespaces
     from nstore.astore import AsyncStore
     from nstore.aview import AsyncView
     from nstore.namespaces import Namespaces
@@ -60,6 +61,7 @@ __all__ = [
     "AsyncHTTPStore",
     "AsyncLoggingStore",
     "AsyncMemoryStore",
+    "AsyncNamespaces",
     "AsyncReadOnlyStore",
     "AsyncRedisStore",
     "AsyncStore",
@@ -94,6 +96,7 @@ _LAZY = {
     "AsyncHTTPStore": "nstore.stores.ahttp",
     "AsyncLoggingStore": "nstore.wrappers",
     "AsyncMemoryStore": "nstore.stores.amemory",
+    "AsyncNamespaces": "nstore.anamespaces",
     "AsyncReadOnlyStore": "nstore.wrappers",
     "AsyncRedisStore": "nstore.stores.aredis",
     "AsyncStore": "nstore.astore",
