@@ -162,3 +162,28 @@ def test_over_a_primary_without_expiry_a_ttl_is_refused(api: str, loop: LoopThre
     assert c.store.ttl("k") is None
     assert c.store["k"] == b"v"
     c.store.close()
+
+
+@BOTH
+@MODES
+def test_over_redis_a_cache_entry_expires_with_the_primarys(
+    api: str, write_behind: bool, loop: LoopThread, redis_url: str
+) -> None:
+    from nstore import RedisStore
+
+    primary, cache = RedisStore(redis_url, timeout=5), MemoryStore[str, bytes]()
+    assert primary.supports_ttl
+    c = cached(api, loop, primary, cache, write_behind=write_behind)
+    c.store.set("written", b"1", ttl=SHORT)  # Redis keeps milliseconds: the cache's is 1 ms early
+    primary.set("filled", b"2", ttl=SHORT)
+    assert c.store["filled"] == b"2"
+    c.flush()
+    for key in ("written", "filled"):
+        left, cached_left = primary.ttl(key), cache.ttl(key)
+        assert left is not None
+        assert cached_left is not None
+        assert cached_left <= left
+    _wait_out()
+    _gone(c.store, "written")
+    _gone(c.store, "filled")
+    c.store.close()
