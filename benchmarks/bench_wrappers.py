@@ -9,7 +9,8 @@ Pairs and targets:
   (target <= 1.05x); beside it, without a target, a ForwardingStore that adds nothing (the floor of
   any wrapper method that calls the wrapped store's own method)
 - CacheStore hit path vs the bare MemoryStore it reads (target <= 1.5x); with hits counted, shown
-  without a target (counting is the ``count_hits=True`` option)
+  without a target (counting is the ``count_hits=True`` option); entries that expire (set with a
+  ttl: the cache's reader does not hold them), shown without a target
 - bounded MemoryStore vs cachetools.LRUCache (target: at least as fast, <= 1.0x)
 - unbounded MemoryStore[str, bytes] vs a plain dict (target <= 2.5x)
 """
@@ -112,6 +113,14 @@ def _pairs() -> list[Pair]:
 
         return make
 
+    def cache_hit_expiring() -> tuple[Loop, Loop]:
+        bare = MemoryStore[str, bytes]()
+        cached = CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes]())
+        for key in KEYS:
+            bare.set(key, VALUE, ttl=3600)
+            cached.set(key, VALUE, ttl=3600)  # the cache entries expire with the primary's
+        return get_loop(bare), get_loop(cached)
+
     def lru_get() -> tuple[Loop, Loop]:
         peer = filled(cachetools.LRUCache[str, bytes](maxsize=N_KEYS))
         ours = filled(MemoryStore[str, bytes](maxsize=N_KEYS))
@@ -160,6 +169,7 @@ def _pairs() -> list[Pair]:
         Pair("get, cache hit, write-behind", "MemoryStore", "CacheStore", 1.5, cache_hit(write_behind=True)),
         Pair("get, cache hit", "MemoryStore(maxsize)", "CacheStore", 1.5, cache_hit(N_KEYS)),
         Pair("get, cache hit, hits counted", "MemoryStore", "CacheStore", None, cache_hit(count_hits=True)),
+        Pair("get, expiring entries", "MemoryStore", "CacheStore", None, cache_hit_expiring),
         Pair("get, bounded", "cachetools.LRUCache", "MemoryStore(maxsize)", 1.0, lru_get),
         Pair("set, evicting", "cachetools.LRUCache", "MemoryStore(maxsize)", 1.0, lru_set_evicting),
         Pair(

@@ -109,13 +109,13 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
     def _get_from(self, key: K, start: int) -> V:
         tier, state = self._tier, self._state
         for index in range(start, len(tier.caches)):
-            look = state.look([key])
+            look = state.look([key]) if index else None  # a hit in the first cache fills nothing
             try:
                 value = tier.get(index, key)
             except KeyError:
                 continue
             state.hits += 1
-            if index:
+            if look is not None:
                 self._fill_found(look, {key: value}, index)
             return value
         look = state.missed([key])

@@ -67,6 +67,8 @@ INVALIDATE = 2
 TOUCH = 3
 
 #: A cache entry expires this many seconds before the primary's value (clock and rounding slack).
+#: A cache counts its ttl from when it receives the write, so the time a call to it takes (a thread
+#: switch, a thread hop, a network trip) beyond this margin is how much later its entry can expire.
 MARGIN = 0.001
 
 #: A deadline already past: what a fill learns of a key that expired meanwhile (caches delete it).
@@ -133,12 +135,21 @@ def learned(left: float | None, start: float) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One call to one cache: ``set_many(pairs, ttl=ttl)``, ``delete_many(keys)`` or ``touch``."""
+    """One call to one cache: ``set_many(pairs, ttl=)``, ``delete_many(keys)`` or ``touch(key, ttl=)``.
+
+    ``deadline`` is a :func:`clock` time, or None (no expiry); the call's ``ttl`` is taken from it
+    at the moment of the call (:attr:`ttl`), so the time the call waited does not lengthen it.
+    """
 
     name: str  # "set" (set_many), "delete" (delete_many) or "touch"
     keys: list[Any]
     pairs: list[tuple[Any, Any]] = field(default_factory=list)
-    ttl: float | None = None
+    deadline: float | None = None
+
+    @property
+    def ttl(self) -> float | None:
+        """Seconds left now (at least a microsecond: a value due meanwhile expires at once)."""
+        return None if self.deadline is None else max(self.deadline - clock(), 1e-6)
 
 
 def steps(entries: Sequence[tuple[K, Pending]], timed: bool, now: float) -> list[Step]:
@@ -151,15 +162,15 @@ def steps(entries: Sequence[tuple[K, Pending]], timed: bool, now: float) -> list
     doomed: list[Any] = []
     touches: list[Step] = []
     for key, entry in entries:
-        left = None if entry.deadline is None else entry.deadline - now
-        keeps = left is None or (timed and left > 0)
+        deadline = entry.deadline
+        keeps = deadline is None or (timed and deadline > now)
         if entry.op == SET and keeps:
-            sets.setdefault(left, []).append((key, entry.value))
+            sets.setdefault(deadline, []).append((key, entry.value))
         elif entry.op == TOUCH and keeps and timed:
-            touches.append(Step("touch", [key], ttl=left))
+            touches.append(Step("touch", [key], deadline=deadline))
         elif entry.op != TOUCH or not keeps:  # a touch to "never" leaves an untimed cache as it is
             doomed.append(key)
-    calls = [Step("set", [k for k, _ in pairs], pairs, left) for left, pairs in sets.items()]
+    calls = [Step("set", [k for k, _ in pairs], pairs, when) for when, pairs in sets.items()]
     if doomed:
         calls.append(Step("delete", doomed))
     return calls + touches
