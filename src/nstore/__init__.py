@@ -26,6 +26,7 @@ from nstore.store import KeyPage, Store
 
 if TYPE_CHECKING:
     from nstore._aurls import aopen
+    from nstore._memoize import AsyncMemoized, MemoizeStats, Memoized, memoize
     from nstore.astore import AsyncStore
     from nstore.aview import AsyncView
     from nstore.namespaces import Namespaces
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncAdapter",
     "AsyncHTTPStore",
+    "AsyncMemoized",
     "AsyncMemoryStore",
     "AsyncRedisStore",
     "AsyncStore",
@@ -57,6 +59,8 @@ __all__ = [
     "HTTPStore",
     "KeyPage",
     "LoggingStore",
+    "MemoizeStats",
+    "Memoized",
     "MemoryStore",
     "Namespaces",
     "ReadOnlyStore",
@@ -67,6 +71,7 @@ __all__ = [
     "aopen",
     "errors",
     "make_app",
+    "memoize",
     "open",
     "serve",
     "serve_in_thread",
@@ -76,6 +81,7 @@ __all__ = [
 _LAZY = {
     "AsyncAdapter": "nstore.stores._adapter",
     "AsyncHTTPStore": "nstore.stores.ahttp",
+    "AsyncMemoized": "nstore._memoize",
     "AsyncMemoryStore": "nstore.stores.amemory",
     "AsyncRedisStore": "nstore.stores.aredis",
     "AsyncStore": "nstore.astore",
@@ -86,6 +92,8 @@ _LAZY = {
     "ForwardingStore": "nstore.wrappers",
     "HTTPStore": "nstore.stores.http",
     "LoggingStore": "nstore.wrappers",
+    "MemoizeStats": "nstore._memoize",
+    "Memoized": "nstore._memoize",
     "MemoryStore": "nstore.stores.memory",
     "Namespaces": "nstore.namespaces",
     "ReadOnlyStore": "nstore.wrappers",
@@ -94,6 +102,7 @@ _LAZY = {
     "View": "nstore.view",
     "aopen": "nstore._aurls",
     "make_app": "nstore.server",
+    "memoize": "nstore._memoize",
     "open": "nstore.urls",
     "serve": "nstore.server",
     "serve_in_thread": "nstore.server",
