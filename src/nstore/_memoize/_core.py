@@ -27,6 +27,10 @@ class MemoBase(Generic[P, K, R]):
     """The state and decisions that :class:`~nstore.Memoized` and :class:`~nstore.AsyncMemoized`
     share; they add the calls to their stores."""
 
+    __name__: str
+    __qualname__: str
+    __wrapped__: Callable[..., Any]
+
     def __init__(self, fn: Callable[..., Any], settings: Settings, *, asynchronous: bool) -> None:
         check_function(fn, asynchronous)
         for attribute in functools.WRAPPER_ASSIGNMENTS:  # what functools.wraps copies

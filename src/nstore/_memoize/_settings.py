@@ -120,7 +120,8 @@ def _check_store(store: object, asynchronous: bool, what: str) -> None:
     else:
         hint = "pass an nstore store"
     raise ConfigurationError(
-        f"Expected an {expected.__name__} for {what}. Got {type(store).__name__}: {hint}."
+        f"Expected {'an AsyncStore' if asynchronous else 'a Store'} for {what}. "
+        f"Got {type(store).__name__}: {hint}."
     )
 
 
