@@ -66,11 +66,11 @@ def test_results_live_in_the_store_under_the_functions_name(tmp_path: Path) -> N
 def test_the_default_key_is_the_same_in_another_process() -> None:
     code = (
         "from nstore._memoize._keys import default_key\n"
-        "print(default_key('app.f')('ada', 3, 1.5, None, b'x', (1, [2]), {'b': 1, 'a': 2}, flag=True))"
+        "print(default_key('app.f')(('ada', 3, 1.5, None, b'x', (1, [2]), {'b': 1, 'a': 2}), {'flag': True}))"
     )
     from nstore._memoize._keys import default_key
 
-    here = default_key("app.f")("ada", 3, 1.5, None, b"x", (1, [2]), {"a": 2, "b": 1}, flag=True)
+    here = default_key("app.f")(("ada", 3, 1.5, None, b"x", (1, [2]), {"a": 2, "b": 1}), {"flag": True})
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert there.stdout.strip() == here
     # the encoding is part of the format: keys stored by an earlier run must still be found

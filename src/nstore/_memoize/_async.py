@@ -47,7 +47,7 @@ class AsyncMemoized(MemoBase[P, K, R]):
         self._leases: AsyncStore[str, bytes] | None = settings.leases
 
     async def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        key = self._key(*args, **kwargs)
+        key = self._key(args, kwargs)
         try:
             value = await self._get(key)
         except KeyError:
@@ -57,7 +57,7 @@ class AsyncMemoized(MemoBase[P, K, R]):
 
     async def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Delete the stored value (and cached error) of a call with these arguments, if any."""
-        key = self._key(*args, **kwargs)
+        key = self._key(args, kwargs)
         self._forget(key)
         await self._store.delete_many([key])
 

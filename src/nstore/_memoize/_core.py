@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from nstore._memoize._flights import Counters, Flights, MemoizeStats
-from nstore._memoize._keys import default_key, is_default_key
+from nstore._memoize._keys import KeyOf, custom_key, default_key, is_default_key
 from nstore._memoize._leases import Compute, Found, Op, lead
 from nstore._memoize._settings import ERRORS_KEPT, Kept, Settings, check_function, function_name
 from nstore.errors import UnsupportedOperation
@@ -42,7 +42,8 @@ class MemoBase(Generic[P, K, R]):
         name = function_name(fn, settings.name)
         #: The name that starts every key, None with a key= builder (its keys cannot be listed).
         self._name: str | None = name if settings.key is None else None
-        self._key = cast("Callable[..., K]", settings.key or default_key(name))
+        given = settings.key
+        self._key: KeyOf[K] = cast("KeyOf[K]", default_key(name) if given is None else custom_key(given))
         self._ttl = settings.ttl
         self._counters = Counters()
         self._flights: Flights[K] = Flights()
@@ -54,7 +55,7 @@ class MemoBase(Generic[P, K, R]):
 
     def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> K:
         """The store key of a call with these arguments (without calling anything)."""
-        return self._key(*args, **kwargs)
+        return self._key(args, kwargs)
 
     def cache_info(self) -> MemoizeStats:
         """The counts of calls in this process since the function was memoized or cleared."""

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from hashlib import blake2b
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from nstore.errors import KeyEncodingError
 
-__all__ = ["DIGEST_CHARS", "default_key", "is_default_key"]
+__all__ = ["DIGEST_CHARS", "KeyOf", "custom_key", "default_key", "is_default_key"]
+
+K = TypeVar("K")
+
+#: A key builder over a call's packed arguments: ``key_of(args, kwargs)``.
+KeyOf = Callable[[tuple[Any, ...], dict[str, Any]], K]
 
 #: Hex digits of the digest that ends every default key.
 DIGEST_CHARS = 32
@@ -26,18 +31,21 @@ _encode = msgspec.msgpack.Encoder(order="deterministic").encode
 _HEX = frozenset("0123456789abcdef")
 
 
-def default_key(name: str) -> Callable[..., str]:
-    """The key builder of the function called ``name``: ``build(*args, **kwargs) -> str``.
+def default_key(name: str) -> KeyOf[str]:
+    """The key builder of the function called ``name``: ``build(args, kwargs) -> str``.
+
+    It takes a call's arguments as the tuple and dict they arrive in, so the hit path does not
+    unpack and pack them again.
 
     >>> build = default_key("app.area")
-    >>> build(2, 3.0, unit="m")
+    >>> build((2, 3.0), {"unit": "m"})
     'app.area/42377c6c20c26ffb576592f8d4c19d1f'
-    >>> build(2, 3, unit="m") == build(2, 3.0, unit="m")   # an int and a float are different calls
+    >>> build((2, 3), {"unit": "m"}) == build((2, 3.0), {"unit": "m"})   # an int is not a float
     False
     """
     prefix = name + "/"
 
-    def build(*args: Any, **kwargs: Any) -> str:
+    def build(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         try:
             data = _encode((args, kwargs))
         except (TypeError, OverflowError) as exc:
@@ -48,6 +56,15 @@ def default_key(name: str) -> Callable[..., str]:
                 "build the key from other arguments."
             ) from None
         return prefix + blake2b(data, digest_size=DIGEST_CHARS // 2).hexdigest()
+
+    return build
+
+
+def custom_key(key: Callable[..., K]) -> KeyOf[K]:
+    """The ``key=`` builder of :func:`~nstore.memoize` over a call's packed arguments."""
+
+    def build(args: tuple[Any, ...], kwargs: dict[str, Any]) -> K:
+        return key(*args, **kwargs)
 
     return build
 

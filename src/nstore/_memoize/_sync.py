@@ -45,7 +45,7 @@ class Memoized(MemoBase[P, K, R]):
         self._leases: Store[str, bytes] | None = settings.leases
 
     def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        key = self._key(*args, **kwargs)
+        key = self._key(args, kwargs)
         try:
             value = self._read(key)
         except KeyError:
@@ -55,7 +55,7 @@ class Memoized(MemoBase[P, K, R]):
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Delete the stored value (and cached error) of a call with these arguments, if any."""
-        key = self._key(*args, **kwargs)
+        key = self._key(args, kwargs)
         self._forget(key)
         self._store.delete_many([key])
 
