@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,70 @@ def test_a_view_with_a_prefix_namespaces_the_keys() -> None:
     assert next(iter(backend.keys())).startswith("cache/tests.test_memoize.")
     add.cache_clear()
     assert len(backend) == 0
+
+
+class Clock:
+    """A clock the test moves by hand (MemoryStore's clock=)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_ttl_goes_through_the_stores_set_and_a_value_expires() -> None:
+    clock = Clock()
+    store = MemoryStore[str, int](clock=clock)
+    add, calls = counted_with_ttl(store, 60)
+    assert add(1, 2) == 3
+    assert store.ttl(add.cache_key(1, 2)) == 60
+    clock.now += 59
+    assert add(1, 2) == 3
+    clock.now += 2  # past the ttl: absent, computed again
+    assert add(1, 2) == 3
+    assert calls == [(1, 2), (1, 2)]
+    assert store.ttl(add.cache_key(1, 2)) == 60
+
+
+def test_a_ttl_reaches_the_store_through_a_view() -> None:
+    clock = Clock()
+    backend = MemoryStore[str, bytes](clock=clock)
+    store = backend.with_keys(Prefix("memo/")).with_values(Msgspec(int))
+    add, _ = counted_with_ttl(store, 5)
+    add(1, 1)
+    (key,) = list(backend.keys())
+    assert backend.ttl(key) == 5
+
+
+def test_cached_errors_expire_after_error_ttl() -> None:
+    attempts: list[int] = []
+
+    @memoize(MemoryStore[str, int](), ttl=3600, cache_errors=True, error_ttl=0.05)
+    def failing(x: int) -> int:
+        attempts.append(x)
+        raise RuntimeError(x)
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            failing(1)
+    assert attempts == [1]
+    deadline = time.monotonic() + 10
+    while len(attempts) == 1 and time.monotonic() < deadline:  # real time: error_ttl is 50 ms
+        time.sleep(0.02)
+        with pytest.raises(RuntimeError):
+            failing(1)
+    assert attempts == [1, 1]
+
+
+def counted_with_ttl(
+    store: Store[str, int], ttl: float
+) -> tuple[Memoized[..., str, int], list[tuple[int, int]]]:
+    calls: list[tuple[int, int]] = []
+
+    @memoize(store, ttl=ttl)
+    def add(a: int, b: int = 0) -> int:
+        calls.append((a, b))
+        return a + b
+
+    return add, calls

@@ -170,3 +170,19 @@ def test_invalidate_and_cache_key() -> None:
 
     asyncio.run(main())
     assert calls == [2, 2]
+
+
+def test_ttl_goes_through_the_async_stores_set() -> None:
+    async def main() -> None:
+        store = AsyncMemoryStore[str, int]()
+
+        @memoize(store, ttl=30)
+        async def triple(x: int) -> int:
+            return 3 * x
+
+        assert await triple(2) == 6
+        left = await store.ttl(triple.cache_key(2))
+        assert left is not None
+        assert 0 < left <= 30
+
+    asyncio.run(main())
