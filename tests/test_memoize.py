@@ -253,6 +253,8 @@ def test_options_are_checked_when_decorating(tmp_path: Path) -> None:
         memoize(store, leases={})  # type: ignore[call-overload]  # a bad value under test
     with pytest.raises(ConfigurationError, match="cache_errors"):
         memoize(store, cache_errors=(BaseException,))  # type: ignore[arg-type]  # a bad value under test
+    with pytest.raises(ConfigurationError, match="no option 'tll'"):
+        memoize(store, tll=60)  # type: ignore[call-overload]  # a misspelt option under test
     with pytest.raises(ConfigurationError, match="Expected a Store for store"):
         memoize({})  # type: ignore[call-overload]  # a bad value under test
 

@@ -106,3 +106,7 @@ def mistakes() -> None:
     # P: No overloads for "memoize" match the provided arguments  [reportCallIssue]
     # P: Argument of type "MemoryStore[str, bytes]" cannot be assigned to parameter "leases" of type "AsyncStore[str, bytes] | None" in function "memoize"  [reportArgumentType]
     memoize(areports, leases=backend)
+    # E: Unexpected keyword argument "tll" for overloaded function "memoize"  [call-overload]
+    # E: No overload variant of "memoize" matches argument types "Store[str, Report]", "int"  [call-overload]
+    # P: No overloads for "memoize" match the provided arguments  [reportCallIssue]
+    memoize(reports, tll=60)

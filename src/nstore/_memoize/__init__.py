@@ -9,7 +9,7 @@ process (``_flights``) and the steps of the caller that computes, leases include
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, TypedDict, TypeVar, Unpack, overload
 
 from nstore._memoize._async import AsyncMemoized, AsyncMemoizer
 from nstore._memoize._flights import MemoizeStats
@@ -18,10 +18,21 @@ from nstore._memoize._sync import Memoized, Memoizer
 from nstore.astore import AsyncStore
 from nstore.store import Store
 
-__all__ = ["AsyncMemoized", "AsyncMemoizer", "MemoizeStats", "Memoized", "Memoizer", "memoize"]
+__all__ = ["AsyncMemoized", "AsyncMemoizer", "MemoizeStats", "Memoized", "Memoizer", "Options", "memoize"]
 
 K = TypeVar("K")
 R = TypeVar("R")
+
+
+class Options(TypedDict, total=False):
+    """The options of :func:`memoize` besides ``key`` and ``leases`` (see its parameters)."""
+
+    ttl: float | None
+    name: str | None
+    lease_timeout: float
+    lease_poll: float
+    cache_errors: bool | tuple[type[Exception], ...]
+    error_ttl: float | None
 
 
 @overload
@@ -29,69 +40,44 @@ def memoize(
     store: Store[str, R],
     /,
     *,
-    ttl: float | None = None,
     key: None = None,
-    name: str | None = None,
     leases: Store[str, bytes] | None = None,
-    lease_timeout: float = 60.0,
-    lease_poll: float = 0.05,
-    cache_errors: bool | tuple[type[Exception], ...] = False,
-    error_ttl: float | None = None,
+    **options: Unpack[Options],
 ) -> Memoizer[str, R]: ...
 @overload
 def memoize(
     store: Store[K, R],
     /,
     *,
-    ttl: float | None = None,
     key: Callable[..., K],
-    name: str | None = None,
     leases: Store[str, bytes] | None = None,
-    lease_timeout: float = 60.0,
-    lease_poll: float = 0.05,
-    cache_errors: bool | tuple[type[Exception], ...] = False,
-    error_ttl: float | None = None,
+    **options: Unpack[Options],
 ) -> Memoizer[K, R]: ...
 @overload
 def memoize(
     store: AsyncStore[str, R],
     /,
     *,
-    ttl: float | None = None,
     key: None = None,
-    name: str | None = None,
     leases: AsyncStore[str, bytes] | None = None,
-    lease_timeout: float = 60.0,
-    lease_poll: float = 0.05,
-    cache_errors: bool | tuple[type[Exception], ...] = False,
-    error_ttl: float | None = None,
+    **options: Unpack[Options],
 ) -> AsyncMemoizer[str, R]: ...
 @overload
 def memoize(
     store: AsyncStore[K, R],
     /,
     *,
-    ttl: float | None = None,
     key: Callable[..., K],
-    name: str | None = None,
     leases: AsyncStore[str, bytes] | None = None,
-    lease_timeout: float = 60.0,
-    lease_poll: float = 0.05,
-    cache_errors: bool | tuple[type[Exception], ...] = False,
-    error_ttl: float | None = None,
+    **options: Unpack[Options],
 ) -> AsyncMemoizer[K, R]: ...
 def memoize(
     store: Store[Any, Any] | AsyncStore[Any, Any],
     /,
     *,
-    ttl: float | None = None,
     key: Callable[..., Any] | None = None,
-    name: str | None = None,
     leases: Store[str, bytes] | AsyncStore[str, bytes] | None = None,
-    lease_timeout: float = 60.0,
-    lease_poll: float = 0.05,
-    cache_errors: bool | tuple[type[Exception], ...] = False,
-    error_ttl: float | None = None,
+    **options: Unpack[Options],
 ) -> Memoizer[Any, Any] | AsyncMemoizer[Any, Any]:
     """Keep the results of the decorated function in ``store``, one computation per key.
 
@@ -99,6 +85,9 @@ def memoize(
     :class:`~nstore.AsyncStore` (a sync store through :class:`~nstore.AsyncAdapter`, so the event
     loop never blocks). mypy and pyright check that the store's value type is the function's
     return type. Options are checked here, when decorating.
+
+    ``memoize(store, /, *, key=None, leases=None, ttl=None, name=None, lease_timeout=60.0,
+    lease_poll=0.05, cache_errors=False, error_ttl=None)``
 
     Parameters
     ----------
@@ -134,19 +123,7 @@ def memoize(
     >>> square(12), square(12), square.cache_info().hits
     (144, 144, 1)
     """
-    asynchronous = isinstance(store, AsyncStore)
-    checked = settings(
-        store,
-        asynchronous=asynchronous,
-        ttl=ttl,
-        key=key,
-        name=name,
-        leases=leases,
-        lease_timeout=lease_timeout,
-        lease_poll=lease_poll,
-        cache_errors=cache_errors,
-        error_ttl=error_ttl,
-    )
+    checked = settings(store, asynchronous=isinstance(store, AsyncStore), key=key, leases=leases, **options)
     if isinstance(store, AsyncStore):
         return AsyncMemoizer(store, checked)
     return Memoizer(store, checked)

@@ -1,26 +1,15 @@
-"""``AsyncMemoized``: an async function memoized in an :class:`~nstore.AsyncStore`; its I/O over
-the steps it shares with :class:`~nstore.Memoized`."""
+"""``AsyncMemoized``: an async function memoized in an :class:`~nstore.AsyncStore`: its hit path,
+and how it awaits the operations of the steps it shares with :class:`~nstore.Memoized`."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, ParamSpec, TypeVar
 
-from nstore._memoize._core import CLEAR_BATCH, MemoBase
-from nstore._memoize._flights import Abandoned
-from nstore._memoize._leases import (
-    MISSING,
-    DeleteLease,
-    Op,
-    ReadLease,
-    ReadValue,
-    SwapLease,
-    TryLease,
-    lease_key,
-    release,
-)
+from nstore._memoize import _leases as ops
+from nstore._memoize._core import CLEAR_BATCH, Done, MemoBase, step
 from nstore._memoize._settings import Settings
 from nstore.astore import AsyncStore
 
@@ -29,7 +18,6 @@ __all__ = ["AsyncMemoized", "AsyncMemoizer"]
 P = ParamSpec("P")
 K = TypeVar("K")
 R = TypeVar("R")
-T = TypeVar("T")
 
 
 class AsyncMemoized(MemoBase[P, K, R]):
@@ -44,22 +32,20 @@ class AsyncMemoized(MemoBase[P, K, R]):
         super().__init__(fn, settings, asynchronous=True)
         self._store = store
         self._get = store.get
-        self._leases: AsyncStore[str, bytes] | None = settings.leases
+        self._targets: dict[str, Any] = {"values": store, "leases": settings.leases, "function": fn}
 
     async def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> R:
         key = self._key(args, kwargs)
         try:
             value = await self._get(key)
         except KeyError:
-            return await self._miss(key, args, kwargs)
+            return await self._run(self._miss(key, args, kwargs))  # type: ignore[no-any-return]  # an R
         self._counters.hits += 1
         return value
 
     async def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Delete the stored value (and cached error) of a call with these arguments, if any."""
-        key = self._key(args, kwargs)
-        self._forget(key)
-        await self._store.delete_many([key])
+        await self._store.delete_many([self._forget(self._key(args, kwargs))])
 
     async def cache_clear(self) -> None:
         """Delete every stored value of this function (all processes'), and reset the counts.
@@ -77,77 +63,26 @@ class AsyncMemoized(MemoBase[P, K, R]):
         await self._store.delete_many(batch)
         self._cleared()
 
-    # -- the miss path ---------------------------------------------------------------------------
-
-    async def _miss(self, key: K, args: Any, kwargs: Any) -> R:
-        self._counters.count(misses=1)
-        if self._errors is not None:
-            self._raise_kept(key)
-        while True:
-            flight, leading = self._flights.join(key)
-            if leading:
-                break
-            self._counters.count(waits=1)
+    async def _run(self, steps: ops.Steps) -> Any:
+        answer, error = None, None
+        while not isinstance(op := step(steps, answer, error), Done):
             try:
-                # shield: a cancelled waiter must not cancel the flight the others wait for
-                value: R = await asyncio.shield(asyncio.wrap_future(flight))
-            except Abandoned:
-                continue
-            return value
-        try:
-            value = await self._lead(key, args, kwargs)
-        except BaseException as error:
-            self._flights.land(key, flight, error=error)
-            raise
-        self._flights.land(key, flight, value)
-        return value
+                answer, error = await self._do(op), None
+            except BaseException as exc:  # thrown into the steps, which decide (cancellation too)
+                answer, error = None, exc
+        return op.value
 
-    async def _lead(self, key: K, args: Any, kwargs: Any) -> R:
-        outcome = await self._run(self._steps(key))
-        order = self._counted(outcome)
-        if order is None:
-            found: R = outcome.value  # type: ignore[union-attr]  # a Found, as _counted said
-            return found
-        try:
+    async def _do(self, op: ops.Op) -> Any:
+        if isinstance(op, ops.Call):
+            return await getattr(self._targets[op.target], op.method)(*op.args, **op.kwargs)
+        if isinstance(op, ops.Read):
             try:
-                value: R = await self._fn(*args, **kwargs)
-            except BaseException as error:
-                self._failed(key, error)
-                raise
-            await self._store.set(key, value, ttl=self._ttl)
-            return value
-        finally:
-            if order.lease is not None:
-                await self._run(release(lease_key(key), order.lease))
-
-    async def _run(self, steps: Generator[Op, Any, T]) -> T:
-        answer: Any = None
-        while True:
-            try:
-                op = steps.send(answer)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            answer = await self._do(op)
-
-    async def _do(self, op: Op) -> Any:
-        if isinstance(op, ReadValue):
-            try:
-                return await self._store.get(op.key)
+                return await self._targets[op.target].get(op.key)
             except KeyError:
-                return MISSING
-        leases = cast("AsyncStore[str, bytes]", self._leases)  # only steps with leases= ask for these
-        if isinstance(op, TryLease):
-            return await leases.set_if_absent(op.key, op.record)
-        if isinstance(op, ReadLease):
-            try:
-                return await leases.get(op.key)
-            except KeyError:
-                return None
-        if isinstance(op, SwapLease):
-            return await leases.compare_and_set(op.key, op.old, op.new)
-        if isinstance(op, DeleteLease):
-            return await leases.delete_many([op.key])
+                return ops.MISSING
+        if isinstance(op, ops.Wait):
+            # shielded: a cancelled waiter must not cancel the flight the others wait for
+            return await asyncio.shield(asyncio.wrap_future(op.flight))
         await asyncio.sleep(op.seconds)
         return time.time()
 

@@ -1,19 +1,21 @@
-"""What a memoized function is, sync or async: its key, counts, flights and cached errors."""
+"""What a memoized function is, sync or async: its key, counts, flights, cached errors, and the
+steps of a miss (the sync and async shells only do their operations)."""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
-from nstore._memoize._flights import Counters, Flights, MemoizeStats
+from nstore._memoize._flights import Abandoned, Counters, Flights, MemoizeStats
 from nstore._memoize._keys import KeyOf, custom_key, default_key, is_default_key
-from nstore._memoize._leases import Compute, Found, Op, lead
+from nstore._memoize._leases import MISSING, Call, Op, Steps, Wait, lead, lease_key, release
 from nstore._memoize._settings import ERRORS_KEPT, Kept, Settings, check_function, function_name
 from nstore.errors import UnsupportedOperation
 
-__all__ = ["CLEAR_BATCH", "MemoBase"]
+__all__ = ["CLEAR_BATCH", "Done", "MemoBase", "step"]
 
 P = ParamSpec("P")
 K = TypeVar("K")
@@ -23,9 +25,25 @@ R = TypeVar("R")
 CLEAR_BATCH = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The steps ended with ``value``."""
+
+    value: Any
+
+
+def step(steps: Steps, answer: Any, error: BaseException | None) -> Op | Done:
+    """Send the last operation's answer (or throw its error) into ``steps``: the next operation,
+    or :class:`Done`. An error the steps do not handle is raised from here."""
+    try:
+        return steps.send(answer) if error is None else steps.throw(error)
+    except StopIteration as done:
+        return Done(done.value)
+
+
 class MemoBase(Generic[P, K, R]):
     """The state and decisions that :class:`~nstore.Memoized` and :class:`~nstore.AsyncMemoized`
-    share; they add the calls to their stores."""
+    share; they add their hit path and how they do an operation."""
 
     __name__: str
     __qualname__: str
@@ -44,7 +62,6 @@ class MemoBase(Generic[P, K, R]):
         self._name: str | None = name if settings.key is None else None
         given = settings.key
         self._key: KeyOf[K] = cast("KeyOf[K]", default_key(name) if given is None else custom_key(given))
-        self._ttl = settings.ttl
         self._counters = Counters()
         self._flights: Flights[K] = Flights()
         self._errors: Any = None
@@ -61,7 +78,58 @@ class MemoBase(Generic[P, K, R]):
         """The counts of calls in this process since the function was memoized or cleared."""
         return self._counters.snapshot()
 
-    # -- shared by the sync and async calls ----------------------------------------------------
+    # -- the steps of a miss, for both shells --------------------------------------------------
+
+    def _miss(self, key: K, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Steps:
+        """A call that did not find ``key``: wait for the computation in flight, or lead one."""
+        self._counters.count(misses=1)
+        if self._errors is not None:
+            self._raise_kept(key)
+        while True:
+            flight, leading = self._flights.join(key)
+            if leading:
+                break
+            self._counters.count(waits=1)
+            try:
+                return (yield Wait(flight))
+            except Abandoned:
+                continue
+        try:
+            value = yield from self._lead(key, args, kwargs)
+        except BaseException as error:
+            self._flights.land(key, flight, error=error)
+            raise
+        self._flights.land(key, flight, value)
+        return value
+
+    def _lead(self, key: K, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Steps:
+        settings = self._settings
+        order = yield from lead(
+            key,
+            leases=settings.leases is not None,
+            timeout=settings.lease_timeout,
+            poll=settings.lease_poll,
+            now=time.time(),
+        )
+        if order.found is not MISSING:
+            self._counters.count(waits=1)
+            return order.found
+        self._counters.count(computations=1, takeovers=int(order.took_over))
+        try:
+            try:
+                value = yield Call("function", "__call__", args, kwargs)
+            except BaseException as error:
+                if isinstance(error, Exception):
+                    self._counters.count(errors=1)
+                    self._keep(key, error)
+                raise
+            yield Call("values", "set", (key, value), {"ttl": settings.ttl})
+            return value
+        finally:
+            if order.lease is not None:
+                yield from release(lease_key(key), order.lease)
+
+    # -- cached errors and clearing ------------------------------------------------------------
 
     def _raise_kept(self, key: K) -> None:
         """Raise the cached exception of ``key``, if any (``cache_errors``)."""
@@ -74,32 +142,10 @@ class MemoBase(Generic[P, K, R]):
         if self._errors is not None and isinstance(error, self._settings.cache_errors):
             self._errors[key] = (error, error.__traceback__)
 
-    def _forget(self, key: K) -> None:
+    def _forget(self, key: K) -> K:
         if self._errors is not None:
             self._errors.pop(key, None)
-
-    def _steps(self, key: K) -> Generator[Op, Any, Found[R] | Compute]:
-        settings = self._settings
-        return lead(
-            key,
-            leases=settings.leases is not None,
-            timeout=settings.lease_timeout,
-            poll=settings.lease_poll,
-            now=time.time(),
-        )
-
-    def _counted(self, outcome: Found[R] | Compute) -> Compute | None:
-        """Count the outcome of the leader's steps; the :class:`Compute` order, if it is one."""
-        if isinstance(outcome, Found):
-            self._counters.count(waits=1)
-            return None
-        self._counters.count(computations=1, takeovers=int(outcome.took_over))
-        return outcome
-
-    def _failed(self, key: K, error: BaseException) -> None:
-        if isinstance(error, Exception):
-            self._counters.count(errors=1)
-            self._keep(key, error)
+        return key
 
     def _clear_prefix(self) -> tuple[str, Callable[[object], bool]]:
         """The prefix to list for ``cache_clear``, and the test of a key listed under it."""

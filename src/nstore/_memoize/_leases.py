@@ -1,9 +1,10 @@
-"""What the one caller that computes a key in a process does, as steps without I/O (sans-I/O).
+"""The steps of a miss, without I/O (sans-I/O): the operations, leases, and what the computing
+caller does.
 
-:func:`lead` is a generator: it yields the operations it needs (:class:`ReadValue`,
-:class:`TryLease`, ...) and is sent each one's result, so :class:`~nstore.Memoized` (sync) and
-:class:`~nstore.AsyncMemoized` (async) run the same decisions and differ only in how they do the
-I/O. It ends with a :class:`Found` value (computed by someone else) or a :class:`Compute` order.
+A step is a generator: it yields the operations it needs (:class:`Read`, :class:`Call`,
+:class:`Wait`, :class:`Sleep`) and is sent each one's result (or thrown its exception), so
+:class:`~nstore.Memoized` (sync) and :class:`~nstore.AsyncMemoized` (async) run the same
+decisions and differ only in how they do an operation.
 
 Across processes, computing a key is guarded by a *lease*: a record in the lease store, written
 with ``set_if_absent``, that names its holder and its deadline (wall-clock seconds). Whoever
@@ -19,69 +20,55 @@ import os
 import secrets
 import socket
 from collections.abc import Generator
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 __all__ = [
     "MISSING",
+    "Call",
     "Compute",
-    "DeleteLease",
-    "Found",
     "Op",
-    "ReadLease",
-    "ReadValue",
+    "Read",
     "Sleep",
-    "SwapLease",
-    "TryLease",
+    "Steps",
+    "Wait",
     "lead",
     "lease_key",
     "release",
 ]
 
-K = TypeVar("K")
-R = TypeVar("R")
-
-#: What a :class:`ReadValue` is answered with when the store has no value at the key.
+#: What a :class:`Read` is answered with when there is nothing at the key.
 MISSING: Any = object()
 _HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
-
-@dataclass(frozen=True, slots=True)
-class ReadValue(Generic[K]):
-    """Read the value at ``key`` in the value store; answer it, or :data:`MISSING`."""
-
-    key: K
+#: What an operation acts on: the value store, the lease store, or the memoized function.
+Target = Literal["values", "leases", "function"]
 
 
 @dataclass(frozen=True, slots=True)
-class TryLease:
-    """``set_if_absent(key, record)`` in the lease store; answer whether it was stored."""
+class Read:
+    """Read ``key`` in the ``target`` store; answer its value, or :data:`MISSING`."""
 
-    key: str
-    record: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class ReadLease:
-    """Read the lease at ``key``; answer its record, or None if there is none."""
-
-    key: str
+    target: Target
+    key: Any
 
 
 @dataclass(frozen=True, slots=True)
-class SwapLease:
-    """``compare_and_set(key, old, new)`` in the lease store; answer whether it swapped."""
+class Call:
+    """Call ``target.method(*args, **kwargs)`` (awaited, in the async shell); answer its result."""
 
-    key: str
-    old: bytes
-    new: bytes
+    target: Target
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteLease:
-    """Delete the lease at ``key`` (nothing if it is gone); answer nothing."""
+class Wait:
+    """Wait for another caller's computation of the key; answer its result (or raise its error)."""
 
-    key: str
+    flight: Future[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,22 +78,17 @@ class Sleep:
     seconds: float
 
 
-Op = ReadValue[Any] | TryLease | ReadLease | SwapLease | DeleteLease | Sleep
-
-
-@dataclass(frozen=True, slots=True)
-class Found(Generic[R]):
-    """The value was there (written by another thread, task or process): return it."""
-
-    value: R
+Op = Read | Call | Wait | Sleep
+Steps = Generator[Op, Any, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Compute:
-    """Compute the value now, store it, then :func:`release` ``lease`` (if not None)."""
+    """The lease steps' order to compute (holding ``lease``, if not None), or the value found."""
 
     lease: bytes | None
     took_over: bool = False
+    found: Any = MISSING
 
 
 def lease_key(key: object) -> str:
@@ -132,48 +114,47 @@ def deadline_of(raw: bytes) -> float:
 
 def lead(
     key: object, *, leases: bool, timeout: float, poll: float, now: float
-) -> Generator[Op, Any, Found[Any] | Compute]:
-    """The steps of the caller that computes ``key`` in this process (see the module docs).
+) -> Generator[Op, Any, Compute]:
+    """The steps of the caller that computes ``key`` in this process, up to computing.
 
-    It reads the value first: another thread may have stored it since this caller missed.
+    It reads the value first: another thread may have stored it since this caller missed. The
+    result says what was found, or to compute (with the lease taken, if ``leases``).
     """
-    value = yield ReadValue(key)
-    if value is not MISSING:
-        return Found(value)
-    if not leases:
-        return Compute(None)
+    value = yield Read("values", key)
+    if value is not MISSING or not leases:
+        return Compute(None, found=value)
     lkey = lease_key(key)
     took_over = False
     while True:
         mine = record(now + timeout)
-        if (yield TryLease(lkey, mine)):
+        if (yield Call("leases", "set_if_absent", (lkey, mine))):
             break
-        current: bytes | None = yield ReadLease(lkey)
-        if current is None:  # released since: try again at once
+        current = yield Read("leases", lkey)
+        if current is MISSING:  # released since: try again at once
             continue
         if deadline_of(current) <= now:  # its holder died or overran: take it over
-            if (yield SwapLease(lkey, current, mine)):
+            if (yield Call("leases", "compare_and_set", (lkey, current, mine))):
                 took_over = True
                 break
             continue
         now = yield Sleep(poll)
-        value = yield ReadValue(key)
+        value = yield Read("values", key)
         if value is not MISSING:
-            return Found(value)
-    value = yield ReadValue(key)  # stored by the holder that just released the lease?
+            return Compute(None, found=value)
+    value = yield Read("values", key)  # stored by the holder that just released the lease?
     if value is not MISSING:
         yield from release(lkey, mine)
-        return Found(value)
+        return Compute(None, found=value)
     return Compute(mine, took_over)
 
 
-def release(lkey: str, mine: bytes) -> Generator[Op, Any, None]:
+def release(lkey: str, mine: bytes) -> Steps:
     """Delete the lease at ``lkey`` if it is still ``mine``.
 
     A holder that overran its deadline may find a successor's record there: it leaves it. (Between
     the read and the delete a successor could take the lease over; deleting it then costs
     nothing, since the value is stored first and the next holder reads it before computing.)
     """
-    current = yield ReadLease(lkey)
+    current = yield Read("leases", lkey)
     if current == mine:
-        yield DeleteLease(lkey)
+        yield Call("leases", "delete_many", ([lkey],))

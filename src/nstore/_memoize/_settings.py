@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -39,16 +38,22 @@ def settings(
     store: object,
     *,
     asynchronous: bool,
-    ttl: object,
-    key: object,
-    name: object,
-    leases: object,
-    lease_timeout: object,
-    lease_poll: object,
-    cache_errors: object,
-    error_ttl: object,
+    key: object = None,
+    leases: object = None,
+    ttl: object = None,
+    name: object = None,
+    lease_timeout: object = 60.0,
+    lease_poll: object = 0.05,
+    cache_errors: object = False,
+    error_ttl: object = None,
+    **unknown: object,
 ) -> Settings:
     """Check every option against ``store`` (a ``Store``, or an ``AsyncStore`` if ``asynchronous``)."""
+    if unknown:
+        raise ConfigurationError(
+            f"memoize has no option {', '.join(map(repr, sorted(unknown)))}. Its options: key, leases, "
+            "ttl, name, lease_timeout, lease_poll, cache_errors, error_ttl."
+        )
     _check_store(store, asynchronous, "store")
     if ttl is not None:
         ttl = check_ttl(ttl)
@@ -126,14 +131,12 @@ def _check_store(store: object, asynchronous: bool, what: str) -> None:
 
 
 def _seconds(value: object, what: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not value > 0
-        or not math.isfinite(value)
-    ):
-        raise ConfigurationError(f"Expected a positive, finite number of seconds for {what}. Got {value!r}.")
-    return float(value)
+    try:
+        return check_ttl(value)  # the same rule as a ttl's
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"Expected a positive, finite number of seconds for {what}. Got {value!r}."
+        ) from None
 
 
 def _error_types(cache_errors: object) -> ErrorTypes:

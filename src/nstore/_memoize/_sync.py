@@ -1,25 +1,15 @@
-"""``Memoized``: a sync function memoized in a :class:`~nstore.Store`; its I/O over the shared steps."""
+"""``Memoized``: a sync function memoized in a :class:`~nstore.Store`: its hit path, and how it
+does the operations of the steps it shares with :class:`~nstore.AsyncMemoized`."""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Generator
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar
 
-from nstore._memoize._core import CLEAR_BATCH, MemoBase
-from nstore._memoize._flights import Abandoned
-from nstore._memoize._leases import (
-    MISSING,
-    DeleteLease,
-    Op,
-    ReadLease,
-    ReadValue,
-    SwapLease,
-    TryLease,
-    lease_key,
-    release,
-)
+from nstore._memoize import _leases as ops
+from nstore._memoize._core import CLEAR_BATCH, Done, MemoBase, step
 from nstore._memoize._settings import Settings
 from nstore.store import Store
 
@@ -28,7 +18,6 @@ __all__ = ["Memoized", "Memoizer"]
 P = ParamSpec("P")
 K = TypeVar("K")
 R = TypeVar("R")
-T = TypeVar("T")
 
 
 class Memoized(MemoBase[P, K, R]):
@@ -42,22 +31,20 @@ class Memoized(MemoBase[P, K, R]):
         super().__init__(fn, settings, asynchronous=False)
         self._store = store
         self._read = store.reader().__getitem__
-        self._leases: Store[str, bytes] | None = settings.leases
+        self._targets: dict[str, Any] = {"values": store, "leases": settings.leases, "function": fn}
 
     def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> R:
         key = self._key(args, kwargs)
         try:
             value = self._read(key)
         except KeyError:
-            return self._miss(key, args, kwargs)
+            return self._run(self._miss(key, args, kwargs))  # type: ignore[no-any-return]  # an R
         self._counters.hits += 1
         return value
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Delete the stored value (and cached error) of a call with these arguments, if any."""
-        key = self._key(args, kwargs)
-        self._forget(key)
-        self._store.delete_many([key])
+        self._store.delete_many([self._forget(self._key(args, kwargs))])
 
     def cache_clear(self) -> None:
         """Delete every stored value of this function (all processes'), and reset the counts.
@@ -71,73 +58,22 @@ class Memoized(MemoBase[P, K, R]):
             self._store.delete_many(batch)
         self._cleared()
 
-    # -- the miss path ---------------------------------------------------------------------------
-
-    def _miss(self, key: K, args: Any, kwargs: Any) -> R:
-        self._counters.count(misses=1)
-        if self._errors is not None:
-            self._raise_kept(key)
-        while True:
-            flight, leading = self._flights.join(key)
-            if leading:
-                break
-            self._counters.count(waits=1)
+    def _run(self, steps: ops.Steps) -> Any:
+        answer, error = None, None
+        while not isinstance(op := step(steps, answer, error), Done):
             try:
-                value: R = flight.result()
-            except Abandoned:
-                continue
-            return value
-        try:
-            value = self._lead(key, args, kwargs)
-        except BaseException as error:
-            self._flights.land(key, flight, error=error)
-            raise
-        self._flights.land(key, flight, value)
-        return value
+                answer, error = self._do(op), None
+            except BaseException as exc:  # thrown into the steps, which decide
+                answer, error = None, exc
+        return op.value
 
-    def _lead(self, key: K, args: Any, kwargs: Any) -> R:
-        outcome = self._run(self._steps(key))
-        order = self._counted(outcome)
-        if order is None:
-            found: R = outcome.value  # type: ignore[union-attr]  # a Found, as _counted said
-            return found
-        try:
-            try:
-                value: R = self._fn(*args, **kwargs)
-            except BaseException as error:
-                self._failed(key, error)
-                raise
-            self._store.set(key, value, ttl=self._ttl)
-            return value
-        finally:
-            if order.lease is not None:
-                self._run(release(lease_key(key), order.lease))
-
-    def _run(self, steps: Generator[Op, Any, T]) -> T:
-        answer: Any = None
-        while True:
-            try:
-                op = steps.send(answer)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            answer = self._do(op)
-
-    def _do(self, op: Op) -> Any:
-        if isinstance(op, ReadValue):
-            try:
-                return self._store[op.key]
-            except KeyError:
-                return MISSING
-        leases = cast("Store[str, bytes]", self._leases)  # only steps with leases= ask for these
-        if isinstance(op, TryLease):
-            return leases.set_if_absent(op.key, op.record)
-        if isinstance(op, ReadLease):
-            return leases.get(op.key)
-        if isinstance(op, SwapLease):
-            return leases.compare_and_set(op.key, op.old, op.new)
-        if isinstance(op, DeleteLease):
-            return leases.delete_many([op.key])
+    def _do(self, op: ops.Op) -> Any:
+        if isinstance(op, ops.Call):
+            return getattr(self._targets[op.target], op.method)(*op.args, **op.kwargs)
+        if isinstance(op, ops.Read):
+            return self._targets[op.target].get(op.key, ops.MISSING)
+        if isinstance(op, ops.Wait):
+            return op.flight.result()
         time.sleep(op.seconds)
         return time.time()
 
