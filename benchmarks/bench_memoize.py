@@ -3,9 +3,9 @@
 Run as ``python -m benchmarks.bench_memoize [--rounds N]``. Each pair (baseline, candidate) is
 timed in every round, in alternating order, over the same 1,000 calls (all hits); a round's ratio is
 ``candidate time / baseline time``, and the table shows the median rates, the median ratio and
-its spread (lowest and highest round). In-process stores are timed in CPU time of the timing
-thread, so other load on the machine counts against neither side; Redis in wall time (the round
-trip is the cost).
+its spread (lowest and highest round). Every pair is timed in CPU time of the timing thread, so
+other load on the machine counts against neither side (for Redis: what the client spends on a
+round trip, not its wait for the server).
 
 Pairs and targets:
 - a memoize hit vs ``store[build_key(x)]`` with the same key builder, on MemoryStore, SQLiteStore
@@ -26,20 +26,17 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks._report import fmt, table
+from benchmarks.bench_wrappers import Loop, Pair
 from nstore import AsyncMemoryStore, MemoryStore, SQLiteStore, Store, memoize
 from nstore._memoize._keys import default_key
 
 CALLS = 1000
 ARGS = [(f"user-{i}", i) for i in range(CALLS)]
 VALUE = b"r" * 100
-
-Loop = Callable[[], None]
-Clock = Callable[[], float]
 
 
 def compute(name: str, n: int) -> bytes:
@@ -77,17 +74,11 @@ def filled(fn: Callable[[str, int], object]) -> None:
     calls_loop(fn)()
 
 
-@dataclass
-class Pair:
-    name: str
-    baseline: str
-    candidate: str
-    target: float | None
-    loops: tuple[Loop, Loop]
-    clock: Clock = time.thread_time
+def loops(base: Loop, candidate: Loop) -> Callable[[], tuple[Loop, Loop]]:
+    return lambda: (base, candidate)
 
 
-def _hit_pair(label: str, store: Store[str, bytes], clock: Clock = time.thread_time) -> Pair:
+def _hit_pair(label: str, store: Store[str, bytes]) -> Pair:
     memoized = memoize(store, name="bench.compute")(compute)
     filled(memoized)
     return Pair(
@@ -95,8 +86,8 @@ def _hit_pair(label: str, store: Store[str, bytes], clock: Clock = time.thread_t
         f"{label} get + key",
         f"memoize({label})",
         1.5,
-        (bare_default_loop(store, "bench.compute"), calls_loop(memoized)),
-        clock,
+        loops(bare_default_loop(store, "bench.compute"), calls_loop(memoized)),
+        CALLS,
     )
 
 
@@ -116,7 +107,8 @@ def _pairs(stack: ExitStack, directory: Path, redis_url: str | None) -> list[Pai
             "MemoryStore get + key",
             "memoize(MemoryStore)",
             1.5,
-            (bare_loop(memory, cheap_key), calls_loop(keyed)),
+            loops(bare_loop(memory, cheap_key), calls_loop(keyed)),
+            CALLS,
         )
     )
     pairs.append(_async_pair())
@@ -128,7 +120,8 @@ def _pairs(stack: ExitStack, directory: Path, redis_url: str | None) -> list[Pai
             "functools.lru_cache",
             "memoize(MemoryStore)",
             None,
-            (calls_loop(lru), pairs[0].loops[1]),
+            loops(calls_loop(lru), pairs[0].make()[1]),
+            CALLS,
         )
     )
     import diskcache  # type: ignore[import-untyped]  # the package ships no types
@@ -142,14 +135,15 @@ def _pairs(stack: ExitStack, directory: Path, redis_url: str | None) -> list[Pai
             "diskcache memoize",
             "memoize(SQLiteStore)",
             None,
-            (calls_loop(peer), pairs[1].loops[1]),
+            loops(calls_loop(peer), pairs[1].make()[1]),
+            CALLS,
         )
     )
     if redis_url is not None:
         from nstore import RedisStore
 
         redis_store = stack.enter_context(RedisStore(redis_url))
-        pairs.append(_hit_pair("RedisStore", redis_store, time.perf_counter))
+        pairs.append(_hit_pair("RedisStore", redis_store))
     return pairs
 
 
@@ -176,32 +170,35 @@ def _async_pair() -> Pair:
         "AsyncMemoryStore get + key",
         "memoize(AsyncMemoryStore)",
         1.5,
-        (lambda: asyncio.run(bare()), lambda: asyncio.run(hits())),
+        loops(lambda: asyncio.run(bare()), lambda: asyncio.run(hits())),
+        CALLS,
     )
 
 
-def _time(loop: Loop, repeat: int, clock: Clock) -> float:
-    start = clock()
+def _time(loop: Loop, repeat: int) -> float:
+    # CPU time of this thread: other processes on a busy machine do not count against a variant,
+    # and a Redis round trip counts by what the client spends on it
+    start = time.thread_time()
     for _ in range(repeat):
         loop()
-    return (clock() - start) / repeat
+    return (time.thread_time() - start) / repeat
 
 
 def run(pairs: list[Pair], rounds: int, repeat: int) -> list[dict[str, Any]]:
-    for pair in pairs:  # warm up
-        for loop in pair.loops:
-            loop()
+    made = [pair.make() for pair in pairs]
+    for base, cand in made:  # warm up
+        base()
+        cand()
     times: list[tuple[list[float], list[float]]] = [([], []) for _ in pairs]
     for r in range(rounds):
-        for pair, (base_times, cand_times) in zip(pairs, times, strict=True):
-            base, cand = pair.loops
+        for (base, cand), (base_times, cand_times) in zip(made, times, strict=True):
             order = (
                 [(cand, cand_times), (base, base_times)]
                 if r % 2
                 else [(base, base_times), (cand, cand_times)]
             )
             for loop, into in order:
-                into.append(_time(loop, repeat, pair.clock))
+                into.append(_time(loop, repeat))
     results = []
     for pair, (base_times, cand_times) in zip(pairs, times, strict=True):
         ratios = [c / b for b, c in zip(base_times, cand_times, strict=True)]
@@ -237,18 +234,8 @@ def report(results: list[dict[str, Any]]) -> str:
             else f"<= {pair.target}x " + ("met" if r["ratio"] <= pair.target else "missed")
         )
         low, high = r["spread"]
-        rows.append(
-            [
-                pair.name,
-                pair.baseline,
-                pair.candidate,
-                fmt(r["baseline"]),
-                fmt(r["candidate"]),
-                f"{r['ratio']:.2f}x",
-                f"{low:.2f}-{high:.2f}x",
-                goal,
-            ]
-        )
+        cells = [pair.name, pair.baseline, pair.candidate, fmt(r["baseline"]), fmt(r["candidate"])]
+        rows.append([*cells, f"{r['ratio']:.2f}x", f"{low:.2f}-{high:.2f}x", goal])
     return table(headers, rows)
 
 

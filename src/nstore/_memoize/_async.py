@@ -6,18 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic
 
 from nstore._memoize import _leases as ops
-from nstore._memoize._core import CLEAR_BATCH, Done, MemoBase, step
+from nstore._memoize._core import CLEAR_BATCH, Decorator, Done, K, MemoBase, P, R, step
 from nstore._memoize._settings import Settings
 from nstore.astore import AsyncStore
 
 __all__ = ["AsyncMemoized", "AsyncMemoizer"]
-
-P = ParamSpec("P")
-K = TypeVar("K")
-R = TypeVar("R")
 
 
 class AsyncMemoized(MemoBase[P, K, R]):
@@ -87,14 +83,10 @@ class AsyncMemoized(MemoBase[P, K, R]):
         return time.time()
 
 
-class AsyncMemoizer(Generic[K, R]):
+class AsyncMemoizer(Decorator[AsyncStore[K, R]], Generic[K, R]):
     """The decorator :func:`~nstore.memoize` returns for an :class:`~nstore.AsyncStore`."""
 
-    __slots__ = ("_settings", "_store")
-
-    def __init__(self, store: AsyncStore[K, R], settings: Settings) -> None:
-        self._store = store
-        self._settings = settings
+    __slots__ = ()
 
     def __call__(self, fn: Callable[P, Awaitable[R]], /) -> AsyncMemoized[P, K, R]:
         return AsyncMemoized(self._store, fn, self._settings)

@@ -15,11 +15,12 @@ from nstore._memoize._leases import MISSING, Call, Op, Steps, Wait, lead, lease_
 from nstore._memoize._settings import ERRORS_KEPT, Kept, Settings, check_function, function_name
 from nstore.errors import UnsupportedOperation
 
-__all__ = ["CLEAR_BATCH", "Done", "MemoBase", "step"]
+__all__ = ["CLEAR_BATCH", "Decorator", "Done", "K", "MemoBase", "P", "R", "step"]
 
 P = ParamSpec("P")
 K = TypeVar("K")
 R = TypeVar("R")
+S = TypeVar("S")
 
 #: Keys deleted per call by ``cache_clear``, so a large cache is cleared in bounded memory.
 CLEAR_BATCH = 1000
@@ -39,6 +40,16 @@ def step(steps: Steps, answer: Any, error: BaseException | None) -> Op | Done:
         return steps.send(answer) if error is None else steps.throw(error)
     except StopIteration as done:
         return Done(done.value)
+
+
+class Decorator(Generic[S]):
+    """What :func:`~nstore.memoize` returns: the store and the checked options, to decorate with."""
+
+    __slots__ = ("_settings", "_store")
+
+    def __init__(self, store: S, settings: Settings) -> None:
+        self._store = store
+        self._settings = settings
 
 
 class MemoBase(Generic[P, K, R]):

@@ -6,18 +6,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic
 
 from nstore._memoize import _leases as ops
-from nstore._memoize._core import CLEAR_BATCH, Done, MemoBase, step
+from nstore._memoize._core import CLEAR_BATCH, Decorator, Done, K, MemoBase, P, R, step
 from nstore._memoize._settings import Settings
 from nstore.store import Store
 
 __all__ = ["Memoized", "Memoizer"]
-
-P = ParamSpec("P")
-K = TypeVar("K")
-R = TypeVar("R")
 
 
 class Memoized(MemoBase[P, K, R]):
@@ -78,14 +74,10 @@ class Memoized(MemoBase[P, K, R]):
         return time.time()
 
 
-class Memoizer(Generic[K, R]):
+class Memoizer(Decorator[Store[K, R]], Generic[K, R]):
     """The decorator :func:`~nstore.memoize` returns for a :class:`~nstore.Store`."""
 
-    __slots__ = ("_settings", "_store")
-
-    def __init__(self, store: Store[K, R], settings: Settings) -> None:
-        self._store = store
-        self._settings = settings
+    __slots__ = ()
 
     def __call__(self, fn: Callable[P, R], /) -> Memoized[P, K, R]:
         return Memoized(self._store, fn, self._settings)
