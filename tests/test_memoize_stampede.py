@@ -13,14 +13,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import nstore
 from nstore import MemoryStore, RedisStore, SQLiteStore, Store, memoize
-from nstore.codecs import Msgspec
+from nstore.codecs import Msgspec, Prefix
 from tests.memoize_worker import slow_function
 from tests.threads import run_threads
 
@@ -220,3 +220,41 @@ def test_a_killed_lease_holders_lease_is_taken_over_after_its_timeout(
     assert "lease/" + survivor.cache_key("report") not in store  # released after the value was stored
     assert (tmp_path / "computations").read_text().split() == [str(holder.pid), str(os.getpid())]
     store.close()
+
+
+def test_leases_exclude_another_memoized_function_over_the_same_key(tmp_path: Path) -> None:
+    """Two memoized functions with their own flights stand for two processes; tuple keys too."""
+    db = SQLiteStore(tmp_path / "cache.db")
+    values = db.with_values(Msgspec(int))
+    leases = db.with_keys(Prefix("memo/"))
+    backend = MemoryStore[tuple[str, int], int]()
+    calls: list[int] = []
+    start = threading.Barrier(THREADS)
+
+    def make(store: Store[str, int] | None) -> Callable[[int], int]:
+        def square(n: int) -> int:
+            calls.append(n)
+            time.sleep(0.2)
+            return n * n
+
+        if store is None:
+            return memoize(backend, key=lambda n: ("square", n), leases=leases, lease_poll=0.01)(square)
+        return memoize(store, name="square", leases=leases, lease_poll=0.01)(square)
+
+    def race(functions: list[Callable[[int], int]]) -> list[int]:
+        results: list[int] = []
+
+        def call(i: int) -> None:
+            start.wait()
+            results.append(functions[i % 2](7))
+
+        assert run_threads(call, THREADS) == []
+        return results
+
+    assert race([make(values), make(values)]) == [49] * THREADS
+    assert calls == [7]
+    calls.clear()
+    assert race([make(None), make(None)]) == [49] * THREADS
+    assert calls == [7]
+    assert list(leases.keys()) == []  # every lease released
+    db.close()

@@ -17,7 +17,7 @@ import msgspec
 
 from nstore.errors import KeyEncodingError
 
-__all__ = ["DIGEST_CHARS", "KeyOf", "custom_key", "default_key", "is_default_key"]
+__all__ = ["DIGEST_CHARS", "KeyOf", "custom_key", "default_key", "is_default_key", "text_of"]
 
 K = TypeVar("K")
 
@@ -58,6 +58,25 @@ def default_key(name: str) -> KeyOf[str]:
         return prefix + blake2b(data, digest_size=DIGEST_CHARS // 2).hexdigest()
 
     return build
+
+
+def text_of(key: object) -> str:
+    """A store key as text that every process spells the same: a ``str`` as it is, anything else
+    (a ``key=`` builder's tuple, bytes...) as the digest of its encoding.
+
+    >>> text_of("reports/mon"), text_of(("ada", 2))
+    ('reports/mon', '#04b5ed8aa39050995fe17addb98945ff')
+    """
+    if isinstance(key, str):
+        return key
+    try:
+        data = _encode(key)
+    except (TypeError, OverflowError) as exc:
+        raise KeyEncodingError(
+            f"memoize cannot name the lease of key {key!r:.80}: {exc}. Leases need store keys "
+            "that are str, or values the default key encodes (tuples, bytes, numbers...)."
+        ) from None
+    return "#" + blake2b(data, digest_size=DIGEST_CHARS // 2).hexdigest()
 
 
 def custom_key(key: Callable[..., K]) -> KeyOf[K]:

@@ -24,6 +24,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from nstore._memoize._keys import text_of
+
 __all__ = [
     "MISSING",
     "Call",
@@ -92,8 +94,8 @@ class Compute:
 
 
 def lease_key(key: object) -> str:
-    """The key of ``key``'s lease in the lease store: ``"lease/"`` and the key."""
-    return f"lease/{key}"
+    """The key of ``key``'s lease in the lease store: ``"lease/"`` and the key as text."""
+    return "lease/" + text_of(key)
 
 
 def record(deadline: float) -> bytes:
