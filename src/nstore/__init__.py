@@ -26,7 +26,7 @@ from nstore.store import KeyPage, Store
 
 if TYPE_CHECKING:
     from nstore._aurls import aopen
-    from nstore._memoize import AsyncMemoized, MemoizeStats, Memoized, memoize
+    from nstore._memoize import AsyncMemoized, Memoized, MemoizeStats, memoize
     from nstore.astore import AsyncStore
     from nstore.aview import AsyncView
     from nstore.namespaces import Namespaces
