@@ -167,22 +167,44 @@ def _start_workers(
     return workers
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "redis"])
-def test_four_processes_compute_one_key_once(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    url = f"sqlite:///{tmp_path}/cache.db" if backend == "sqlite" else request.getfixturevalue("redis_url")
-    workers = _start_workers(url, tmp_path, threads=4, lease_timeout=30.0)
+def _four_processes_compute_once(url: str, directory: Path) -> None:
+    workers = _start_workers(url, directory, threads=4, lease_timeout=30.0)
     reports = []
     for worker in workers:
         out, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err
         reports.append(json.loads(out))
-    computed = (tmp_path / "computations").read_text().split()
+    computed = (directory / "computations").read_text().split()
     assert len(computed) == 1
     expected = f"report by {computed[0]}"
     assert [r["results"] for r in reports] == [[expected] * 4] * PROCESSES
     assert sum(r["computations"] for r in reports) == 1
+
+
+def _url(backend: str, directory: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{directory}/cache.db"
+    url: str = request.getfixturevalue("redis_url")
+    request.getfixturevalue("redis_server").command("FLUSHALL")
+    return url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_four_processes_compute_one_key_once(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    _four_processes_compute_once(_url(backend, tmp_path, request), tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_four_processes_compute_once_round_after_round(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    for round_ in range(20):
+        directory = tmp_path / str(round_)
+        directory.mkdir()
+        _four_processes_compute_once(_url(backend, directory, request), directory)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
