@@ -22,6 +22,21 @@ class AsyncMemoized(MemoBase[P, K, R]):
     Awaiting it returns the stored value of its arguments' key, or computes it once, however
     many tasks (of any event loop or thread; with leases, of any process) ask at the same time.
     A cancelled caller cancels only itself: if it was computing, a waiting caller computes.
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> from nstore import AsyncMemoryStore, memoize
+    >>> @memoize(AsyncMemoryStore[str, int]())
+    ... async def length(text: str) -> int:
+    ...     await asyncio.sleep(0.01)
+    ...     return len(text)
+    >>> async def main() -> None:
+    ...     print(await asyncio.gather(*(length("abc") for _ in range(100))))
+    ...     print(length.cache_info().computations)
+    >>> asyncio.run(main())  # doctest: +ELLIPSIS
+    [3, 3, ..., 3]
+    1
     """
 
     def __init__(self, store: AsyncStore[K, R], fn: Callable[P, Awaitable[R]], settings: Settings) -> None:

@@ -27,6 +27,13 @@ class MemoizeStats:
 
     Every call is a hit or a miss. A miss is then answered by a computation here, or by waiting
     for another thread's, task's or process's computation (``waits``), or by a cached error.
+
+    >>> from nstore import MemoryStore, memoize
+    >>> double = memoize(MemoryStore[str, int]())(lambda x: 2 * x)
+    >>> double(1), double(1), double(2)
+    (2, 2, 4)
+    >>> double.cache_info()
+    MemoizeStats(hits=1, misses=2, computations=2, waits=0, errors=0, takeovers=0)
     """
 
     #: Calls answered from the store at once.

@@ -21,6 +21,18 @@ class Memoized(MemoBase[P, K, R]):
 
     Calling it returns the stored value of its arguments' key, or computes it once, however
     many threads (and, with leases, processes) ask at the same time.
+
+    Examples
+    --------
+    >>> from nstore import MemoryStore, memoize
+    >>> store = MemoryStore[str, str]()
+    >>> @memoize(store, name="greet")
+    ... def greet(name: str) -> str:
+    ...     return f"hello {name}"
+    >>> greet("ada"), greet.cache_key("ada") in store, greet.cache_info().computations
+    ('hello ada', True, 1)
+    >>> greet.cache_clear(); len(store)
+    0
     """
 
     def __init__(self, store: Store[K, R], fn: Callable[P, R], settings: Settings) -> None:
