@@ -343,3 +343,44 @@ def counted_with_ttl(
         return a + b
 
     return add, calls
+
+
+@dataclasses.dataclass(frozen=True)
+class Tariff:
+    """A frozen dataclass: memoized methods key it by value, with the default key."""
+
+    rate: int
+
+
+_TARIFFS = MemoryStore[str, int]()
+_PRICE_CALLS: list[int] = []
+
+
+class PricedTariff(Tariff):
+    @memoize(_TARIFFS)
+    def price(self, units: int) -> int:
+        _PRICE_CALLS.append(units)
+        return self.rate * units
+
+
+class Meter:
+    def __init__(self, serial: str) -> None:
+        self.serial = serial
+
+    @memoize(MemoryStore[str, str](), key=lambda self, day: f"{self.serial}/{day}")
+    def reading(self, day: str) -> str:
+        return f"{self.serial} on {day}"
+
+
+def test_a_memoized_method_is_bound_to_its_instance() -> None:
+    assert PricedTariff(3).price(2) == 6
+    assert PricedTariff(3).price(2) == 6  # another instance, equal by value: the same key
+    assert PricedTariff(4).price(2) == 8
+    assert _PRICE_CALLS == [2, 2]
+    assert PricedTariff.price.cache_info().hits == 1
+    assert PricedTariff.price.cache_key(PricedTariff(3), 2) in _TARIFFS
+    meter = Meter("M-1")
+    assert meter.reading("mon") == "M-1 on mon"
+    assert Meter.reading.cache_key(meter, "mon") == "M-1/mon"
+    with pytest.raises(KeyEncodingError, match="pass key="):
+        memoize(MemoryStore[str, int]())(lambda self: 1)(Meter("M-2"))

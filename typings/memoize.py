@@ -110,3 +110,26 @@ def mistakes() -> None:
     # E: No overload variant of "memoize" matches argument types "Store[str, Report]", "int"  [call-overload]
     # P: No overloads for "memoize" match the provided arguments  [reportCallIssue]
     memoize(reports, tll=60)
+
+
+class Meter:
+    @memoize(MemoryStore[str, str](), key=lambda self, day: day)
+    def reading(self, day: str) -> str:
+        return day
+
+    @memoize(AsyncMemoryStore[str, str](), key=lambda self, day: day)
+    async def areading(self, day: str) -> str:
+        return day
+
+
+async def methods() -> None:
+    meter = Meter()
+    text: str = meter.reading("mon")
+    atext: str = await meter.areading("mon")
+    key: str = Meter.reading.cache_key(meter, "mon")
+    # E: Argument 1 has incompatible type "int"; expected "str"  [arg-type]
+    # P: Argument of type "Literal[1]" cannot be assigned to parameter "day" of type "str"  [reportArgumentType]
+    meter.reading(1)
+    # E: Incompatible types in assignment (expression has type "str", variable has type "int")  [assignment]
+    # P: Type "str" is not assignable to declared type "int"  [reportAssignmentType]
+    not_text: int = await meter.areading("mon")

@@ -15,12 +15,15 @@ from nstore._memoize._leases import MISSING, Call, Op, Steps, Wait, lead, lease_
 from nstore._memoize._settings import ERRORS_KEPT, Kept, Settings, check_function, function_name
 from nstore.errors import UnsupportedOperation
 
-__all__ = ["CLEAR_BATCH", "Decorator", "Done", "K", "MemoBase", "P", "R", "step"]
+__all__ = ["CLEAR_BATCH", "P2", "Decorator", "Done", "K", "MemoBase", "P", "R", "T", "step"]
 
 P = ParamSpec("P")
 K = TypeVar("K")
 R = TypeVar("R")
 S = TypeVar("S")
+#: The instance a memoized method is bound to, and the method's other parameters.
+T = TypeVar("T")
+P2 = ParamSpec("P2")
 
 #: Keys deleted per call by ``cache_clear``, so a large cache is cleared in bounded memory.
 CLEAR_BATCH = 1000
