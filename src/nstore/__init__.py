@@ -27,6 +27,7 @@ from nstore.store import KeyPage, Store
 if TYPE_CHECKING:
     from nstore._aurls import aopen
     from nstore._memoize import AsyncMemoized, Memoized, MemoizeStats, memoize
+    from nstore.anamespaces import AsyncNamespaces
     from nstore.astore import AsyncStore
     from nstore.aview import AsyncView
     from nstore.namespaces import Namespaces
@@ -49,6 +50,7 @@ __all__ = [
     "AsyncHTTPStore",
     "AsyncMemoized",
     "AsyncMemoryStore",
+    "AsyncNamespaces",
     "AsyncRedisStore",
     "AsyncStore",
     "AsyncView",
@@ -83,6 +85,7 @@ _LAZY = {
     "AsyncHTTPStore": "nstore.stores.ahttp",
     "AsyncMemoized": "nstore._memoize",
     "AsyncMemoryStore": "nstore.stores.amemory",
+    "AsyncNamespaces": "nstore.anamespaces",
     "AsyncRedisStore": "nstore.stores.aredis",
     "AsyncStore": "nstore.astore",
     "AsyncView": "nstore.aview",
