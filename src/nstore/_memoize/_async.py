@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-import types
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, Generic, Self, overload
+from typing import Any, Generic
 
 from nstore._memoize import _leases as ops
-from nstore._memoize._core import CLEAR_BATCH, P2, Decorator, Done, K, MemoBase, P, R, T, step
+from nstore._memoize._core import CLEAR_BATCH, Decorator, Done, K, MemoBase, P, R, step
 from nstore._memoize._settings import Settings
 from nstore.astore import AsyncStore
 
 __all__ = ["AsyncMemoized", "AsyncMemoizer"]
 
 
-class AsyncMemoized(MemoBase[P, K, R]):
+class AsyncMemoized(MemoBase[P, K, R, Coroutine[Any, Any, R]]):
     """An async function whose results are kept in an async store: made by :func:`~nstore.memoize`.
 
     Awaiting it returns the stored value of its arguments' key, or computes it once, however
@@ -54,15 +53,6 @@ class AsyncMemoized(MemoBase[P, K, R]):
             return await self._run(self._miss(key, args, kwargs))  # type: ignore[no-any-return]  # an R
         self._counters.hits += 1
         return value
-
-    @overload
-    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
-    @overload
-    def __get__(
-        self: AsyncMemoized[Concatenate[T, P2], K, R], instance: T, owner: type[Any] | None = None
-    ) -> Callable[P2, Coroutine[Any, Any, R]]: ...
-    def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
-        return self if instance is None else types.MethodType(self, instance)  # a method: bound
 
     async def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Delete the stored value (and cached error) of a call with these arguments, if any."""

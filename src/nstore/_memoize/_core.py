@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, cast, overload
 
 from nstore._memoize._flights import Abandoned, Counters, Flights, MemoizeStats
 from nstore._memoize._keys import KeyOf, custom_key, default_key, is_default_key
@@ -15,12 +16,14 @@ from nstore._memoize._leases import MISSING, Call, Op, Steps, Wait, lead, lease_
 from nstore._memoize._settings import ERRORS_KEPT, Kept, Settings, check_function, function_name
 from nstore.errors import UnsupportedOperation
 
-__all__ = ["CLEAR_BATCH", "P2", "Decorator", "Done", "K", "MemoBase", "P", "R", "T", "step"]
+__all__ = ["CLEAR_BATCH", "Decorator", "Done", "K", "MemoBase", "P", "R", "step"]
 
 P = ParamSpec("P")
 K = TypeVar("K")
 R = TypeVar("R")
 S = TypeVar("S")
+#: What a call returns: ``R`` (sync), or a coroutine of ``R`` (async).
+C = TypeVar("C")
 #: The instance a memoized method is bound to, and the method's other parameters.
 T = TypeVar("T")
 P2 = ParamSpec("P2")
@@ -55,9 +58,9 @@ class Decorator(Generic[S]):
         self._settings = settings
 
 
-class MemoBase(Generic[P, K, R]):
+class MemoBase(Generic[P, K, R, C]):
     """The state and decisions that :class:`~nstore.Memoized` and :class:`~nstore.AsyncMemoized`
-    share; they add their hit path and how they do an operation."""
+    share; they add their hit path (a call returns a ``C``) and how they do an operation."""
 
     __name__: str
     __qualname__: str
@@ -83,6 +86,19 @@ class MemoBase(Generic[P, K, R]):
             from nstore.stores.memory import MemoryStore
 
             self._errors = MemoryStore[K, Kept](maxsize=ERRORS_KEPT, ttl=settings.error_ttl or settings.ttl)
+
+    def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> C:
+        raise NotImplementedError  # each shell's hit path
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
+    @overload
+    def __get__(
+        self: MemoBase[Concatenate[T, P2], K, R, C], instance: T, owner: type[Any] | None = None
+    ) -> Callable[P2, C]: ...
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
+        # a memoized method: bound to its instance, as a function is
+        return self if instance is None else types.MethodType(self, instance)
 
     def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> K:
         """The store key of a call with these arguments (without calling anything)."""

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import itertools
 import time
-import types
 from collections.abc import Callable
-from typing import Any, Concatenate, Generic, Self, overload
+from typing import Any, Generic
 
 from nstore._memoize import _leases as ops
-from nstore._memoize._core import CLEAR_BATCH, P2, Decorator, Done, K, MemoBase, P, R, T, step
+from nstore._memoize._core import CLEAR_BATCH, Decorator, Done, K, MemoBase, P, R, step
 from nstore._memoize._settings import Settings
 from nstore.store import Store
 
 __all__ = ["Memoized", "Memoizer"]
 
 
-class Memoized(MemoBase[P, K, R]):
+class Memoized(MemoBase[P, K, R, R]):
     """A function whose results are kept in a store: made by :func:`~nstore.memoize`.
 
     Calling it returns the stored value of its arguments' key, or computes it once, however
@@ -50,15 +49,6 @@ class Memoized(MemoBase[P, K, R]):
             return self._run(self._miss(key, args, kwargs))  # type: ignore[no-any-return]  # an R
         self._counters.hits += 1
         return value
-
-    @overload
-    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
-    @overload
-    def __get__(
-        self: Memoized[Concatenate[T, P2], K, R], instance: T, owner: type[Any] | None = None
-    ) -> Callable[P2, R]: ...
-    def __get__(self, instance: object, owner: type[Any] | None = None) -> Any:
-        return self if instance is None else types.MethodType(self, instance)  # a method: bound
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Delete the stored value (and cached error) of a call with these arguments, if any."""
