@@ -280,3 +280,17 @@ def test_leases_exclude_another_memoized_function_over_the_same_key(tmp_path: Pa
     assert calls == [7]
     assert list(leases.keys()) == []  # every lease released
     db.close()
+
+
+def test_ttl_goes_through_redis_set(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+
+    @memoize(store.with_values(Msgspec(int)), ttl=30, leases=store)
+    def answer(question: str) -> int:
+        return 42
+
+    assert answer("life") == 42
+    left = store.ttl(answer.cache_key("life"))
+    assert left is not None
+    assert 0 < left <= 30
+    store.close()
