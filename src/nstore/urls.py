@@ -76,6 +76,8 @@ class StoreOptions(TypedDict, total=False):
     # sqlite://
     durability: Literal["normal", "full", "off"]
     table: str
+    max_bytes: int
+    eviction: Literal["lru", "lfu", "fifo"]
     timeout: float  # sqlite://, redis:// and http://
     # redis:// and redis+cluster://
     prefix: str
@@ -192,6 +194,8 @@ SCHEMES: tuple[Scheme, ...] = (
             Option("table", str, "the table holding the keys"),
             Option("timeout", float, "seconds to wait for another writer's lock"),
             Option("read_only", bool, "open without changing the file; writes raise ReadOnlyError"),
+            Option("max_bytes", int, "bound the bytes of keys and values: a cache that evicts beyond"),
+            Option("eviction", str, "what a bounded store evicts first", ("lru", "lfu", "fifo")),
         ),
     ),
     Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS, _REDIS_OPTIONS),
