@@ -23,7 +23,7 @@ from nstore import Memoized, Store, memoize
 def slow_function(
     store: Store[str, bytes], directory: Path, lease_timeout: float, *, hang: bool = False
 ) -> Memoized[[str], str, bytes]:
-    @memoize(store, name="tests.slow", leases=store, lease_timeout=lease_timeout, lease_poll=0.02)
+    @memoize(store, name="tests.slow", ttl=600, leases=store, lease_timeout=lease_timeout, lease_poll=0.02)
     def slow(what: str) -> bytes:
         with open(directory / "computations", "a", encoding="utf-8") as log:
             log.write(f"{os.getpid()}\n")

@@ -384,3 +384,17 @@ def test_a_memoized_method_is_bound_to_its_instance() -> None:
     assert Meter.reading.cache_key(meter, "mon") == "M-1/mon"
     with pytest.raises(KeyEncodingError, match="pass key="):
         memoize(MemoryStore[str, int]())(lambda self: 1)(Meter("M-2"))
+
+
+def test_a_value_expires_in_sqlite_and_is_computed_again(tmp_path: Path) -> None:
+    clock = Clock()
+    db = SQLiteStore(tmp_path / "cache.db", clock=clock)
+    add, calls = counted_with_ttl(db.with_values(Msgspec(int)), 30)
+    assert add(2, 2) == 4
+    assert db.ttl(add.cache_key(2, 2)) == 30
+    clock.now += 29
+    assert add(2, 2) == 4
+    clock.now += 2
+    assert add(2, 2) == 4
+    assert calls == [(2, 2), (2, 2)]
+    db.close()

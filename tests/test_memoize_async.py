@@ -47,7 +47,7 @@ def test_a_thousand_tasks_compute_one_key_once(make_store: Factory) -> None:
     async def main() -> None:
         store = await make_store()
 
-        @memoize(store.with_values(Msgspec(list[int])))
+        @memoize(store.with_values(Msgspec(list[int])), ttl=600)
         async def slow(n: int) -> list[int]:
             calls.append(n)
             await asyncio.sleep(0.1)
@@ -55,6 +55,9 @@ def test_a_thousand_tasks_compute_one_key_once(make_store: Factory) -> None:
 
         results = await asyncio.gather(*(slow(3) for _ in range(TASKS)))
         assert results == [[0, 1, 2]] * TASKS
+        left = await store.ttl(slow.cache_key(3))
+        assert left is not None
+        assert 0 < left <= 600
         assert await slow(3) == [0, 1, 2]
         info = slow.cache_info()
         assert info.computations == 1
