@@ -140,6 +140,8 @@ class Scheme:
     form: str
     backend: str  # the store class, "module:name"
     options: tuple[Option, ...]
+    #: Options other kinds of store take that this one cannot, with what to do instead.
+    lacks: tuple[tuple[str, str], ...] = ()
 
 
 _REDIS = "nstore.stores.redis:RedisStore"
@@ -182,6 +184,13 @@ SCHEMES: tuple[Scheme, ...] = (
         (
             Option("durable", bool, "fsync every write (false: faster, for caches)"),
             Option("read_only", bool, "open without changing anything on disk; writes raise ReadOnlyError"),
+        ),
+        (
+            (
+                "ttl",
+                "a FileStore keeps only each value in its file, so nothing can expire there: "
+                "use sqlite:///path/to/file.db for values with a ttl",
+            ),
         ),
     ),
     Scheme(
@@ -365,6 +374,9 @@ def _parsed(kind: str, location: str, query: Mapping[str, str], options: Mapping
     for name, raw in {**query, **options}.items():
         option = known.get(name)
         if option is None:
+            lacking = dict(scheme.lacks).get(name)
+            if lacking is not None:
+                raise ConfigurationError(f"A {kind} store has no option {name!r}: {lacking}.")
             accepted = ", ".join(f"{o.name} ({o.accepts})" for o in scheme.options) or "none"
             raise ConfigurationError(
                 f"Unknown option {name!r} for a {kind} store. Accepted options: {accepted}."
