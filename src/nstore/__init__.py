@@ -26,6 +26,7 @@ from nstore.store import KeyPage, Store
 
 if TYPE_CHECKING:
     from nstore._aurls import aopen
+    from nstore._memoize import AsyncMemoized, Memoized, MemoizeStats, memoize
     from nstore.anamespaces import AsyncNamespaces
     from nstore.astore import AsyncStore
     from nstore.aview import AsyncView
@@ -60,6 +61,7 @@ __all__ = [
     "AsyncForwardingStore",
     "AsyncHTTPStore",
     "AsyncLoggingStore",
+    "AsyncMemoized",
     "AsyncMemoryStore",
     "AsyncNamespaces",
     "AsyncReadOnlyStore",
@@ -73,6 +75,8 @@ __all__ = [
     "HTTPStore",
     "KeyPage",
     "LoggingStore",
+    "MemoizeStats",
+    "Memoized",
     "MemoryStore",
     "Namespaces",
     "ReadOnlyStore",
@@ -83,6 +87,7 @@ __all__ = [
     "aopen",
     "errors",
     "make_app",
+    "memoize",
     "open",
     "serve",
     "serve_in_thread",
@@ -95,6 +100,7 @@ _LAZY = {
     "AsyncForwardingStore": "nstore.wrappers",
     "AsyncHTTPStore": "nstore.stores.ahttp",
     "AsyncLoggingStore": "nstore.wrappers",
+    "AsyncMemoized": "nstore._memoize",
     "AsyncMemoryStore": "nstore.stores.amemory",
     "AsyncNamespaces": "nstore.anamespaces",
     "AsyncReadOnlyStore": "nstore.wrappers",
@@ -107,6 +113,8 @@ _LAZY = {
     "ForwardingStore": "nstore.wrappers",
     "HTTPStore": "nstore.stores.http",
     "LoggingStore": "nstore.wrappers",
+    "MemoizeStats": "nstore._memoize",
+    "Memoized": "nstore._memoize",
     "MemoryStore": "nstore.stores.memory",
     "Namespaces": "nstore.namespaces",
     "ReadOnlyStore": "nstore.wrappers",
@@ -115,6 +123,7 @@ _LAZY = {
     "View": "nstore.view",
     "aopen": "nstore._aurls",
     "make_app": "nstore.server",
+    "memoize": "nstore._memoize",
     "open": "nstore.urls",
     "serve": "nstore.server",
     "serve_in_thread": "nstore.server",
