@@ -58,7 +58,7 @@ def test_a_read_only_store_refuses_a_ttl_as_unsupported(tmp_path: Path) -> None:
 
 
 def test_the_url_takes_no_ttl(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="A file store has no option 'ttl': .* use sqlite:///"):
+    with pytest.raises(ConfigurationError, match=r"A file store has no option 'ttl': .* use sqlite:///"):
         nstore.open(f"file://{tmp_path}?ttl=5")
 
 
