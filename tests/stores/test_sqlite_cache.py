@@ -19,6 +19,9 @@ from nstore.stores._sqlite_cache import ACCESS_BATCH, HEADROOM
 from nstore.stores.sqlite import Eviction, SQLiteStore
 from tests.stores import test_sqlite
 
+#: The smallest bound that evicts down to 1,000 bytes: ten 100-byte keys and values fit, the
+#: eleventh makes the store evict exactly one of them.
+ROOM_FOR_1000 = next(m for m in range(1000, 2000) if m - m // HEADROOM >= 1000)
 
 class TestBoundedSQLiteStore(test_sqlite.TestSQLiteStore):  # not imported by name: run once
     eviction: Eviction = "lru"
@@ -72,7 +75,7 @@ def test_the_bound_holds_after_every_write_and_the_count_is_exact(tmp_path: Path
 
 
 def test_fifo_evicts_the_oldest_writes_and_an_overwrite_counts_as_new(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="fifo") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
         for i in range(10):
             store[f"k{i}"] = b"x" * 98  # 100 bytes with the key
         store["k0"] = b"y" * 98  # written again: now the newest
@@ -83,7 +86,7 @@ def test_fifo_evicts_the_oldest_writes_and_an_overwrite_counts_as_new(tmp_path: 
 
 
 def test_lru_keeps_what_was_read_lately(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="lru") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="lru") as store:
         for i in range(10):
             store[f"k{i}"] = b"x" * 98
         assert store["k0"] == b"x" * 98  # recorded in memory, written to the table by the next write
@@ -97,7 +100,7 @@ def test_lru_keeps_what_was_read_lately(tmp_path: Path) -> None:
 
 
 def test_lfu_keeps_what_is_read_often(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="lfu") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="lfu") as store:
         for i in range(10):
             store[f"k{i}"] = b"x" * 98
         for _ in range(3):
@@ -166,7 +169,7 @@ def test_an_unbounded_table_with_data_becomes_bounded_and_is_counted(tmp_path: P
 
 
 def test_expired_keys_go_first_and_do_not_count_as_evictions(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="fifo") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
         for i in range(9):
             store[f"k{i}"] = b"x" * 98
         store.set("short", b"x" * 95, ttl=0.001)

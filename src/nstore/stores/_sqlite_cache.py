@@ -22,10 +22,12 @@ Eviction = Literal["lru", "lfu", "fifo"]
 POLICIES: Final = ("lru", "lfu", "fifo")
 
 #: Rows an eviction round reads as candidates (then deletes as many of them as it needs).
-EVICT_BATCH: Final = 256
+EVICT_BATCH: Final = 1024
 #: Once over its bound, a store evicts down to ``max_bytes - max_bytes // HEADROOM``, so the
-#: writes that follow do not each evict a row.
-HEADROOM: Final = 64
+#: writes that follow do not each evict a row. Larger batches cost less per evicted row (measured
+#: with 1 KiB values: evicting 1/16 of the bound at a time makes a full store's writes about
+#: 1.3x faster than 1/64), for a table that holds on average 1/32 less than its bound.
+HEADROOM: Final = 16
 #: Reads recorded in memory before they are written to the table (sooner at the next write).
 ACCESS_BATCH: Final = 256
 
