@@ -59,6 +59,11 @@ def check_bound(max_bytes: object, eviction: object, read_only: bool) -> int | N
     return max_bytes
 
 
+def renew(table: str) -> str:
+    """The assignment that gives a written row of a fifo table the next rowid (the newest)."""
+    return f', rowid = (SELECT max(rowid) FROM "{table}") + 1'
+
+
 class Cache:
     """One bounded store object's policy, counters and not yet recorded reads."""
 
@@ -76,11 +81,15 @@ class Cache:
         # lru and fifo rank a row by the time of its last write (lru also of its last read), lfu
         # by its count of writes and reads. A rank is read from the clock under the write lock,
         # so across processes it follows the order of the commits.
+        # fifo evicts in rowid order instead (no index to keep): a new row gets the next rowid,
+        # and every write of an existing key moves it there (``renew``).
         rank = "coalesce(rank, 0) + 1" if policy == "lfu" else "excluded.rank"
+        self.renew = renew(t) if policy == "fifo" else ""
         self.sql_set = (
             f'INSERT INTO "{t}" (key, value, version, expires, rank) '
             f"VALUES (?, ?, {NEW_VERSION}, ?, ?) ON CONFLICT (key) DO UPDATE "
             f"SET value = excluded.value, version = version + 1, expires = excluded.expires, rank = {rank}"
+            f"{self.renew}"
         )
         # A single write in autocommit also says how many bytes the table held before it (a
         # RETURNING clause sees the count before the triggers of its own statement).
@@ -95,7 +104,8 @@ class Cache:
         self.sql_expired = (
             f'SELECT rowid, key, {size} FROM "{t}" WHERE expires <= ? ORDER BY expires LIMIT {EVICT_BATCH}'
         )
-        self.sql_oldest = f'SELECT rowid, key, {size} FROM "{t}" ORDER BY rank LIMIT {EVICT_BATCH}'
+        order = "rowid" if policy == "fifo" else "rank"
+        self.sql_oldest = f'SELECT rowid, key, {size} FROM "{t}" ORDER BY {order} LIMIT {EVICT_BATCH}'
         self.sql_delete = f'DELETE FROM "{t}" WHERE rowid = ?'
 
     def rank(self) -> float:
