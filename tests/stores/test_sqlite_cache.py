@@ -19,6 +19,10 @@ from nstore.stores._sqlite_cache import ACCESS_BATCH, HEADROOM
 from nstore.stores.sqlite import Eviction, SQLiteStore
 from tests.stores import test_sqlite
 
+#: The smallest bound that evicts down to 1,000 bytes: ten 100-byte keys and values fit, the
+#: eleventh makes the store evict exactly one of them.
+ROOM_FOR_1000 = next(m for m in range(1000, 2000) if m - m // HEADROOM >= 1000)
+
 
 class TestBoundedSQLiteStore(test_sqlite.TestSQLiteStore):  # not imported by name: run once
     eviction: Eviction = "lru"
@@ -72,7 +76,7 @@ def test_the_bound_holds_after_every_write_and_the_count_is_exact(tmp_path: Path
 
 
 def test_fifo_evicts_the_oldest_writes_and_an_overwrite_counts_as_new(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="fifo") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
         for i in range(10):
             store[f"k{i}"] = b"x" * 98  # 100 bytes with the key
         store["k0"] = b"y" * 98  # written again: now the newest
@@ -82,8 +86,27 @@ def test_fifo_evicts_the_oldest_writes_and_an_overwrite_counts_as_new(tmp_path: 
         assert store.stats.evictions == 1
 
 
+def test_under_fifo_every_kind_of_write_makes_a_key_the_newest(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
+        for i in range(10):
+            store[f"k{i}"] = b"x" * 98
+        assert store.compare_and_set("k0", b"x" * 98, b"y" * 98)
+        _, version = store.get_with_version("k1")
+        assert store.compare_and_set_version("k1", version, b"y" * 98)
+        store.set_many({"k2": b"y" * 98})
+        store.set("k3", b"y" * 98, ttl=600)
+        store.set("k4", b"x" * 95, ttl=0.001)  # 100 bytes with the key, expires at once
+        while "k4" in store:
+            pass
+        assert store.set_if_absent("k4", b"y" * 98)  # over an expired key: a new write
+        for i in range(5):
+            store[f"n{i}"] = b"x" * 98
+        assert sorted(store) == sorted(["k0", "k1", "k2", "k3", "k4", "n0", "n1", "n2", "n3", "n4"])
+        assert store.stats.evictions == 5
+
+
 def test_lru_keeps_what_was_read_lately(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="lru") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="lru") as store:
         for i in range(10):
             store[f"k{i}"] = b"x" * 98
         assert store["k0"] == b"x" * 98  # recorded in memory, written to the table by the next write
@@ -97,7 +120,7 @@ def test_lru_keeps_what_was_read_lately(tmp_path: Path) -> None:
 
 
 def test_lfu_keeps_what_is_read_often(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="lfu") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="lfu") as store:
         for i in range(10):
             store[f"k{i}"] = b"x" * 98
         for _ in range(3):
@@ -166,7 +189,7 @@ def test_an_unbounded_table_with_data_becomes_bounded_and_is_counted(tmp_path: P
 
 
 def test_expired_keys_go_first_and_do_not_count_as_evictions(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "c.db", max_bytes=1000 + 1000 // HEADROOM, eviction="fifo") as store:
+    with SQLiteStore(tmp_path / "c.db", max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
         for i in range(9):
             store[f"k{i}"] = b"x" * 98
         store.set("short", b"x" * 95, ttl=0.001)
@@ -216,3 +239,30 @@ def test_url_options_bound_the_store(tmp_path: Path) -> None:
         assert store.eviction == "fifo"
     with pytest.raises(ConfigurationError, match="eviction"):
         nstore.urls.open(f"sqlite://{tmp_path}/c.db?max_bytes=5000&eviction=mru")
+
+
+def test_a_fifo_table_ordered_by_a_rank_index_is_upgraded_in_place(tmp_path: Path) -> None:
+    # The layout of a fifo table before it was ordered by rowid: the same table and triggers,
+    # plus an index on rank, which held the order (an overwrite renewed the rank, not the rowid).
+    path = tmp_path / "c.db"
+    with SQLiteStore(path, max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
+        for i in range(10):
+            store[f"k{i}"] = bytes([i]) * 98
+    with sqlite3.connect(path) as db:
+        db.execute('CREATE INDEX IF NOT EXISTS "nstore__rank" ON nstore (rank)')
+        db.execute("UPDATE nstore SET rank = 20 - rowid")  # k9 the oldest, k0 the newest
+        db.execute("UPDATE nstore SET rank = NULL WHERE key = 'k5'")  # by a store without a bound
+        db.execute("UPDATE nstore SET rank = 100, value = ? WHERE key = 'k7'", (b"y" * 98,))
+        before = sorted(db.execute("SELECT key, value, version FROM nstore"))
+    with SQLiteStore(path, max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
+        assert held(path) == (1000, 1000)
+        with sqlite3.connect(path) as db:
+            assert sorted(db.execute("SELECT key, value, version FROM nstore")) == before
+            assert db.execute("SELECT name FROM sqlite_master WHERE name = 'nstore__rank'").fetchone() is None
+            assert [k for (k,) in db.execute("SELECT key FROM nstore ORDER BY rowid")] == [
+                *("k5", "k9", "k8", "k6", "k4", "k3", "k2", "k1", "k0", "k7"),
+            ]
+        for i in range(3):
+            store[f"n{i}"] = b"x" * 98
+        assert sorted(store) == sorted(["k6", "k4", "k3", "k2", "k1", "k0", "k7", "n0", "n1", "n2"])
+        assert held(path) == (1000, 1000)

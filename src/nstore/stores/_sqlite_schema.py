@@ -10,7 +10,8 @@ first three columns: opening one read-write adds the other two and the index in 
 reads it as it is.
 
 A bounded table (``max_bytes=``) also has a row in ``nstore_caches`` (its policy and the bytes of
-its keys and values), kept exact by three triggers on the table, and an index on ``rank``.
+its keys and values), kept exact by three triggers on the table, and (lru, lfu) an index on
+``rank``; a fifo table evicts in rowid order, which needs no index of its own.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def check_schema(conn: sqlite3.Connection, table: str) -> bool | None:
 def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
     """Make ``table`` a bounded table with eviction ``policy``, in one transaction: its row in
     ``nstore_caches`` (with the bytes it holds now), the triggers that keep that count and the
-    index on ``rank``. Raise :class:`ConfigurationError` if it is bounded under another policy."""
+    index on ``rank`` (lru, lfu). Raise :class:`ConfigurationError` if it is bounded under another policy."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(
@@ -153,9 +154,29 @@ def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
                 f'CREATE TRIGGER IF NOT EXISTS "{table}__bytes_{name}" AFTER {event} ON "{table}" '
                 f"BEGIN {count.format(change)} END"
             )
-        conn.execute(f'CREATE INDEX IF NOT EXISTS "{table}__rank" ON "{table}" (rank)')
+        if policy == "fifo":
+            _order_by_rowid(conn, table)
+        else:
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{table}__rank" ON "{table}" (rank)')
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _order_by_rowid(conn: sqlite3.Connection, table: str) -> None:
+    """A fifo table evicts in rowid order (a write gives its row the next rowid), with no index
+    of its own. One made when fifo still ordered by ``rank`` has the index ``<table>__rank``:
+    its rows get new rowids in rank order (rows without a rank first, as they were), above every
+    rowid it has, and the index is dropped. Keys, values, versions and the count stay as they
+    were (the count triggers watch only keys and values)."""
+    if not _has_index(conn, f"{table}__rank"):
+        return
+    top = conn.execute(f'SELECT coalesce(max(rowid), 0) FROM "{table}"').fetchone()[0]
+    conn.execute(
+        f'UPDATE "{table}" SET rowid = ? + o.n FROM (SELECT rowid AS r, '
+        f'row_number() OVER (ORDER BY rank, rowid) AS n FROM "{table}") AS o WHERE "{table}".rowid = o.r',
+        (top,),
+    )
+    conn.execute(f'DROP INDEX "{table}__rank"')

@@ -38,7 +38,8 @@ class SQLiteWrites(Store[str, bytes]):
     _exp: str
     _clock: Callable[[], float]
     _cache: Cache | None
-    #: How a write sets ``rank``, from one parameter (see :meth:`_rank`).
+    #: How a write sets ``rank``, from one parameter (see :meth:`_rank`); in a fifo table it also
+    #: gives the row the next rowid.
     _rank_sql: str
 
     @abstractmethod
@@ -173,7 +174,8 @@ class SQLiteWrites(Store[str, bytes]):
         sql = (
             f'INSERT INTO "{self._table}" (key, value, version, rank) VALUES (?, ?, {NEW_VERSION}, ?) '
             f"ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = {NEW_VERSION}, "
-            "expires = NULL, rank = excluded.rank WHERE expires <= ?"
+            f"expires = NULL, rank = excluded.rank{'' if self._cache is None else self._cache.renew} "
+            "WHERE expires <= ?"
         )
         return self._changed(sql, (key, value, self._rank(), self._clock()), key, value)
 

@@ -113,6 +113,7 @@ class SQLiteStore(SQLiteThreads):
             raise
         self._cache = None if bound is None else Cache(t, bound, eviction, clock)
         self._rank_sql = "coalesce(rank, 0) + ?" if eviction == "lfu" and bound is not None else "?"
+        self._rank_sql += "" if self._cache is None else self._cache.renew
         # A read-only store over a table from before expiry reads it as it is: no key expires.
         self._exp = exp = "expires" if current else "NULL"
         self._sql_get = f'SELECT value, {exp} FROM "{t}" WHERE key = ?'
