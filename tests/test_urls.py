@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args, get_type_hints
 
 import pytest
 
+import nstore._schemes
 import nstore.urls
 from nstore import MemoryStore
 from nstore.errors import ConfigurationError
@@ -300,7 +301,7 @@ def test_every_redis_store_option_is_a_url_option() -> None:
 
     from nstore.stores._redis_client import RedisOptions
 
-    names = {o.name for o in nstore.urls._BY_KIND["redis"].options}
+    names = {o.name for o in nstore._schemes.BY_KIND["redis"].options}
     assert names == {f.name for f in dataclasses.fields(RedisOptions)}
     parsed = parse("redis://h:1/0?replicas=1&replica_timeout=0.5&retries=0&connect_timeout=1")
     assert parsed.options == {"replicas": 1, "replica_timeout": 0.5, "retries": 0, "connect_timeout": 1.0}
