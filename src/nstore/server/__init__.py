@@ -1,4 +1,4 @@
-"""Serve any ``Store[str, bytes]`` over HTTP: a WSGI app and an embedded server.
+"""Serve any ``Store[str, bytes]`` over HTTP: a WSGI app, an ASGI app and an embedded server.
 
 >>> from nstore import MemoryStore
 >>> from nstore.server import serve_in_thread
@@ -16,7 +16,7 @@ import signal
 import threading
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from nstore.errors import ConfigurationError
 from nstore.server._guard import Guard, is_loopback
@@ -25,12 +25,17 @@ from nstore.server._options import SERVER_OPTIONS, ServeOptions
 from nstore.server.app import NStoreApp
 from nstore.store import Store
 
+if TYPE_CHECKING:
+    from nstore.astore import AsyncStore
+    from nstore.server.asgi import NStoreASGIApp
+
 __all__ = [
     "DEFAULT_PORT",
     "NStoreApp",
     "ServeOptions",
     "ServerHandle",
     "make_app",
+    "make_asgi_app",
     "serve",
     "serve_in_thread",
 ]
@@ -63,17 +68,57 @@ def make_app(
         a domain and its subdomains). Default: the loopback names, against DNS rebinding.
     cors_origins : origins that get CORS headers (``"*"`` for any). Default: no CORS headers.
     """
+    guard = _guard(max_body, max_key_length, tokens, read_only_tokens, allowed_hosts, cors_origins)
+    return NStoreApp(store, guard=guard, max_body=max_body, max_key_length=max_key_length)
+
+
+def make_asgi_app(
+    store: Store[str, bytes] | AsyncStore[str, bytes],
+    *,
+    tokens: Iterable[str] | str | None = None,
+    read_only_tokens: Iterable[str] | str | None = None,
+    max_body: int = 64 * MiB,
+    max_key_length: int = 1024,
+    allowed_hosts: Iterable[str] | None = None,
+    cors_origins: Iterable[str] | None = None,
+    workers: int = 16,
+) -> NStoreASGIApp:
+    """The ASGI application serving ``store``, sync or async (mount it in Starlette or FastAPI,
+    or run it under uvicorn or granian).
+
+    It has :func:`make_app`'s parameters, defaults and API; ``workers`` is the number of threads
+    that run a sync store's requests when the store can block (persistent or remote); an
+    in-memory store is served on the event loop, an :class:`~nstore.AsyncStore` awaited there.
+    The server that runs it binds the address: beyond loopback, give ``tokens`` (and
+    ``allowed_hosts``) as :func:`serve` requires.
+    """
+    from nstore.server.asgi import NStoreASGIApp
+
+    guard = _guard(max_body, max_key_length, tokens, read_only_tokens, allowed_hosts, cors_origins)
+    return NStoreASGIApp(
+        store, guard=guard, max_body=max_body, max_key_length=max_key_length, workers=workers
+    )
+
+
+def _guard(
+    max_body: int,
+    max_key_length: int,
+    tokens: Iterable[str] | str | None,
+    read_only_tokens: Iterable[str] | str | None,
+    allowed_hosts: Iterable[str] | None,
+    cors_origins: Iterable[str] | None,
+) -> Guard:
+    """The checks of either app, after its limits are checked."""
     if max_body < 0 or max_key_length < 1:
         raise ConfigurationError(
             f"Expected max_body >= 0 and max_key_length >= 1. Got {max_body} and {max_key_length} instead."
         )
-    guard = Guard(
+    return Guard(
         tokens=tokens,
         read_only_tokens=read_only_tokens,
         allowed_hosts=allowed_hosts,
         cors_origins=cors_origins,
     )
-    return NStoreApp(store, guard=guard, max_body=max_body, max_key_length=max_key_length)
 
 
 class ServerHandle:
