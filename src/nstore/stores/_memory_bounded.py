@@ -241,7 +241,9 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                     data.move_to_end(key)
         return found
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
         if ttl is not None:
             raise unsupported_ttl(self)
         pairs = list(item_pairs(items))

@@ -181,7 +181,9 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         data = self._data
         return {k: data[k] for k in keys if k in data}
 
-    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
+    def set_many(
+        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
+    ) -> None:
         if ttl is not None:
             raise unsupported_ttl(self)
         with self._lock:
