@@ -11,20 +11,22 @@ from __future__ import annotations
 import heapq
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, KeysView, Mapping, MutableMapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 from nstore._capabilities import Capabilities
 from nstore._expiry import unsupported_ttl
-from nstore.errors import ConfigurationError, MissingKey, UnsupportedOperation
+
+# KeyPage and the page checks live with the listing code; backends import them from here.
+from nstore._listing import KeyPage, PrefixKeysView, check_limit, cursor_after
+from nstore.errors import MissingKey, UnsupportedOperation
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs
 
     from nstore.codecs import Codec
 
-__all__ = ["KeyPage", "Store", "item_pairs"]
+__all__ = ["KeyPage", "Store", "check_limit", "cursor_after", "item_pairs"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -165,7 +167,7 @@ class Store(Capabilities, MutableMapping[K, V], ABC, Generic[K, V]):
 
     def keys(self, prefix: K | None = None) -> KeysView[K]:
         """A lazy view of the keys that start with ``prefix`` (every key if None)."""
-        return _PrefixKeysView(self, prefix)
+        return PrefixKeysView(self, prefix)
 
     @overload
     def get(self, key: K, /) -> V | None: ...
@@ -322,104 +324,6 @@ class Store(Capabilities, MutableMapping[K, V], ABC, Generic[K, V]):
         from nstore._views import refuse_unsafe
 
         refuse_unsafe(self, self.is_remote, codec, trusted)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyPage(Generic[K]):
-    """One page of a listing (:meth:`Store.keys_page`).
-
-    Examples
-    --------
-    >>> from nstore import MemoryStore
-    >>> store = MemoryStore[str, bytes]({"a": b"", "b": b"", "c": b""})
-    >>> page = store.keys_page(limit=2)
-    >>> page.keys, store.keys_page(cursor=page.cursor, limit=2)
-    (['a', 'b'], KeyPage(keys=['c'], cursor=None))
-    """
-
-    keys: list[K]
-    #: The token to pass as ``cursor`` for the next page; None when the listing is complete.
-    cursor: str | None
-
-
-def check_limit(limit: object) -> None:
-    """Refuse a page size that is not a positive int (for backends' :meth:`Store.keys_page`)."""
-    if type(limit) is not int or limit < 1:
-        raise ConfigurationError(f"Expected a limit of at least 1 key per page. Got {limit!r} instead.")
-
-
-def cursor_after(cursor: str | None, prefix: str) -> str:
-    """The smallest key a sorted page may start at: past ``cursor``, and at ``prefix`` or later."""
-    if cursor is not None and not isinstance(cursor, str):
-        raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
-    if cursor is None or cursor < prefix:
-        return prefix
-    return cursor + "\x00"  # the smallest string after the cursor
-
-
-class _PrefixKeysView(KeysView[K]):
-    """A lazy keys view restricted to a prefix; each iteration lists the store again.
-
-    ``list(view)`` asks for the view's length after ``iter(view)`` and before the first key:
-    the length is then that of the listing just started, which is taken whole for it, so the
-    store is listed once, not twice. Any other ``len(view)`` counts through ``count_keys``.
-    """
-
-    __slots__ = ("_prefix", "_started", "_store")
-
-    def __init__(self, store: Store[K, Any], prefix: K | None) -> None:
-        super().__init__(store)
-        self._store = store
-        self._prefix = prefix
-        self._started: _Listing[K] | None = None
-
-    def __iter__(self) -> Iterator[K]:
-        listing = _Listing(self._store.iter_keys(self._prefix))
-        self._started = listing
-        return listing.run()
-
-    def __len__(self) -> int:
-        listing, self._started = self._started, None
-        if listing is not None:
-            size = listing.take_whole()
-            if size is not None:
-                return size
-        return self._store.count_keys(self._prefix)
-
-    def __contains__(self, key: object) -> bool:
-        if self._prefix is not None and not _startswith(key, self._prefix):
-            return False
-        return key in self._store
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(prefix={self._prefix!r})"
-
-
-class _Listing(Generic[K]):
-    """One listing of a keys view, which can be taken whole before its first key is read."""
-
-    __slots__ = ("_keys",)
-
-    def __init__(self, keys: Iterator[K]) -> None:
-        self._keys: Iterator[K] | None = keys
-
-    def run(self) -> Iterator[K]:
-        keys, self._keys = self._keys, None  # started: no longer taken whole
-        if keys is not None:
-            yield from keys
-
-    def take_whole(self) -> int | None:
-        """List the rest now and return how many keys it holds; None once the listing started."""
-        if self._keys is None:
-            return None
-        keys = list(self._keys)
-        self._keys = iter(keys)
-        return len(keys)
-
-
-def _startswith(key: object, prefix: object) -> bool:
-    startswith = getattr(key, "startswith", None)
-    return bool(startswith(prefix)) if startswith is not None else False
 
 
 def missing(key: object) -> MissingKey:

@@ -61,7 +61,8 @@ class ExpiryTests:
             pytest.skip("the store has no per-key expiry")
         store.set("k", b"v", ttl=LONG)
         left = store.ttl("k")
-        assert left is not None and LONG - 60 < left <= LONG
+        assert left is not None
+        assert LONG - 60 < left <= LONG
         assert store["k"] == b"v"
         store["k"] = b"w"  # a plain write replaces the value and its expiry
         assert store.ttl("k") is None
@@ -87,11 +88,13 @@ class ExpiryTests:
         assert list(store.iter_keys()) == ["kept"]
         assert list(store.iter_keys("gone/")) == []
         assert store.keys_page("gone/").keys == []
-        assert store.count_keys() == 1 and len(store) == 1
+        assert store.count_keys() == 1
+        assert len(store) == 1
         if store.supports_atomic_writes:
             assert not store.compare_and_set("gone/a", b"1", b"x")
             assert store.set_if_absent("gone/a", b"new")
-            assert store["gone/a"] == b"new" and store.ttl("gone/a") is None
+            assert store["gone/a"] == b"new"
+            assert store.ttl("gone/a") is None
 
     def test_touch_sets_and_removes_an_expiry(self, store: Store[str, bytes]) -> None:
         if not store.supports_ttl:
@@ -114,9 +117,11 @@ class ExpiryTests:
             return
         view.set("k", b"v", ttl=LONG)
         left = store.ttl("v/k")
-        assert left is not None and left > LONG - 60
+        assert left is not None
+        assert left > LONG - 60
         assert view.ttl("k") is not None
         view.touch("k", ttl=None)
-        assert view.ttl("k") is None and store.ttl("v/k") is None
+        assert view.ttl("k") is None
+        assert store.ttl("v/k") is None
         with pytest.raises(MissingKey):
             view.ttl("absent")

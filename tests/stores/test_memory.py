@@ -16,6 +16,7 @@ from nstore import MemoryStore, Store
 from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
 from nstore.stores._memory_bounded import BoundedMemoryStore
 from tests.stores.base import StoreTests
+from tests.stores.expiry import LONG, SHORT
 from tests.threads import run_threads
 
 
@@ -59,11 +60,53 @@ class TestBoundedMemoryStore(StoreTests):
     def raw_set(self, store: Store[str, bytes], key: str, value: bytes) -> None:
         assert isinstance(store, BoundedMemoryStore)
         with store._lock:  # the bookkeeping of sizes and expiry is part of the ground truth
-            store._put(key, value, len(value))
+            store._put(key, value, len(value), None)
 
 
 class TestBoundedMemoryStoreBytesAndTTL(TestBoundedMemoryStore):
+    """The suite over a store-wide ttl: a write without ``ttl=`` gets the store's default, so the
+    two cases that expect such a write never to expire expect the default instead."""
+
     bounds: ClassVar[dict[str, Any]] = {"maxbytes": 64 * 1024 * 1024, "ttl": 3600}
+
+    def test_ttl_of_a_key_without_expiry(self, store: Store[str, bytes]) -> None:
+        store["plain"] = b"v"
+        left = store.ttl("plain")
+        assert left is not None
+        assert 3600 - 60 < left <= 3600
+        store.touch("plain", ttl=None)
+        assert store.ttl("plain") is None
+        with pytest.raises(MissingKey):
+            store.ttl("absent")
+
+    def test_ttl_counts_down(self, store: Store[str, bytes]) -> None:
+        store.set("k", b"v", ttl=LONG)
+        left = store.ttl("k")
+        assert left is not None
+        assert LONG - 60 < left <= LONG
+        store["k"] = b"w"  # a plain write replaces the value and its expiry by the default
+        left = store.ttl("k")
+        assert left is not None
+        assert 3600 - 60 < left <= 3600
+
+    def test_an_expired_key_is_absent_everywhere(self, store: Store[str, bytes]) -> None:
+        store.set_many({"gone/a": b"1", "gone/b": b"2"}, ttl=SHORT)
+        store["kept"] = b"3"
+        time.sleep(SHORT + 0.4)
+        assert "gone/a" not in store
+        assert store.get_many(["gone/a", "gone/b", "kept"]) == {"kept": b"3"}
+        assert list(store.iter_keys()) == ["kept"]
+        assert store.keys_page("gone/").keys == []
+        assert store.count_keys() == 1
+        assert len(store) == 1
+        with pytest.raises(MissingKey):
+            store.touch("gone/b", ttl=LONG)
+        assert not store.compare_and_set("gone/a", b"1", b"x")
+        assert store.set_if_absent("gone/a", b"new")
+        left = store.ttl("gone/a")  # the store-wide ttl, as for every write without ttl=
+        assert store["gone/a"] == b"new"
+        assert left is not None
+        assert 3600 - 60 < left <= 3600
 
 
 def test_unbounded_constructor_returns_the_plain_class() -> None:

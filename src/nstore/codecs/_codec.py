@@ -4,23 +4,8 @@ A codec is a pair of pure functions ``encode: A -> B`` and ``decode: B -> A``. C
 ``|``: ``Codec[A, B] | Codec[B, C]`` is a ``Codec[A, C]`` whose stages are flattened once, when it is
 built, into one generated function per direction, so a call costs N + 1 function calls and no loop.
 
-The chain's functions are nstore's one code generator (:func:`_compose`, with ``exec``), kept here
-and nowhere else:
-
-- What it generates: for each direction, one function ``composed(value)`` whose body applies the
-  stages in order. A stage is either called (``value = f1(value)``), or, when the codec offers an
-  :class:`Inline` (msgspec's encoder and decoder and their class check, zstd's decompression of a
-  frame that cannot declare more than ``max_size``), its few statements are spliced in, inside a
-  ``try`` whose handler hands the error and the input to the stage's ``recover``, which raises the
-  stage's nstore error or takes the careful path.
-- Why: the plain version (a loop over the stages' methods) pays a Python frame, a ``try`` and an
-  attribute lookup per stage on every call. On ``Msgspec(User) | Zstd()`` that is about a quarter
-  more per decode (about 0.3 µs on a 1.3 µs read; ``python -m benchmarks.bench_codecs``, "chain
-  decode, generated vs plain loop"), which a typed in-memory store or cache reads on every hit.
-- How it is tested: ``tests/codecs/test_inline.py`` checks that a chain encodes and decodes, and
-  fails with the same error class, codec and message, exactly as its stages' methods called one
-  after the other, on good input, garbage, truncated and oversized frames, values of the wrong
-  type, and from several threads; every chain also joins the CodecTests suite.
+The chain and its generated functions are in :mod:`nstore.codecs._chain`; specs and the
+registry in :mod:`nstore.codecs._spec`.
 
 Every codec describes itself as a stable, JSON-able spec (``{"name": "zstd", "level": 3}``); a
 chain's spec is the list of its stages' specs. :func:`from_spec` rebuilds a codec or chain from
@@ -29,29 +14,14 @@ its spec through the registry that :func:`register` fills.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import json
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, cast
 
+from nstore.codecs._spec import import_type, object_path, register
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, SpecError
 
-__all__ = [
-    "Chain",
-    "Codec",
-    "Identity",
-    "Inline",
-    "Spec",
-    "StageSpec",
-    "from_spec",
-    "import_type",
-    "register",
-    "schema_fingerprint",
-    "type_path",
-]
+__all__ = ["Codec", "Identity", "Inline", "Spec", "StageSpec"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -66,8 +36,6 @@ StageSpec: TypeAlias = dict[str, Any]
 """One stage's spec: ``{"name": ..., **parameters}``, JSON-able."""
 Spec: TypeAlias = StageSpec | list[StageSpec]
 """A codec's spec: one stage's spec, or a chain's list of them."""
-
-_REGISTRY: dict[str, type[Codec[Any, Any]]] = {}
 
 
 class _EncodeDecode(Protocol[A, B]):
@@ -184,6 +152,8 @@ class Codec(Generic[A, B]):
             return cast("Codec[A, C]", Identity())
         if len(stages) == 1:
             return cast("Codec[A, C]", stages[0])
+        from nstore.codecs._chain import Chain  # the chain is built on this class
+
         return Chain(stages)
 
     def __repr__(self) -> str:
@@ -230,78 +200,6 @@ class Identity(Codec[A, A]):
         return hash(Identity)
 
 
-def _compose(steps: list[Callable[[Any], Any] | Inline]) -> Callable[[Any], Any]:
-    """One function applying ``steps`` in order, generated once: no loop, and no call per inline.
-
-    A plain step is called; an :class:`Inline` step's code is spliced in, inside a ``try`` that
-    hands its errors to the step's ``recover`` (a ``try`` is free in the common path).
-    """
-    namespace: dict[str, Any] = {}
-    lines = ["def composed(value, /):"]
-    for i, step in enumerate(steps):
-        if not isinstance(step, Inline):
-            namespace[f"f{i}"] = step
-            lines.append(f"    value = f{i}(value)")
-            continue
-        renamed = {name: f"s{i}_{name}" for name in (*step.names, *step.locals)}
-        namespace.update({renamed[name]: obj for name, obj in step.names.items()})
-        namespace[f"e{i}"], namespace[f"r{i}"] = step.errors, step.recover
-        # The output is stored last: when the code raises, ``value`` still holds the input.
-        code = step.code.format(value="value", out="value", **renamed)
-        lines.append("    try:")
-        lines += [f"        {line}" for line in code.splitlines()]
-        lines += [f"    except e{i} as exc:", f"        value = r{i}(exc, value)"]
-    lines.append("    return value")
-    exec("\n".join(lines) + "\n", namespace)
-    return cast("Callable[[Any], Any]", namespace["composed"])
-
-
-class Chain(Codec[A, B]):
-    """A flat chain of codecs, built by ``|``; its spec is the list of its stages' specs."""
-
-    name = "chain"
-
-    def __init__(self, stages: tuple[Codec[Any, Any], ...]) -> None:
-        self._stages = stages
-        # Instance attributes shadow the methods: a call goes straight to the generated function.
-        self.__dict__["encode"] = _compose([s.inline_encode() or s.encode for s in stages])
-        self.__dict__["decode"] = _compose([s.inline_decode() or s.decode for s in reversed(stages)])
-
-    @property
-    def stages(self) -> tuple[Codec[Any, Any], ...]:
-        return self._stages
-
-    @property
-    def spec(self) -> Spec:
-        return [cast("StageSpec", s.spec) for s in self._stages]
-
-    @property
-    def is_unsafe(self) -> bool:
-        return any(s.is_unsafe for s in self._stages)
-
-    def schema(self) -> dict[str, Any] | None:
-        return self._stages[0].schema()
-
-    @property
-    def preserves_prefix(self) -> bool:
-        return all(s.preserves_prefix for s in self._stages)
-
-    def encode_prefix(self, prefix: A | None, /) -> B | None:
-        current: Any = prefix
-        for stage in self._stages:
-            current = stage.encode_prefix(current)
-        return cast("B | None", current)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Chain) and other._stages == self._stages
-
-    def __hash__(self) -> int:
-        return hash(self._stages)
-
-    def __repr__(self) -> str:
-        return " | ".join(repr(s) for s in self._stages)
-
-
 class _Wrapped(Codec[A, B]):
     name = "wrap"
 
@@ -322,7 +220,7 @@ class _Wrapped(Codec[A, B]):
             raise DecodeError(f"Cannot decode: {exc}", codec=self._label) from exc
 
     def params(self) -> dict[str, Any]:
-        return {"object": _object_path(self._obj)}
+        return {"object": object_path(self._obj)}
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Codec[Any, Any]:
@@ -341,87 +239,5 @@ class _Wrapped(Codec[A, B]):
         return f"Codec.wrap({self._obj!r})"
 
 
-def _object_path(obj: object) -> str:
-    """The import path of a module-level object: a class, function, or named instance."""
-    if isinstance(obj, type):
-        return type_path(obj)
-    module_name = type(obj).__module__
-    names = [n for n, v in vars(sys.modules.get(module_name, sys)).items() if v is obj]
-    if names and module_name in sys.modules:
-        return f"{module_name}:{names[0]}"
-    raise SpecError(f"{obj!r} has no import path: bind it to a module-level name to record it in a spec.")
-
-
-CodecT = TypeVar("CodecT", bound=type[Codec[Any, Any]])
-
-
-def register(cls: CodecT) -> CodecT:
-    """Class decorator: make ``cls`` rebuildable from specs under ``cls.name``."""
-    if not cls.name:
-        raise SpecError(f"Codec class {cls.__qualname__} has no name to register under.")
-    existing = _REGISTRY.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise SpecError(f"Codec name {cls.name!r} is already registered by {existing.__qualname__}.")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
 register(Identity)
 register(_Wrapped)
-
-
-def from_spec(spec: Spec | object) -> Codec[Any, Any]:
-    """Rebuild a codec, or a chain from a list of stage specs.
-
-    Raises :class:`~nstore.errors.SpecError` for an unknown name, bad parameters, or a type that
-    cannot be imported.
-
-    >>> from_spec([{"name": "prefix", "prefix": "a/"}, {"name": "utf8"}])
-    Prefix(prefix='a/') | Utf8()
-    """
-    import nstore.codecs  # noqa: F401  (registers the built-in codecs)
-
-    if isinstance(spec, list):
-        result: Codec[Any, Any] = Identity()
-        for stage in spec:
-            result = result | from_spec(stage)
-        return result
-    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):  # JSON from outside
-        raise SpecError(f"Expected a dict with a string 'name', or a list of them. Got {spec!r}.")
-    params = dict(spec)
-    name = params.pop("name")
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        known = ", ".join(sorted(_REGISTRY))
-        raise SpecError(f"Unknown codec {name!r}. Known codecs: {known}.")
-    return cls.from_params(params)
-
-
-def type_path(obj: Any) -> str:
-    """The import path ``module:qualname`` of a class (or module-level object)."""
-    target = obj if isinstance(obj, type) or (callable(obj) and hasattr(obj, "__qualname__")) else type(obj)
-    module = getattr(target, "__module__", None)
-    qualname = getattr(target, "__qualname__", None)
-    if not module or not qualname or "<locals>" in qualname:
-        raise SpecError(f"{obj!r} has no import path: define it at module level to record it in a spec.")
-    return f"{module}:{qualname}"
-
-
-def import_type(path: str) -> Any:
-    """Import the object at ``module:qualname``; raise :class:`~nstore.errors.SpecError`."""
-    module_name, sep, qualname = path.partition(":")
-    if not sep or not module_name or not qualname:
-        raise SpecError(f"Expected an import path 'module:qualname'. Got {path!r}.")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise SpecError(f"Cannot import {path!r}: {exc}. Install the module that defines it.") from exc
-    return obj
-
-
-def schema_fingerprint(schema: Any) -> str:
-    """A short, stable fingerprint of a JSON schema: sha256 of its canonical JSON, 16 hex digits."""
-    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -7,7 +7,8 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from nstore.codecs._codec import Codec, register
+from nstore.codecs._codec import Codec
+from nstore.codecs._spec import register
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, KeyEncodingError
 
 __all__ = ["Base32", "Base64", "Hex", "Prefix", "Utf8"]

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 
 import msgspec
 
-from nstore.codecs._codec import Codec, Inline, register, schema_fingerprint
+from nstore.codecs._codec import Codec, Inline
+from nstore.codecs._spec import register, schema_fingerprint
 from nstore.codecs._types import (
     class_of,
     contents_check,

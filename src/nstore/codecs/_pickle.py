@@ -29,7 +29,8 @@ from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 
-from nstore.codecs._codec import Codec, import_type, register, schema_fingerprint, type_path
+from nstore.codecs._codec import Codec
+from nstore.codecs._spec import import_type, register, schema_fingerprint, type_path
 from nstore.codecs._types import build
 from nstore.errors import (
     ConfigurationError,

@@ -10,7 +10,8 @@ import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from nstore.codecs._codec import Codec, register, schema_fingerprint
+from nstore.codecs._codec import Codec
+from nstore.codecs._spec import register, schema_fingerprint
 from nstore.codecs._types import class_of, exact_classes, format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 

@@ -21,7 +21,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar, get_args, get_origin
 
-from nstore.codecs._codec import import_type, type_path
+from nstore.codecs._spec import import_type, type_path
 from nstore.errors import ConfigurationError, SpecError
 
 R = TypeVar("R")

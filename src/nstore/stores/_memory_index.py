@@ -19,10 +19,13 @@ did before the index.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from heapq import merge
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["KeyIndex"]
+__all__ = ["KeyIndex", "merge_pages"]
+
+T = TypeVar("T")
 
 #: New keys up to this many are inserted one by one; more are merged by one sort of two runs.
 _INSERT_MAX = 16
@@ -112,6 +115,19 @@ class KeyIndex:
             return None
         self._keys, self._covered, self.deleted = keys, len(keys), 0
         return keys
+
+
+def merge_pages(first: list[T], second: list[T], limit: int | None) -> list[T]:
+    """The first ``limit`` (None: all) keys of two sorted pages, in order, each key once."""
+    if not second:
+        return first
+    found: list[T] = []
+    for key in merge(first, second):  # type: ignore[type-var]  # the keys sort: both pages are sorted
+        if not found or found[-1] != key:
+            found.append(key)
+            if len(found) == limit:
+                break
+    return found
 
 
 def _successor(prefix: str | bytes) -> str | bytes | None:

@@ -1,21 +1,25 @@
 """MemoryStore: a thread-safe, non-persistent store of any key and value types, for caching.
 
-``MemoryStore()`` is a plain dict behind the Store API. Given a bound (``maxsize``, ``maxbytes``
-or ``ttl``) the constructor returns a private subclass that keeps least-recently-used order and
+``MemoryStore()`` is a plain dict behind the Store API, with per-key expiry (``set(key, value,
+ttl=)``): the entries that expire sit in a second dict (see ``_memory_expiry``), so reading a key
+that never expires stays one dictionary lookup. Given a bound (``maxsize``, ``maxbytes`` or a
+store-wide ``ttl``) the constructor returns a subclass that keeps least-recently-used order and
 expiry times under a lock, so the unbounded store pays nothing for what it does not use.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 
-from nstore._expiry import unsupported_ttl
+from nstore._expiry import check_ttl
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
-from nstore.store import KeyPage, Store, check_limit, cursor_after
-from nstore.stores._memory_index import KeyIndex
+from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
+from nstore.stores._memory_expiry import Clock, Expiry, check_clock
+from nstore.stores._memory_index import KeyIndex, merge_pages
 
 __all__ = ["MemoryStore"]
 
@@ -38,14 +42,15 @@ class _Closed(dict[Any, Any]):
 
 
 _CLOSED = _Closed()
+_ABSENT: Any = object()
 
 
 class MemoryStore(Store[K, V], Generic[K, V]):
-    """A dict-backed store, generic in its key and value types.
+    """A dict-backed store, generic in its key and value types, with per-key expiry.
 
     Reads and plain writes are single dictionary operations (atomic under the interpreter lock);
-    conditional writes take a lock, so they are atomic with respect to each other and to bulk
-    writes.
+    conditional writes, writes with a ttl and, while some key has an expiry, every write take a
+    lock, so they are atomic with respect to each other and to bulk writes.
 
     Parameters
     ----------
@@ -58,9 +63,18 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         support ``len()`` (bytes, str: its length in characters), and a single value over
         ``maxbytes`` raises :class:`~nstore.errors.ValueTooLarge`, leaving the store unchanged.
     ttl
-        Seconds an entry lives after it was last written; an expired entry is absent.
+        The default ttl of every write: seconds an entry lives after it was last written, unless
+        the write gives its own ``ttl=``; an expired entry is absent.
+    clock
+        The time, in seconds, that expiry is measured on (default :func:`time.monotonic`); tests
+        pass a clock they move by hand.
 
-    A bounded store (any of the three given) serves every operation under one lock; the
+    Any key can be given its own expiry with ``set(key, value, ttl=...)``, ``set_many(...,
+    ttl=...)`` or ``touch(key, ttl=...)``; an expired key is absent everywhere (reads, ``in``,
+    counts, listing, conditional writes) and its entry is dropped lazily, in deadline order, by
+    later writes and listings, or at once by :meth:`purge_expired`.
+
+    A bounded store (any of the three bounds given) serves every operation under one lock; the
     unbounded store is a plain dict. Both are safe to share between threads.
 
     Examples
@@ -73,13 +87,16 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     True
     >>> dict(store)
     {'a': 3}
+    >>> store.set("session", 7, ttl=30)
+    >>> 29 < store.ttl("session") <= 30
+    True
     >>> lru = MemoryStore[str, bytes](maxsize=2)
     >>> lru["a"], lru["b"], lru["c"] = b"1", b"2", b"3"
     >>> sorted(lru)
     ['b', 'c']
     """
 
-    __slots__ = ("_data", "_index", "_lock")
+    __slots__ = ("_data", "_expiry", "_index", "_lock", "_timed")
 
     def __new__(
         cls,
@@ -88,7 +105,9 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         maxsize: int | None = None,
         maxbytes: int | None = None,
         ttl: float | None = None,
+        clock: Clock = time.monotonic,
     ) -> Self:
+        # The variant is chosen once, here, from the bounds; an instance never changes class.
         target: type[Any] = cls
         if cls is MemoryStore and (maxsize is not None or maxbytes is not None or ttl is not None):
             from nstore.stores._memory_bounded import BoundedMemoryStore
@@ -103,38 +122,89 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         maxsize: int | None = None,
         maxbytes: int | None = None,
         ttl: float | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         if maxsize is not None or maxbytes is not None or ttl is not None:
             raise ConfigurationError(f"{type(self).__name__} takes no bounds; construct MemoryStore(...).")
+        #: The entries that never expire.
         self._data: dict[K, V] = dict(data)
         self._lock = threading.Lock()
         self._index = KeyIndex()  # sorted keys for listing by prefix, built on first use
+        #: The entries that expire (key -> (deadline, value)); no key is in both for longer than
+        #: a write takes.
+        self._expiry: Expiry[K, V] = Expiry(check_clock(clock))
+        self._timed = self._expiry.entries
 
     def __getitem__(self, key: K, /) -> V:
         try:
             return self._data[key]
         except KeyError:
-            raise MissingKey(key) from None
+            return self._timed_value(key)
+
+    def _timed_value(self, key: K) -> V:
+        """``key``'s value among the expiring entries; raise MissingKey if absent or expired."""
+        entry = self._timed.get(key)
+        if entry is not None:
+            if entry[0] > self._expiry.clock():
+                return entry[1]
+        else:  # moved to the entries that never expire since the first lookup?
+            value = self._data.get(key, _ABSENT)
+            if value is not _ABSENT:
+                return value  # type: ignore[no-any-return]  # a V, told apart from the sentinel
+        raise MissingKey(key)
 
     def __setitem__(self, key: K, value: V, /) -> None:
+        if self._timed:
+            self._set_plain(key, value)
+            return
         self._data[key] = value
+        if self._timed:  # an expiring write of some key raced this one: it may be this key
+            with self._lock:
+                if key in self._data:
+                    self._expiry.discard(key)
+
+    def _set_plain(self, key: K, value: V) -> None:
+        """Write ``key`` without expiry, under the lock: its expiring entry, if any, goes."""
+        with self._lock:
+            self._data[key] = value
+            self._expiry.discard(key)
+            self._expiry.due()
 
     def __delitem__(self, key: K, /) -> None:
-        with self._lock:  # the key index counts deletes (see _memory_index)
-            try:
-                del self._data[key]
-            except KeyError:
-                raise MissingKey(key) from None
-            self._index.deleted += 1
+        if not self._drop(key):
+            raise MissingKey(key)
+
+    def _drop(self, key: K) -> bool:
+        """Remove ``key``; whether it was present (an expired entry goes too, but was absent)."""
+        with self._lock:  # the key indexes count deletes (see _memory_index)
+            found = self._data.pop(key, _ABSENT) is not _ABSENT
+            if found:
+                self._index.deleted += 1
+            if self._timed:
+                entry = self._expiry.discard(key)
+                found = found or (entry is not None and entry[0] > self._expiry.clock())
+            return found
 
     def __contains__(self, key: object, /) -> bool:
-        return key in self._data
+        return key in self._data or (bool(self._timed) and self._has_timed(key))
+
+    def _has_timed(self, key: object) -> bool:
+        try:
+            self._timed_value(key)  # type: ignore[arg-type]  # any object may be asked for
+        except KeyError:
+            return False
+        return True
 
     def __len__(self) -> int:
-        return len(self._data)
+        if not self._timed:
+            return len(self._data)
+        with self._lock:
+            self._expiry.due()
+            return len(self._data) + len(self._timed)
 
     def reader(self) -> Mapping[K, V]:
-        # docstring inherited: the dictionary itself, read-only (empty once the store is closed)
+        # docstring inherited: the dictionary of the entries that never expire, read-only (empty
+        # once the store is closed); an expiring entry answers KeyError there, so ask store[key]
         if type(self).__getitem__ is not MemoryStore.__getitem__:
             return self  # a subclass with its own read, such as the bounded store
         return MappingProxyType(self._data)
@@ -142,33 +212,50 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
         # docstring inherited
         if prefix is None:
-            return iter(list(self._data))  # a snapshot: writes during the iteration never break it
+            return iter(self._snapshot())  # a snapshot: writes during the iteration never break it
         return iter(self._matching(prefix))
+
+    def _snapshot(self) -> list[K]:
+        if not self._timed:
+            return list(self._data)
+        with self._lock:
+            self._expiry.due()
+            data = self._data
+            return list(data) + [k for k in self._timed if k not in data]
 
     def count_keys(self, prefix: K | None = None) -> int:
         # docstring inherited
         if prefix is None:
-            return len(self._data)
+            return len(self)
         return len(self._matching(prefix))
 
     def _matching(self, prefix: K) -> list[K]:
         """The keys that start with ``prefix``, sorted when they sort (a snapshot)."""
-        with self._lock:
-            found = self._index.matching(self._data, prefix)
+        found = self._sorted_page(prefix, prefix, None)
         if found is not None:
             return found
-        return [k for k in list(self._data) if k.startswith(prefix)]  # type: ignore[attr-defined]  # str/bytes keys
+        return [k for k in self._snapshot() if k.startswith(prefix)]  # type: ignore[attr-defined]  # str/bytes keys
+
+    def _sorted_page(self, prefix: Any, low: Any, limit: int | None) -> list[Any] | None:
+        """Up to ``limit`` keys from ``low`` on that start with ``prefix``, from the key indexes;
+        None if the keys do not sort."""
+        with self._lock:
+            plain = self._index.page(self._data, prefix, low, limit)
+            if not self._timed or plain is None:
+                return plain
+            expiry = self._expiry
+            expiry.due()
+            timed = expiry.index.page(self._timed, prefix, low, limit)
+        return None if timed is None else merge_pages(plain, timed, limit)
 
     def keys_page(
         self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
     ) -> KeyPage[K]:
-        # docstring inherited; a page is a range of the sorted key index, so it costs one page
+        # docstring inherited; a page is a range of the sorted key indexes, so it costs one page
         check_limit(limit)
         text = "" if prefix is None else prefix
         if isinstance(text, str):
-            low = cursor_after(cursor, text)
-            with self._lock:
-                page = self._index.page(self._data, text, low, limit + 1)
+            page = self._sorted_page(text, cursor_after(cursor, text), limit + 1)
             if page is not None:
                 return KeyPage(page[:limit], page[limit - 1] if len(page) > limit else None)
         return super().keys_page(prefix, cursor=cursor, limit=limit)  # keys that are not str
@@ -177,37 +264,118 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     def supports_atomic_writes(self) -> bool:
         return True
 
+    @property
+    def supports_ttl(self) -> bool:
+        return True
+
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         data = self._data
-        return {k: data[k] for k in keys if k in data}
+        if not self._timed:
+            return {k: data[k] for k in keys if k in data}
+        return super().get_many(keys)  # one read per key, each of them expiry-aware
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         if ttl is not None:
-            raise unsupported_ttl(self)
+            pairs = list(item_pairs(items))
+            seconds = check_ttl(ttl)
+            with self._lock:
+                when = self._expiry.deadline(seconds)
+                for key, value in pairs:
+                    self._put_timed(key, value, when)
+                self._expiry.due()
+            return
         with self._lock:
-            self._data.update(items)
+            if not self._timed:
+                self._data.update(items)
+                return
+            pairs = list(item_pairs(items))
+            self._data.update(pairs)
+            for key, _ in pairs:
+                self._expiry.discard(key)
+            self._expiry.due()
+
+    def _put_timed(self, key: K, value: V, when: float) -> None:
+        """Give ``key`` ``value`` until clock time ``when`` (the lock held)."""
+        data = self._data
+        if data is _CLOSED:
+            data.pop(key)  # raises StoreClosed
+        self._expiry.put(key, value, when)  # first: a reader never finds the key in neither dict
+        if data.pop(key, _ABSENT) is not _ABSENT:
+            self._index.deleted += 1
 
     def delete_many(self, keys: Iterable[K], /) -> None:
-        pop = self._data.pop
+        for key in keys:
+            self._drop(key)
+
+    # -- expiry ----------------------------------------------------------------------------------
+
+    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
+        # docstring inherited
+        if ttl is None:
+            self[key] = value
+            return
+        seconds = check_ttl(ttl)
         with self._lock:
-            for key in keys:
-                pop(key, None)
-                self._index.deleted += 1
+            self._put_timed(key, value, self._expiry.deadline(seconds))
+            self._expiry.due()
+
+    def ttl(self, key: K, /) -> float | None:
+        # docstring inherited
+        with self._lock:
+            if key in self._data:
+                return None
+            entry = self._expiry.live(key)
+            if entry is None:
+                raise MissingKey(key)
+            return self._expiry.left(entry)
+
+    def touch(self, key: K, /, *, ttl: float | None) -> None:
+        # docstring inherited
+        seconds = None if ttl is None else check_ttl(ttl)
+        with self._lock:
+            value: Any = self._data.get(key, _ABSENT)
+            if value is _ABSENT:
+                entry = self._expiry.live(key)
+                if entry is None:
+                    raise MissingKey(key)
+                value = entry[1]
+            if seconds is None:
+                self._data[key] = value
+                self._expiry.discard(key)
+            else:
+                self._put_timed(key, value, self._expiry.deadline(seconds))
+
+    def purge_expired(self) -> int:
+        """Drop every expired entry now; return how many were dropped.
+
+        Expired entries are absent whether or not they were purged; this frees their memory
+        without waiting for later writes and listings to do it.
+        """
+        with self._lock:
+            return len(self._expiry.due())
+
+    # -- conditional writes ----------------------------------------------------------------------
 
     def set_if_absent(self, key: K, value: V, /) -> bool:
         with self._lock:
-            if key in self._data:
+            if key in self._data or self._expiry.live(key) is not None:
                 return False
             self._data[key] = value
+            self._expiry.discard(key)  # an expired entry
             return True
 
     def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
         with self._lock:
-            if key not in self._data or self._data[key] != expected:
+            current = self._data.get(key, _ABSENT)
+            if current is _ABSENT:
+                entry = self._expiry.live(key)
+                if entry is None:
+                    return False
+                current = entry[1]
+            if current != expected:
                 return False
             self._data[key] = value
+            self._expiry.discard(key)
             return True
 
     def close(self) -> None:
@@ -215,8 +383,13 @@ class MemoryStore(Store[K, V], Generic[K, V]):
             data, self._data = self._data, _CLOSED
             data.clear()  # a reader() handed out finds nothing from now on
             self._index.reset()
+            self._expiry.clear()
 
     def __repr__(self) -> str:
         if self._data is _CLOSED:
             return "MemoryStore(<closed>)"
-        return f"MemoryStore(<{len(self._data)} keys>)"
+        return f"MemoryStore(<{self._held()} keys>)"
+
+    def _held(self) -> int:
+        """How many entries are held, expired or not (for the repr)."""
+        return len(self._data) + len(self._timed)
