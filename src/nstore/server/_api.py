@@ -27,6 +27,7 @@ __all__ = [
     "TTL_PREFIX",
     "Response",
     "Route",
+    "Settings",
     "capabilities_response",
     "check_head",
     "declared_length",
@@ -53,6 +54,16 @@ OCTETS_HEADER = ("Content-Type", "application/octet-stream")
 _KEY_METHODS = "GET, HEAD, PUT, DELETE"
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _PLAIN_ENDPOINTS = (KEYS, "/v1/batch", "/v1/capabilities", "/v1/ttl")
+
+
+class Settings:
+    """What both apps are configured with: the checks of a request's head, and its limits."""
+
+    def __init__(self, *, guard: Guard, max_body: int, max_key_length: int, max_page: int) -> None:
+        self.guard = guard
+        self.max_body = max_body
+        self.max_key_length = max_key_length
+        self.max_page = max_page
 
 
 class Route(NamedTuple):

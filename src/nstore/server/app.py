@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from nstore.server import _api, _program
-from nstore.server._api import Response, Route
+from nstore.server._api import Response, Route, Settings
 from nstore.server._api import problem_response as _problem_response
 from nstore.server._guard import Guard
 from nstore.server.problems import Problem
@@ -24,7 +24,7 @@ __all__ = ["NStoreApp"]
 _NO_HEADERS: dict[str, Any] = {}  # the environ _get sees on the fast path: no conditional headers
 
 
-class NStoreApp:
+class NStoreApp(Settings):
     """A WSGI application serving ``store``; build it with :func:`nstore.server.make_app`.
 
     Examples
@@ -49,11 +49,8 @@ class NStoreApp:
         max_key_length: int,
         max_page: int = 1000,
     ) -> None:
+        super().__init__(guard=guard, max_body=max_body, max_key_length=max_key_length, max_page=max_page)
         self.store = store
-        self.guard = guard
-        self.max_body = max_body
-        self.max_key_length = max_key_length
-        self.max_page = max_page
         # Conditional writes on a store without atomic ones are serialized here; this protects
         # only against other requests to this server process (see docs/http.md).
         self._cas_lock = None if store.supports_atomic_writes else threading.Lock()
@@ -107,15 +104,7 @@ class NStoreApp:
         a thread, for a sync store); store errors are raised, for the caller to answer."""
         if route.endpoint == "get-key":  # the common case: one call, nothing to decide before it
             return self._get(route.key, environ)
-        program = _program.program(
-            route,
-            environ,
-            body,
-            self.store,
-            guard=self.guard,
-            max_page=self.max_page,
-            max_key_length=self.max_key_length,
-        )
+        program = _program.program(route, environ, body, self.store, self)
         if self._cas_lock is not None and _program.needs_lock(route, environ):
             with self._cas_lock:
                 return _program.run(program, self.store)

@@ -25,7 +25,7 @@ from typing import Any
 from nstore.astore import AsyncStore
 from nstore.errors import ConfigurationError
 from nstore.server import _api, _program
-from nstore.server._api import Response, Route
+from nstore.server._api import Response, Route, Settings
 from nstore.server._guard import Guard
 from nstore.server._wsgi import add_header
 from nstore.server.app import NStoreApp
@@ -39,24 +39,26 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-class NStoreASGIApp:
+class NStoreASGIApp(Settings):
     """An ASGI 3 application serving ``store`` (sync or async); see :func:`nstore.server.make_asgi_app`.
 
     Examples
     --------
-    >>> import asyncio
-    >>> from nstore import MemoryStore
-    >>> from nstore.server import make_asgi_app
-    >>> app = make_asgi_app(MemoryStore[str, bytes]({"k": b"v"}))
-    >>> scope = {"type": "http", "method": "GET", "path": "/v1/keys/k", "query_string": b"",
-    ...          "headers": [(b"host", b"localhost")]}
+    An app is a coroutine function of the request's scope, ``receive`` and ``send``:
+
+    >>> sent = []
     >>> async def receive() -> dict[str, object]:
     ...     return {"type": "http.request", "body": b"", "more_body": False}
     >>> async def send(message: dict[str, object]) -> None:
-    ...     print(message.get("status", message.get("body")))
+    ...     sent.append(message)
+    >>> from nstore import AsyncMemoryStore
+    >>> from nstore.server import make_asgi_app
+    >>> app = make_asgi_app(AsyncMemoryStore[str, bytes]({"k": b"v"}))
+    >>> scope = {"type": "http", "method": "GET", "path": "/v1/keys/k", "headers": [(b"host", b"localhost")]}
+    >>> import asyncio
     >>> asyncio.run(app(scope, receive, send))
-    200
-    b'v'
+    >>> sent[0]["status"], sent[1]["body"]
+    (200, b'v')
     """
 
     def __init__(
@@ -71,11 +73,8 @@ class NStoreASGIApp:
     ) -> None:
         if type(workers) is not int or not 1 <= workers <= 1024:
             raise ConfigurationError(f"Expected workers from 1 to 1024. Got {workers!r} instead.")
+        super().__init__(guard=guard, max_body=max_body, max_key_length=max_key_length, max_page=max_page)
         self.store = store
-        self.guard = guard
-        self.max_body = max_body
-        self.max_key_length = max_key_length
-        self.max_page = max_page
         self._sync: NStoreApp | None = None
         self._async: AsyncStore[str, bytes] | None = None
         if isinstance(store, AsyncStore):
@@ -127,15 +126,7 @@ class NStoreASGIApp:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, sync.respond, route, environ, body)
         assert self._async is not None
-        program = _program.program(
-            route,
-            environ,
-            body,
-            self._async,
-            guard=self.guard,
-            max_page=self.max_page,
-            max_key_length=self.max_key_length,
-        )
+        program = _program.program(route, environ, body, self._async, self)
         if self._lock is not None and _program.needs_lock(route, environ):
             async with self._lock:
                 return await _program.arun(program, self._async)

@@ -294,7 +294,12 @@ def client_config(
     backoff: float,
 ) -> ClientConfig:
     """The pool settings of an HTTP store, each checked (ConfigurationError names the bad one)."""
-    for name, seconds in (("timeout", timeout), ("connect_timeout", connect_timeout), ("backoff", backoff)):
+    given: tuple[tuple[str, object], ...] = (
+        ("timeout", timeout),
+        ("connect_timeout", connect_timeout),
+        ("backoff", backoff),
+    )
+    for name, seconds in given:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
             raise ConfigurationError(
                 f"Expected a number of seconds >= 0 for {name}. Got {seconds!r} instead."
@@ -330,7 +335,7 @@ class Retry:
         self._backoff = config.backoff
         self._where = (method, config.url + path)
 
-    def after(self, outcome: R | BaseException) -> float | None:
+    def after(self, outcome: _Answer | BaseException) -> float | None:
         """Seconds to wait before trying again, or None to stop at ``outcome``."""
         self._attempt += 1
         if self._attempt >= self._attempts:
