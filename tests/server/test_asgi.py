@@ -8,6 +8,7 @@ The refusals are sent as raw bytes, as the embedded server's are.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Iterator
@@ -154,3 +155,28 @@ def test_a_short_body_is_never_stored() -> None:
             store["after"] = b"ok"  # the server is still serving
             assert "cut" not in store
     assert dict(backend) == {"after": b"ok"}
+
+
+def test_mounted_under_a_root_path() -> None:
+    # As Starlette's Mount calls it: the full path, and the mount point as root_path.
+    backend = MemoryStore[str, bytes]({"a/b c": b"1"})
+    app = make_asgi_app(backend)
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "root_path": "/store",
+        "path": "/store/v1/keys/a/b c",
+        "raw_path": b"/store/v1/keys/a/b%20c",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost")],
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b"1"
