@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,8 @@ def _code(body: bytes) -> str:
 def test_the_openapi_document_is_the_wsgi_apps() -> None:
     with asgi_server(make_asgi_app(MemoryStore[str, bytes]())) as url:
         status, headers, body = _request(url, "GET /v1/openapi.json HTTP/1.1\nHost: localhost")
-    assert status == 200 and headers["content-type"] == "application/json"
+    assert status == 200
+    assert headers["content-type"] == "application/json"
     assert body == document_bytes()
 
 
@@ -112,7 +114,8 @@ def test_refusals_from_the_head() -> None:
         assert (status, _code(body)) == (421, "host-not-allowed")
         status, _, body = _request(
             url,
-            f"PUT /v1/keys/a HTTP/1.1\nHost: localhost\nAuthorization: Bearer {READ_TOKEN}\nContent-Length: 1",
+            f"PUT /v1/keys/a HTTP/1.1\nHost: localhost\nAuthorization: Bearer {READ_TOKEN}"
+            "\nContent-Length: 1",
             b"x",
         )
         assert (status, _code(body)) == (403, "forbidden")
@@ -161,12 +164,12 @@ def test_mounted_under_a_root_path() -> None:
     # As Starlette's Mount calls it: the full path, and the mount point as root_path.
     backend = MemoryStore[str, bytes]({"a/b c": b"1"})
     app = make_asgi_app(backend)
-    sent: list[dict[str, object]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {
@@ -179,4 +182,5 @@ def test_mounted_under_a_root_path() -> None:
         "headers": [(b"host", b"localhost")],
     }
     asyncio.run(app(scope, receive, send))
-    assert sent[0]["status"] == 200 and sent[1]["body"] == b"1"
+    assert sent[0]["status"] == 200
+    assert sent[1]["body"] == b"1"

@@ -29,9 +29,12 @@ def test_the_api_sets_reads_and_touches_a_ttl() -> None:
         url = server.url
         assert _send(url, "PUT /v1/keys/k?ttl=600", b"v")[0] == 204
         left = backend.ttl("k")
-        assert left is not None and 500 < left <= 600
+        assert left is not None
+        assert 500 < left <= 600
         status, doc = _send(url, "GET /v1/ttl/k")
-        assert status == 200 and isinstance(doc["ttl"], float) and 500 < doc["ttl"] <= 600
+        assert status == 200
+        assert isinstance(doc["ttl"], float)
+        assert 500 < doc["ttl"] <= 600
         assert _send(url, "PUT /v1/ttl/k", b'{"ttl": null}')[0] == 204
         assert backend.ttl("k") is None
         assert _send(url, "GET /v1/ttl/k") == (200, {"ttl": None})
@@ -41,7 +44,8 @@ def test_the_api_sets_reads_and_touches_a_ttl() -> None:
         assert _send(url, "GET /v1/ttl/absent")[1]["type"] == "urn:nstore:problem:missing-key"
         assert _send(url, "PUT /v1/ttl/absent", b'{"ttl": 5}')[0] == 404
         status, doc = _send(url, "GET /v1/capabilities")
-        assert status == 200 and doc["supports_ttl"] is True
+        assert status == 200
+        assert doc["supports_ttl"] is True
 
 
 @pytest.mark.parametrize(
@@ -65,7 +69,10 @@ def test_a_bad_ttl_is_400(head: str) -> None:
 
 def test_a_ttl_on_a_conditional_write_or_a_bad_touch_is_400() -> None:
     with serve_in_thread(MemoryStore[str, bytes]({"k": b"v"})) as server:
-        request = b"PUT /v1/keys/n?ttl=5 HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: *\r\nContent-Length: 1\r\n\r\nv"
+        request = (
+            b"PUT /v1/keys/n?ttl=5 HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: *\r\n"
+            b"Content-Length: 1\r\n\r\nv"
+        )
         assert raw_request(server.url, request).status == 400
         for body in (b'{"ttl": 0}', b'{"ttl": "5"}', b"{}", b'{"ttl": 5, "x": 1}', b"nope"):
             status, doc = _send(server.url, "PUT /v1/ttl/k", body)
@@ -92,7 +99,8 @@ def test_a_store_without_expiry_answers_ttl_unsupported(tmp_path: Path) -> None:
             assert store.supports_ttl is False
             with pytest.raises(UnsupportedOperation, match="supports_ttl"):
                 store.set("k", b"w", ttl=5)
-            assert store["k"] == b"v" and store.ttl("k") is None
+            assert store["k"] == b"v"
+            assert store.ttl("k") is None
 
 
 def test_the_client_asks_the_capabilities_once_and_checks_a_ttl_first() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nstore.errors import ConfigurationError, StoreClosed
-from nstore.stores._http_requests import ClientConfig, Retry, too_large
+from nstore.stores._http_config import ClientConfig, Retry, too_large
 
 __all__ = ["AsyncConnectionPool", "AsyncResponse", "ProtocolError"]
 

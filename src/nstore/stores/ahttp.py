@@ -15,6 +15,7 @@ from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.astore import AsyncStore
 from nstore.stores._ahttp_pool import AsyncConnectionPool, AsyncResponse
 from nstore.stores._http_coalesce import Coalescer
+from nstore.stores._http_config import client_config, target
 from nstore.stores._http_pool import ConnectionPool
 from nstore.stores._http_requests import (
     BATCH_KEYS,
@@ -25,13 +26,11 @@ from nstore.stores._http_requests import (
     ServerCapabilities,
     batch_pairs,
     chunks,
-    client_config,
     decode_batch,
     decode_capabilities,
     decode_page,
     decode_ttl,
     plain_cannot_list,
-    target,
 )
 
 __all__ = ["AsyncHTTPStore"]

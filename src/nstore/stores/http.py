@@ -8,6 +8,7 @@ from typing import Literal
 from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.errors import ConfigurationError
 from nstore.store import KeyPage, Store, check_limit
+from nstore.stores._http_config import client_config, target
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_requests import (
     BATCH_KEYS,
@@ -20,13 +21,11 @@ from nstore.stores._http_requests import (
     batch_pairs,
     check_page_size,
     chunks,
-    client_config,
     decode_batch,
     decode_capabilities,
     decode_page,
     decode_ttl,
     plain_cannot_list,
-    target,
 )
 
 __all__ = ["HTTPStore"]
