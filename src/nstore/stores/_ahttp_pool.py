@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from nstore.errors import ConfigurationError, StoreClosed
 from nstore.stores._http_config import ClientConfig, Retry, too_large
+from nstore.stores._http_requests import Req
 
 __all__ = ["AsyncConnectionPool", "AsyncResponse", "ProtocolError"]
 
@@ -58,18 +59,12 @@ class AsyncConnectionPool:
         self._idle: list[tuple[Connection, float]] = []
         self.closed = False
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        idempotent: bool = True,
-    ) -> AsyncResponse:
-        """Send a request and read the whole response, retrying idempotent ones with backoff."""
-        retry = Retry(self.config, method, path, idempotent)
-        while (delay := retry.after(outcome := await self._attempt(method, path, body, headers))) is not None:
+    async def request(self, req: Req, headers: Mapping[str, str]) -> AsyncResponse:
+        """Send ``req`` with ``headers`` and read the whole response, retrying as :class:`Retry` says."""
+        retry = Retry(self.config, req.method, req.path, req.idempotent)
+        while (
+            delay := retry.after(outcome := await self._attempt(req.method, req.path, req.body, headers))
+        ) is not None:
             await asyncio.sleep(delay)
         return retry.result(outcome)
 

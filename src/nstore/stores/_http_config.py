@@ -16,6 +16,7 @@ from nstore.errors import ConfigurationError, StoreUnavailable, ValueTooLarge
 __all__ = [
     "RETRY_STATUSES",
     "ClientConfig",
+    "ClientOptions",
     "Retry",
     "Target",
     "backoff_delay",
@@ -60,37 +61,38 @@ class ClientConfig:
     backoff: float
 
 
-def client_config(
-    parts: SplitResult,
-    host: str,
-    *,
-    timeout: float,
-    connect_timeout: float,
-    max_response: int,
-    retries: int,
-    backoff: float,
-) -> ClientConfig:
+class ClientOptions(NamedTuple):
+    """The connection options of HTTPStore and AsyncHTTPStore, as given (see :class:`~nstore.HTTPStore`)."""
+
+    timeout: float
+    connect_timeout: float
+    max_response: int
+    retries: int
+    backoff: float
+
+
+def client_config(found: Target, options: ClientOptions) -> ClientConfig:
     """The pool settings of an HTTP store, each checked (ConfigurationError names the bad one)."""
-    given: tuple[tuple[str, object], ...] = (
-        ("timeout", timeout),
-        ("connect_timeout", connect_timeout),
-        ("backoff", backoff),
-    )
-    for name, seconds in given:
+    given = options._asdict()
+    for name in ("timeout", "connect_timeout", "backoff"):
+        seconds: object = given[name]
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
-            raise ConfigurationError(
-                f"Expected a number of seconds >= 0 for {name}. Got {seconds!r} instead."
-            )
-    for name, count, least in (("max_response", max_response, 1), ("retries", retries, 0)):
+            raise ConfigurationError(f"Expected a number of seconds >= 0 for {name}. Got {seconds!r}.")
+    for name, least in (("max_response", 1), ("retries", 0)):
+        count: object = given[name]
         if type(count) is not int or count < least:
             raise ConfigurationError(f"Expected an integer >= {least} for {name}. Got {count!r} instead.")
+    parts = found.parts
     try:
         port = parts.port
     except ValueError:
         raise ConfigurationError(f"Expected a port from 0 to 65535 in {parts.geturl()!r}.") from None
-    url = f"{parts.scheme}://{parts.netloc}"
     return ClientConfig(
-        parts.scheme, host, port, url, timeout, connect_timeout, max_response, retries, backoff
+        parts.scheme,
+        found.host,
+        port,
+        f"{parts.scheme}://{parts.netloc}",
+        *options,
     )
 
 

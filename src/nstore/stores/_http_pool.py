@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from nstore.errors import StoreClosed
 from nstore.stores._http_config import ClientConfig, Retry, too_large
+from nstore.stores._http_requests import Req
 
 __all__ = ["ConnectionPool", "Response"]
 
@@ -72,18 +73,12 @@ class ConnectionPool:
         for conn, _ in idle:
             conn.close()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        idempotent: bool = True,
-    ) -> Response:
-        """Send a request and read the whole response, retrying idempotent ones with backoff."""
-        retry = Retry(self.config, method, path, idempotent)
-        while (delay := retry.after(outcome := self._attempt(method, path, body, headers))) is not None:
+    def request(self, req: Req, headers: Mapping[str, str]) -> Response:
+        """Send ``req`` with ``headers`` and read the whole response, retrying as :class:`Retry` says."""
+        retry = Retry(self.config, req.method, req.path, req.idempotent)
+        while (
+            delay := retry.after(outcome := self._attempt(req.method, req.path, req.body, headers))
+        ) is not None:
             time.sleep(delay)
         return retry.result(outcome)
 

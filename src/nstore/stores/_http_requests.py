@@ -25,7 +25,7 @@ from nstore.errors import (
     ValueTooLarge,
 )
 from nstore.store import item_pairs
-from nstore.stores._http_config import R, Target
+from nstore.stores._http_config import ClientConfig, ClientOptions, R, Target, client_config, target
 from nstore.stores._http_wire import etag, key_path, problem_code
 from nstore.stores._keys import invalid_key, key_bytes
 from nstore.stores._values import as_bytes
@@ -89,12 +89,25 @@ def decode_capabilities(status: int, body: bytes) -> ServerCapabilities:
 
 
 class HTTPCapabilities:
-    """Mixin: the capabilities of HTTPStore and AsyncHTTPStore. Remote; listing by prefix and
-    atomic conditional writes are the server's (``api="plain"`` lists nothing); per-key expiry
-    is the store's behind the server, asked once per client (:meth:`server_capabilities`)."""
+    """Mixin: what HTTPStore and AsyncHTTPStore are set up with, and their capabilities. Remote;
+    listing by prefix and atomic conditional writes are the server's (``api="plain"`` lists
+    nothing); per-key expiry is the store's behind the server, asked once per client
+    (:meth:`server_capabilities`)."""
 
-    __slots__ = ()
     api: str
+    url: str  # for repr and messages (never holds a token)
+    _req: Requests
+    _server: ServerCapabilities | None  # None until asked
+
+    def _setup(self, url: str, token: str | None, api: str, options: ClientOptions) -> ClientConfig:
+        """Check the URL, api and options; keep what requests need; the pool's settings."""
+        found = target(url, api)
+        config = client_config(found, options)
+        self.api = api
+        self.url = found.url
+        self._req = Requests(found, token, config.url)
+        self._server = None if api == "nstore" else ServerCapabilities()
+        return config
 
     def server_capabilities(self) -> ServerCapabilities:
         raise NotImplementedError

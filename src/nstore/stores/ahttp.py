@@ -15,14 +15,13 @@ from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.astore import AsyncStore
 from nstore.stores._ahttp_pool import AsyncConnectionPool, AsyncResponse
 from nstore.stores._http_coalesce import Coalescer
-from nstore.stores._http_config import client_config, target
+from nstore.stores._http_config import ClientOptions
 from nstore.stores._http_pool import ConnectionPool
 from nstore.stores._http_requests import (
     BATCH_KEYS,
     PAGE,
     HTTPCapabilities,
     Req,
-    Requests,
     ServerCapabilities,
     batch_pairs,
     chunks,
@@ -81,52 +80,32 @@ class AsyncHTTPStore(HTTPCapabilities, AsyncStore[str, bytes]):
         max_connections: int = 50,
         coalesce: bool = True,
     ) -> None:
-        parts, host, _, _, self.url = found = target(url, api)
-        self.api = api
-        self._config = client_config(
-            parts,
-            host,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_response=max_response,
-            retries=retries,
-            backoff=backoff,
-        )
-        self._req = Requests(found, token, self._config.url)
+        options = ClientOptions(timeout, connect_timeout, max_response, retries, backoff)
+        self._config = self._setup(url, token, api, options)
         self._pool = AsyncConnectionPool(self._config, max_connections=max_connections)
-        self._server: ServerCapabilities | None = None
         self._coalescer = Coalescer(self._get, self._get_many) if coalesce and api == "nstore" else None
 
     async def _send(self, req: Req) -> AsyncResponse:
-        pool_response = await self._pool.request(
-            req.method, req.path, req.body, self._req.headers_of(req), idempotent=req.idempotent
-        )
-        return self._req.checked(req, pool_response)
+        return self._req.checked(req, await self._pool.request(req, self._req.headers_of(req)))
 
     def server_capabilities(self) -> ServerCapabilities:
         """What the server says of its store, asked once and kept; blocks the first time (see
         :meth:`load_capabilities`)."""
         if self._server is None:
-            if self.api != "nstore":
-                self._server = ServerCapabilities()
-            else:
-                pool = ConnectionPool(self._config, max_idle=0)
-                req = self._req.capabilities()
-                try:
-                    response = self._req.checked(req, pool.request("GET", req.path, None, self._req.headers))
-                finally:
-                    pool.close()
-                self._server = decode_capabilities(response.status, response.body)
+            pool = ConnectionPool(self._config, max_idle=0)
+            req = self._req.capabilities()
+            try:
+                response = self._req.checked(req, pool.request(req, self._req.headers))
+            finally:
+                pool.close()
+            self._server = decode_capabilities(response.status, response.body)
         return self._server
 
     async def load_capabilities(self) -> ServerCapabilities:
         """Ask the server what its store can do (once), without blocking the event loop."""
         if self._server is None:
-            if self.api != "nstore":
-                self._server = ServerCapabilities()
-            else:
-                response = await self._send(self._req.capabilities())
-                self._server = decode_capabilities(response.status, response.body)
+            response = await self._send(self._req.capabilities())
+            self._server = decode_capabilities(response.status, response.body)
         return self._server
 
     # -- single keys -------------------------------------------------------------------------------

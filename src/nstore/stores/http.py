@@ -8,7 +8,7 @@ from typing import Literal
 from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.errors import ConfigurationError
 from nstore.store import KeyPage, Store, check_limit
-from nstore.stores._http_config import client_config, target
+from nstore.stores._http_config import ClientOptions
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_requests import (
     BATCH_KEYS,
@@ -16,7 +16,6 @@ from nstore.stores._http_requests import (
     HTTPCapabilities,
     Page,
     Req,
-    Requests,
     ServerCapabilities,
     batch_pairs,
     check_page_size,
@@ -78,35 +77,17 @@ class HTTPStore(HTTPCapabilities, Store[str, bytes]):
         page_size: int = PAGE,
     ) -> None:
         self.page_size = check_page_size(page_size)
-        parts, host, _, _, self.url = found = target(url, api)
-        self.api = api
-        config = client_config(
-            parts,
-            host,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_response=max_response,
-            retries=retries,
-            backoff=backoff,
-        )
-        self._req = Requests(found, token, config.url)
-        self._pool = ConnectionPool(config)
-        self._server: ServerCapabilities | None = None
+        options = ClientOptions(timeout, connect_timeout, max_response, retries, backoff)
+        self._pool = ConnectionPool(self._setup(url, token, api, options))
 
     def _send(self, req: Req) -> Response:
-        pool_response = self._pool.request(
-            req.method, req.path, req.body, self._req.headers_of(req), idempotent=req.idempotent
-        )
-        return self._req.checked(req, pool_response)
+        return self._req.checked(req, self._pool.request(req, self._req.headers_of(req)))
 
     def server_capabilities(self) -> ServerCapabilities:
         """What the server says of its store (``GET /v1/capabilities``), asked once and kept."""
         if self._server is None:
-            if self.api != "nstore":
-                self._server = ServerCapabilities()
-            else:
-                response = self._send(self._req.capabilities())
-                self._server = decode_capabilities(response.status, response.body)
+            response = self._send(self._req.capabilities())
+            self._server = decode_capabilities(response.status, response.body)
         return self._server
 
     # -- single keys ----------------------------------------------------------------------------
