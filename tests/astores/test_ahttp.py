@@ -114,3 +114,23 @@ def test_a_server_that_never_answers_times_out() -> None:
                 await store.get("k")
 
     asyncio.run(main())
+
+
+def test_capabilities_are_asked_once_without_blocking_the_loop() -> None:
+    async def main(url: str) -> None:
+        async with AsyncHTTPStore(url) as store:
+            capabilities = await store.load_capabilities()
+            assert capabilities.supports_ttl
+            assert store.supports_ttl  # kept: no request now
+            await store.set("k", b"v", ttl=600)
+            left = await store.ttl("k")
+            assert left is not None
+            assert 500 < left <= 600
+            await store.touch("k", ttl=None)
+            assert await store.ttl("k") is None
+        fresh = AsyncHTTPStore(url)
+        assert fresh.supports_ttl  # the first read asks, blocking once
+        await fresh.aclose()
+
+    with serve_in_thread(MemoryStore[str, bytes]()) as server:
+        asyncio.run(main(server.url))
