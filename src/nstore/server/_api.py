@@ -56,6 +56,16 @@ _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _PLAIN_ENDPOINTS = (KEYS, "/v1/batch", "/v1/capabilities", "/v1/ttl")
 
 
+#: The endpoints without a key: their name and the methods they take.
+_ENDPOINTS = {
+    KEYS: ("list", "GET, HEAD"),
+    "/v1/batch": ("batch", "POST"),
+    "/v1/health": ("health", "GET, HEAD"),
+    "/v1/openapi.json": ("openapi", "GET, HEAD"),
+    "/v1/capabilities": ("capabilities", "GET, HEAD"),
+}
+
+
 class Settings:
     """What both apps are configured with: the checks of a request's head, and its limits."""
 
@@ -107,14 +117,7 @@ def route(guard: Guard, environ: dict[str, Any], max_key_length: int) -> Route:
                 require_write(access)
             endpoint = f"{method.lower()}-{name}" if method != "HEAD" else "get-key"
             return Route(endpoint, key, access, method == "PUT")
-    endpoints = {
-        KEYS: ("list", "GET, HEAD"),
-        "/v1/batch": ("batch", "POST"),
-        "/v1/health": ("health", "GET, HEAD"),
-        "/v1/openapi.json": ("openapi", "GET, HEAD"),
-        "/v1/capabilities": ("capabilities", "GET, HEAD"),
-    }
-    found = endpoints.get(path)
+    found = _ENDPOINTS.get(path)
     if found is None:
         raise Problem(404, "not-found", "No such endpoint; see /v1/openapi.json.")
     name, allowed = found
