@@ -1,13 +1,15 @@
 """The async API against its baselines, on a redis-server this script starts and SQLite in a temp dir.
 
-Run with ``python -m benchmarks.bench_async [--rounds N]``. Every variant runs interleaved with its
-baseline in each round, in one event loop, on the same keys; the table shows the median time per
-operation and the median (and range) of the per-round ratios.
+Run with ``python -m benchmarks.bench_async [--rounds N] [--redis-only]``. Every variant runs
+interleaved with its baseline in each round, in one event loop, on the same keys; the table shows
+the median time per operation and the median (and range) of the per-round ratios.
 
 Rows:
 - AsyncRedisStore GET / SET vs bare ``redis.asyncio`` (target: at most 1.15x);
 - 1,000 gets with ``asyncio.gather`` vs the same gets awaited one by one (target: >= 5x faster),
-  and vs 1,000 gathered gets of bare ``redis.asyncio`` (the store's cost under concurrency);
+  vs 1,000 gathered gets of bare ``redis.asyncio`` (each on a pooled connection of its own), and
+  vs one bare ``redis.asyncio`` pipeline of the 1,000 GETs built by hand (the floor: the store
+  sends gathered gets together, so it comes near it);
 - AsyncAdapter(SQLiteStore) get vs aiosqlite's own SELECT on the same table (target: >= 2x faster);
 - AsyncAdapter get_many of 100 vs one get through the adapter: one thread hop either way;
 - AsyncAdapter(MemoryStore) get vs AsyncMemoryStore get: the cost of the thread hop itself;
@@ -88,6 +90,12 @@ async def _redis_rows(url: str, opened: list[Callable[[], Awaitable[object]]]) -
     async def bare_gathered() -> None:
         await asyncio.gather(*(bounded.get(k) for k in KEYS))
 
+    async def bare_pipeline() -> None:
+        pipe = bare.pipeline(transaction=False)
+        for k in KEYS:
+            pipe.get(k)
+        await pipe.execute()
+
     async def one_by_one() -> None:
         for k in KEYS:
             await store.get(k)
@@ -135,6 +143,15 @@ async def _redis_rows(url: str, opened: list[Callable[[], Awaitable[object]]]) -
             gathered,
             bare_gathered,
             "(store's cost)",
+            repeat=3,
+        ),
+        Row(
+            "redis: 1,000 gets, gather",
+            "bare pipeline of 1,000",
+            1000,
+            gathered,
+            bare_pipeline,
+            "(the floor)",
             repeat=3,
         ),
         Row(
@@ -222,9 +239,11 @@ def _print(rows: list[Row]) -> None:
         )
 
 
-async def _main(rounds: int, url: str, directory: Path) -> None:
+async def _main(rounds: int, url: str, directory: Path, redis_only: bool) -> None:
     opened: list[Callable[[], Awaitable[object]]] = []
-    rows = [*await _redis_rows(url, opened), *await _sqlite_rows(directory, opened)]
+    rows = [*await _redis_rows(url, opened)]
+    if not redis_only:
+        rows += await _sqlite_rows(directory, opened)
     await _measure(rows, 1)  # warm-up: connections, caches
     for row in rows:
         row.times[0].clear()
@@ -241,6 +260,7 @@ async def _main(rounds: int, url: str, directory: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--redis-only", action="store_true", help="only the AsyncRedisStore rows")
     args = parser.parse_args(argv)
     problem = missing_binaries()
     if problem:
@@ -248,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     with temporary_directory() as directory, tempfile.TemporaryDirectory() as sqlite_dir:
         server = RedisServer(directory)
         try:
-            asyncio.run(_main(args.rounds, server.url, Path(sqlite_dir)))
+            asyncio.run(_main(args.rounds, server.url, Path(sqlite_dir), args.redis_only))
         finally:
             server.kill()
 

@@ -10,7 +10,10 @@ and the median of the per-round ratios.
    behind granian (over the same app, a reference), and for ``nstore serve``'s default store, a
    SQLiteStore (durability "normal"), behind each, against the stdlib ``ThreadingHTTPServer``
    (TCP_NODELAY on) over a dict. Targets: MemoryStore 3x; SQLite GET 3x, PUT 2x, and at least
-   granian's figure for the same store. ``--latency`` adds p99 latencies at -c16 and -c256.
+   granian's figure for the same store. Each row also gives the server process's CPU time per
+   request (user and system, so the kernel's work on its sockets counts), which moves much less
+   with the machine's load than requests/s do. ``--part latency`` gives p99 latencies at -c16
+   and -c256.
 0. Parsers (``--part parsers``): microseconds to parse a request head, nstore's strict parser
    against httptools (llhttp) and h11.
 2. Client: HTTPStore ``store[k]`` / ``store[k] = v`` against a bare ``http.client`` keep-alive
@@ -21,6 +24,7 @@ and the median of the per-round ratios.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import importlib.util
 import os
@@ -57,9 +61,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) used so far by a process and its descendants, threads that
+    have ended included; None off Linux."""
+    try:
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                    stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, time
+    except OSError:
+        return None
+    family = {pid}
+    for _ in range(3):  # granian serves from worker processes, children of the one started
+        family |= {child for child, (parent, _) in stats.items() if parent in family}
+    total = sum(stats[member][1] for member in family if member in stats)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server_process(kind: str) -> Iterator[str]:
-    """Start a server process; yield its URL; stop it."""
+def server_process(kind: str, pids: list[int] | None = None) -> Iterator[str]:
+    """Start a server process; yield its URL; stop it. Its pid is appended to ``pids``."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks._http_servers", kind, str(port)],
@@ -67,6 +90,8 @@ def server_process(kind: str) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    if pids is not None:
+        pids.append(process.pid)
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -154,31 +179,39 @@ def _target(kind: str, method: str) -> float:
 
 
 def bench_servers(rounds: int, seconds: float, servers: tuple[str, ...] = SERVERS) -> str:
+    """Requests/s of each server against the baseline, interleaved, and the server's CPU time
+    per request (user and system time of its process, kernel work for its sockets included),
+    which depends much less than requests/s on what else the machine runs."""
     use_wrk = shutil.which("wrk") is not None
     rates: dict[tuple[str, str], list[float]] = {}
     ratios: dict[tuple[str, str], list[float]] = {}
+    costs: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(rounds):
             for method in ("GET", "PUT"):
                 this_round = {}
                 for kind in servers:
-                    with server_process(kind) as url:
-                        load = (
-                            wrk(
-                                url + ("/x" if kind == "baseline" else "/v1/keys/" + KEY),
-                                method,
-                                seconds,
-                                Path(tmp),
-                            )
-                            if use_wrk
-                            else loopback_load(
-                                url + ("/x" if kind == "baseline" else "/v1/keys/" + KEY), method, seconds
-                            )
-                        )
+                    pids: list[int] = []
+                    with server_process(kind, pids) as url:
+                        path = url + ("/x" if kind == "baseline" else "/v1/keys/" + KEY)
+                        before = cpu_seconds(pids[0])
+                        if use_wrk:
+                            load = wrk(path, method, seconds, Path(tmp))
+                        else:
+                            load = loopback_load(path, method, seconds)
+                        after = cpu_seconds(pids[0])
                     this_round[kind] = load
                     rates.setdefault((kind, method), []).append(load)
+                    if before is not None and after is not None:
+                        costs.setdefault((kind, method), []).append((after - before) / (load * seconds))
                 for kind in servers:
                     ratios.setdefault((kind, method), []).append(this_round[kind] / this_round["baseline"])
+
+    def cost(kind: str, method: str) -> str:
+        if (kind, method) not in costs:
+            return "-"
+        return f"{statistics.median(costs[kind, method]) * 1e6:.1f} us"
+
     rows = [
         [
             kind,
@@ -186,6 +219,7 @@ def bench_servers(rounds: int, seconds: float, servers: tuple[str, ...] = SERVER
             fmt(statistics.median(rates[kind, method])),
             f"{statistics.median(ratios[kind, method]):.2f}x",
             f"{min(ratios[kind, method]):.2f}-{max(ratios[kind, method]):.2f}x",
+            cost(kind, method),
             "-"
             if kind == "baseline" or kind in COMPARATORS
             else f"{_target(kind, method):g}x: "
@@ -197,8 +231,8 @@ def bench_servers(rounds: int, seconds: float, servers: tuple[str, ...] = SERVER
     generator = (
         "wrk -t2 -c16" if use_wrk else "the script's loopback generator (wrk not found): 2 x 8 connections"
     )
-    return f"Load: {generator}, {seconds:g} s per run, {rounds} rounds\n" + table(
-        ["server", "method", "requests/s", "vs baseline", "spread", "target"], rows
+    return f"Load: {generator}, {seconds:g} s per run, {rounds} rounds, {_load_average()}\n" + table(
+        ["server", "method", "requests/s", "vs baseline", "spread", "server CPU/request", "target"], rows
     )
 
 
@@ -219,7 +253,14 @@ def bench_latency(rounds: int, seconds: float, servers: tuple[str, ...]) -> str:
         for method in ("GET", "PUT")
         for kind in servers
     ]
-    return table(["server", "method", "p99 at -c16", "p99 at -c256"], rows)
+    return f"{rounds} rounds, {_load_average()}\n" + table(
+        ["server", "method", "p99 at -c16", "p99 at -c256"], rows
+    )
+
+
+def _load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} at the end"
 
 
 def bench_parsers(rounds: int) -> str:

@@ -6,6 +6,7 @@ operation over the rounds and the median of the per-round ratios to the baseline
 
 Rows:
 - single GET / SET: ``store[k]`` vs ``redis.Redis.get`` (target: at most 1.15x the bare client);
+- expiry: ``set(ttl=)``, ``ttl(k)``, ``touch(k, ttl=)`` vs ``set(px=)``, ``pttl``, ``pexpire``;
 - 100 keys: ``get_many``/``set_many`` vs 100 single ``store[k]`` calls (target: at least 10x faster);
 - the same on the cluster (bare ``RedisCluster`` for the single-key baseline);
 - a typed pipeline ``Msgspec(User) | Zstd()`` over RedisStore vs the plain bytes store.
@@ -87,6 +88,25 @@ def _rows(label: str, store: RedisStore, bare: Any) -> list[Row]:
             1,
             lambda: store.__setitem__(key, VALUE),
             lambda: bare.set(key, VALUE),
+            "<= 1.15x",
+        ),
+        Row(
+            f"{label}: SET, ttl=60",
+            "redis-py set(px=)",
+            1,
+            lambda: store.set(key, VALUE, ttl=60),
+            lambda: bare.set(key, VALUE, px=60_000),
+            "<= 1.15x",
+        ),
+        Row(
+            f"{label}: ttl(k)", "redis-py pttl", 1, lambda: store.ttl(key), lambda: bare.pttl(key), "<= 1.15x"
+        ),
+        Row(
+            f"{label}: touch(k, ttl=60)",
+            "redis-py pexpire",
+            1,
+            lambda: store.touch(key, ttl=60),
+            lambda: bare.pexpire(key, 60_000),
             "<= 1.15x",
         ),
         Row(

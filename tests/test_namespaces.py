@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
 import pydantic
 import pytest
 
-from nstore import MemoryStore, Store
+from nstore import AsyncNamespaces, MemoryStore, Store
 from nstore._compat import Mode
 from nstore._target import Target
 from nstore.codecs import Base64, Codec, Msgspec, Pickle, Pydantic, Utf8, Zlib, Zstd
@@ -25,6 +26,7 @@ from nstore.errors import (
 from nstore.namespaces import Manifest, Namespaces
 from nstore.stores.sqlite import SQLiteStore
 from nstore.wrappers import LoggingStore
+from tests.namespaces_apis import APIS, namespaces_for, namespaces_over
 
 
 class User(msgspec.Struct):
@@ -56,14 +58,25 @@ AccountWithNote = pydantic.create_model(
 AccountIdAsText = pydantic.create_model("Account", __module__=__name__, id=(str, ...), owner=(str, ...))
 
 
-@pytest.fixture
-def db() -> Namespaces:
-    return Namespaces(MemoryStore[str, bytes]())
+@pytest.fixture(params=APIS)
+def db(request: pytest.FixtureRequest) -> Iterator[Namespaces]:
+    with namespaces_for(request.param, request) as db:
+        yield db
+
+
+Over = Callable[[Store[str, bytes]], Namespaces]
+
+
+@pytest.fixture(params=["sync", "async"])
+def over(request: pytest.FixtureRequest) -> Iterator[Over]:
+    """Namespaces over a sync store the test makes: directly, or async through AsyncAdapter."""
+    with namespaces_over(request.param) as over:
+        yield over
 
 
 def test_typed_namespaces_share_one_store(db: Namespaces) -> None:
     users = db.namespace("users", Msgspec(User) | Zstd())
-    sessions = db.namespace("sessions", Pickle(Session))
+    sessions = db.namespace("sessions", Pickle(Session), trusted=True)  # unsigned pickle, remote or not
     users["ada"] = User("Ada", 36)
     sessions["s1"] = Session("t0k")
     assert users["ada"] == User("Ada", 36)
@@ -87,7 +100,7 @@ class _Collect(logging.Handler):
         self.records.append(record)
 
 
-def test_listing_a_namespace_lists_only_its_prefix() -> None:
+def test_listing_a_namespace_lists_only_its_prefix(over: Over) -> None:
     backing = MemoryStore[str, bytes]()
     logger = logging.getLogger("tests.namespaces.listing")
     logger.setLevel(logging.DEBUG)
@@ -95,7 +108,7 @@ def test_listing_a_namespace_lists_only_its_prefix() -> None:
     records = handler.records
     logger.addHandler(handler)
     try:
-        db = Namespaces(LoggingStore(backing, logger))
+        db = over(LoggingStore(backing, logger))
         users = db.namespace("users", Utf8())
         db.namespace("users2", Utf8())["x"] = "other"
         users["a"] = "1"
@@ -109,9 +122,9 @@ def test_listing_a_namespace_lists_only_its_prefix() -> None:
     assert all(prefix.startswith("users/0/") for prefix in listings)
 
 
-def test_listing_is_served_by_the_backing_store_prefix(tmp_path: Path) -> None:
+def test_listing_is_served_by_the_backing_store_prefix(tmp_path: Path, over: Over) -> None:
     with SQLiteStore(tmp_path / "ns.db") as backing:
-        db = Namespaces(backing)
+        db = over(backing)
         notes = db.namespace("notes", Utf8() | Zlib())
         notes.set_many({f"n{i}": "x" * i for i in range(50)})
         db.namespace("other", Utf8())["n1"] = "not a note"
@@ -217,13 +230,13 @@ def test_pydantic_evolution(db: Namespaces) -> None:
 # -- untyped opening ---------------------------------------------------------------------------------
 
 
-def test_open_rebuilds_the_chain_from_the_manifest(tmp_path: Path) -> None:
+def test_open_rebuilds_the_chain_from_the_manifest(tmp_path: Path, over: Over) -> None:
     with SQLiteStore(tmp_path / "ns.db") as backing:
-        db = Namespaces(backing)
+        db = over(backing)
         db.namespace("users", Msgspec(User) | Zstd())["ada"] = User("Ada", 36)
         db.namespace("names", Utf8() | Base64() | Utf8())["x"] = "ünï"
     with SQLiteStore(tmp_path / "ns.db") as backing:
-        tool = Namespaces(backing)
+        tool = over(backing)
         assert sorted(tool.namespaces()) == ["names", "users"]
         assert tool.open("users")["ada"] == User("Ada", 36)
         assert tool.open("names")["x"] == "ünï"
@@ -256,8 +269,15 @@ def test_bad_names_are_refused(db: Namespaces, name: str) -> None:
 def test_bad_arguments(db: Namespaces) -> None:
     with pytest.raises(ConfigurationError, match="codec chain"):
         db.namespace("x", "utf8")  # type: ignore[arg-type]  # the point of the test
+
+
+def test_the_backing_store_must_be_a_store_of_the_api() -> None:
     with pytest.raises(ConfigurationError, match="Store"):
         Namespaces({})  # type: ignore[arg-type]  # the point of the test
+    with pytest.raises(ConfigurationError, match="Expected an AsyncStore"):
+        AsyncNamespaces({})  # type: ignore[arg-type]  # the point of the test
+    with pytest.raises(ConfigurationError, match=r"a sync Store goes through nstore\.AsyncAdapter"):
+        AsyncNamespaces(MemoryStore[str, bytes]())  # type: ignore[arg-type]  # the point of the test
 
 
 def test_namespace_names_cannot_reach_each_other(db: Namespaces) -> None:

@@ -4,17 +4,18 @@ decode, for msgspec and pydantic; and namespaces that evolve, roll back and refu
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 import pydantic
 import pytest
 
-from nstore import MemoryStore
 from nstore._compat import MODES, Mode, check_mode, compatibility_problems, read_problems
 from nstore.codecs import Codec, Msgspec, Pydantic, schema_fingerprint
 from nstore.errors import CodecError, ConfigurationError, ManifestMismatch
 from nstore.namespaces import Namespaces
+from tests.namespaces_apis import APIS, namespaces_for
 
 Fields = list[tuple[str, Any, Any]]  # (name, type, default or ... for required)
 REQUIRED: Any = ...
@@ -170,9 +171,10 @@ NO_AGE = msgspec.defstruct("User", [("name", str)], module=__name__)
 AGE_TEXT = msgspec.defstruct("User", [("name", str), ("age", str, "")], module=__name__)
 
 
-@pytest.fixture
-def db() -> Namespaces:
-    return Namespaces(MemoryStore[str, bytes]())
+@pytest.fixture(params=APIS)
+def db(request: pytest.FixtureRequest) -> Iterator[Namespaces]:
+    with namespaces_for(request.param, request) as db:
+        yield db
 
 
 def test_a_rolled_back_deploy_opens_again(db: Namespaces) -> None:

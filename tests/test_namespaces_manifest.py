@@ -4,6 +4,7 @@ records raise CorruptManifest naming the field, and never delete or hide values.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,16 +14,17 @@ from nstore._manifest import decode_manifest
 from nstore.codecs import Msgspec, Utf8, Zlib
 from nstore.errors import CorruptManifest, CorruptStore, NamespaceError
 from nstore.namespaces import Namespaces
+from tests.namespaces_apis import APIS, namespaces_for
 from tests.test_namespaces import User
 
 KEY = "_nstore/namespaces/users"
 
 
-@pytest.fixture
-def db() -> Namespaces:
-    db = Namespaces(MemoryStore[str, bytes]())
-    db.namespace("users", Msgspec(User)).set_many({"ada": User("Ada", 36), "bob": User("Bob", 40)})
-    return db
+@pytest.fixture(params=APIS)
+def db(request: pytest.FixtureRequest) -> Iterator[Namespaces]:
+    with namespaces_for(request.param, request) as db:
+        db.namespace("users", Msgspec(User)).set_many({"ada": User("Ada", 36), "bob": User("Bob", 40)})
+        yield db
 
 
 def edit(db: Namespaces, key: str = KEY, **fields: Any) -> None:

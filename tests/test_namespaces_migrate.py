@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from nstore import MemoryStore
 from nstore._manifest import Migration
 from nstore._target import Target
 from nstore.codecs import Msgspec, Zlib, Zstd
@@ -20,6 +20,7 @@ from nstore.errors import ManifestMismatch, MigrationError, MigrationFailed
 from nstore.namespaces import Namespaces
 from nstore.stores.sqlite import SQLiteStore
 from tests import test_namespaces
+from tests.namespaces_apis import APIS, namespaces_for, namespaces_over
 from tests.test_namespaces import User, UserWithEmail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,12 +29,12 @@ NEW = Msgspec(User, format="json") | Zlib()
 USERS = {f"user{i:04d}": User(f"name {i}", i % 90) for i in range(600)}
 
 
-@pytest.fixture
-def db() -> Namespaces:
-    db = Namespaces(MemoryStore[str, bytes]())
-    db.namespace("users", OLD).set_many(USERS)
-    db.namespace("other", Zlib())["keep"] = b"untouched"
-    return db
+@pytest.fixture(params=APIS)
+def db(request: pytest.FixtureRequest) -> Iterator[Namespaces]:
+    with namespaces_for(request.param, request) as db:
+        db.namespace("users", OLD).set_many(USERS)
+        db.namespace("other", Zlib())["keep"] = b"untouched"
+        yield db
 
 
 def test_migrate_re_encodes_every_value(db: Namespaces) -> None:
@@ -142,6 +143,7 @@ CHILD = """
 import sys, time
 from nstore.codecs import Msgspec, Zlib
 from nstore.namespaces import Namespaces
+from tests.namespaces_apis import APIS, namespaces_for, namespaces_over
 from nstore.stores.sqlite import SQLiteStore
 from tests.test_namespaces import User
 
@@ -154,6 +156,27 @@ def progress(done, total):
 db.migrate("users", Msgspec(User, format="json") | Zlib(), progress=progress, batch_size=40)
 print("finished", flush=True)
 """
+
+# The same migration on the async API, SQLite through the adapter's thread pool.
+ASYNC_CHILD = """
+import asyncio, sys, time
+from nstore import AsyncAdapter, AsyncNamespaces
+from nstore.codecs import Msgspec, Zlib
+from nstore.stores.sqlite import SQLiteStore
+from tests.test_namespaces import User
+
+def progress(done, total):
+    print(done, total, flush=True)
+    time.sleep(0.005)
+
+async def main():
+    db = AsyncNamespaces(AsyncAdapter(SQLiteStore(sys.argv[1], durability="full")))
+    await db.migrate("users", Msgspec(User, format="json") | Zlib(), progress=progress, batch_size=40)
+    print("finished", flush=True)
+
+asyncio.run(main())
+"""
+CHILDREN = {"sync": CHILD, "async": ASYNC_CHILD}
 
 
 @pytest.fixture
@@ -186,9 +209,12 @@ def kill_midway(tmp_path: Path, path: Path, after: int, source: str = CHILD) -> 
     return lines
 
 
+@pytest.mark.parametrize("child", ["sync", "async"])
 @pytest.mark.parametrize("after", [0, 200, 560])
-def test_killed_migration_resumes_with_every_value(tmp_path: Path, on_disk: Path, after: int) -> None:
-    kill_midway(tmp_path, on_disk, after)
+def test_killed_migration_resumes_with_every_value(
+    tmp_path: Path, on_disk: Path, after: int, child: str
+) -> None:
+    kill_midway(tmp_path, on_disk, after, CHILDREN[child])  # resumed on the sync API either way
     with SQLiteStore(on_disk) as backing:
         db = Namespaces(backing)
         manifest = db.manifest("users")
@@ -211,10 +237,11 @@ def test_killed_migration_resumes_with_every_value(tmp_path: Path, on_disk: Path
         ]
 
 
-def test_killed_migration_rolls_back_with_every_value(tmp_path: Path, on_disk: Path) -> None:
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_killed_migration_rolls_back_with_every_value(tmp_path: Path, on_disk: Path, api: str) -> None:
     kill_midway(tmp_path, on_disk, 120)
-    with SQLiteStore(on_disk) as backing:
-        db = Namespaces(backing)
+    with SQLiteStore(on_disk) as backing, namespaces_over(api) as over:
+        db = over(backing)
         db.rollback("users")
         assert dict(db.namespace("users", OLD).items()) == USERS
         assert not any(k.startswith("users/1/") for k in backing)

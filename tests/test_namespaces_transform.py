@@ -3,16 +3,17 @@ checked before the switch, a failing one is reported with its key, and kill -9 t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from nstore import MemoryStore
 from nstore.codecs import Msgspec, Pydantic, Zstd
 from nstore.errors import ConfigurationError, ManifestMismatch, MigrationError, MigrationFailed
 from nstore.namespaces import Namespaces
 from nstore.stores.sqlite import SQLiteStore
+from tests.namespaces_apis import APIS, namespaces_for
 from tests.test_namespaces import Account, User
 from tests.test_namespaces_migrate import OLD, USERS, kill_midway
 
@@ -35,11 +36,11 @@ PEOPLE = {key: to_person(user) for key, user in USERS.items()}
 NEW = Msgspec(Person, format="json")
 
 
-@pytest.fixture
-def db() -> Namespaces:
-    db = Namespaces(MemoryStore[str, bytes]())
-    db.namespace("users", OLD).set_many(USERS)
-    return db
+@pytest.fixture(params=APIS)
+def db(request: pytest.FixtureRequest) -> Iterator[Namespaces]:
+    with namespaces_for(request.param, request) as db:
+        db.namespace("users", OLD).set_many(USERS)
+        yield db
 
 
 def test_a_rename_and_a_split_through_a_transform(db: Namespaces) -> None:
@@ -116,6 +117,7 @@ def test_the_old_chain_must_be_the_recorded_one(db: Namespaces) -> None:
 CHILD = """
 import sys, time
 from nstore.namespaces import Namespaces
+from tests.namespaces_apis import APIS, namespaces_for
 from nstore.stores.sqlite import SQLiteStore
 from tests.test_namespaces_transform import NEW, OLD, to_person
 

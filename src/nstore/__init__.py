@@ -26,6 +26,7 @@ from nstore.store import KeyPage, Store
 
 if TYPE_CHECKING:
     from nstore._aurls import aopen
+    from nstore.anamespaces import AsyncNamespaces
     from nstore.astore import AsyncStore
     from nstore.aview import AsyncView
     from nstore.namespaces import Namespaces
@@ -47,6 +48,7 @@ __all__ = [
     "AsyncAdapter",
     "AsyncHTTPStore",
     "AsyncMemoryStore",
+    "AsyncNamespaces",
     "AsyncRedisStore",
     "AsyncStore",
     "AsyncView",
@@ -77,6 +79,7 @@ _LAZY = {
     "AsyncAdapter": "nstore.stores._adapter",
     "AsyncHTTPStore": "nstore.stores.ahttp",
     "AsyncMemoryStore": "nstore.stores.amemory",
+    "AsyncNamespaces": "nstore.anamespaces",
     "AsyncRedisStore": "nstore.stores.aredis",
     "AsyncStore": "nstore.astore",
     "AsyncView": "nstore.aview",

@@ -1,19 +1,99 @@
 """Whether a chain may open a namespace, decided from its manifest alone (pure, no I/O).
 
-:func:`admit` is what :meth:`~nstore.namespaces.Namespaces.namespace` asks before opening; it
-returns the manifest to record (a new schema joining the namespace) or raises
-:class:`~nstore.errors.ManifestMismatch`, whose message ends with a diff and whose attributes keep
-the same facts as data. The sync namespaces call these functions, and an async layer can too.
+:func:`decide_opening` is what opening a namespace asks once its manifest is read: create the
+namespace, open it as recorded, record a new schema first, or finish removing retired
+generations first; it raises :class:`~nstore.errors.MigrationError` while a migration is in
+progress and :class:`~nstore.errors.ManifestMismatch` (through :func:`admit`) when the chain or
+schema is refused, whose message ends with a diff and whose attributes keep the same facts as
+data. :class:`~nstore.Namespaces` and :class:`~nstore.AsyncNamespaces` both ask these functions.
 """
 
 from __future__ import annotations
 
-from nstore._compat import Mode, compatibility_problems
-from nstore._manifest import Manifest
-from nstore._target import Target, diff
-from nstore.errors import ManifestMismatch
+from dataclasses import dataclass
+from typing import Any, Literal
 
-__all__ = ["admit", "check_chain", "check_reads"]
+from nstore._compat import Mode, check_mode, compatibility_problems
+from nstore._manifest import Manifest
+from nstore._target import Target, diff, local_advice
+from nstore.codecs import Codec, from_spec
+from nstore.errors import ConfigurationError, ManifestMismatch, MigrationError, SpecError
+
+__all__ = [
+    "Opening",
+    "admit",
+    "chain_argument",
+    "check_chain",
+    "check_not_migrating",
+    "check_reads",
+    "decide_opening",
+    "mode_of",
+    "rebuild",
+]
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What opening a namespace does with ``manifest``.
+
+    ``create``: record it, as the namespace is new; ``open``: open the namespace as recorded;
+    ``record``: record it (the recorded one with a new schema) in place of the one read, then
+    open; ``retire``: remove the keys of its retired generations, then read it again.
+    """
+
+    action: Literal["create", "open", "record", "retire"]
+    manifest: Manifest
+
+
+def decide_opening(name: str, manifest: Manifest | None, target: Target, mode: Mode | None) -> Opening:
+    """What opening ``name`` with ``target`` (and the declared ``mode``) does, given the manifest read."""
+    if manifest is None:
+        return Opening("create", Manifest.new(name, target, mode or "backward"))
+    check_not_migrating(manifest)
+    if manifest.retired:
+        return Opening("retire", manifest)
+    updated = admit(manifest, target, mode)
+    return Opening("open", manifest) if updated is None else Opening("record", updated)
+
+
+def chain_argument(name: str, chain: object) -> Codec[Any, bytes]:
+    """``chain`` if it is a codec chain (callers may be untyped); ConfigurationError otherwise."""
+    if not isinstance(chain, Codec):
+        raise ConfigurationError(
+            f"Expected a codec chain for namespace {name!r}. Got {type(chain).__name__}."
+        )
+    return chain
+
+
+def check_not_migrating(manifest: Manifest) -> None:
+    """Raise MigrationError, saying how to finish or undo it, while ``manifest`` records a migration."""
+    if manifest.migration is not None:
+        raise MigrationError(
+            f"Namespace {manifest.name!r} is being migrated (started {manifest.migration.started}). "
+            f"Finish it with migrate({manifest.name!r}, <the new chain>) or undo it with "
+            f"rollback({manifest.name!r}) before opening it."
+        )
+
+
+def mode_of(value: object) -> Mode:
+    """``value`` as a compatibility mode; ConfigurationError naming the modes otherwise."""
+    try:
+        return check_mode(value)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def rebuild(manifest: Manifest) -> Codec[Any, bytes]:
+    """The chain rebuilt from ``manifest``; SpecError saying what to do when it cannot be."""
+    try:
+        chain: Codec[Any, bytes] = from_spec(manifest.chain)
+    except SpecError as exc:
+        advice = local_advice(manifest.local_types)
+        if not advice:
+            raise
+        why = f"Cannot rebuild the chain of namespace {manifest.name!r}: {exc.message}"
+        raise SpecError(f"{why} {advice}") from exc
+    return chain
 
 
 def check_chain(manifest: Manifest, target: Target) -> None:

@@ -15,25 +15,31 @@ States, each recorded in the manifest before the step that depends on it:
    records ``g`` as retired and lists it in ``retired``.
 3. the keys of ``name/g/`` are deleted, then ``retired`` is cleared. If interrupted, the next
    ``namespace()`` or ``migrate()`` finishes it; readers of ``g + 1`` never see them.
+
+Written once, as steps (:mod:`nstore._steps`): the sync and the async namespaces run this code,
+each making its store calls its own way. A batch is read with one ``get_many`` and written with
+one ``set_many``; its values are decoded, transformed and encoded in one step, which the async
+shell runs in a thread when the batch's bytes are large.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from typing import Any
 
-from nstore._checks import check_reads
+from nstore._checks import check_reads, rebuild
 from nstore._manifest import Manifest, Migration, now, prefix_of
+from nstore._steps import Steps, compute, delete_many, list_keys, put, put_many, read_many
 from nstore._target import Target
-from nstore.codecs import Codec, Prefix
+from nstore.codecs import Codec
 from nstore.errors import ConfigurationError, MigrationError, MigrationFailed
-from nstore.store import Store
 
-__all__ = ["Plan", "clear_prefix", "run_migration", "undo_migration"]
+__all__ = ["Plan", "clear_prefix", "plan_of", "put_manifest", "run_migration", "undo_migration"]
 
-Write = Callable[[Manifest], object]
+Progress = Callable[[int, int], object]
 _SHOWN = 10  # failing keys named in the message (all are kept on the error, up to _KEPT)
 _KEPT = 1000
 
@@ -56,15 +62,28 @@ class Plan:
         return f"{module}:{qualname}" if module else qualname
 
 
+def plan_of(
+    chain: Codec[Any, bytes],
+    transform: Callable[[Any], Any] | None,
+    old_chain: Codec[Any, bytes] | None,
+    batch_size: object,
+) -> Plan:
+    """The plan of ``migrate(name, chain, ...)``, its arguments checked (callers may be untyped)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigurationError(f"Expected a positive integer for batch_size. Got {batch_size!r}.")
+    if transform is not None and not callable(transform):
+        raise ConfigurationError(f"Expected a callable for transform. Got {type(transform).__name__}.")
+    return Plan(chain, Target.of(chain), transform, old_chain)
+
+
+def put_manifest(manifest: Manifest) -> Steps[None]:
+    """Record ``manifest`` (migrations: their writers are stopped, nothing races them)."""
+    yield from put(manifest.key, manifest.to_json())
+
+
 def run_migration(
-    store: Store[str, bytes],
-    manifest: Manifest,
-    plan: Plan,
-    write: Write,
-    rebuild: Callable[[Manifest], Codec[Any, bytes]],
-    progress: Callable[[int, int], object] | None,
-    batch_size: int,
-) -> Manifest:
+    manifest: Manifest, plan: Plan, progress: Progress | None, batch_size: int
+) -> Steps[Manifest]:
     name, state = manifest.name, manifest.migration
     if state is None and manifest.target == plan.target:
         return manifest  # nothing to re-encode (or a finished migration called again)
@@ -75,9 +94,10 @@ def run_migration(
         )
     source = rebuild(manifest) if plan.old_chain is None else plan.old_chain
     check_reads(manifest, Target.of(source))
+    before = manifest if state is None else None  # what a failure of a new migration restores
     if state is None:
         generation = max(g.generation for g in manifest.generations) + 1
-        clear_prefix(store, prefix_of(name, generation))  # above every recorded generation
+        yield from clear_prefix(prefix_of(name, generation))  # above every recorded generation
         state = Migration(
             **plan.target.fields(),
             generation=generation,
@@ -85,7 +105,7 @@ def run_migration(
             transform=plan.transform_name,
         )
         manifest = manifest.changed(migration=state)
-        write(manifest)
+        yield from put_manifest(manifest)
     elif state.target.chain != plan.target.chain or state.value_type != plan.target.value_type:
         raise MigrationError(
             f"Namespace {name!r} is being migrated to another chain ({state.chain}). Resume with that "
@@ -97,9 +117,9 @@ def run_migration(
             f"with {plan.transform_name!r}. Resume with the same transform, or call rollback({name!r}) "
             "first."
         )
-    failures, count = _copy(store, manifest, state.generation, source, plan, progress, batch_size)
+    failures, count = yield from _copy(manifest, state.generation, source, plan, progress, batch_size)
     if count:
-        undo_migration(store, manifest, write)
+        yield from undo_migration(manifest, before)
         shown = "\n  ".join(f"{key!r}: {why}" for key, why in islice(failures.items(), _SHOWN))
         more = f"\n  ... and {count - _SHOWN} more" if count > _SHOWN else ""
         raise MigrationFailed(
@@ -110,67 +130,81 @@ def run_migration(
             count=count,
         )
     switched = manifest.switched(plan.target, state.generation)
-    write(switched)
+    yield from put_manifest(switched)
     return switched
 
 
 def _copy(
-    store: Store[str, bytes],
     manifest: Manifest,
     generation: int,
     source: Codec[Any, bytes],
     plan: Plan,
-    progress: Callable[[int, int], object] | None,
+    progress: Progress | None,
     batch_size: int,
-) -> tuple[dict[str, str], int]:
+) -> Steps[tuple[dict[str, str], int]]:
     """Write every value, re-encoded, to ``generation``; stop writing at the first failure.
 
     Returns the failures (key to reason, up to a limit) and their count.
     """
-    old = store.with_keys(Prefix(manifest.prefix))
-    new = store.with_keys(Prefix(prefix_of(manifest.name, generation)))
-    done = set(new.iter_keys())
-    keys = list(old.iter_keys())
+    old, new = manifest.prefix, prefix_of(manifest.name, generation)
+    done = {key[len(new) :] for key in (yield from list_keys(new))}
+    keys = sorted(key[len(old) :] for key in (yield from list_keys(old)))  # any backend, one order
     todo = [k for k in keys if k not in done]
     finished = len(keys) - len(todo)
     if progress is not None:
         progress(finished, len(keys))
-    decode, transform = source.decode, plan.transform
-    encode, validate = plan.chain.encode, plan.chain.decode
     failures: dict[str, str] = {}
     count = 0
     iterator = iter(todo)
     while batch := list(islice(iterator, batch_size)):
-        pairs = []
-        for key, raw in old.get_many(batch).items():
-            try:
-                value = decode(raw)
-                data = encode(value if transform is None else transform(value))
-                validate(data)
-            except Exception as exc:  # the transform is the caller's code: any failure is reported
-                count += 1
-                if len(failures) < _KEPT:
-                    failures[key] = f"{type(exc).__name__}: {exc}"
-                continue
-            pairs.append((key, data))
+        found = yield from read_many([old + key for key in batch])
+        size = sum(len(raw) for raw in found.values())
+        pairs, failed = yield from compute(partial(_convert, found, old, new, source, plan), size)
+        count += len(failed)
+        failures.update(islice(failed.items(), _KEPT - len(failures)))
         if not count:
-            new.set_many(pairs)
+            yield from put_many(pairs)
         finished += len(batch)
         if progress is not None:
             progress(finished, len(keys))
     return failures, count
 
 
-def undo_migration(store: Store[str, bytes], manifest: Manifest, write: Write) -> Manifest:
-    """Drop the new generation of the migration in progress, and record that there is none."""
+def _convert(
+    found: dict[str, bytes], old: str, new: str, source: Codec[Any, bytes], plan: Plan
+) -> tuple[list[tuple[str, bytes]], dict[str, str]]:
+    """The batch ``found`` under ``old``, re-encoded under ``new``, and the failing keys, with why."""
+    decode, transform = source.decode, plan.transform
+    encode, validate = plan.chain.encode, plan.chain.decode
+    pairs: list[tuple[str, bytes]] = []
+    failed: dict[str, str] = {}
+    for below, raw in found.items():
+        key = below[len(old) :]
+        try:
+            value = decode(raw)
+            data = encode(value if transform is None else transform(value))
+            validate(data)
+        except Exception as exc:  # the transform is the caller's code: any failure is reported
+            failed[key] = f"{type(exc).__name__}: {exc}"
+            continue
+        pairs.append((new + key, data))
+    return pairs, failed
+
+
+def undo_migration(manifest: Manifest, before: Manifest | None = None) -> Steps[Manifest]:
+    """Drop the new generation of the migration in progress, and record that there is none.
+
+    ``before``, the manifest as it was before the migration was recorded, is recorded again as it
+    was (a migration that failed in the call that started it changes nothing).
+    """
     if manifest.migration is not None:
-        clear_prefix(store, prefix_of(manifest.name, manifest.migration.generation))
-    undone = manifest.changed(migration=None)
-    write(undone)
+        yield from clear_prefix(prefix_of(manifest.name, manifest.migration.generation))
+    undone = manifest.changed(migration=None) if before is None else before
+    yield from put_manifest(undone)
     return undone
 
 
-def clear_prefix(store: Store[str, bytes], prefix: str) -> None:
+def clear_prefix(prefix: str) -> Steps[None]:
     """Delete every key under ``prefix``, a thousand at a time."""
-    while keys := list(islice(store.iter_keys(prefix), 1000)):
-        store.delete_many(keys)
+    while keys := (yield from list_keys(prefix, 1000)):
+        yield from delete_many(keys)

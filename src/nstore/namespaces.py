@@ -10,8 +10,10 @@ one namespace lists only its prefix. Its manifest (see :mod:`nstore._manifest`) 
 reserved ``_nstore/namespaces/users`` key, which no namespace prefix can produce. Opening a
 namespace checks the chain against the manifest, and a new schema against the namespace's
 compatibility mode (:mod:`nstore._compat`); :meth:`Namespaces.migrate` re-encodes a namespace
-into a new generation and switches the manifest in one write. The decisions are pure functions
-(:mod:`nstore._checks`); this module does the reading and writing.
+into a new generation and switches the manifest in one write. Each operation is written once, in
+:mod:`nstore._operations` and :mod:`nstore._migrate`, as steps that decide through pure functions
+(:mod:`nstore._checks`) and ask for store calls; this module makes those calls on a ``Store``, as
+:mod:`nstore.anamespaces` awaits them on an ``AsyncStore``.
 """
 
 from __future__ import annotations
@@ -19,24 +21,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from nstore._checks import admit, check_reads
-from nstore._compat import Mode, check_mode
-from nstore._manifest import MANIFESTS, Manifest, check_name, decode_manifest, prefix_of
-from nstore._migrate import Plan, clear_prefix, run_migration, undo_migration
-from nstore._target import Target, local_advice
-from nstore.codecs import Codec, Prefix, from_spec
-from nstore.errors import ConfigurationError, ConflictError, MigrationError, NamespaceError, SpecError
+from nstore._checks import chain_argument
+from nstore._compat import Mode
+from nstore._manifest import Manifest
+from nstore._migrate import Progress
+from nstore._operations import (
+    manifest_of,
+    manifests,
+    migrating,
+    opening,
+    reopening,
+    rolling_back,
+    setting_compatibility,
+)
+from nstore._steps import run
+from nstore.codecs import Codec, Prefix
+from nstore.errors import ConfigurationError
 from nstore.store import Store
 
 __all__ = ["Manifest", "Mode", "Namespaces"]
 
 T = TypeVar("T")
 S = TypeVar("S")
-
-Progress = Callable[[int, int], object]
-"""A migration progress callback: ``progress(done, total)`` after each batch."""
-
-_RETRIES = 20  # lost races with other processes recording the same manifest
 
 
 class Namespaces:
@@ -74,36 +80,17 @@ class Namespaces:
 
     # -- manifests -------------------------------------------------------------------------------
 
-    def _read(self, name: str) -> tuple[Manifest | None, bytes | None]:
-        raw = self._store.get(MANIFESTS + name)
-        return (None, None) if raw is None else (decode_manifest(name, raw), raw)
-
-    def _write(self, manifest: Manifest, expected: bytes | None = None) -> bool:
-        """Record ``manifest``; with ``expected``, only if the record is still that (where atomic)."""
-        if expected is not None and self._store.supports_atomic_writes:
-            return self._store.compare_and_set(manifest.key, expected, manifest.to_json())
-        self._store[manifest.key] = manifest.to_json()
-        return True
-
     def manifest(self, name: str) -> Manifest:
         """The recorded manifest of namespace ``name``; NamespaceError if there is none.
 
         A manifest that is malformed or contradicts itself raises
         :class:`~nstore.errors.CorruptManifest` naming the field.
         """
-        manifest, _ = self._read(check_name(name))
-        if manifest is None:
-            known = ", ".join(sorted(self.namespaces())) or "none"
-            raise NamespaceError(f"No namespace named {name!r} in this store (namespaces: {known}).")
-        return manifest
+        return run(self._store, manifest_of(name))
 
     def namespaces(self) -> dict[str, Manifest]:
         """Every namespace with a manifest, by name."""
-        raw = self._store.get_many(list(self._store.iter_keys(MANIFESTS)))
-        return {
-            key[len(MANIFESTS) :]: decode_manifest(key[len(MANIFESTS) :], value)
-            for key, value in sorted(raw.items())
-        }
+        return run(self._store, manifests())
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -120,33 +107,10 @@ class Namespaces:
         and requested. ``compatibility``, when given, must be the recorded mode.
         ``trusted`` is passed to ``with_values`` (unsafe codecs on remote stores).
         """
-        check_name(name)
-        if not isinstance(chain, Codec):
-            raise ConfigurationError(
-                f"Expected a codec chain for namespace {name!r}. Got {type(chain).__name__}."
-            )
-        mode = None if compatibility is None else _mode(compatibility)
-        target = Target.of(chain)
-        for _ in range(_RETRIES):
-            manifest, raw = self._read(name)
-            if manifest is None:
-                manifest = Manifest.new(name, target, mode or "backward")
-                if self._create(manifest):
-                    return self._view(manifest, chain, trusted)
-                continue  # created meanwhile: check it
-            _check_open(manifest)
-            if manifest.retired:
-                self._retire(manifest, raw)
-                continue
-            updated = admit(manifest, target, mode)
-            if updated is None or self._write(updated, raw):
-                return self._view(updated or manifest, chain, trusted)
-        raise ConflictError(f"The manifest of namespace {name!r} kept changing while it was opened; retry.")
-
-    def _create(self, manifest: Manifest) -> bool:
-        if self._store.supports_atomic_writes:
-            return self._store.set_if_absent(manifest.key, manifest.to_json())
-        return self._write(manifest)
+        self._store.check_codec(chain_argument(name, chain), trusted=trusted)  # before any write
+        atomic = self._store.supports_atomic_writes
+        manifest = run(self._store, opening(name, chain, compatibility, atomic))
+        return self._view(manifest, chain, trusted)
 
     def open(self, name: str, *, trusted: bool = False) -> Store[str, Any]:
         """Open namespace ``name`` untyped, with the chain rebuilt from its manifest alone.
@@ -155,22 +119,12 @@ class Namespaces:
         saying what to do when the type was defined in a script or a function); a type whose
         schema no longer reads the recorded values raises ManifestMismatch. Nothing is written.
         """
-        manifest = self.manifest(name)
-        _check_open(manifest)
-        chain = rebuild(manifest)
-        check_reads(manifest, Target.of(chain))
+        manifest, chain = run(self._store, reopening(name))
         return self._view(manifest, chain, trusted)
 
     def set_compatibility(self, name: str, compatibility: Mode) -> None:
         """Record ``compatibility`` as the mode that admits the next schemas of ``name``."""
-        mode = _mode(compatibility)
-        for _ in range(_RETRIES):
-            manifest, raw = self._read(check_name(name))
-            if manifest is None:
-                raise NamespaceError(f"No namespace named {name!r} in this store.")
-            if manifest.compatibility == mode or self._write(manifest.changed(compatibility=mode), raw):
-                return
-        raise ConflictError(f"The manifest of namespace {name!r} kept changing; try again.")
+        run(self._store, setting_compatibility(name, compatibility, self._store.supports_atomic_writes))
 
     def _view(self, manifest: Manifest, chain: Codec[T, bytes], trusted: bool) -> Store[str, T]:
         return self._store.with_keys(Prefix(manifest.prefix)).with_values(chain, trusted=trusted)
@@ -207,62 +161,14 @@ class Namespaces:
         nothing, so a deploy can run it every time. Stop writers of the namespace while it
         migrates. ``progress(done, total)`` is called before the first batch and after each one.
         """
-        manifest = self.manifest(name)
-        size: object = batch_size  # checked at run time: callers may be untyped
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ConfigurationError(f"Expected a positive integer for batch_size. Got {batch_size!r}.")
-        if transform is not None and not callable(transform):
-            raise ConfigurationError(f"Expected a callable for transform. Got {type(transform).__name__}.")
-        plan = Plan(chain, Target.of(chain), transform, old_chain)
-        manifest = run_migration(self._store, manifest, plan, self._write, rebuild, progress, batch_size)
-        if manifest.retired:
-            manifest = self._retire(manifest)
-        return self._view(manifest, chain, trusted)
+        self._store.check_codec(chain_argument(name, chain), trusted=trusted)  # before any write
+        atomic = self._store.supports_atomic_writes
+        steps = migrating(name, chain, transform, old_chain, progress, batch_size, atomic)
+        return self._view(run(self._store, steps), chain, trusted)
 
     def rollback(self, name: str) -> None:
         """Undo an interrupted migration of ``name``: drop its new values, keep the recorded chain."""
-        manifest = self.manifest(name)
-        if manifest.migration is None:
-            raise MigrationError(f"Namespace {name!r} has no migration in progress to roll back.")
-        undo_migration(self._store, manifest, self._write)
-
-    def _retire(self, manifest: Manifest, expected: bytes | None = None) -> Manifest:
-        """Remove the keys of retired generations that the manifest's records agree on, then forget them."""
-        for generation in manifest.retired:
-            if manifest.retirable(generation):  # a Manifest built in code is not checked on reading
-                clear_prefix(self._store, prefix_of(manifest.name, generation))
-        manifest = manifest.changed(retired=())
-        self._write(manifest, expected)  # lost to another writer: the caller reads it again
-        return manifest
+        run(self._store, rolling_back(name))
 
     def __repr__(self) -> str:
         return f"Namespaces({self._store!r})"
-
-
-def rebuild(manifest: Manifest) -> Codec[Any, bytes]:
-    """The chain rebuilt from ``manifest``; SpecError saying what to do when it cannot be."""
-    try:
-        chain: Codec[Any, bytes] = from_spec(manifest.chain)
-    except SpecError as exc:
-        advice = local_advice(manifest.local_types)
-        if not advice:
-            raise
-        why = f"Cannot rebuild the chain of namespace {manifest.name!r}: {exc.message}"
-        raise SpecError(f"{why} {advice}") from exc
-    return chain
-
-
-def _mode(value: object) -> Mode:
-    try:
-        return check_mode(value)
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
-
-
-def _check_open(manifest: Manifest) -> None:
-    if manifest.migration is not None:
-        raise MigrationError(
-            f"Namespace {manifest.name!r} is being migrated (started {manifest.migration.started}). "
-            f"Finish it with migrate({manifest.name!r}, <the new chain>) or undo it with "
-            f"rollback({manifest.name!r}) before opening it."
-        )

@@ -6,6 +6,7 @@ import select
 import socket
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from nstore.server._framing import ChunkedDecoder
@@ -22,9 +23,22 @@ __all__ = [
     "WSGI",
     "Budget",
     "Conn",
+    "Limits",
     "Poller",
     "problem_bytes",
 ]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The server's bounds that apply on each connection (see ``WSGIServer``)."""
+
+    max_body: int
+    header_timeout: float
+    read_timeout: float
+    keepalive_timeout: float
+    min_rate: int
+
 
 # Connection states
 HEAD, BODY, BUSY, SEND, LINGER = range(5)
@@ -51,6 +65,12 @@ class Budget:
             return False
         self.used += size
         return True
+
+    def release(self, conn: Conn) -> None:
+        """Give back what ``conn``'s request body holds (its response's bytes stay counted)."""
+        self.used -= conn.held
+        conn.held = 0
+        conn.chunks = None
 
 
 class Conn:

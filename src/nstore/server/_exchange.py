@@ -1,19 +1,18 @@
-"""Requests in and responses out, on the embedded server's connections (see ``_http``).
+"""Requests in, on the embedded server's connections (see ``_http``).
 
 :class:`Exchange` reads what has arrived on a connection, parses request heads
 (:mod:`~nstore.server._framing`), collects bodies within their bounds (size, the global byte
 budget, the body deadline), hands each request to the :class:`~nstore.server._runner.Runner`,
-and writes the responses, without blocking. The server owns the loop, the listening socket and
-the connection table; this owns what happens on one connection between accept and close.
+and gives the responses to its :class:`~nstore.server._sender.Sender`, without blocking. The
+server owns the loop, the listening socket and the connection table; these two own what
+happens on one connection between accept and close.
 """
 
 from __future__ import annotations
 
 import contextlib
 import select
-import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
@@ -22,41 +21,27 @@ from nstore.server._conn import (
     BUSY,
     GET,
     HEAD,
-    LINGER,
     PUT,
-    SEND,
     WSGI,
     Budget,
     Conn,
+    Limits,
     Poller,
     problem_bytes,
 )
 from nstore.server._framing import ChunkedDecoder, framing, parse_head
-from nstore.server._runner import Output, Runner
+from nstore.server._runner import Runner
+from nstore.server._sender import Sender
 from nstore.server._wsgi import build_environ
 from nstore.server.problems import Problem
 
-__all__ = ["Exchange", "Limits"]
+__all__ = ["Exchange"]
 
 Response = tuple[str, list[tuple[str, str]], bytes]
-#: Seconds a connection closed with a body unread waits after its response, before the reset.
-LINGER_SECONDS = 0.5
 _RECV = 64 * 1024
 _CHUNK_STEP = 64 * 1024  # a chunked body takes its budget in steps of this many bytes
 _IN = select.POLLIN | select.POLLERR | select.POLLHUP
-_OUT = select.POLLOUT
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The server's bounds that apply on each connection (see ``WSGIServer``)."""
-
-    max_body: int
-    header_timeout: float
-    read_timeout: float
-    keepalive_timeout: float
-    min_rate: int
 
 
 class Exchange:
@@ -84,15 +69,15 @@ class Exchange:
         self._runner = runner
         self._base_environ = base_environ
         self._close = close
+        self.sender = Sender(limits, poller=poller, budget=budget, close=close, resume=self._advance)
+        self._respond = self.sender.respond
         # An application may answer plain GETs and PUTs without WSGI (see NStoreApp.fast_key),
         # and refuse a request from its head, before its body is read (NStoreApp.admit).
         self._fast_key: Callable[[bytes, bytes], str | None] | None = getattr(app, "fast_key", None)
         self._admit: Callable[[dict[str, Any]], Response | None] | None = getattr(app, "admit", None)
 
     def release(self, conn: Conn) -> None:
-        self.budget.used -= conn.held
-        conn.held = 0
-        conn.chunks = None
+        self.budget.release(conn)
 
     # -- reading and parsing ------------------------------------------------------------------------
 
@@ -247,84 +232,11 @@ class Exchange:
             if conn.state == HEAD:
                 self._advance(conn)
 
-    # -- writing ------------------------------------------------------------------------------------
-
-    def _respond(self, conn: Conn, output: Output) -> None:
-        head, payload, keep_alive = output
-        conn.keep_alive = keep_alive
-        total = len(head) + len(payload)
-        try:
-            if len(payload) < 16384:  # one small copy beats a scatter-gather send
-                data = head + payload if payload else head
-                sent = conn.sock.send(data)
-                pending = [memoryview(data)[sent:]] if sent < total else []
-            else:  # the value is never copied: it is sent from the bytes the store returned
-                sent = conn.sock.sendmsg([head, payload])
-                pending = _after(sent, [memoryview(head), memoryview(payload)])
-        except BlockingIOError:
-            sent, pending = 0, [memoryview(head), memoryview(payload)]
-        except OSError:
-            self._close(conn)
-            return
-        if pending:
-            left = total - sent
-            conn.out, conn.out_held = pending, left
-            self.budget.used += left  # counted, never refused: it delays new bodies instead
-            conn.state = SEND
-            conn.deadline = monotonic() + self.read_timeout + left / self.min_rate
-            self._poller.modify(conn.fd, _OUT)
-            return
-        self._sent(conn)
-
-    def flush(self, conn: Conn) -> None:
-        try:
-            sent = conn.sock.sendmsg(conn.out)
-        except BlockingIOError:
-            return
-        except OSError:
-            self._close(conn)
-            return
-        conn.out = _after(sent, conn.out)
-        if not conn.out:
-            self.budget.used -= conn.out_held
-            conn.out_held = 0
-            conn.state = HEAD
-            self._poller.modify(conn.fd, _IN)
-            self._sent(conn)
-            if conn.state == HEAD:
-                self._advance(conn)
-
-    def _sent(self, conn: Conn) -> None:
-        """A response is out: wait for the next request, or close."""
-        if conn.keep_alive:
-            conn.deadline = monotonic() + self.keepalive_timeout
-            return
-        if not conn.linger:
-            self._close(conn)
-            return
-        # Closing a socket with unread input sends a reset, which can destroy the response
-        # before the client reads it: send FIN now, and close (unread) a moment later.
-        with contextlib.suppress(OSError):
-            conn.sock.shutdown(socket.SHUT_WR)
-        self._poller.unregister(conn.fd)
-        self.release(conn)
-        conn.state = LINGER
-        conn.deadline = monotonic() + LINGER_SECONDS
-
     def _fail(self, conn: Conn, problem: Problem) -> None:
         """Answer with a problem document and close the connection."""
         conn.state = HEAD
         self.release(conn)
         self._respond(conn, (problem_bytes(problem), b"", False))
-
-
-def _after(sent: int, views: list[memoryview]) -> list[memoryview]:
-    """What is left of ``views`` once ``sent`` bytes of them have gone."""
-    for i, view in enumerate(views):
-        if sent < len(view):
-            return [view[sent:], *views[i + 1 :]]
-        sent -= len(view)
-    return []
 
 
 def _too_large(limit: int) -> Problem:

@@ -5,10 +5,11 @@ reads what has arrived into the connection's buffer, parses request heads
 (:mod:`~nstore.server._framing`, strict), collects bodies, and writes responses, all without
 blocking. A client that trickles bytes holds no thread, only a buffer and a deadline. This
 module owns the loop, the listening socket and the connection table; what happens on a
-connection (requests in, responses out) is :mod:`~nstore.server._exchange`'s part, and where the
-application runs (on the loop, on worker threads, or through a writer thread) is
-:mod:`~nstore.server._runner`'s; an application with ``fast_key`` (NStoreApp) is offered
-plain GETs and PUTs first, without an environ.
+connection is :mod:`~nstore.server._exchange`'s part (requests in) and
+:mod:`~nstore.server._sender`'s (responses out), and where the application runs (on the loop,
+on worker threads, or through a writer thread) is :mod:`~nstore.server._runner`'s; an
+application with ``fast_key`` (NStoreApp) is offered plain GETs and PUTs first, without an
+environ.
 
 Bounds, for every client, before any token is checked (docs/http.md, "Limits"):
 
@@ -38,8 +39,8 @@ from time import monotonic
 from typing import Any
 
 from nstore.errors import ConfigurationError
-from nstore.server._conn import BODY, BUSY, HEAD, LINGER, SEND, Budget, Conn, Poller, problem_bytes
-from nstore.server._exchange import Exchange, Limits
+from nstore.server._conn import BODY, BUSY, HEAD, LINGER, SEND, Budget, Conn, Limits, Poller, problem_bytes
+from nstore.server._exchange import Exchange
 from nstore.server._runner import Runner
 from nstore.server._wsgi import base_environ
 from nstore.server.problems import Problem
@@ -127,7 +128,7 @@ class WSGIServer:
         self._wake_w.setblocking(False)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
-        self._runner = Runner(app, self.workers, self._wake, self._stopping)
+        self._runner = Runner(app, self.workers, self._wake)
         self._accepting_at = 0.0  # when accepting resumes after running out of descriptors
         self._starved = False
         self._poller = Poller()
@@ -157,6 +158,7 @@ class WSGIServer:
     def serve_forever(self) -> None:
         """Serve until :meth:`shutdown` is called (from another thread)."""
         poller, conns, exchange = self._poller, self._conns, self._exchange
+        flush = exchange.sender.flush
         listen_fd, wake_fd = self._sock.fileno(), self._wake_r.fileno()
         poller.register(listen_fd, _IN)
         poller.register(wake_fd, _IN)
@@ -169,7 +171,7 @@ class WSGIServer:
                     if conn is not None:
                         try:
                             if conn.state == SEND:
-                                exchange.flush(conn)
+                                flush(conn)
                             elif conn.state <= BODY:
                                 exchange.read(conn)
                         except Exception:  # a defect here must cost one connection, not the server
@@ -208,6 +210,7 @@ class WSGIServer:
         """Stop accepting, let requests in progress finish, close idle connections, and return."""
         if self._stopping.is_set():
             return
+        self._runner.stopping = True
         self._stopping.set()
         self._wake()
         self._stopped.wait(timeout + 1.0)

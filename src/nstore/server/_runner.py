@@ -74,13 +74,12 @@ class _Budget:
 class Runner:
     """Runs requests for the loop (see the module docstring)."""
 
-    def __init__(
-        self, app: WSGIApp, workers: int, wake: Callable[[], None], stopping: threading.Event
-    ) -> None:
+    def __init__(self, app: WSGIApp, workers: int, wake: Callable[[], None]) -> None:
         self.app = app
         self.done: deque[tuple[Conn, Output]] = deque()
+        #: Set when the server stops: every response then closes its connection.
+        self.stopping = False
         self._wake = wake
-        self._stopping = stopping
         self._blocking: bool = getattr(app, "blocking", True)
         self._short: bool = self._blocking and getattr(app, "short_reads", False)
         self._reads = _Budget()
@@ -180,7 +179,7 @@ class Runner:
         status, headers, payload = response
         head, app_closes = encode_head(status, headers, len(payload))
         keep_alive = conn.keep_alive
-        if app_closes or not keep_alive or self._stopping.is_set():
+        if app_closes or not keep_alive or self.stopping:
             keep_alive = False
             head += b"Connection: close\r\n"
         return head + b"\r\n", b"" if conn.method == b"HEAD" else payload, keep_alive

@@ -1,54 +1,42 @@
-"""Connecting RedisStore: the lazy redis-py import, URL options, client creation, error mapping.
+"""Connecting RedisStore and AsyncRedisStore: the lazy redis-py import, URL options, the
+constructor's argument (a URL, cluster nodes or a client), sync clients, and the capabilities.
 
-Clients that RedisStore creates have redis-py's own retries turned off (``Retry(NoBackoff(), 0)``):
-redis-py would retry any command after a lost connection, including ``SET NX`` and scripts, whose
-second attempt can report the wrong outcome. RedisStore retries only idempotent operations itself.
+Failures and retries are ``_redis_retry``'s; what is sent is ``_redis_commands``'.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
-from nstore.errors import (
-    AuthError,
-    ConfigurationError,
-    NStoreError,
-    StoreError,
-    StoreUnavailable,
-)
+from nstore._expiry import check_ttl
+from nstore.errors import ConfigurationError
+from nstore.stores._redis_retry import map_error
 
 if TYPE_CHECKING:
     from redis import Redis
     from redis.cluster import RedisCluster
 
 __all__ = [
-    "Call",
+    "RedisCapabilities",
     "RedisOptions",
     "client_options",
     "cluster_arguments",
-    "failure",
     "import_redis",
     "make_client",
     "make_cluster",
-    "map_error",
-    "may_be_applied",
+    "open_client",
     "parse_node",
-    "recover",
-    "redis_errors",
-    "refused_errors",
-    "retriable_errors",
-    "retry_delay",
     "split_url",
     "ttl_ms",
 ]
 
+C = TypeVar("C")
+#: The longest expiry Redis takes: its clock in ms plus ``PX`` must fit a signed 64-bit integer.
+MAX_TTL_MS = 2**62
 STANDALONE_SCHEMES = ("redis", "rediss")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
@@ -83,17 +71,20 @@ class RedisOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ConfigurationError(f"Expected a positive number of seconds for {name}. Got {value!r}.")
-        ttl: object = self.ttl
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0):
-            raise ConfigurationError(
-                f"Expected a positive number of seconds (or None) for ttl. Got {self.ttl!r}."
-            )
+        if self.ttl is not None:
+            ttl_ms(self.ttl)  # raises ConfigurationError for a ttl Redis cannot take
         for name in ("retries", "replicas"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
                 raise ConfigurationError(f"Expected an integer from 0 to 100 for {name}. Got {value!r}.")
         if not isinstance(self.prefix, str):
             raise ConfigurationError(f"Expected a str for prefix. Got {type(self.prefix).__name__}.")
+        try:
+            self.prefix.encode()
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"Expected a prefix that is valid Unicode text. Got {self.prefix!r:.80}."
+            ) from None
 
     def merged(self, **given: Any) -> RedisOptions:
         """These options, overridden by every argument in ``given`` that is not None."""
@@ -120,6 +111,39 @@ def split_url(url: str) -> tuple[str, RedisOptions]:
 
     parsed = parse(url)
     return parsed.location, RedisOptions(**cast("dict[str, Any]", parsed.options))
+
+
+def open_client(
+    target: object,
+    given: dict[str, Any],
+    clients: tuple[type[C], ...],
+    from_url: Callable[[str, RedisOptions], C],
+    from_nodes: Callable[[list[tuple[str, int]], RedisOptions], C],
+) -> tuple[C, RedisOptions]:
+    """The client and options of a Redis store's first argument, sync or async alike.
+
+    ``target`` is a URL (its query string holds options, which ``given`` arguments override), a
+    list of cluster startup nodes, or a client of one of the types ``clients``, used as it is.
+    ``from_url`` and ``from_nodes`` make the client of the API in use.
+    """
+    if isinstance(target, str):
+        bare, from_query = split_url(target)
+        options = from_query.merged(**given)
+        return from_url(bare, options), options
+    options = RedisOptions().merged(**given)
+    if isinstance(target, clients):
+        if cast("Any", target).get_encoder().decode_responses:
+            raise ConfigurationError(
+                "Expected a redis-py client with decode_responses=False: the store's values are "
+                "bytes. Got a client that decodes replies to str; create one without it."
+            )
+        return target, options
+    if isinstance(target, Sequence) and target:
+        return from_nodes([parse_node(node) for node in target], options), options
+    raise ConfigurationError(
+        "Expected a redis:// or redis+cluster:// URL, a list of cluster nodes or a redis-py client. "
+        f"Got {target!r}."
+    )
 
 
 def make_client(url: str, options: RedisOptions) -> Redis | RedisCluster:
@@ -198,127 +222,42 @@ def parse_node(node: object) -> tuple[str, int]:
 
 
 def ttl_ms(ttl: object) -> int:
-    """A time-to-live in seconds as Redis milliseconds (at least 1)."""
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
-        raise ConfigurationError(f"Expected a positive number of seconds for ttl. Got {ttl!r}.")
-    return max(1, round(ttl * 1000))
-
-
-@cache
-def redis_errors() -> tuple[type[BaseException], ...]:
-    """Every error redis-py raises (RedisClusterException does not derive from RedisError)."""
-    redis = import_redis()
-    return (redis.RedisError, redis.exceptions.RedisClusterException)
-
-
-@cache
-def refused_errors() -> tuple[type[BaseException], ...]:
-    """Error replies that mean the command did not run: safe to try again, even when not idempotent."""
-    from redis import exceptions as e
-
-    return (e.MovedError, e.TryAgainError, e.ClusterDownError, e.ReadOnlyError)
-
-
-@cache
-def retriable_errors() -> tuple[type[BaseException], ...]:
-    """redis-py errors after which an idempotent operation may be tried again."""
-    from redis import exceptions as e
-
-    return (
-        e.ConnectionError,
-        e.TimeoutError,
-        e.ClusterDownError,
-        e.TryAgainError,
-        e.ReadOnlyError,
-        e.MovedError,
-        e.SlotNotCoveredError,
-    )
-
-
-#: How a call may be tried: a read (again after any transient error; a failure changes nothing), a
-#: write that is idempotent (again, like a read; a write that failed may still be applied later:
-#: the server may run a request whose reply never came), or a write tried once (SET NX,
-#: compare-and-set, DEL of one key: a second attempt could report the wrong outcome).
-Call = Literal["read", "write", "write-once"]
-
-
-def recover(
-    first: BaseException,
-    what: str,
-    call: Call,
-    retries: int,
-    refresh: Callable[[], None],
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kw: dict[str, Any],
-) -> Any:
-    """Try ``fn`` again after ``first`` failed, as far as :func:`retry_delay` allows; else raise.
-
-    The cached cluster topology is reloaded after each transient failure. A write that fails
-    in a way that may have reached the server says that it may or may not have been applied.
-    """
-    errors = redis_errors()
-    last = first
-    applied = may_be_applied(call, first)
-    attempt = 0
-    while isinstance(last, retriable_errors()):
-        # A failover or a moved slot makes the cached cluster topology stale: reload it even when
-        # not trying again, or every later call would go to the same dead node.
-        with contextlib.suppress(*errors):
-            refresh()
-        delay = retry_delay(last, attempt, call, retries)
-        if delay is None:
-            break
-        time.sleep(delay)
-        attempt += 1
-        try:
-            return fn(*args, **kw)
-        except errors as exc:
-            last = exc
-            applied = applied or may_be_applied(call, exc)
-    raise failure(last, what, applied) from last
-
-
-def retry_delay(exc: BaseException, attempt: int, call: Call, retries: int) -> float | None:
-    """Seconds to wait before trying again after ``exc`` (attempt ``attempt``), or None to give up.
-
-    Reads and idempotent writes are tried again after any transient error; writes tried once only
-    after an error reply that means the command did not run (``refused_errors``). The backoff is
-    0.05 s, 0.1 s, 0.2 s, then 0.25 s per attempt. Shared by the sync and async stores.
-    """
-    if not isinstance(exc, retriable_errors()) or attempt >= retries:
-        return None
-    if call == "write-once" and not isinstance(exc, refused_errors()):
-        return None
-    return min(0.05 * 2.0**attempt, 0.25)
-
-
-def may_be_applied(call: Call, exc: BaseException) -> bool:
-    """Whether a write that failed with ``exc`` may still have been applied by the server."""
-    return call != "read" and not isinstance(exc, refused_errors())
-
-
-def failure(exc: BaseException, what: str, maybe_applied: bool) -> NStoreError:
-    """The nstore error to raise when a call doing ``what`` finally failed with ``exc``."""
-    return map_error(exc, what, unknown_outcome=maybe_applied)
-
-
-def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False) -> NStoreError:
-    """The nstore error for a redis-py error raised while doing ``action``."""
-    from redis import exceptions as e
-
-    if isinstance(exc, e.AuthenticationError | e.AuthorizationError | e.NoPermissionError):
-        return AuthError(f"Redis refused the credentials while {action}: {exc}. Check the user and password.")
-    if isinstance(exc, e.AuthenticationWrongNumberOfArgsError):
-        return AuthError(f"Redis refused the credentials while {action}: {exc}.")
-    if isinstance(exc, (*retriable_errors(), e.RedisClusterException, e.BusyLoadingError)):
-        outcome = (
-            " The write may or may not have been applied: read the key to find out."
-            if unknown_outcome
-            else ""
+    """A time-to-live in seconds as Redis milliseconds (at least 1); ConfigurationError unless it is
+    a positive, finite number (``check_ttl``) that Redis can take."""
+    seconds = check_ttl(ttl)
+    ms = max(1, round(seconds * 1000))
+    if ms > MAX_TTL_MS:
+        raise ConfigurationError(
+            f"Expected a ttl of at most {MAX_TTL_MS // 1000} seconds (Redis's limit). Got {ttl!r}; "
+            "store the value without a ttl to keep it forever."
         )
-        return StoreUnavailable(
-            f"Redis is unavailable while {action} ({type(exc).__name__}: {exc}).{outcome} "
-            "Check that the server (or every cluster master) is up; a failover may be in progress."
-        )
-    return StoreError(f"Redis failed while {action}: {type(exc).__name__}: {exc}")
+    return ms
+
+
+class RedisCapabilities:
+    """Mixin: the capabilities of RedisStore and AsyncRedisStore."""
+
+    __slots__ = ()
+
+    @property
+    def is_persistent(self) -> bool:
+        # Values outlive this process; how they survive a server crash is the server's persistence.
+        return True
+
+    @property
+    def is_remote(self) -> bool:
+        return True
+
+    @property
+    def supports_prefix_listing(self) -> bool:
+        # SCAN MATCH filters on the server but still walks the whole keyspace.
+        return False
+
+    @property
+    def supports_atomic_writes(self) -> bool:
+        return True
+
+    @property
+    def supports_ttl(self) -> bool:
+        # Redis expires keys itself (SET PX, PEXPIRE), so an expired key is absent to every client.
+        return True

@@ -9,10 +9,10 @@ is one round trip; with ``replicas > 0`` it ends with ``WAIT`` on the same conne
 from __future__ import annotations
 
 from binascii import crc_hqx
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from nstore.errors import StoreUnavailable
+from nstore.stores._redis_commands import Command, command_key, frame, pack, unframe
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -22,6 +22,8 @@ __all__ = [
     "Batch",
     "ClusterRoute",
     "Route",
+    "bulk_work",
+    "by_master",
     "chunks",
     "group_by_slot",
     "key_slot",
@@ -30,11 +32,11 @@ __all__ = [
     "scan",
 ]
 
+T = TypeVar("T")
 #: Keys per MGET/MSET/DEL command: large enough to amortise a round trip, small enough that one
 #: command does not block the server for long.
 CHUNK = 1000
 
-Command = tuple[Any, ...]
 #: One connection's work: its client, and groups of keys each served by one command.
 Batch = tuple["Redis", list[list[bytes]]]
 
@@ -59,6 +61,14 @@ class Route:
     def refresh(self) -> None:
         """Forget cached topology (nothing to forget on one server)."""
 
+    def waited(self, command: Command, replicas: int, replica_timeout: float) -> Any:
+        """``command``, then ``WAIT`` for ``replicas`` on the same connection; its reply."""
+        client = self.node_client(command_key(command))
+        batch = run_batches(
+            [(client, [command])], transaction=False, replicas=replicas, replica_timeout=replica_timeout
+        )
+        return batch[0][0]
+
     def bulk(
         self,
         keys: list[bytes],
@@ -72,13 +82,7 @@ class Route:
         Return each group with its reply; with ``singles`` every group is one key. On one server,
         several commands run inside one ``MULTI``/``EXEC``, so the whole call is atomic.
         """
-        work = []
-        groups: list[list[bytes]] = []
-        for client, client_groups in self.batches(keys):
-            if singles:
-                client_groups = [[key] for group in client_groups for key in group]
-            work.append((client, [command(group) for group in client_groups]))
-            groups.extend(client_groups)
+        work, groups = bulk_work(self.batches(keys), command, singles)
         transaction = self.atomic_bulk and len(work[0][1]) > 1
         replies = run_batches(
             work, transaction=transaction, replicas=replicas, replica_timeout=replica_timeout
@@ -96,26 +100,8 @@ class ClusterRoute(Route):
         self.cluster: Any = cluster
 
     def batches(self, keys: Sequence[bytes]) -> list[Batch]:
-        slots = group_by_slot(keys)
-        by_node: dict[str, tuple[Redis, list[list[bytes]]]] = {}
-        # slots_cache[slot][0] is the slot's master, as NodesManager.get_node_from_slot reads it,
-        # without that method's lock and load-balancing checks for every slot.
-        slots_cache = self.cluster.nodes_manager.slots_cache
-        for slot, slot_keys in slots.items():
-            nodes = slots_cache.get(slot)
-            if not nodes:
-                from redis.exceptions import SlotNotCoveredError
-
-                raise SlotNotCoveredError(f"Slot {slot} is not covered by the cluster.")
-            node = nodes[0]
-            entry = by_node.get(node.name)
-            if entry is None:
-                entry = by_node[node.name] = (self.cluster.get_redis_connection(node), [])
-            if len(slot_keys) <= CHUNK:
-                entry[1].append(slot_keys)
-            else:
-                entry[1].extend(chunks(slot_keys))
-        return list(by_node.values())
+        masters = by_master(self.cluster.nodes_manager.slots_cache, keys)
+        return [(self.cluster.get_redis_connection(node), groups) for node, groups in masters]
 
     def node_client(self, key: bytes) -> Redis:
         client: Redis = self.cluster.get_redis_connection(self.cluster.get_node_from_key(key))
@@ -126,6 +112,48 @@ class ClusterRoute(Route):
 
     def refresh(self) -> None:
         self.cluster.nodes_manager.initialize()
+
+
+def bulk_work(
+    batches: Sequence[tuple[T, list[list[bytes]]]], command: Callable[[list[bytes]], Command], singles: bool
+) -> tuple[list[tuple[T, list[Command]]], list[list[bytes]]]:
+    """Each connection's commands for its groups of keys (one key a group with ``singles``), and
+    every group in the order of the commands: what a bulk call sends, sync or async."""
+    work: list[tuple[T, list[Command]]] = []
+    groups: list[list[bytes]] = []
+    for target, target_groups in batches:
+        if singles:
+            target_groups = [[key] for group in target_groups for key in group]
+        work.append((target, [command(group) for group in target_groups]))
+        groups.extend(target_groups)
+    return work, groups
+
+
+def by_master(
+    slots_cache: Mapping[int, Sequence[Any]], keys: Iterable[bytes]
+) -> list[tuple[Any, list[list[bytes]]]]:
+    """``keys`` grouped by hash slot (in chunks of at most :data:`CHUNK`), the groups by the master
+    node that serves them; ``slots_cache`` is the cluster client's slot map (sync or async).
+
+    ``slots_cache[slot][0]`` is the slot's master, as ``NodesManager.get_node_from_slot`` reads it,
+    without that method's lock and load-balancing checks for every slot.
+    """
+    by_node: dict[str, tuple[Any, list[list[bytes]]]] = {}
+    for slot, slot_keys in group_by_slot(keys).items():
+        nodes = slots_cache.get(slot)
+        if not nodes:
+            from redis.exceptions import SlotNotCoveredError
+
+            raise SlotNotCoveredError(f"Slot {slot} is not covered by the cluster.")
+        node = nodes[0]
+        entry = by_node.get(node.name)
+        if entry is None:
+            entry = by_node[node.name] = (node, [])
+        if len(slot_keys) <= CHUNK:
+            entry[1].append(slot_keys)
+        else:
+            entry[1].extend(chunks(slot_keys))
+    return list(by_node.values())
 
 
 def key_slot(key: bytes) -> int:
@@ -179,14 +207,14 @@ def run_batches(
     """
     from redis.exceptions import ResponseError
 
-    framed = [_frame(commands, transaction, replicas, replica_timeout) for _, commands in work]
+    framed = [frame(commands, transaction, replicas, replica_timeout) for _, commands in work]
     taken: list[tuple[Any, Any]] = []  # (pool, connection); Any: redis-py's pool API is unannotated
     try:
         for (client, _), commands in zip(work, framed, strict=True):
             pool: Any = client.connection_pool
             connection = pool.get_connection()
             taken.append((pool, connection))
-            connection.send_packed_command(_pack(connection, commands))
+            connection.send_packed_command(pack(connection, commands))
         replies: list[list[Any]] = []
         for (_, connection), commands in zip(taken, framed, strict=True):
             batch: list[Any] = []
@@ -203,50 +231,14 @@ def run_batches(
     finally:
         for pool, connection in taken:
             pool.release(connection)
-    return [_unframe(batch, transaction, replicas, replica_timeout) for batch in replies]
+    return [unframe(batch, transaction, replicas, replica_timeout) for batch in replies]
 
 
-def _pack(connection: Any, commands: list[Command]) -> Any:
-    """The commands in the Redis protocol: hiredis packs each in one C call when it is installed."""
-    try:
-        from hiredis import pack_command
-    except ImportError:
-        return connection.pack_commands(commands)
-    return [b"".join([pack_command(command) for command in commands])]
-
-
-def _frame(commands: list[Command], transaction: bool, replicas: int, timeout: float) -> list[Command]:
-    framed = [("MULTI",), *commands, ("EXEC",)] if transaction else list(commands)
-    if replicas:
-        framed.append(("WAIT", replicas, int(timeout * 1000)))
-    return framed
-
-
-def _unframe(replies: list[Any], transaction: bool, replicas: int, timeout: float) -> list[Any]:
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
-    if replicas:
-        acknowledged = replies.pop()
-        if acknowledged < replicas:
-            raise StoreUnavailable(
-                f"The write reached the master but only {acknowledged} of {replicas} replicas "
-                f"acknowledged it within {timeout}s; it may be lost if the master fails now."
-            )
-    if not transaction:
-        return replies
-    results = list(replies[-1])
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
-    return results
-
-
-def scan(client: Redis, pattern: bytes, call: Callable[..., Any]) -> Iterator[bytes]:
-    """Yield the keys ``SCAN MATCH pattern`` finds on one server, one page per call."""
+def scan(client: Redis, pattern: bytes, call: Callable[..., Any]) -> Iterator[list[bytes]]:
+    """Yield the pages of keys ``SCAN MATCH pattern`` finds on one server, one page per call."""
     cursor = 0
     while True:
         cursor, page = call(client.scan, cursor, match=pattern, count=1000)
-        yield from page
+        yield page
         if cursor == 0:
             return

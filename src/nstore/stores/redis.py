@@ -4,36 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
-from nstore.store import KeyPage, Store, check_limit, item_pairs
+from nstore.store import KeyPage, Store, check_limit
+from nstore.stores import _redis_commands as commands
 from nstore.stores._redis_client import (
-    Call,
-    RedisOptions,
+    RedisCapabilities,
     client_options,
     import_redis,
     make_client,
     make_cluster,
-    parse_node,
-    recover,
-    redis_errors,
-    split_url,
+    open_client,
     ttl_ms,
 )
-from nstore.stores._redis_commands import (
-    cas_command,
-    decode_key,
-    encode_key,
-    encode_keys,
-    member_key,
-    scan_pattern,
-    set_command,
-    set_if_absent_command,
-)
 from nstore.stores._redis_pages import scan_page
-from nstore.stores._redis_route import Route, route_for, run_batches, scan
-from nstore.stores._values import as_bytes
+from nstore.stores._redis_retry import Call, recover, redis_errors
+from nstore.stores._redis_route import Route, route_for, scan
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -52,10 +39,10 @@ class _ClosedRoute(Route):
     def __init__(self) -> None:
         pass
 
-    batches = bulk = node_client = scan_clients = refresh = _closed  # type: ignore[assignment]  # all raise
+    batches = bulk = node_client = scan_clients = refresh = waited = _closed  # type: ignore[assignment]  # all raise
 
 
-class RedisStore(Store[str, bytes]):
+class RedisStore(RedisCapabilities, Store[str, bytes]):
     """A store on Redis: one server (``redis://``, ``rediss://``) or a cluster (``redis+cluster://``).
 
     Keys are UTF-8 Redis keys under ``prefix``; values are stored as the plain bytes given, so other
@@ -109,7 +96,6 @@ class RedisStore(Store[str, bytes]):
         "_options",
         "_owns_client",
         "_prefix",
-        "_prefix_bytes",
         "_px",
         "_route",
     )
@@ -136,61 +122,22 @@ class RedisStore(Store[str, bytes]):
             "replicas": replicas,
             "replica_timeout": replica_timeout,
         }
-        client: Redis | RedisCluster
-        if isinstance(url_or_client, str):
-            bare, from_url = split_url(url_or_client)
-            options = from_url.merged(**given)
-            client = make_client(bare, options)
-        elif isinstance(url_or_client, redis.Redis | redis.cluster.RedisCluster):
-            options = RedisOptions().merged(**given)
-            # redis is a module object here (imported lazily), so no checker narrows by it.
-            client = cast("Redis | RedisCluster", url_or_client)
-            if client.get_encoder().decode_responses:
-                raise ConfigurationError(
-                    "Expected a redis-py client with decode_responses=False: RedisStore values are "
-                    "bytes. Got a client that decodes replies to str; create one without it."
-                )
-        elif isinstance(url_or_client, Sequence) and url_or_client:
-            options = RedisOptions().merged(**given)
-            client = make_cluster(redis, [parse_node(n) for n in url_or_client], client_options(options))
-        else:
-            raise ConfigurationError(
-                "Expected a redis:// or redis+cluster:// URL, a list of cluster nodes or a redis-py "
-                f"client. Got {url_or_client!r}."
-            )
+        client, settings = open_client(
+            url_or_client,
+            given,
+            (redis.Redis, redis.cluster.RedisCluster),
+            make_client,
+            lambda nodes, settings: make_cluster(redis, nodes, client_options(settings)),
+        )
         self._owns_client = client is not url_or_client
-        self._client = client
-        self._options = options
-        self._prefix = options.prefix
-        try:
-            self._prefix_bytes = options.prefix.encode()
-        except UnicodeEncodeError:
-            raise ConfigurationError(
-                f"Expected a prefix that is valid Unicode text. Got {options.prefix!r:.80}."
-            ) from None
-        self._px = None if options.ttl is None else ttl_ms(options.ttl)
+        self._client: Redis | RedisCluster = client
+        self._options = settings
+        self._prefix = settings.prefix
+        self._px = None if settings.ttl is None else ttl_ms(settings.ttl)
         self._route = route_for(client)
         self._execute: Callable[..., Any] = client.execute_command
 
-    # -- capabilities ---------------------------------------------------------------------------
-
-    @property
-    def is_persistent(self) -> bool:
-        # Values outlive this process; how they survive a server crash is the server's persistence.
-        return True
-
-    @property
-    def is_remote(self) -> bool:
-        return True
-
-    @property
-    def supports_prefix_listing(self) -> bool:
-        # SCAN MATCH filters on the server but still walks the whole keyspace.
-        return False
-
-    @property
-    def supports_atomic_writes(self) -> bool:
-        return True
+    # -- capabilities: RedisCapabilities' ----------------------------------------------------------
 
     @property
     def client(self) -> Redis | RedisCluster:
@@ -211,27 +158,40 @@ class RedisStore(Store[str, bytes]):
     def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
         """Store ``value`` at ``key``, expiring after ``ttl`` seconds (default: the store's ttl)."""
         px = self._px if ttl is None else ttl_ms(ttl)
-        self._write("write", "writing", key, set_command(self._key(key), key, value, px))
+        self._write("write", "writing", key, commands.set_command(self._key(key), key, value, px))
 
     def __delitem__(self, key: str, /) -> None:
         if not self._write("write-once", "deleting", key, ("DEL", self._key(key))):
             raise MissingKey(key)
 
     def __contains__(self, key: object, /) -> bool:
-        encoded = member_key(self._prefix, key)
+        encoded = commands.member_key(self._prefix, key)
         if encoded is None:
             return False
         return bool(self._call("read", "reading", str(key), self._execute, "EXISTS", encoded))
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
-        command = set_if_absent_command(self._key(key), key, value, self._px)
+        command = commands.set_if_absent_command(self._key(key), key, value, self._px)
         return bool(self._write("write-once", "writing", key, command))
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
-        command = cas_command(self._key(key), key, expected, value, self._px)
+        command = commands.cas_command(self._key(key), key, expected, value, self._px)
         return bool(self._write("write-once", "compare-and-set on", key, command))
+
+    # -- expiry ------------------------------------------------------------------------------------
+
+    def ttl(self, key: str, /) -> float | None:
+        # docstring inherited; PTTL
+        reply = self._call("read", "reading", key, self._execute, *commands.ttl_command(self._key(key)))
+        return commands.ttl_seconds(reply, key)
+
+    def touch(self, key: str, /, *, ttl: float | None) -> None:
+        # docstring inherited; PEXPIRE, or PERSIST in a script that tells a missing key apart
+        command = commands.touch_command(self._key(key), None if ttl is None else ttl_ms(ttl))
+        if not self._write("write", "touching", key, command):
+            raise MissingKey(key)
 
     # -- bulk operations ---------------------------------------------------------------------------
 
@@ -241,15 +201,10 @@ class RedisStore(Store[str, bytes]):
         On one server the read is one atomic snapshot; on a cluster, atomic per hash slot.
         """
         wanted = self._keys(keys)
-        found: dict[str, bytes] = {}
         if not wanted:
-            return found
+            return {}
         replies = self._call("read", "reading", None, self._bulk, list(wanted), lambda keys: ("MGET", *keys))
-        for group, values in replies:
-            for encoded, value in zip(group, values, strict=True):
-                if value is not None:
-                    found[wanted[encoded]] = value
-        return found
+        return commands.found_values(wanted, replies)
 
     def set_many(
         self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
@@ -259,25 +214,11 @@ class RedisStore(Store[str, bytes]):
         On one server all pairs are written in one ``MULTI``/``EXEC`` transaction (all or none); on
         a cluster each hash slot's pairs are written together (keys sharing a ``{tag}`` are).
         """
-        pairs = item_pairs(items)
-        values = {self._key(key): as_bytes(value, key, "RedisStore") for key, value in pairs}
+        values = commands.encode_items(self._prefix, items)
         if not values:
             return
-        px = self._px if ttl is None else ttl_ms(ttl)
-
-        if px is None:
-
-            def mset(group: list[bytes]) -> tuple[Any, ...]:
-                return ("MSET", *(part for key in group for part in (key, values[key])))
-
-            self._call("write", "writing", None, self._bulk, list(values), mset)
-        else:
-
-            def set_px(group: list[bytes]) -> tuple[Any, ...]:
-                # MSET cannot expire keys: one SET PX per key, in the same round trip.
-                return ("SET", group[0], values[group[0]], "PX", px)
-
-            self._call("write", "writing", None, self._bulk, list(values), set_px, True)
+        command, singles = commands.set_many_command(values, self._px if ttl is None else ttl_ms(ttl))
+        self._call("write", "writing", None, self._bulk, list(values), command, singles)
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove the present ``keys`` (``DEL``), atomically on one server, per hash slot on a cluster."""
@@ -289,7 +230,7 @@ class RedisStore(Store[str, bytes]):
 
     def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
         # docstring inherited; one SCAN page per round trip, on every master of a cluster
-        found = scan_pattern(self._prefix, prefix)
+        found = commands.scan_pattern(self._prefix, prefix)
         if found is None:
             return iter(())  # a prefix with a lone surrogate: no key of this store starts with it
         return self._scan(*found)
@@ -301,23 +242,18 @@ class RedisStore(Store[str, bytes]):
         if cursor is not None and not isinstance(cursor, str):
             raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
         check_limit(limit)
-        found = scan_pattern(self._prefix, prefix)
+        found = commands.scan_pattern(self._prefix, prefix)
         if found is None:
             return KeyPage([], None)  # a prefix with a lone surrogate: no key of this store starts with it
         call = partial(self._call, "read", "listing", None)
         return scan_page(self._route.scan_clients(), *found, cursor, limit, call)
 
     def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
-        seen: set[bytes] = set()  # SCAN may return a key twice when the server resizes its table
+        seen: set[bytes] = set()
+        call = partial(self._call, "read", "listing", None)
         for client in self._route.scan_clients():
-            for key in scan(
-                client, pattern, lambda fn, *a, **kw: self._call("read", "listing", None, fn, *a, **kw)
-            ):
-                if key not in seen:
-                    seen.add(key)
-                    name = decode_key(key, strip)
-                    if name is not None:
-                        yield name
+            for page in scan(client, pattern, call):
+                yield from commands.fresh_keys(page, seen, strip)
 
     def __len__(self) -> int:
         if self._prefix:
@@ -342,26 +278,17 @@ class RedisStore(Store[str, bytes]):
     # -- plumbing -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> bytes:
-        return encode_key(self._prefix, key)
+        return commands.encode_key(self._prefix, key)
 
     def _keys(self, keys: Iterable[str]) -> dict[bytes, str]:
-        return encode_keys(self._prefix, keys)
+        return commands.encode_keys(self._prefix, keys)
 
     def _write(self, call: Call, action: str, key: str, command: tuple[Any, ...]) -> Any:
-        if not self._options.replicas:
-            return self._call(call, action, key, self._execute, *command)
-        return self._call(call, action, key, self._waited, command)
-
-    def _waited(self, command: tuple[Any, ...]) -> Any:
         options = self._options
-        client = self._route.node_client(command[3] if command[0] == "EVAL" else command[1])
-        batch = run_batches(
-            [(client, [command])],
-            transaction=False,
-            replicas=options.replicas,
-            replica_timeout=options.replica_timeout,
-        )
-        return batch[0][0]
+        if not options.replicas:
+            return self._call(call, action, key, self._execute, *command)
+        waited = (command, options.replicas, options.replica_timeout)
+        return self._call(call, action, key, self._route.waited, *waited)
 
     def _bulk(
         self, keys: list[bytes], command: Callable[[list[bytes]], tuple[Any, ...]], singles: bool = False
