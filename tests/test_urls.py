@@ -103,6 +103,8 @@ def test_keyword_options_override_the_query() -> None:
         ("sqlite:///a.db?sync=full", {}, "Unknown option 'sync' for a sqlite store. Accepted"),
         ("memory://", {"durable": True}, "Unknown option 'durable' for a memory store. Accepted"),
         ("sqlite:///a.db?table=a&table=b", {}, "Option 'table' is given twice"),
+        ("file:///d?ttl=5", {}, "A file store has no option 'ttl': .* use sqlite:///"),
+        ("file:///d", {"ttl": 5}, "A file store has no option 'ttl': .* use sqlite:///"),
     ],
 )
 def test_bad_options(url: str, kwargs: dict[str, Any], message: str) -> None:

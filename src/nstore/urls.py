@@ -76,6 +76,8 @@ class StoreOptions(TypedDict, total=False):
     # sqlite://
     durability: Literal["normal", "full", "off"]
     table: str
+    max_bytes: int
+    eviction: Literal["lru", "lfu", "fifo"]
     timeout: float  # sqlite://, redis:// and http://
     # redis:// and redis+cluster://
     prefix: str
@@ -138,6 +140,8 @@ class Scheme:
     form: str
     backend: str  # the store class, "module:name"
     options: tuple[Option, ...]
+    #: Options other kinds of store take that this one cannot, with what to do instead.
+    lacks: tuple[tuple[str, str], ...] = ()
 
 
 _REDIS = "nstore.stores.redis:RedisStore"
@@ -181,6 +185,13 @@ SCHEMES: tuple[Scheme, ...] = (
             Option("durable", bool, "fsync every write (false: faster, for caches)"),
             Option("read_only", bool, "open without changing anything on disk; writes raise ReadOnlyError"),
         ),
+        (
+            (
+                "ttl",
+                "a FileStore keeps only each value in its file, so nothing can expire there: "
+                "use sqlite:///path/to/file.db for values with a ttl",
+            ),
+        ),
     ),
     Scheme(
         "sqlite",
@@ -192,6 +203,8 @@ SCHEMES: tuple[Scheme, ...] = (
             Option("table", str, "the table holding the keys"),
             Option("timeout", float, "seconds to wait for another writer's lock"),
             Option("read_only", bool, "open without changing the file; writes raise ReadOnlyError"),
+            Option("max_bytes", int, "bound the bytes of keys and values: a cache that evicts beyond"),
+            Option("eviction", str, "what a bounded store evicts first", ("lru", "lfu", "fifo")),
         ),
     ),
     Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS, _REDIS_OPTIONS),
@@ -361,6 +374,9 @@ def _parsed(kind: str, location: str, query: Mapping[str, str], options: Mapping
     for name, raw in {**query, **options}.items():
         option = known.get(name)
         if option is None:
+            lacking = dict(scheme.lacks).get(name)
+            if lacking is not None:
+                raise ConfigurationError(f"A {kind} store has no option {name!r}: {lacking}.")
             accepted = ", ".join(f"{o.name} ({o.accepts})" for o in scheme.options) or "none"
             raise ConfigurationError(
                 f"Unknown option {name!r} for a {kind} store. Accepted options: {accepted}."

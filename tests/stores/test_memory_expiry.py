@@ -277,6 +277,63 @@ def test_same_answers_as_a_model(variant: dict[str, Any], ops: list[tuple[str, s
         left = store.ttl(key) if key in current else None
         when = model[key][1] if key in current else None
         assert left == (None if when is None else when - clock.now)
+        assert len(store) == len(current)
     assert dict(store.items()) == live()
     assert store.keys_page("").keys == sorted(live())
+    paged, cursor = [], None
+    for _ in range(100):
+        page = store.keys_page("", cursor=cursor, limit=2)
+        paged += page.keys
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert paged == sorted(live())
     assert len(store) == len(live())
+
+
+def test_purging_follows_a_deadline_moved_either_way(bounds: dict[str, Any]) -> None:
+    clock = Clock()
+    store = MemoryStore[str, bytes](clock=clock, **bounds)
+    store.set("later", b"1", ttl=10)
+    store.set("later", b"1", ttl=100)  # keeps its heap entry, pushed again when that one is due
+    store.set("sooner", b"2", ttl=100)
+    store.set("sooner", b"2", ttl=5)
+    store.set("moved", b"3", ttl=5)
+    store.touch("moved", ttl=60)
+    clock.now += 50
+    assert store.purge_expired() == 1  # sooner
+    assert sorted(store) == ["later", "moved"]
+    clock.now += 20
+    assert store.purge_expired() == 1  # moved
+    clock.now += 40
+    assert store.purge_expired() == 1  # later
+    assert len(store) == 0
+
+
+def test_plain_writes_over_expiring_keys_are_counted_and_listed_once() -> None:
+    clock = Clock()
+    store = MemoryStore[str, bytes](clock=clock)
+    for i in range(20):
+        store.set(f"k{i:02d}", b"timed", ttl=10)
+    for i in range(0, 20, 2):
+        store[f"k{i:02d}"] = b"plain"  # shadows the expiring entry
+    del store["k04"]
+    store.delete_many(["k05", "k06"])
+    store.set("k08", b"timed again", ttl=10)
+    for i in range(10, 20, 3):
+        store[f"k{i:02d}"] = b"plain again"
+    expected = sorted(f"k{i:02d}" for i in range(20) if i not in (4, 5, 6))
+    assert len(store) == len(expected)
+    assert store.count_keys("k1") == 10
+    pages, cursor = [], None
+    while True:
+        page = store.keys_page("k", cursor=cursor, limit=3)
+        pages += page.keys
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert pages == expected
+    clock.now += 10  # the odd keys never rewritten expire; the plain ones stay
+    kept = sorted(k for k in expected if (int(k[1:]) % 2 == 0 and k != "k08") or k in ("k13", "k19"))
+    assert sorted(store) == kept
+    assert len(store) == len(kept)

@@ -15,7 +15,8 @@ import pytest
 
 from nstore import Store
 from nstore.errors import ConfigurationError, InvalidKey, InvalidValue, StoreClosed
-from nstore.stores.sqlite import Durability, SQLiteStore, _successor
+from nstore.stores._sqlite_reads import successor as _successor
+from nstore.stores.sqlite import Durability, SQLiteStore
 from tests.stores.base import StoreTests
 
 
@@ -177,7 +178,7 @@ def test_large_values(tmp_path: Path) -> None:
 def test_prefix_listing_uses_an_index_search_not_a_scan(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "s.db") as store:
         cur = store._open()
-        for sql, params in [(store._sql_keys, ("a/", "a0")), (store._sql_keys_open, ("a/",))]:
+        for sql, params in [(store._sql_keys, ("a/", "a0", 0.0)), (store._sql_keys_open, ("a/", 0.0))]:
             plan = " ".join(row[-1] for row in cur.execute("EXPLAIN QUERY PLAN " + sql, params))
             assert plan.startswith("SEARCH nstore USING COVERING INDEX"), plan
             assert "SCAN" not in plan, plan

@@ -1,8 +1,7 @@
 """The bounded MemoryStore: least-recently-used eviction by count or bytes, and time-to-live.
 
-``MemoryStore(maxsize=..., maxbytes=..., ttl=...)`` returns this class. Entries sit in an
-``OrderedDict`` in least-recently-used order; deadlines (a store-wide ``ttl``, or one per key) in
-an :class:`~nstore.stores._memory_expiry.Expiry`, purged in deadline order. A read takes no lock:
+``MemoryStore(maxsize=..., maxbytes=..., ttl=...)`` returns this class; its books (order, sizes,
+deadlines) are kept by :class:`~nstore.stores._memory_books.LRUBooks`. A read takes no lock:
 the lookup and the move to the recent end are each one atomic ``OrderedDict`` operation (a key
 deleted between the two is simply not moved). Writes take the store's lock when they keep books
 (bytes, deadlines); with ``maxsize`` alone and no key expiring, a plain write is, like the
@@ -12,141 +11,26 @@ conditional writes take the lock.
 
 from __future__ import annotations
 
-import sys
-import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from nstore._expiry import check_ttl
-from nstore.errors import ConfigurationError, MissingKey, ValueTooLarge
+from nstore.errors import MissingKey
 from nstore.store import KeyPage, Store, item_pairs
-from nstore.stores._memory_expiry import Clock
-from nstore.stores.memory import MemoryStore
+from nstore.stores._memory_books import LRUBooks
 
 __all__ = ["BoundedMemoryStore"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-_ABSENT: Any = object()
+_FOREVER = float("inf")
 
 
-def _check_positive(name: str, value: float | None, *, integer: bool) -> None:
-    if value is None:
-        return
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-        expected = "a positive integer" if integer else "a positive number of seconds"
-        raise ConfigurationError(f"Expected {expected} or None for {name}. Got {value!r} instead.")
+class BoundedMemoryStore(LRUBooks[K, V], Generic[K, V]):
+    """A MemoryStore with a bound; built by ``MemoryStore(maxsize=..., maxbytes=..., ttl=...)``."""
 
-
-class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
-    """A MemoryStore with a bound; built by ``MemoryStore(maxsize=..., maxbytes=..., ttl=...)``.
-
-    The deadlines of :class:`~nstore.stores._memory_expiry.Expiry` hold, beside each deadline,
-    the value it was set with: it applies while that object is the key's value.
-    """
-
-    __slots__ = ("_books", "_maxbytes", "_maxsize", "_nbytes", "_sizes", "_touch", "_ttl")
-
-    def __init__(
-        self,
-        data: Mapping[K, V] | Iterable[tuple[K, V]] = (),
-        *,
-        maxsize: int | None = None,
-        maxbytes: int | None = None,
-        ttl: float | None = None,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        _check_positive("maxsize", maxsize, integer=True)
-        _check_positive("maxbytes", maxbytes, integer=True)
-        _check_positive("ttl", ttl, integer=False)
-        super().__init__(clock=clock)
-        # Narrower than the base class's dict: this class's methods use the order, and close()
-        # swaps in a stand-in that also answers move_to_end and popitem (stores/memory.py).
-        self._data: OrderedDict[K, V] = OrderedDict()  # pyright: ignore[reportIncompatibleVariableOverride]
-        self._maxsize = sys.maxsize if maxsize is None else maxsize
-        self._maxbytes = maxbytes
-        self._nbytes = 0
-        self._sizes: dict[K, int] | None = None if maxbytes is None else {}
-        self._ttl = None if ttl is None else check_ttl(ttl)
-        self._books = maxbytes is not None or ttl is not None
-        self._touch = self._data.move_to_end
-        self.set_many(data)
-
-    # -- bookkeeping (callers hold the lock) ----------------------------------------------------
-
-    def _measure(self, value: V) -> int:
-        try:
-            size = len(value)  # type: ignore[arg-type]  # checked here: maxbytes needs sized values
-        except TypeError:
-            raise ConfigurationError(
-                f"A MemoryStore with maxbytes needs values that support len(). Got "
-                f"{type(value).__name__}; store bytes or use maxsize instead."
-            ) from None
-        if self._maxbytes is not None and size > self._maxbytes:
-            raise ValueTooLarge(f"A value of {size} bytes is over this store's maxbytes={self._maxbytes}.")
-        return size
-
-    def _deadline(self, ttl: float | None) -> float | None:
-        """The deadline of a write given ``ttl`` (None: the store-wide ttl, if any)."""
-        seconds = self._ttl if ttl is None else ttl
-        return None if seconds is None else self._expiry.deadline(seconds)
-
-    def _put(self, key: K, value: V, size: int, when: float | None) -> None:
-        data = self._data
-        data[key] = value
-        data.move_to_end(key)
-        sizes = self._sizes
-        if sizes is not None:
-            self._nbytes += size - sizes.get(key, 0)
-            sizes[key] = size
-        if when is not None:
-            self._expiry.put(key, value, when)
-        elif self._timed:
-            self._expiry.discard(key)
-
-    def _drop(self, key: K) -> bool:
-        # docstring inherited
-        if self._data.pop(key, _ABSENT) is _ABSENT:
-            return False
-        self._forget(key)
-        return True
-
-    def _forget(self, key: K) -> None:
-        if self._sizes is not None:
-            self._nbytes -= self._sizes.pop(key)
-        if self._timed:
-            self._expiry.discard(key)
-
-    def _evict(self) -> None:
-        data, maxbytes = self._data, self._maxbytes
-        while len(data) > self._maxsize or (maxbytes is not None and self._nbytes > maxbytes):
-            self._forget(data.popitem(last=False)[0])
-        if self._timed:
-            self._purge()
-
-    def _purge(self) -> int:
-        data, purged = self._data, 0
-        for key, value in self._expiry.due():
-            if data.get(key, _ABSENT) is value:  # else a later write replaced it: it stays
-                del data[key]
-                if self._sizes is not None:
-                    self._nbytes -= self._sizes.pop(key)
-                purged += 1
-        return purged
-
-    def _live(self, key: K) -> bool:
-        """Whether ``key`` is present and unexpired; an expired entry is dropped."""
-        value = self._data.get(key, _ABSENT)
-        if value is _ABSENT:
-            return False
-        entry = self._timed.get(key) if self._timed else None
-        if entry is not None and entry[1] is value and entry[0] <= self._expiry.clock():
-            self._drop(key)
-            return False
-        return True
+    __slots__ = ()
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -167,8 +51,11 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
             pass
         return value
 
-    def __setitem__(self, key: K, value: V, /) -> None:
-        if not self._books and not self._timed:
+    def _write(self, key: K, value: V, /, ttl: float | None = None) -> None:
+        """``store[key] = value`` and ``set(key, value, ttl=)``: write ``key`` expiring in ``ttl``
+        seconds (None: the store-wide ttl, if any). One method for both saves a call on the
+        hot path of a cache."""
+        if not self._books and ttl is None and not self._timed:
             data = self._data
             data[key] = value  # an expiring write racing this one set its deadline on its value
             self._touch(key)
@@ -178,9 +65,6 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                 except KeyError:  # emptied by another thread
                     break
             return
-        self._write(key, value, None)
-
-    def _write(self, key: K, value: V, ttl: float | None) -> None:
         sizes = self._sizes
         size = 0
         if sizes is not None:
@@ -190,10 +74,17 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                 self._measure(value)
             if size > self._maxbytes:  # type: ignore[operator]  # maxbytes is set with sizes
                 self._measure(value)
-        with self._lock:  # _put and _evict, inlined for bytes: this is the hot path of a cache
-            self._put(key, value, 0, self._deadline(ttl))
+        seconds = self._ttl if ttl is None else ttl
+        with self._lock:  # _put and _evict, inlined: this is the hot path of a cache
+            data = self._data
+            data[key] = value
+            self._touch(key)
+            due = False
+            if seconds is not None:
+                due = self._expiry.set(key, value, seconds)
+            elif self._timed:
+                self._expiry.discard(key)
             if sizes is not None:
-                data = self._data
                 nbytes = self._nbytes + size - sizes.get(key, 0)
                 sizes[key] = size
                 maxbytes: int = self._maxbytes  # type: ignore[assignment]  # set with sizes
@@ -203,8 +94,12 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
                     if self._timed:
                         self._expiry.discard(oldest)
                 self._nbytes = nbytes
-            if len(self._data) > self._maxsize or self._timed:
+            if len(data) > self._maxsize:
                 self._evict()
+            elif due:
+                self._purge()
+
+    __setitem__ = _write
 
     def __delitem__(self, key: K, /) -> None:
         with self._lock:
@@ -275,8 +170,9 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
         # docstring inherited
         if ttl is None:
             self[key] = value
-        else:
-            self._write(key, value, check_ttl(ttl))
+        else:  # the common ttl checked inline: this is the hot path of a cache
+            ok = (ttl.__class__ is float or ttl.__class__ is int) and 0 < ttl < _FOREVER
+            self._write(key, value, ttl if ok else check_ttl(ttl))
 
     def ttl(self, key: K, /) -> float | None:
         # docstring inherited
@@ -323,17 +219,3 @@ class BoundedMemoryStore(MemoryStore[K, V], Generic[K, V]):
             self._put(key, value, size, self._deadline(None))
             self._evict()
             return True
-
-    @property
-    def nbytes(self) -> int:
-        """Total ``len()`` of the values held (0 unless ``maxbytes`` is set)."""
-        return self._nbytes
-
-    def _held(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        ttl = None if self._ttl is None else f"{self._ttl:g}"
-        bounds = {"maxsize": self._maxsize, "maxbytes": self._maxbytes, "ttl": ttl}
-        shown = ", ".join(f"{k}={v}" for k, v in bounds.items() if v is not None and v != sys.maxsize)
-        return f"MemoryStore({shown}, {super().__repr__()[12:-1]})"

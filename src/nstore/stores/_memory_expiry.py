@@ -7,15 +7,18 @@ value here is the one the deadline was set with: a deadline holds only while tha
 the key's value (a write racing the first expiring one, on the lock-free path, keeps its own value
 without the other's deadline).
 
-Purging is lazy and amortised: every deadline set is pushed on a heap; :meth:`Expiry.due` pops the
-deadlines that have passed (each pushed entry is popped once), skipping those made stale by a later
-write, and the heap is rebuilt from the live deadlines when stale entries outnumber them. Every
-method but the reads of :attr:`Expiry.entries` is called with the store's lock held.
+Purging is lazy and amortised: a key's deadline is pushed on a heap when the key gets its first
+one or an earlier one; a deadline moved later keeps the key's heap entry, and :meth:`Expiry.due`,
+popping the entries that have passed, pushes such a key again at its current deadline (so a key
+rewritten with the same ttl costs one push per ttl, not one per write). A heap entry whose key
+has gone is skipped, and the heap is rebuilt from the live deadlines if stale entries ever
+outnumber them four to one. So every entry has a heap entry at or before its deadline, and
+:meth:`Expiry.due` finds every entry that has expired. Every method but the reads of
+:attr:`Expiry.entries` is called with the store's lock held.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from itertools import count
@@ -62,17 +65,31 @@ class Expiry(Generic[K, V]):
 
     def deadline(self, ttl: float) -> float:
         """The clock time ``ttl`` seconds from now."""
-        when = self.clock() + ttl
-        if not math.isfinite(when):
-            raise ConfigurationError(f"The clock answered {when!r}; expected a finite number of seconds.")
-        return when
+        return self.clock() + ttl
 
     def put(self, key: K, value: V, when: float) -> None:
         """Make ``key`` (holding ``value``) expire at clock time ``when``."""
-        self.entries[key] = (when, value)
+        entries = self.entries
+        old = entries.get(key)
+        entries[key] = (when, value)
+        if old is None or when < old[0]:  # a later deadline keeps the heap entry (see due)
+            self._push(when, key)
+
+    def set(self, key: K, value: V, ttl: float) -> bool:
+        """:meth:`put` ``ttl`` seconds from now (one clock read); whether some entry is due."""
+        now = self.clock()
+        when = now + ttl
+        entries = self.entries
+        old = entries.get(key)
+        entries[key] = (when, value)
+        if old is None or when < old[0]:
+            self._push(when, key)
+        return self._heap[0][0] <= now
+
+    def _push(self, when: float, key: K) -> None:
         heap = self._heap
         heappush(heap, (when, next(self._seq), key))
-        if len(heap) > 2 * len(self.entries) + _SLACK:
+        if len(heap) > 4 * len(self.entries) + _SLACK:  # mostly stale: rebuilt from the live ones
             self._heap = [(w, next(self._seq), k) for k, (w, _) in self.entries.items()]
             heapify(self._heap)
 
@@ -105,11 +122,15 @@ class Expiry(Generic[K, V]):
         entries = self.entries
         gone: list[tuple[K, V]] = []
         while heap and heap[0][0] <= now:
-            when, _, key = heappop(heap)
+            _, _, key = heappop(heap)
             entry = entries.get(key)
-            if entry is not None and entry[0] == when:  # not replaced by a later write
+            if entry is None:
+                continue  # deleted, or purged through another heap entry
+            if entry[0] <= now:
                 del entries[key]
                 gone.append((key, entry[1]))
+            else:  # its deadline moved later since this was pushed: it waits for that one
+                heappush(heap, (entry[0], next(self._seq), key))
         self.index.deleted += len(gone)
         return gone
 

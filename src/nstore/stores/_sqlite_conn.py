@@ -1,4 +1,5 @@
-"""Connections for SQLiteStore: opening, pragmas, the schema check and error mapping.
+"""Connections for SQLiteStore: opening, pragmas, parameter checks and error mapping (the table
+layout is in :mod:`nstore.stores._sqlite_schema`).
 
 One connection per thread (SQLite connections must not be shared by concurrent threads) and none
 inherited across ``fork`` (a connection carried into a child process can corrupt the database, see
@@ -34,9 +35,6 @@ T = TypeVar("T")
 SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}
 
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-
-#: The columns of an nstore table, as ``PRAGMA table_info`` reports them: (name, type, notnull, pk).
-_COLUMNS: Final = [("key", "TEXT", 1, 1), ("value", "BLOB", 1, 0), ("version", "INTEGER", 1, 0)]
 
 # Primary result codes (https://www.sqlite.org/rescode.html).
 _SQLITE_BUSY: Final = 5
@@ -150,54 +148,6 @@ def connect(path: str, synchronous: str, timeout: float, read_only: bool = False
         conn.close()
         raise
     return conn
-
-
-def initialize(conn: sqlite3.Connection, table: str, read_only: bool = False) -> None:
-    """Check that the file is a database whose ``table`` is nstore's or absent, then switch it
-    to WAL and create the table if needed.
-
-    The check comes first and only reads, so a file refused with :class:`CorruptStore` is left
-    exactly as it was (no WAL switch, no -wal or -shm file). ``read_only`` only checks.
-    """
-    if read_only:
-        if not check_schema(conn, table):
-            raise ConfigurationError(
-                f"This database has no table {table!r}, and a read_only SQLiteStore creates nothing. "
-                "Open it without read_only to create the table, or choose another table= name."
-            )
-        return
-    check_schema(conn, table)
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise StoreError(f"SQLite refused WAL mode for this database (it reports {mode!r}).")
-    conn.execute(
-        f'CREATE TABLE IF NOT EXISTS "{table}" '
-        "(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, version INTEGER NOT NULL DEFAULT 1)"
-    )
-    if not check_schema(conn, table):
-        raise CorruptStore(f"The name {table!r} in this database is not a table; choose another table= name.")
-
-
-def check_schema(conn: sqlite3.Connection, table: str) -> bool:
-    """Return whether ``table`` exists; raise :class:`CorruptStore` if it is not nstore's.
-
-    Reading the schema is also the first read of the file, so a file that is not a database is
-    refused here, before anything is written.
-    """
-    columns = [
-        (name, str(kind).upper(), notnull, pk)
-        for _, name, kind, notnull, _, pk in conn.execute(f'PRAGMA table_info("{table}")')
-    ]
-    if not columns:
-        return False
-    if columns != _COLUMNS:
-        found = ", ".join(f"{name} {kind}" for name, kind, _, _ in columns)
-        raise CorruptStore(
-            f"The table {table!r} in this database is not an nstore table (expected columns key TEXT "
-            f"PRIMARY KEY, value BLOB, version INTEGER; found {found}). Choose another table= name "
-            "or another file."
-        )
-    return True
 
 
 class ClosedLocal:

@@ -1,27 +1,28 @@
-"""The write side of SQLiteStore: transactions, bulk operations and conditional writes."""
+"""The write side of SQLiteStore: transactions, bulk operations, conditional writes, and the
+transaction of a write to a bounded store."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-from nstore._expiry import unsupported_ttl
-from nstore.errors import InvalidKey, MissingKey, StoreError
-from nstore.store import Store, item_pairs
+from nstore.errors import InvalidKey, MissingKey, ReadOnlyError, StoreError, StoreUnavailable
+from nstore.store import Store
 from nstore.stores import _sqlite_conn as _c
 from nstore.stores import _sqlite_fork as _fork
+from nstore.stores._sqlite_cache import Cache
+from nstore.stores._sqlite_schema import NEW_VERSION
 from nstore.stores._values import as_bytes
 
 #: Keys per ``IN (...)`` query: under SQLite's oldest default limit of 999 bound variables.
 CHUNK: Final = 500
 
-#: The version of a newly created key: random in [1, 2**62], so deleting and re-creating a key
-#: does not bring back an old version (no ABA for compare_and_set_version).
-NEW_VERSION: Final = "((random() & 4611686018427387903) + 1)"
+#: Where an expired key is absent: a row whose deadline has not passed at the time bound here.
+LIVE: Final = "(expires IS NULL OR expires > ?)"
 
 
 class SQLiteWrites(Store[str, bytes]):
@@ -32,6 +33,13 @@ class SQLiteWrites(Store[str, bytes]):
     _sql_set: str
     _sql_del: str
     _sql_many: str
+    #: The expiry column in reads: ``expires``, or ``NULL`` for a read-only store over a table
+    #: from before expiry.
+    _exp: str
+    _clock: Callable[[], float]
+    _cache: Cache | None
+    #: How a write sets ``rank``, from one parameter (see :meth:`_rank`).
+    _rank_sql: str
 
     @abstractmethod
     def _open(self) -> sqlite3.Cursor:
@@ -43,6 +51,16 @@ class SQLiteWrites(Store[str, bytes]):
             raise InvalidKey(f"Expected a key encodable as UTF-8. Got {first.object!r}.") from None
         params = tuple(params)
         return _c.with_retries(lambda: self._open().execute(sql, params), what, first)
+
+    def _writable(self) -> None:
+        """Refuse a write of a read-only store before its statement is prepared (a table from
+        before expiry has no column for the statements of conditional and expiring writes)."""
+        if self._read_only:
+            raise ReadOnlyError("This SQLiteStore was opened with read_only=True; it writes nothing.")
+
+    def _rank(self) -> float | None:
+        """The ``rank`` parameter of a write: None (no rank) unless the store is bounded."""
+        return None if self._cache is None else self._cache.rank()
 
     # -- transactions and bulk operations --------------------------------------------------------
 
@@ -86,73 +104,6 @@ class SQLiteWrites(Store[str, bytes]):
             _c.rollback(conn)
             raise
 
-    def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
-        """Return the values of those ``keys`` that are present; missing keys are left out.
-
-        One query per 500 keys, all in one read transaction: the result is one consistent
-        snapshot of the database.
-        """
-        wanted = list(dict.fromkeys(keys))
-        for key in wanted:
-            if type(key) is not str:
-                raise bad_key(key)
-        if not wanted:
-            return {}
-        if len(wanted) <= CHUNK:
-            return dict(self._select_chunk(wanted))
-        found: dict[str, bytes] = {}
-        # The gate is held across the snapshot, so a fork waits for it rather than inheriting it.
-        with _fork.gate(), self._read_snapshot():
-            for start in range(0, len(wanted), CHUNK):
-                found.update(self._select_chunk(wanted[start : start + CHUNK]))
-        return found
-
-    def _select_chunk(self, chunk: list[str]) -> list[tuple[str, bytes]]:
-        sql = self._sql_many if len(chunk) == CHUNK else self._sql_many_for(len(chunk))
-        with _fork.gate():
-            try:
-                return self._open().execute(sql, chunk).fetchall()
-            except (sqlite3.Error, UnicodeEncodeError) as exc:
-                return self._run(sql, chunk, "reading", exc).fetchall()
-
-    def _sql_many_for(self, n: int) -> str:
-        return f'SELECT key, value FROM "{self._table}" WHERE key IN ({_c.placeholders(n)})'
-
-    @contextmanager
-    def _read_snapshot(self) -> Iterator[None]:
-        conn = self._open().connection
-        if conn.in_transaction:
-            yield
-            return
-        _c.execute(conn, "BEGIN", "beginning a read")
-        try:
-            yield
-        except BaseException:
-            _c.rollback(conn)
-            raise
-        _c.execute(conn, "COMMIT", "ending a read")
-
-    def set_many(
-        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
-    ) -> None:
-        """Store every pair in one transaction: all of them or (on error or crash) none."""
-        if ttl is not None:
-            raise unsupported_ttl(self)
-        if type(items) is dict and _all_type(items, str) and _all_type(items.values(), bytes):
-            # The common case, checked at C speed: sqlite3 binds the dict's own pairs, with no
-            # per-pair Python loop (about 5% of a 10,000-value batch of 100 B values).
-            if items:
-                self._executemany(self._sql_set, items.items(), "writing")
-            return
-        pairs = item_pairs(items)
-        rows = []
-        for key, value in pairs:
-            if type(key) is not str:
-                raise bad_key(key)
-            rows.append((key, value if type(value) is bytes else as_bytes(value, key, "SQLiteStore")))
-        if rows:
-            self._executemany(self._sql_set, rows, "writing")
-
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove every present key of ``keys`` in one transaction; missing keys are ignored."""
         rows = []
@@ -161,7 +112,8 @@ class SQLiteWrites(Store[str, bytes]):
                 raise bad_key(key)
             rows.append((key,))
         if rows:
-            self._executemany(self._sql_del, rows, "deleting")
+            # Expired keys go too: they are absent already.
+            self._executemany(f'DELETE FROM "{self._table}" WHERE key = ?', rows, "deleting")
 
     def _executemany(self, sql: str, rows: Iterable[Any], what: str) -> None:
         try:
@@ -173,22 +125,61 @@ class SQLiteWrites(Store[str, bytes]):
         except sqlite3.Error as exc:
             raise _c.translate(exc, what) from exc
 
+    # -- bounded stores --------------------------------------------------------------------------
+
+    def _write_bounded(
+        self, cache: Cache, sql: str, params: Any, keys: Collection[str], *, many: bool = False
+    ) -> int:
+        """Run a write of a bounded store (none if ``sql`` is empty) and the evictions it needs in
+        one transaction; return the rows it changed."""
+        try:
+            with _fork.gate(), self.transaction():
+                cur = self._open()
+                changed = 1
+                if sql:
+                    changed = (cur.executemany(sql, params) if many else cur.execute(sql, params)).rowcount
+                evicted = cache.make_room(cur, keys) if changed else 0
+        except UnicodeEncodeError as exc:
+            raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
+        except sqlite3.Error as exc:
+            raise _c.translate(exc, "writing") from exc
+        cache.evictions += evicted  # counted once committed
+        return changed
+
+    def _flush_reads(self) -> None:
+        """Write the reads a bounded store remembered into the ranks, in a transaction of their
+        own. A read does not fail for it: if the database stays locked they are dropped (they
+        only order evictions)."""
+        if self._cache is None:
+            return
+        try:
+            with _fork.gate(), self.transaction():
+                self._cache.flush(self._open())
+        except (StoreUnavailable, sqlite3.OperationalError):
+            pass
+
     # -- conditional writes --------------------------------------------------------------------
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
-        """Store ``value`` only if ``key`` is absent; return whether it was stored.
+        """Store ``value`` only if ``key`` is absent (or expired); return whether it was stored.
 
-        Atomic: one ``INSERT ... ON CONFLICT DO NOTHING``, so exactly one concurrent caller wins.
+        Atomic: one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired``, so exactly one
+        concurrent caller wins. The value stored never expires.
         """
         if type(key) is not str:
             raise bad_key(key)
         value = as_bytes(value, key, "SQLiteStore")
-        sql = f'INSERT INTO "{self._table}" (key, value, version) VALUES (?, ?, {NEW_VERSION}) '
-        sql += "ON CONFLICT (key) DO NOTHING"
-        return self._changed(sql, (key, value))
+        self._writable()
+        sql = (
+            f'INSERT INTO "{self._table}" (key, value, version, rank) VALUES (?, ?, {NEW_VERSION}, ?) '
+            f"ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = {NEW_VERSION}, "
+            "expires = NULL, rank = excluded.rank WHERE expires <= ?"
+        )
+        return self._changed(sql, (key, value, self._rank(), self._clock()), key, value)
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
-        """Replace the value at ``key`` with ``value`` only if it is ``expected`` now.
+        """Replace the value at ``key`` with ``value`` only if it is ``expected`` now (and not
+        expired); the new value never expires.
 
         Return whether it was replaced. Atomic: one ``UPDATE ... WHERE value = ?``; for large
         values, :meth:`compare_and_set_version` compares a version instead.
@@ -196,8 +187,13 @@ class SQLiteWrites(Store[str, bytes]):
         if type(key) is not str:
             raise bad_key(key)
         value = as_bytes(value, key, "SQLiteStore")
-        sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND value = ?'
-        return self._changed(sql, (value, key, as_bytes(expected, key, "SQLiteStore")))
+        self._writable()
+        sql = (
+            f'UPDATE "{self._table}" SET value = ?, version = version + 1, expires = NULL, '
+            f"rank = {self._rank_sql} WHERE key = ? AND value = ? AND {LIVE}"
+        )
+        expected = as_bytes(expected, key, "SQLiteStore")
+        return self._changed(sql, (value, self._rank(), key, expected, self._clock()), key, value)
 
     def get_with_version(self, key: str, /) -> tuple[bytes, int]:
         """Return the value at ``key`` and its version, an opaque positive integer.
@@ -206,26 +202,35 @@ class SQLiteWrites(Store[str, bytes]):
         """
         if type(key) is not str:
             raise bad_key(key)
-        sql = f'SELECT value, version FROM "{self._table}" WHERE key = ?'
+        sql = f'SELECT value, version, {self._exp} FROM "{self._table}" WHERE key = ?'
         row = _c.with_retries(lambda: self._open().execute(sql, (key,)).fetchone(), "reading")
-        if row is None:
+        if row is None or (row[2] is not None and row[2] <= self._clock()):
             raise MissingKey(key)
         return row[0], row[1]
 
     def compare_and_set_version(self, key: str, version: int, value: bytes, /) -> bool:
         """Store ``value`` only if the version of ``key`` is still ``version`` (0: only if absent).
 
-        Return whether it was stored. A new key gets a random version, so a key deleted and
-        written again does not reuse the version a reader saw before.
+        Return whether it was stored; the value stored never expires. A new key gets a random
+        version, so a key deleted and written again does not reuse the version a reader saw before.
         """
         if type(key) is not str:
             raise bad_key(key)
         if _c.check_version(version) == 0:
             return self.set_if_absent(key, value)
-        sql = f'UPDATE "{self._table}" SET value = ?, version = version + 1 WHERE key = ? AND version = ?'
-        return self._changed(sql, (as_bytes(value, key, "SQLiteStore"), key, version))
+        value = as_bytes(value, key, "SQLiteStore")
+        self._writable()
+        sql = (
+            f'UPDATE "{self._table}" SET value = ?, version = version + 1, expires = NULL, '
+            f"rank = {self._rank_sql} WHERE key = ? AND version = ? AND {LIVE}"
+        )
+        return self._changed(sql, (value, self._rank(), key, version, self._clock()), key, value)
 
-    def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
+    def _changed(self, sql: str, params: tuple[Any, ...], key: str, value: bytes) -> bool:
+        cache = self._cache
+        if cache is not None:
+            cache.check_size(key, value)
+            return self._write_bounded(cache, sql, params, (key,)) == 1
         with _fork.gate():
             try:
                 cur = self._open().execute(sql, params)
@@ -241,11 +246,6 @@ def _check_same_process(pid: int) -> None:
             "is the parent's, so the child can neither commit nor roll it back. Nothing of the "
             "block is committed by the child."
         )
-
-
-def _all_type(objects: Iterable[object], kind: type) -> bool:
-    """True if every object is exactly of type ``kind`` (no subclass); the loop runs in C."""
-    return set(map(type, objects)) <= {kind}
 
 
 def bad_key(key: object) -> InvalidKey:

@@ -7,10 +7,12 @@ sync and async code in one process can share it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Generic, TypeVar
 
 from nstore.stores._adapter import SyncBacked
+from nstore.stores._memory_expiry import Clock
 from nstore.stores.memory import MemoryStore
 
 __all__ = ["AsyncMemoryStore"]
@@ -24,8 +26,9 @@ class AsyncMemoryStore(SyncBacked[K, V], Generic[K, V]):
 
     Parameters
     ----------
-    data, maxsize, maxbytes, ttl
-        As for :class:`~nstore.MemoryStore` (bounds make it an LRU / TTL cache).
+    data, maxsize, maxbytes, ttl, clock
+        As for :class:`~nstore.MemoryStore` (bounds make it an LRU / TTL cache; any key can
+        expire with ``set(key, value, ttl=)``).
     store
         Serve this existing MemoryStore instead of a new one (then give no other parameter).
 
@@ -37,6 +40,12 @@ class AsyncMemoryStore(SyncBacked[K, V], Generic[K, V]):
     ...     print(await store.compare_and_set("a", 1, 2), await store.get("a"), store.store["a"])
     >>> asyncio.run(main())
     True 2 2
+    >>> async def expiring() -> None:
+    ...     store = AsyncMemoryStore[str, int]()
+    ...     await store.set("session", 7, ttl=30)
+    ...     print(29 < await store.ttl("session") <= 30, store.store.ttl("session") is not None)
+    >>> asyncio.run(expiring())
+    True True
     """
 
     __slots__ = ("_memory",)
@@ -48,10 +57,13 @@ class AsyncMemoryStore(SyncBacked[K, V], Generic[K, V]):
         maxsize: int | None = None,
         maxbytes: int | None = None,
         ttl: float | None = None,
+        clock: Clock = time.monotonic,
         store: MemoryStore[K, V] | None = None,
     ) -> None:
         memory = (
-            MemoryStore[K, V](data, maxsize=maxsize, maxbytes=maxbytes, ttl=ttl) if store is None else store
+            MemoryStore[K, V](data, maxsize=maxsize, maxbytes=maxbytes, ttl=ttl, clock=clock)
+            if store is None
+            else store
         )
         super().__init__(memory)
         self._memory = memory
@@ -67,6 +79,10 @@ class AsyncMemoryStore(SyncBacked[K, V], Generic[K, V]):
 
     async def touch(self, key: K, /, *, ttl: float | None) -> None:
         self._memory.touch(key, ttl=ttl)
+
+    async def purge_expired(self) -> int:
+        """Drop every expired entry now; return how many (see :meth:`MemoryStore.purge_expired`)."""
+        return self._memory.purge_expired()
 
     async def delete(self, key: K, /) -> None:
         del self._memory[key]

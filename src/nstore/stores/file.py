@@ -10,8 +10,14 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 
-from nstore._expiry import unsupported_ttl
-from nstore.errors import ConfigurationError, InvalidKey, MissingKey, ReadOnlyError, StoreClosed
+from nstore.errors import (
+    ConfigurationError,
+    InvalidKey,
+    MissingKey,
+    ReadOnlyError,
+    StoreClosed,
+    UnsupportedOperation,
+)
 from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
@@ -36,6 +42,12 @@ class FileStore(RootOps, Store[str, bytes]):
     collide with the store's files raise :class:`~nstore.errors.InvalidKey`, and no symbolic link
     under the root is ever followed. Opening reads nothing but the root itself. Temporary files
     left by a crash are removed by listings of their directory and by :meth:`sweep`.
+
+    Values do not expire (:attr:`supports_ttl` is False): a key's file holds its value and nothing
+    else, as other tools read it, so there is no place for a deadline. A ``ttl=`` given to
+    :meth:`set`, :meth:`set_many` or :meth:`touch` raises
+    :class:`~nstore.errors.UnsupportedOperation`; for values that expire on disk use
+    :class:`~nstore.stores.sqlite.SQLiteStore`.
 
     Parameters
     ----------
@@ -212,7 +224,7 @@ class FileStore(RootOps, Store[str, bytes]):
         writes fsync their files concurrently on a few threads.
         """
         if ttl is not None:
-            raise unsupported_ttl(self)
+            raise _no_expiry()
         self._check_writable()
         pairs = item_pairs(items)
         groups: dict[tuple[str, ...], dict[str, tuple[str, str, bytes]]] = {}
@@ -221,6 +233,21 @@ class FileStore(RootOps, Store[str, bytes]):
             groups.setdefault(tuple(dirs), {})[name] = (name, key, as_bytes(value, key, "FileStore"))
         for group, entries in groups.items():
             self._set_group(list(group), list(entries.values()))
+
+    def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
+        # docstring inherited: without expiry, ttl=None only
+        if ttl is not None:
+            raise _no_expiry()
+        self[key] = value
+
+    def touch(self, key: str, /, *, ttl: float | None) -> None:
+        # docstring inherited
+        raise _no_expiry()
+
+    @property
+    def supports_ttl(self) -> bool:
+        # docstring inherited: the file format has no place for a deadline (see the class)
+        return False
 
     # -- deletes ----------------------------------------------------------------------------------
 
@@ -314,6 +341,14 @@ class FileStore(RootOps, Store[str, bytes]):
             dirs, name = split_key(key)
             groups.setdefault(tuple(dirs), []).append((name, key))
         return groups
+
+
+def _no_expiry() -> UnsupportedOperation:
+    return UnsupportedOperation(
+        "FileStore has no per-key expiry (supports_ttl is False): a key's file holds its value "
+        "alone, as other tools read it, with no place for a deadline. Store the value without "
+        "ttl=, or use SQLiteStore for values that expire on disk (MemoryStore in memory)."
+    )
 
 
 def _release(lock: RootLock, root_fd: int) -> None:

@@ -1,7 +1,8 @@
 """MemoryStore: a thread-safe, non-persistent store of any key and value types, for caching.
 
 ``MemoryStore()`` is a plain dict behind the Store API, with per-key expiry (``set(key, value,
-ttl=)``): the entries that expire sit in a second dict (see ``_memory_expiry``), so reading a key
+ttl=)``): the entries that expire sit in a second dict (``_memory_timed`` reads and writes them,
+``_memory_expiry`` keeps their deadlines, ``_memory_listing`` lists both dicts), so reading a key
 that never expires stays one dictionary lookup. Given a bound (``maxsize``, ``maxbytes`` or a
 store-wide ``ttl``) the constructor returns a subclass that keeps least-recently-used order and
 expiry times under a lock, so the unbounded store pays nothing for what it does not use.
@@ -11,15 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 
 from nstore._expiry import check_ttl
 from nstore.errors import ConfigurationError, MissingKey, StoreClosed
-from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
+from nstore.store import item_pairs
 from nstore.stores._memory_expiry import Clock, Expiry, check_clock
-from nstore.stores._memory_index import KeyIndex, merge_pages
+from nstore.stores._memory_index import KeyIndex
+from nstore.stores._memory_timed import TimedEntries
 
 __all__ = ["MemoryStore"]
 
@@ -45,12 +47,12 @@ _CLOSED = _Closed()
 _ABSENT: Any = object()
 
 
-class MemoryStore(Store[K, V], Generic[K, V]):
+class MemoryStore(TimedEntries[K, V], Generic[K, V]):
     """A dict-backed store, generic in its key and value types, with per-key expiry.
 
     Reads and plain writes are single dictionary operations (atomic under the interpreter lock);
-    conditional writes, writes with a ttl and, while some key has an expiry, every write take a
-    lock, so they are atomic with respect to each other and to bulk writes.
+    conditional writes and writes with a ttl take a lock, so they are atomic with respect to
+    each other and to bulk writes.
 
     Parameters
     ----------
@@ -96,7 +98,7 @@ class MemoryStore(Store[K, V], Generic[K, V]):
     ['b', 'c']
     """
 
-    __slots__ = ("_data", "_expiry", "_index", "_lock", "_timed")
+    __slots__ = ("_data", "_dropped", "_expiry", "_index", "_lock", "_scanned", "_timed")
 
     def __new__(
         cls,
@@ -134,6 +136,9 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         #: a write takes.
         self._expiry: Expiry[K, V] = Expiry(check_clock(clock))
         self._timed = self._expiry.entries
+        # How many keys of self._data were looked at for shadowed entries, and how many keys it
+        # lost since (see _memory_listing).
+        self._scanned = self._dropped = 0
 
     def __getitem__(self, key: K, /) -> V:
         try:
@@ -141,66 +146,28 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         except KeyError:
             return self._timed_value(key)
 
-    def _timed_value(self, key: K) -> V:
-        """``key``'s value among the expiring entries; raise MissingKey if absent or expired."""
-        entry = self._timed.get(key)
-        if entry is not None:
-            if entry[0] > self._expiry.clock():
-                return entry[1]
-        else:  # moved to the entries that never expire since the first lookup?
-            value = self._data.get(key, _ABSENT)
-            if value is not _ABSENT:
-                return value  # type: ignore[no-any-return]  # a V, told apart from the sentinel
-        raise MissingKey(key)
-
     def __setitem__(self, key: K, value: V, /) -> None:
-        if self._timed:
-            self._set_plain(key, value)
-            return
-        self._data[key] = value
-        if self._timed:  # an expiring write of some key raced this one: it may be this key
-            with self._lock:
-                if key in self._data:
-                    self._expiry.discard(key)
-
-    def _set_plain(self, key: K, value: V) -> None:
-        """Write ``key`` without expiry, under the lock: its expiring entry, if any, goes."""
-        with self._lock:
-            self._data[key] = value
-            self._expiry.discard(key)
-            self._expiry.due()
+        self._data[key] = value  # over an expiring entry of the key, which it shadows from now
 
     def __delitem__(self, key: K, /) -> None:
-        if not self._drop(key):
-            raise MissingKey(key)
+        with self._lock:
+            if not self._remove(key):
+                raise MissingKey(key)
 
-    def _drop(self, key: K) -> bool:
-        """Remove ``key``; whether it was present (an expired entry goes too, but was absent)."""
-        with self._lock:  # the key indexes count deletes (see _memory_index)
-            found = self._data.pop(key, _ABSENT) is not _ABSENT
-            if found:
-                self._index.deleted += 1
-            if self._timed:
-                entry = self._expiry.discard(key)
-                found = found or (entry is not None and entry[0] > self._expiry.clock())
-            return found
+    def _remove(self, key: K) -> bool:
+        """Remove ``key`` (the lock held); whether it was present (an expired entry goes too,
+        but was absent)."""
+        found = self._data.pop(key, _ABSENT) is not _ABSENT
+        if found:
+            self._index.deleted += 1  # the key indexes count deletes (see _memory_index)
+            self._dropped += 1
+        if self._timed:
+            entry = self._expiry.discard(key)
+            found = found or (entry is not None and entry[0] > self._expiry.clock())
+        return found
 
     def __contains__(self, key: object, /) -> bool:
         return key in self._data or (bool(self._timed) and self._has_timed(key))
-
-    def _has_timed(self, key: object) -> bool:
-        try:
-            self._timed_value(key)  # type: ignore[arg-type]  # any object may be asked for
-        except KeyError:
-            return False
-        return True
-
-    def __len__(self) -> int:
-        if not self._timed:
-            return len(self._data)
-        with self._lock:
-            self._expiry.due()
-            return len(self._data) + len(self._timed)
 
     def reader(self) -> Mapping[K, V]:
         # docstring inherited: the dictionary of the entries that never expire, read-only (empty
@@ -208,57 +175,6 @@ class MemoryStore(Store[K, V], Generic[K, V]):
         if type(self).__getitem__ is not MemoryStore.__getitem__:
             return self  # a subclass with its own read, such as the bounded store
         return MappingProxyType(self._data)
-
-    def iter_keys(self, prefix: K | None = None) -> Iterator[K]:
-        # docstring inherited
-        if prefix is None:
-            return iter(self._snapshot())  # a snapshot: writes during the iteration never break it
-        return iter(self._matching(prefix))
-
-    def _snapshot(self) -> list[K]:
-        if not self._timed:
-            return list(self._data)
-        with self._lock:
-            self._expiry.due()
-            data = self._data
-            return list(data) + [k for k in self._timed if k not in data]
-
-    def count_keys(self, prefix: K | None = None) -> int:
-        # docstring inherited
-        if prefix is None:
-            return len(self)
-        return len(self._matching(prefix))
-
-    def _matching(self, prefix: K) -> list[K]:
-        """The keys that start with ``prefix``, sorted when they sort (a snapshot)."""
-        found = self._sorted_page(prefix, prefix, None)
-        if found is not None:
-            return found
-        return [k for k in self._snapshot() if k.startswith(prefix)]  # type: ignore[attr-defined]  # str/bytes keys
-
-    def _sorted_page(self, prefix: Any, low: Any, limit: int | None) -> list[Any] | None:
-        """Up to ``limit`` keys from ``low`` on that start with ``prefix``, from the key indexes;
-        None if the keys do not sort."""
-        with self._lock:
-            plain = self._index.page(self._data, prefix, low, limit)
-            if not self._timed or plain is None:
-                return plain
-            expiry = self._expiry
-            expiry.due()
-            timed = expiry.index.page(self._timed, prefix, low, limit)
-        return None if timed is None else merge_pages(plain, timed, limit)
-
-    def keys_page(
-        self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
-    ) -> KeyPage[K]:
-        # docstring inherited; a page is a range of the sorted key indexes, so it costs one page
-        check_limit(limit)
-        text = "" if prefix is None else prefix
-        if isinstance(text, str):
-            page = self._sorted_page(text, cursor_after(cursor, text), limit + 1)
-            if page is not None:
-                return KeyPage(page[:limit], page[limit - 1] if len(page) > limit else None)
-        return super().keys_page(prefix, cursor=cursor, limit=limit)  # keys that are not str
 
     @property
     def supports_atomic_writes(self) -> bool:
@@ -294,65 +210,10 @@ class MemoryStore(Store[K, V], Generic[K, V]):
                 self._expiry.discard(key)
             self._expiry.due()
 
-    def _put_timed(self, key: K, value: V, when: float) -> None:
-        """Give ``key`` ``value`` until clock time ``when`` (the lock held)."""
-        data = self._data
-        if data is _CLOSED:
-            data.pop(key)  # raises StoreClosed
-        self._expiry.put(key, value, when)  # first: a reader never finds the key in neither dict
-        if data.pop(key, _ABSENT) is not _ABSENT:
-            self._index.deleted += 1
-
     def delete_many(self, keys: Iterable[K], /) -> None:
-        for key in keys:
-            self._drop(key)
-
-    # -- expiry ----------------------------------------------------------------------------------
-
-    def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:
-        # docstring inherited
-        if ttl is None:
-            self[key] = value
-            return
-        seconds = check_ttl(ttl)
         with self._lock:
-            self._put_timed(key, value, self._expiry.deadline(seconds))
-            self._expiry.due()
-
-    def ttl(self, key: K, /) -> float | None:
-        # docstring inherited
-        with self._lock:
-            if key in self._data:
-                return None
-            entry = self._expiry.live(key)
-            if entry is None:
-                raise MissingKey(key)
-            return self._expiry.left(entry)
-
-    def touch(self, key: K, /, *, ttl: float | None) -> None:
-        # docstring inherited
-        seconds = None if ttl is None else check_ttl(ttl)
-        with self._lock:
-            value: Any = self._data.get(key, _ABSENT)
-            if value is _ABSENT:
-                entry = self._expiry.live(key)
-                if entry is None:
-                    raise MissingKey(key)
-                value = entry[1]
-            if seconds is None:
-                self._data[key] = value
-                self._expiry.discard(key)
-            else:
-                self._put_timed(key, value, self._expiry.deadline(seconds))
-
-    def purge_expired(self) -> int:
-        """Drop every expired entry now; return how many were dropped.
-
-        Expired entries are absent whether or not they were purged; this frees their memory
-        without waiting for later writes and listings to do it.
-        """
-        with self._lock:
-            return len(self._expiry.due())
+            for key in keys:
+                self._remove(key)
 
     # -- conditional writes ----------------------------------------------------------------------
 
@@ -384,6 +245,7 @@ class MemoryStore(Store[K, V], Generic[K, V]):
             data.clear()  # a reader() handed out finds nothing from now on
             self._index.reset()
             self._expiry.clear()
+            self._scanned = self._dropped = 0
 
     def __repr__(self) -> str:
         if self._data is _CLOSED:

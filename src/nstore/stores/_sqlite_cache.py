@@ -1,0 +1,174 @@
+"""The size bound of a SQLiteStore (``max_bytes=``, ``eviction=``): its statements, its counters,
+the reads it has yet to record, and eviction in bounded batches.
+
+A single write commits on its own and says how many bytes the table held before it; only a write
+that may have taken the table over its bound then makes room, in a transaction that records the
+reads remembered so far and evicts. ``set_many`` and conditional writes write and make room in one
+transaction. So the table is over its bound by at most the single writes in flight (one value
+per writing connection), and within it once each has returned.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from nstore.errors import ConfigurationError, ValueTooLarge
+from nstore.stores._sqlite_schema import CACHES, NEW_VERSION, ROW_BYTES
+
+Eviction = Literal["lru", "lfu", "fifo"]
+POLICIES: Final = ("lru", "lfu", "fifo")
+
+#: Rows an eviction round reads as candidates (then deletes as many of them as it needs).
+EVICT_BATCH: Final = 256
+#: Once over its bound, a store evicts down to ``max_bytes - max_bytes // HEADROOM``, so the
+#: writes that follow do not each evict a row.
+HEADROOM: Final = 64
+#: Reads recorded in memory before they are written to the table (sooner at the next write).
+ACCESS_BATCH: Final = 256
+
+
+@dataclass(frozen=True)
+class SQLiteCacheStats:
+    """What a bounded :class:`~nstore.stores.sqlite.SQLiteStore` object has counted since it was
+    opened: reads that found a value (``hits``) or not (``misses``), and keys its writes evicted
+    to stay within ``max_bytes`` (``evictions``; expired keys removed on the way are not counted).
+    Each store object counts its own calls; the counters are not locked, so under many threads an
+    increment of ``hits`` or ``misses`` can be lost. ``evictions`` counts committed evictions.
+    """
+
+    hits: int
+    misses: int
+    evictions: int
+
+
+def check_bound(max_bytes: object, eviction: object, read_only: bool) -> int | None:
+    """``max_bytes`` if it is a positive int (or None), after checking ``eviction``."""
+    if eviction not in POLICIES:
+        raise ConfigurationError(f"Expected eviction 'lru', 'lfu' or 'fifo'. Got {eviction!r} instead.")
+    if max_bytes is None:
+        return None
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise ConfigurationError(f"Expected max_bytes as an integer > 0 (or None). Got {max_bytes!r}.")
+    if read_only:
+        raise ConfigurationError("A read_only SQLiteStore cannot evict: drop max_bytes= or read_only=True.")
+    return max_bytes
+
+
+class Cache:
+    """One bounded store object's policy, counters and not yet recorded reads."""
+
+    def __init__(self, table: str, max_bytes: int, policy: Eviction, clock: Callable[[], float]) -> None:
+        self.max_bytes = max_bytes
+        self.low = max_bytes - max_bytes // HEADROOM
+        self.policy = policy
+        self.clock = clock
+        self.hits = 0
+        self.misses = 0
+        self.evictions = 0
+        # key -> time of its last read (lru) or reads since the last flush (lfu)
+        self.pending: dict[str, float] = {}
+        t = table
+        # lru and fifo rank a row by the time of its last write (lru also of its last read), lfu
+        # by its count of writes and reads. A rank is read from the clock under the write lock,
+        # so across processes it follows the order of the commits.
+        rank = "coalesce(rank, 0) + 1" if policy == "lfu" else "excluded.rank"
+        self.sql_set = (
+            f'INSERT INTO "{t}" (key, value, version, expires, rank) '
+            f"VALUES (?, ?, {NEW_VERSION}, ?, ?) ON CONFLICT (key) DO UPDATE "
+            f"SET value = excluded.value, version = version + 1, expires = excluded.expires, rank = {rank}"
+        )
+        # A single write in autocommit also says how many bytes the table held before it (a
+        # RETURNING clause sees the count before the triggers of its own statement).
+        self.sql_set_one = f"{self.sql_set} RETURNING (SELECT bytes FROM \"{CACHES}\" WHERE name = '{t}')"
+        self.sql_access = (
+            f'UPDATE "{t}" SET rank = coalesce(rank, 0) + ?2 WHERE key = ?1'
+            if policy == "lfu"
+            else f'UPDATE "{t}" SET rank = max(coalesce(rank, 0), ?2) WHERE key = ?1'
+        )
+        self.sql_bytes = f"SELECT bytes FROM \"{CACHES}\" WHERE name = '{t}'"
+        size = ROW_BYTES.format(r=f'"{t}"')
+        self.sql_expired = (
+            f'SELECT rowid, key, {size} FROM "{t}" WHERE expires <= ? ORDER BY expires LIMIT {EVICT_BATCH}'
+        )
+        self.sql_oldest = f'SELECT rowid, key, {size} FROM "{t}" ORDER BY rank LIMIT {EVICT_BATCH}'
+        self.sql_delete = f'DELETE FROM "{t}" WHERE rowid = ?'
+
+    def rank(self) -> float:
+        """The rank parameter of a write (lfu: its first count)."""
+        return 1.0 if self.policy == "lfu" else self.clock()
+
+    def check_size(self, key: str, value: bytes) -> int:
+        """The bytes ``key`` and ``value`` take; raise :class:`ValueTooLarge` above ``max_bytes``."""
+        size = len(key.encode("utf-8", "surrogatepass")) + len(value)
+        if size > self.max_bytes:
+            raise ValueTooLarge(
+                f"The key and value of {key!r:.80} take {size} bytes, more than max_bytes={self.max_bytes}."
+            )
+        return size
+
+    def stats(self) -> SQLiteCacheStats:
+        return SQLiteCacheStats(self.hits, self.misses, self.evictions)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def hit(self, key: str) -> bool:
+        """Count a hit and remember it for the policy; True when the reads should be written now."""
+        self.hits += 1
+        pending = self.pending
+        if self.policy == "lru":
+            pending[key] = self.clock()
+        elif self.policy == "lfu":
+            pending[key] = pending.get(key, 0.0) + 1.0
+        else:
+            return False  # fifo: reads do not change the order
+        return len(pending) >= ACCESS_BATCH
+
+    def flush(self, cur: sqlite3.Cursor) -> None:
+        """Write the reads remembered so far into the ranks (inside a write transaction)."""
+        pending, self.pending = self.pending, {}
+        if pending:
+            cur.executemany(self.sql_access, list(pending.items()))
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def make_room(self, cur: sqlite3.Cursor, written: Collection[str]) -> int:
+        """After a write: if the table holds more than ``max_bytes``, delete expired keys and then
+        keys in the policy's order (not those just ``written``, unless nothing else is left)
+        until it holds at most ``low``, reading at most :data:`EVICT_BATCH` candidates per round
+        and going on past one round only while it is over ``max_bytes``. Return the keys evicted
+        by the policy."""
+        self.flush(cur)
+        total = cur.execute(self.sql_bytes).fetchone()[0]
+        if total <= self.max_bytes:
+            return 0
+        evicted = 0
+        protected: Collection[str] = written
+        while total > self.max_bytes:
+            need = total - self.low
+            victims: list[tuple[int]] = []
+            freed = 0
+            seen: set[int] = set()
+            for policy, rows in (
+                (False, cur.execute(self.sql_expired, (self.clock(),)).fetchall()),
+                (True, cur.execute(self.sql_oldest).fetchall()),
+            ):
+                for rowid, key, size in rows:
+                    if freed >= need:
+                        break
+                    if rowid in seen or key in protected:
+                        continue
+                    seen.add(rowid)
+                    victims.append((rowid,))
+                    freed += size
+                    evicted += policy
+            if not victims:
+                if not protected:
+                    break  # nothing left to delete; the count says more than the table holds
+                protected = ()
+                continue
+            cur.executemany(self.sql_delete, victims)
+            total -= freed
+        return evicted
