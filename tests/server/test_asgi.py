@@ -48,6 +48,10 @@ class TestASGIOverFiles(_ASGITests, http_tests.TestHTTPOverFiles):
     """A sync store that blocks: served in the app's threads."""
 
 
+class TestASGIOverSQLite(_ASGITests, http_tests.TestHTTPOverSQLite):
+    """A sync store with expiry, in the app's threads."""
+
+
 def _request(url: str, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
     response = raw_request(url, head.replace("\n", "\r\n").encode() + b"\r\n\r\n" + body)
     return response.status, response.headers, response.body
