@@ -6,9 +6,11 @@ timed in every round, in alternating order, over the same keys; a round's ratio 
 
 Pairs and targets:
 - LoggingStore, logging disabled, vs the bare MemoryStore (target <= 1.3x) and the bare SQLiteStore
-  (target <= 1.05x)
+  (target <= 1.05x); beside it, without a target, a ForwardingStore that adds nothing (the floor of
+  any wrapper method that calls the wrapped store's own method)
 - CacheStore hit path vs the bare MemoryStore it reads (target <= 1.5x); with hits counted, shown
-  without a target (counting is the ``count_hits=True`` option)
+  without a target (counting is the ``count_hits=True`` option); entries that expire (set with a
+  ttl: the cache's reader does not hold them), shown without a target
 - bounded MemoryStore vs cachetools.LRUCache (target: at least as fast, <= 1.0x)
 - unbounded MemoryStore[str, bytes] vs a plain dict (target <= 2.5x)
 """
@@ -27,7 +29,7 @@ from typing import Any, TypeVar
 
 from benchmarks._report import fmt, table
 from nstore import MemoryStore, Store
-from nstore.wrappers import CacheStore, LoggingStore
+from nstore.wrappers import CacheStore, ForwardingStore, LoggingStore
 
 N_KEYS = 10_000
 SQLITE_KEYS = 1_000
@@ -93,6 +95,13 @@ def _pairs() -> list[Pair]:
         bare = MemoryStore[str, bytes]()
         return set_loop(bare), set_loop(LoggingStore(MemoryStore[str, bytes](), _quiet_logger()))
 
+    def forwarding_get() -> tuple[Loop, Loop]:
+        bare = filled(MemoryStore[str, bytes]())
+        return get_loop(bare), get_loop(ForwardingStore(bare))
+
+    def forwarding_set() -> tuple[Loop, Loop]:
+        return set_loop(MemoryStore[str, bytes]()), set_loop(ForwardingStore(MemoryStore[str, bytes]()))
+
     def cache_hit(
         maxsize: int | None = None, *, write_behind: bool = False, count_hits: bool = False
     ) -> Callable[[], tuple[Loop, Loop]]:
@@ -103,6 +112,14 @@ def _pairs() -> list[Pair]:
             return get_loop(bare), get_loop(cached)
 
         return make
+
+    def cache_hit_expiring() -> tuple[Loop, Loop]:
+        bare = MemoryStore[str, bytes]()
+        cached = CacheStore(MemoryStore[str, bytes](), MemoryStore[str, bytes]())
+        for key in KEYS:
+            bare.set(key, VALUE, ttl=3600)
+            cached.set(key, VALUE, ttl=3600)  # the cache entries expire with the primary's
+        return get_loop(bare), get_loop(cached)
 
     def lru_get() -> tuple[Loop, Loop]:
         peer = filled(cachetools.LRUCache[str, bytes](maxsize=N_KEYS))
@@ -146,10 +163,13 @@ def _pairs() -> list[Pair]:
     return [
         Pair("get, logging disabled", "MemoryStore", "LoggingStore", 1.3, logging_get),
         Pair("set, logging disabled", "MemoryStore", "LoggingStore", 1.3, logging_set),
+        Pair("get, forwarded as is", "MemoryStore", "ForwardingStore", None, forwarding_get),
+        Pair("set, forwarded as is", "MemoryStore", "ForwardingStore", None, forwarding_set),
         Pair("get, cache hit", "MemoryStore", "CacheStore", 1.5, cache_hit()),
         Pair("get, cache hit, write-behind", "MemoryStore", "CacheStore", 1.5, cache_hit(write_behind=True)),
         Pair("get, cache hit", "MemoryStore(maxsize)", "CacheStore", 1.5, cache_hit(N_KEYS)),
         Pair("get, cache hit, hits counted", "MemoryStore", "CacheStore", None, cache_hit(count_hits=True)),
+        Pair("get, expiring entries", "MemoryStore", "CacheStore", None, cache_hit_expiring),
         Pair("get, bounded", "cachetools.LRUCache", "MemoryStore(maxsize)", 1.0, lru_get),
         Pair("set, evicting", "cachetools.LRUCache", "MemoryStore(maxsize)", 1.0, lru_set_evicting),
         Pair(
@@ -199,20 +219,25 @@ def run(rounds: int, repeat: int) -> list[dict[str, Any]]:
                 cand_times.append(_time(cand, repeat))
     results = []
     for pair, (base_times, cand_times) in zip(pairs, times, strict=True):
-        ratio = statistics.median(c / b for b, c in zip(base_times, cand_times, strict=True))
+        ratios = [c / b for b, c in zip(base_times, cand_times, strict=True)]
+        ratio = statistics.median(ratios)
         results.append(
             {
                 "pair": pair,
                 "baseline": pair.n / statistics.median(base_times),
                 "candidate": pair.n / statistics.median(cand_times),
                 "ratio": ratio,
+                "spread": (min(ratios), max(ratios)),
             }
         )
     return results
 
 
 def report(results: list[dict[str, Any]]) -> str:
-    headers = ["operation", "baseline", "candidate", "baseline ops/s", "candidate ops/s", "ratio", "target"]
+    headers = [
+        *("operation", "baseline", "candidate", "baseline ops/s", "candidate ops/s"),
+        *("ratio", "range", "target"),
+    ]
     rows = []
     for r in results:
         pair: Pair = r["pair"]
@@ -228,6 +253,7 @@ def report(results: list[dict[str, Any]]) -> str:
                 fmt(r["baseline"]),
                 fmt(r["candidate"]),
                 f"{r['ratio']:.2f}x",
+                "{:.2f}-{:.2f}".format(*r["spread"]),
                 goal,
             ]
         )

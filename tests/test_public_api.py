@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-PUBLIC_MODULES = ["nstore", "nstore.codecs", "nstore.errors"]
+PUBLIC_MODULES = ["nstore", "nstore.codecs", "nstore.errors", "nstore.wrappers"]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)

@@ -42,13 +42,27 @@ if TYPE_CHECKING:
     from nstore.stores.sqlite import SQLiteStore
     from nstore.urls import open
     from nstore.view import View
-    from nstore.wrappers import CacheStats, CacheStore, ForwardingStore, LoggingStore, ReadOnlyStore
+    from nstore.wrappers import (
+        AsyncCacheStore,
+        AsyncForwardingStore,
+        AsyncLoggingStore,
+        AsyncReadOnlyStore,
+        CacheStats,
+        CacheStore,
+        ForwardingStore,
+        LoggingStore,
+        ReadOnlyStore,
+    )
 
 __all__ = [
     "AsyncAdapter",
+    "AsyncCacheStore",
+    "AsyncForwardingStore",
     "AsyncHTTPStore",
+    "AsyncLoggingStore",
     "AsyncMemoryStore",
     "AsyncNamespaces",
+    "AsyncReadOnlyStore",
     "AsyncRedisStore",
     "AsyncStore",
     "AsyncView",
@@ -77,9 +91,13 @@ __all__ = [
 # Where each lazily imported name lives (the TYPE_CHECKING imports above say the same to checkers).
 _LAZY = {
     "AsyncAdapter": "nstore.stores._adapter",
+    "AsyncCacheStore": "nstore.wrappers",
+    "AsyncForwardingStore": "nstore.wrappers",
     "AsyncHTTPStore": "nstore.stores.ahttp",
+    "AsyncLoggingStore": "nstore.wrappers",
     "AsyncMemoryStore": "nstore.stores.amemory",
     "AsyncNamespaces": "nstore.anamespaces",
+    "AsyncReadOnlyStore": "nstore.wrappers",
     "AsyncRedisStore": "nstore.stores.aredis",
     "AsyncStore": "nstore.astore",
     "AsyncView": "nstore.aview",

@@ -95,6 +95,7 @@ def test_one_record_per_operation_with_fields(access: tuple[logging.Logger, _Rec
         "count": None,
         "size": 5,
         "hit": None,
+        "ttl": None,
         "duration": 0,
         "error": None,
     }

@@ -27,8 +27,10 @@ from tests.stores.base import StoreTests
 class _ReadsThroughReadOnly(ForwardingStore[str, bytes]):
     """Reads (and close) forwarded to a ReadOnlyStore; writes sent to the store beneath it."""
 
-    def __init__(self, below: MemoryStore[str, bytes]) -> None:
-        super().__init__(ReadOnlyStore(below))
+    def __init__(self, below: MemoryStore[str, bytes], reads: Store[str, bytes] | None = None) -> None:
+        # ``reads``: the read-only store to read through (an async one behind the blocking facade,
+        # say); by default a ReadOnlyStore over ``below``.
+        super().__init__(ReadOnlyStore(below) if reads is None else reads)
         self.below = below
 
     def __setitem__(self, key: str, value: bytes, /) -> None:

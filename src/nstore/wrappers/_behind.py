@@ -5,81 +5,41 @@ primary write) and then queue ``(key, seq)``; the worker applies the newest pend
 key to every cache and only then forgets it, so a reader that consults the pending entries first
 never sees an older value than the last write. Fills after a primary read are queued too, with the
 stripe version seen before the read; the worker skips a fill whose stripe was written since.
-The worker is the only thread that writes to the caches.
+The worker is the only thread that writes to the caches. (The async twin, ``_abehind.py``, is a
+task; both take their decisions from ``_cache_rules.py``.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import queue
 import threading
-from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from nstore.wrappers._cache_rules import Pending
+from nstore.wrappers._cache_state import CacheState
 from nstore.wrappers._tier import Tier
 
-__all__ = ["ATTENTION", "DELETE", "INVALIDATE", "MARK", "SET", "Pending", "WriteBehind"]
+__all__ = ["WriteBehind"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-SET = 0
-DELETE = 1
-#: A write to the primary that failed or did not happen: the primary may hold anything for the key,
-#: so reads ask the primary, and the worker removes the key from every cache.
-INVALIDATE = 2
-
-#: A pending-dict key that no user key equals: while present, reads take the slow path, which
-#: reports worker errors and refuses use after close.
-ATTENTION: Any = object()
 _STOP: Any = object()
 
 
-@dataclass(slots=True)
-class Pending:
-    """A write that the primary has and the caches may not have yet."""
-
-    seq: int
-    op: int
-    value: Any
-
-
-#: The entry stored under ATTENTION.
-MARK = Pending(0, -1, None)
-
-
 class WriteBehind(Generic[K, V]):
-    """Queue, pending entries and the worker thread; holds no reference to the CacheStore."""
+    """Queue and worker thread; holds no reference to the CacheStore."""
 
-    def __init__(
-        self,
-        tier: Tier[K, V],
-        pending: dict[Any, Pending],
-        locks: Sequence[threading.Lock],
-        versions: list[int],
-        queue_size: int,
-    ) -> None:
+    def __init__(self, tier: Tier[K, V], state: CacheState[K], queue_size: int) -> None:
         self.tier = tier
-        self.pending = pending
-        self.locks = locks
-        self.versions = versions
+        self.state = state
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self.errors: deque[BaseException] = deque()
-        self._seq = itertools.count(1)  # next() is atomic: no lock needed for sequence numbers
         self._stopped = False
         self.thread = threading.Thread(target=self._run, name="nstore-cache-writer", daemon=True)
         self.thread.start()
 
     # -- called by writers and readers -------------------------------------------------------
-
-    def stage(self, key: K, op: int, value: Any) -> int:
-        """Record a pending write; the caller holds the key's stripe lock."""
-        seq = next(self._seq)
-        self.pending[key] = Pending(seq, op, value)
-        return seq
 
     def enqueue(self, batch: list[tuple[K, int]]) -> None:
         """Queue staged writes; blocks while the queue is full (the primary has them already).
@@ -92,12 +52,12 @@ class WriteBehind(Generic[K, V]):
         self.queue.put(batch)
 
     def offer_fill(
-        self, pairs: list[tuple[K, V]], stripes: list[int], seen: list[int], upto: int | None
+        self, entries: list[tuple[K, Pending]], stripes: list[int], seen: list[int], upto: int | None
     ) -> None:
         """Queue a cache fill, or drop it when the queue is full: a fill is only an optimisation."""
         if not self._stopped:
             with contextlib.suppress(queue.Full):
-                self.queue.put_nowait((pairs, stripes, seen, upto))
+                self.queue.put_nowait((entries, stripes, seen, upto))
 
     def drain(self) -> None:
         """Wait until every queued write has been applied (or has failed)."""
@@ -125,38 +85,17 @@ class WriteBehind(Generic[K, V]):
                 if isinstance(item, list):
                     self._apply(item)
                 else:
-                    self._fill(*item)
+                    entries, stripes, seen, upto = item
+                    self.tier.apply(self.state.fresh(entries, stripes, seen), upto)
             except Exception as exc:  # reported to the next caller, never swallowed
-                self.errors.append(exc)
-                self.pending[ATTENTION] = MARK
+                self.state.failed(exc)
             finally:
                 done()
 
     def _apply(self, batch: list[tuple[K, int]]) -> None:
-        pending = self.pending
-        current: list[tuple[K, Pending]] = []
-        for key, seq in batch:
-            entry = pending.get(key)
-            if entry is not None and entry.seq == seq:  # else a newer write is queued behind us
-                current.append((key, entry))
+        current = self.state.current(batch)
         try:
-            sets = [(k, e.value) for k, e in current if e.op == SET]
-            deletes = [k for k, e in current if e.op != SET]  # DELETE and INVALIDATE
-            self.tier.set_many(sets)
-            self.tier.delete(deletes)
+            self.tier.apply(current)
         finally:
             # Forget an entry only after the caches have it, and only if no newer write replaced it.
-            n = len(self.locks)
-            for key, entry in current:
-                with self.locks[hash(key) % n]:
-                    if pending.get(key) is entry:
-                        del pending[key]
-
-    def _fill(self, pairs: list[tuple[K, V]], stripes: list[int], seen: list[int], upto: int | None) -> None:
-        versions, pending = self.versions, self.pending
-        fresh = [
-            (k, v)
-            for (k, v), s, before in zip(pairs, stripes, seen, strict=True)
-            if versions[s] == before and k not in pending
-        ]
-        self.tier.set_many(fresh, upto)
+            self.state.forget(current)

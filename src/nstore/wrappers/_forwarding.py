@@ -73,9 +73,7 @@ class ForwardingStore(ForwardedCapabilities, Store[K, V], Generic[K, V]):
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return self._store.get_many(keys)
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         self._store.set_many(items, ttl=ttl)
 
     def delete_many(self, keys: Iterable[K], /) -> None:

@@ -8,10 +8,15 @@ from typing import Generic, NoReturn, TypeVar
 from nstore.errors import ReadOnlyError
 from nstore.wrappers._forwarding import ForwardingStore
 
-__all__ = ["ReadOnlyStore"]
+__all__ = ["ReadOnlyStore", "refused"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+def refused(operation: str) -> ReadOnlyError:
+    """The error of a write through a read-only store (sync or async)."""
+    return ReadOnlyError(f"This store is read-only: {operation} refused. Write to the wrapped store instead.")
 
 
 class ReadOnlyStore(ForwardingStore[K, V], Generic[K, V]):
@@ -20,7 +25,8 @@ class ReadOnlyStore(ForwardingStore[K, V], Generic[K, V]):
     :class:`~nstore.errors.ReadOnlyError` is also a :class:`PermissionError`. The mutating
     mapping methods (``pop``, ``update``, ``clear``, ...) go through the refused writes. The
     wrapped store can still be written by whoever holds it; ``close()`` closes it.
-    :attr:`supports_atomic_writes` is False: nothing can be written through this store.
+    :attr:`supports_atomic_writes` is False: nothing can be written through this store. Expiry:
+    ``ttl(key)`` is forwarded; ``set(..., ttl=)`` and ``touch`` are writes, and refused.
 
     Examples
     --------
@@ -38,9 +44,7 @@ class ReadOnlyStore(ForwardingStore[K, V], Generic[K, V]):
     __slots__ = ()
 
     def _refuse(self, operation: str) -> NoReturn:
-        raise ReadOnlyError(
-            f"This store is read-only: {operation} refused. Write to the wrapped store instead."
-        )
+        raise refused(operation)
 
     def __setitem__(self, key: K, value: V, /) -> None:
         self._refuse(f"set {key!r}")
@@ -48,9 +52,7 @@ class ReadOnlyStore(ForwardingStore[K, V], Generic[K, V]):
     def __delitem__(self, key: K, /) -> None:
         self._refuse(f"delete {key!r}")
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         self._refuse("set_many")
 
     def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:

@@ -1,19 +1,17 @@
-"""Stripe locks and the statistics record of CacheStore."""
+"""Stripe locks and the statistics record of the cache stores."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["STRIPES", "CacheStats", "Locked"]
-
-#: Keys are spread over this many locks (and version counters) by their hash.
-STRIPES = 64
+__all__ = ["CacheStats", "Locked"]
 
 
 @dataclass(frozen=True, slots=True)
 class CacheStats:
-    """Counters of a CacheStore, read from :attr:`CacheStore.stats`.
+    """Counters of a cache store, read from :attr:`CacheStore.stats`.
 
     ``hits`` and ``misses`` count keys read (a hit: served by a cache or a pending write).
     ``hits`` is None unless the store was made with ``count_hits=True``: counting costs about a
@@ -33,7 +31,7 @@ class Locked:
 
     __slots__ = ("_held", "_locks")
 
-    def __init__(self, locks: tuple[threading.Lock, ...], stripes: list[int]) -> None:
+    def __init__(self, locks: Sequence[threading.Lock], stripes: list[int]) -> None:
         self._locks = locks
         self._held = sorted(set(stripes))
 

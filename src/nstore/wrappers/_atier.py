@@ -1,0 +1,89 @@
+"""The cache tier of an AsyncCacheStore: the awaited calls to its caches, with :class:`TierBooks`
+deciding what a failure means (see ``_tier_books.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+from nstore.astore import AsyncStore
+from nstore.errors import MissingKey
+from nstore.wrappers._cache_rules import Pending, Step
+from nstore.wrappers._tier_books import TierBooks
+
+__all__ = ["AsyncTier"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+async def _call(cache: AsyncStore[K, V], step: Step) -> None:
+    if step.name == "set":
+        await cache.set_many(step.pairs, ttl=step.ttl)
+    elif step.name == "delete":
+        await cache.delete_many(step.keys)
+    else:
+        with contextlib.suppress(KeyError):  # not in this cache: nothing to change
+            await cache.touch(step.keys[0], ttl=step.ttl)
+
+
+class AsyncTier(TierBooks[K], Generic[K, V]):
+    """The caches of an AsyncCacheStore, in lookup order, with their failure bookkeeping."""
+
+    def __init__(self, caches: Sequence[AsyncStore[K, V]], logger: logging.Logger) -> None:
+        super().__init__(caches, logger)
+        self.caches = tuple(caches)
+
+    async def apply(self, entries: Sequence[tuple[K, Pending]], upto: int | None = None) -> None:
+        """Give the caches before index ``upto`` (every cache if None) the entries' state."""
+        for index, step in self.plan(entries, upto):
+            try:
+                await _call(self.caches[index], step)
+            except BaseException as exc:
+                await self._invalidate(index, step.keys)
+                self.failed(index, step.name, step.keys, exc, write=True)
+            else:
+                self.succeeded(index, step.keys)
+
+    async def _invalidate(self, index: int, keys: list[K]) -> None:
+        try:
+            await self.caches[index].delete_many(keys)
+        except BaseException as exc:
+            self.taint(index, keys, exc)
+        else:
+            self.succeeded(index, keys)
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    async def get(self, index: int, key: K) -> V:
+        """Read ``key`` from one cache; raise MissingKey when absent, tainted or failing."""
+        if not self.readable(index, key):
+            raise MissingKey(key)
+        try:
+            return await self.caches[index].get(key)
+        except KeyError:
+            raise
+        except BaseException as exc:
+            self.failed(index, "get", key, exc, write=False)
+        raise MissingKey(key)
+
+    async def get_many(self, index: int, keys: list[K]) -> dict[K, V]:
+        wanted = self.readable_keys(index, keys)
+        if not wanted:
+            return {}
+        try:
+            return await self.caches[index].get_many(wanted)
+        except BaseException as exc:
+            self.failed(index, "get", wanted, exc, write=False)
+        return {}
+
+    async def contains(self, index: int, key: K) -> bool:
+        if not self.readable(index, key):
+            return False
+        try:
+            return await self.caches[index].contains(key)
+        except BaseException as exc:
+            self.failed(index, "contains", key, exc, write=False)
+        return False
