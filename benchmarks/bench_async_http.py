@@ -6,7 +6,11 @@ one 256-byte value: sequential, and 100 at once with ``asyncio.gather``. Every c
 interleaved with the others in each round; the table shows medians per GET and the ratio to the
 bare client (a hand-written HTTP/1.1 keep-alive client over ``asyncio.open_connection``, the
 floor any client on the loop pays). AsyncHTTPStore is the client built on that measurement
-(target: 100 concurrent gets >= 5x faster than 100 sequential awaits: the "gain" column).
+(target: 100 concurrent gets >= 5x faster than 100 sequential awaits: the "gain" column, with its
+spread over rounds). It sends the gets gathered in one loop tick as one ``/v1/batch`` request;
+``AsyncHTTPStore(coalesce=False)`` sends one GET each, over up to 100 pooled connections. The
+last rows break one gathered round down: the one batch request by hand (the floor of the
+coalesced client) and 100 GETs with the bare client over 100 connections (the floor without it).
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ async def _main(url: str, rounds: int) -> None:
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENT))
     adapted = AsyncAdapter(HTTPStore(url), max_workers=16)
     native = AsyncHTTPStore(url, max_connections=CONCURRENT)
+    uncoalesced = AsyncHTTPStore(url, max_connections=CONCURRENT, coalesce=False)
 
     async def httpx_get() -> bytes:
         return (await hx.get(path)).content
@@ -97,6 +102,7 @@ async def _main(url: str, rounds: int) -> None:
         "httpx.AsyncClient": httpx_get,
         "aiohttp.ClientSession": aiohttp_get,
         "HTTPStore via AsyncAdapter(16)": lambda: adapted.get("bench"),
+        "AsyncHTTPStore(coalesce=False)": lambda: uncoalesced.get("bench"),
         "AsyncHTTPStore": lambda: native.get("bench"),
     }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
@@ -109,19 +115,42 @@ async def _main(url: str, rounds: int) -> None:
     print(
         f"{rounds} interleaved rounds; µs per GET (median); ratio: median per-round ratio to the bare client"
     )
-    print(f"{'client':32} {'sequential':>10} {'ratio':>6} {'100 at once':>11} {'ratio':>6} {'gain':>6}")
+    columns = ("sequential", "ratio", "100 at once", "ratio", "gain", "spread")
+    print(
+        f"{'client':32} " + " ".join(f"{c:>{w}}" for c, w in zip(columns, (10, 6, 11, 6, 6, 11), strict=True))
+    )
     for name, rows in times.items():
         seq = statistics.median(r[0] for r in rows) * 1e6
         conc = statistics.median(r[1] for r in rows) * 1e6
         seq_ratio = statistics.median(r[0] / b[0] for r, b in zip(rows, base, strict=True))
         conc_ratio = statistics.median(r[1] / b[1] for r, b in zip(rows, base, strict=True))
-        gain = statistics.median(r[0] / r[1] for r in rows)
-        print(f"{name:32} {seq:10.1f} {seq_ratio:5.2f}x {conc:11.1f} {conc_ratio:5.2f}x {gain:5.1f}x")
+        gains = [r[0] / r[1] for r in rows]
+        spread = f"{min(gains):.1f}-{max(gains):.1f}x"
+        gain = statistics.median(gains)
+        ratios = f"{seq_ratio:5.2f}x {conc:11.1f} {conc_ratio:5.2f}x"
+        print(f"{name:32} {seq:10.1f} {ratios} {gain:5.1f}x {spread:>11}")
+    await _breakdown(native, bare, path, rounds)
     await bare.aclose()
     await hx.aclose()
     await session.close()
     await adapted.aclose()
     await native.aclose()
+    await uncoalesced.aclose()
+
+
+async def _breakdown(native: AsyncHTTPStore, bare: BareClient, path: str, rounds: int) -> None:
+    """Where one gathered round of 100 gets goes: one batch by hand, and 100 bare GETs at once."""
+    batch, spread = [], []
+    for _ in range(rounds * 3):
+        start = time.perf_counter()
+        values = await native.get_many(["bench"] * CONCURRENT)
+        batch.append(time.perf_counter() - start)
+        assert values == {"bench": VALUE}
+        start = time.perf_counter()
+        await asyncio.gather(*(bare.get(path) for _ in range(CONCURRENT)))
+        spread.append(time.perf_counter() - start)
+    print(f"one /v1/batch of {CONCURRENT} keys: {statistics.median(batch) * 1e6:.0f} µs a round (median)")
+    print(f"{CONCURRENT} bare GETs at once:   {statistics.median(spread) * 1e6:.0f} µs a round (median)")
 
 
 def main(argv: list[str] | None = None) -> None:

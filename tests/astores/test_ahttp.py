@@ -1,4 +1,5 @@
-"""AsyncHTTPStore joins the StoreTests suite over a real server on 127.0.0.1 (memory and files behind it).
+"""AsyncHTTPStore joins the StoreTests suite over a real server on 127.0.0.1 (memory and files behind
+the embedded server; an AsyncMemoryStore behind the ASGI app under uvicorn).
 
 Ground truth is the store behind the server, through the sync suites' accessors.
 """
@@ -15,10 +16,12 @@ import pytest
 import tests.stores.test_http as http_tests
 from nstore import MemoryStore, Store, aopen
 from nstore.errors import AuthError, StoreUnavailable
-from nstore.server import serve_in_thread
+from nstore.server import make_asgi_app, serve_in_thread
 from nstore.stores.ahttp import AsyncHTTPStore
+from nstore.stores.amemory import AsyncMemoryStore
 from tests.astores.facade import Blocking, LoopThread
 from tests.astores.silent import silent_server
+from tests.server.asgi_server import asgi_server
 
 
 class _AsyncHTTPTests(http_tests._HTTPStoreTests):
@@ -38,6 +41,19 @@ class TestAsyncHTTPOverMemory(_AsyncHTTPTests, http_tests.TestHTTPOverMemory):
 
 class TestAsyncHTTPOverFiles(_AsyncHTTPTests, http_tests.TestHTTPOverFiles):
     pass
+
+
+class TestAsyncHTTPOverASGIAsyncMemory(http_tests.TestHTTPOverMemory):
+    """An async store awaited by the app, and the async client."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path, loop: LoopThread) -> Iterator[Store[str, bytes]]:
+        backend = MemoryStore[str, bytes]()
+        app = make_asgi_app(AsyncMemoryStore(store=backend))
+        with asgi_server(app) as url, Blocking(AsyncHTTPStore(url), loop) as store:
+            http_tests._BACKENDS[id(store)] = backend
+            yield store
+            del http_tests._BACKENDS[id(store)]
 
 
 def test_concurrent_requests_each_get_their_own_reply() -> None:
@@ -98,3 +114,23 @@ def test_a_server_that_never_answers_times_out() -> None:
                 await store.get("k")
 
     asyncio.run(main())
+
+
+def test_capabilities_are_asked_once_without_blocking_the_loop() -> None:
+    async def main(url: str) -> None:
+        async with AsyncHTTPStore(url) as store:
+            capabilities = await store.load_capabilities()
+            assert capabilities.supports_ttl
+            assert store.supports_ttl  # kept: no request now
+            await store.set("k", b"v", ttl=600)
+            left = await store.ttl("k")
+            assert left is not None
+            assert 500 < left <= 600
+            await store.touch("k", ttl=None)
+            assert await store.ttl("k") is None
+        fresh = AsyncHTTPStore(url)
+        assert fresh.supports_ttl  # the first read asks, blocking once
+        await fresh.aclose()
+
+    with serve_in_thread(MemoryStore[str, bytes]()) as server:
+        asyncio.run(main(server.url))

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the API from its OpenAPI document (schemathesis, in-process WSGI).
+"""Property-based fuzzing of the API from its OpenAPI document (schemathesis, in-process WSGI and ASGI).
 
 Every generated request, valid or not, must get a response that the document describes, and none
 may be a server error. The default run is short; ``-m slow`` runs many more examples.
@@ -15,7 +15,7 @@ import schemathesis.checks
 from hypothesis import HealthCheck, settings
 
 from nstore import MemoryStore
-from nstore.server import make_app
+from nstore.server import make_app, make_asgi_app
 
 TOKEN = "fuzz-token-0123456789abcdef"
 MAX_KEY = 256
@@ -26,6 +26,14 @@ app = make_app(
     max_key_length=MAX_KEY,
 )
 schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
+asgi_app = make_asgi_app(
+    MemoryStore[str, bytes]({"a": b"1", "dir/b": b"2"}),
+    tokens=[TOKEN],
+    max_body=64 * 1024,
+    max_key_length=MAX_KEY,
+    allowed_hosts=["localhost", "testserver"],  # the name schemathesis's ASGI client sends
+)
+asgi_schema = schemathesis.openapi.from_asgi("/v1/openapi.json", asgi_app)
 
 
 @schemathesis.serializer("application/msgpack")
@@ -79,6 +87,12 @@ def _check(case: Any, base_url: str | None = None, excluded: tuple[Any, ...] = (
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms(case: Any) -> None:
+    _check(case)
+
+
+@asgi_schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_asgi_api_conforms(case: Any) -> None:
     _check(case)
 
 

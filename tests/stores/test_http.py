@@ -1,4 +1,5 @@
-"""HTTPStore joins the StoreTests suite over a real server on 127.0.0.1, backed by memory and files.
+"""HTTPStore joins the StoreTests suite over a real server on 127.0.0.1, backed by memory, files
+and SQLite (``nstore serve``'s default, with expiry).
 
 The ground truth is the store behind the server, read and written directly.
 """
@@ -14,6 +15,8 @@ from nstore import MemoryStore, Store
 from nstore.server import serve_in_thread
 from nstore.stores.file import FileStore
 from nstore.stores.http import HTTPStore
+from nstore.stores.sqlite import SQLiteStore
+from tests.stores import test_sqlite
 from tests.stores.base import StoreTests
 from tests.stores.test_file import file_path
 
@@ -61,3 +64,14 @@ class TestHTTPOverFiles(_HTTPStoreTests):
         path = file_path(_BACKENDS[id(store)], key)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(value)
+
+
+class TestHTTPOverSQLite(_HTTPStoreTests):
+    def backend(self, tmp_path: Path) -> Store[str, bytes]:
+        return SQLiteStore(tmp_path / "store.db")
+
+    def raw_get(self, store: Store[str, bytes], key: str) -> bytes | None:
+        return test_sqlite.TestSQLiteStore.raw_get(test_sqlite.TestSQLiteStore(), _BACKENDS[id(store)], key)
+
+    def raw_set(self, store: Store[str, bytes], key: str, value: bytes) -> None:
+        test_sqlite.TestSQLiteStore.raw_set(test_sqlite.TestSQLiteStore(), _BACKENDS[id(store)], key, value)

@@ -25,6 +25,7 @@ from nstore.errors import (
     ValueTooLarge,
 )
 from nstore.server import serve_in_thread
+from nstore.stores.ahttp import AsyncHTTPStore
 from nstore.stores.http import HTTPStore
 from tests.threads import run_threads
 
@@ -239,3 +240,24 @@ class _Exploit:
 
 def os_system(command: str) -> int:
     return os.system(command)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": -1},
+        {"timeout": float("nan")},
+        {"connect_timeout": "5"},
+        {"backoff": True},
+        {"retries": -1},
+        {"retries": 1.5},
+        {"max_response": 0},
+    ],
+)
+def test_bad_client_options_are_refused(options: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError, match=next(iter(options))):
+        HTTPStore("http://127.0.0.1:1/", **options)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=next(iter(options))):
+        AsyncHTTPStore("http://127.0.0.1:1/", **options)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="max_connections"):
+        AsyncHTTPStore("http://127.0.0.1:1/", max_connections=0)

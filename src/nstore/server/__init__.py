@@ -1,4 +1,4 @@
-"""Serve any ``Store[str, bytes]`` over HTTP: a WSGI app and an embedded server.
+"""Serve any ``Store[str, bytes]`` over HTTP: a WSGI app, an ASGI app and an embedded server.
 
 >>> from nstore import MemoryStore
 >>> from nstore.server import serve_in_thread
@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from nstore.errors import ConfigurationError
 from nstore.server._guard import Guard, is_loopback
 from nstore.server._http import WSGIServer
-from nstore.server._options import SERVER_OPTIONS, ServeOptions
+from nstore.server._options import SERVER_OPTIONS, AppOptions, ServeOptions
 from nstore.server.app import NStoreApp
 from nstore.store import Store
+
+if TYPE_CHECKING:
+    from nstore.astore import AsyncStore
+    from nstore.server.asgi import NStoreASGIApp
 
 __all__ = [
     "DEFAULT_PORT",
@@ -31,6 +34,7 @@ __all__ = [
     "ServeOptions",
     "ServerHandle",
     "make_app",
+    "make_asgi_app",
     "serve",
     "serve_in_thread",
 ]
@@ -39,16 +43,7 @@ DEFAULT_PORT = 8470
 MiB = 1024 * 1024
 
 
-def make_app(
-    store: Store[str, bytes],
-    *,
-    tokens: Iterable[str] | str | None = None,
-    read_only_tokens: Iterable[str] | str | None = None,
-    max_body: int = 64 * MiB,
-    max_key_length: int = 1024,
-    allowed_hosts: Iterable[str] | None = None,
-    cors_origins: Iterable[str] | None = None,
-) -> NStoreApp:
+def make_app(store: Store[str, bytes], **options: Unpack[AppOptions]) -> NStoreApp:
     """The WSGI application serving ``store`` (run it under any WSGI server).
 
     Parameters
@@ -57,23 +52,56 @@ def make_app(
     tokens, read_only_tokens : bearer tokens granting read-write and read-only access. With
         neither, every request has full access (fine on loopback only; :func:`serve` refuses
         other hosts without a token).
-    max_body : largest request body, in bytes (413 above it, refused before reading it).
-    max_key_length : largest key, in UTF-8 bytes (414 above it).
+    max_body : largest request body, in bytes (413 above it, refused before reading it);
+        64 MiB by default.
+    max_key_length : largest key, in UTF-8 bytes (414 above it); 1024 by default.
     allowed_hosts : names accepted in the Host header (``"*"`` for any, ``".example.com"`` for
         a domain and its subdomains). Default: the loopback names, against DNS rebinding.
     cors_origins : origins that get CORS headers (``"*"`` for any). Default: no CORS headers.
     """
-    if max_body < 0 or max_key_length < 1:
-        raise ConfigurationError(
-            f"Expected max_body >= 0 and max_key_length >= 1. Got {max_body} and {max_key_length} instead."
-        )
-    guard = Guard(
-        tokens=tokens,
-        read_only_tokens=read_only_tokens,
-        allowed_hosts=allowed_hosts,
-        cors_origins=cors_origins,
-    )
+    guard, max_body, max_key_length = _settings(options)
     return NStoreApp(store, guard=guard, max_body=max_body, max_key_length=max_key_length)
+
+
+def make_asgi_app(
+    store: Store[str, bytes] | AsyncStore[str, bytes], *, workers: int = 16, **options: Unpack[AppOptions]
+) -> NStoreASGIApp:
+    """The ASGI application serving ``store``, sync or async (mount it in Starlette or FastAPI,
+    or run it under uvicorn or granian).
+
+    ``options`` are :func:`make_app`'s, with the same defaults, and the API is the same.
+    ``workers`` is the number of threads that run a sync store's requests when the store can
+    block (persistent or remote); an in-memory store is served on the event loop, an
+    :class:`~nstore.AsyncStore` awaited there. The server that runs the app binds the address:
+    beyond loopback, give ``tokens`` (and ``allowed_hosts``) as :func:`serve` requires.
+    """
+    from nstore.server.asgi import NStoreASGIApp
+
+    guard, max_body, max_key_length = _settings(options)
+    return NStoreASGIApp(
+        store, guard=guard, max_body=max_body, max_key_length=max_key_length, workers=workers
+    )
+
+
+def _settings(options: AppOptions) -> tuple[Guard, int, int]:
+    """The checks and limits of either app, each option checked."""
+    known = AppOptions.__optional_keys__
+    unknown = sorted(set(options) - known)
+    if unknown:
+        expected = ", ".join(sorted(known))
+        raise ConfigurationError(f"Unknown option {unknown[0]!r}; expected some of {expected}.")
+    max_body = options.get("max_body", 64 * MiB)
+    max_key_length = options.get("max_key_length", 1024)
+    for name, value, least in (("max_body", max_body, 0), ("max_key_length", max_key_length, 1)):
+        if type(value) is not int or value < least:
+            raise ConfigurationError(f"Expected an integer >= {least} for {name}. Got {value!r} instead.")
+    guard = Guard(
+        tokens=options.get("tokens"),
+        read_only_tokens=options.get("read_only_tokens"),
+        allowed_hosts=options.get("allowed_hosts"),
+        cors_origins=options.get("cors_origins"),
+    )
+    return guard, max_body, max_key_length
 
 
 class ServerHandle:

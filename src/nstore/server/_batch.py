@@ -1,7 +1,8 @@
 """Wire formats of the batch and listing endpoints (msgspec: JSON with base64 values, or msgpack).
 
-A batch request is ``{"get": [keys], "set": {key: value}, "delete": [keys]}``, each part
-optional; the server applies ``set``, then ``delete``, then reads ``get``. The response is
+A batch request is ``{"get": [keys], "set": {key: value}, "delete": [keys], "ttl": seconds}``,
+each part optional; the server applies ``set`` (each value expiring after ``ttl`` seconds when
+given), then ``delete``, then reads ``get``. The response is
 ``{"values": {key: value}}`` with missing keys left out. In JSON a value is standard base64 text;
 in msgpack (``Content-Type: application/msgpack``) it is raw binary.
 """
@@ -29,6 +30,7 @@ class BatchRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     get: list[str] = []
     set: dict[str, bytes] = {}
     delete: list[str] = []
+    ttl: float | None = None  # seconds: each value in set expires then
 
 
 class BatchResponse(msgspec.Struct):

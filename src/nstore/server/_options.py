@@ -6,19 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypedDict
 
-__all__ = ["SERVER_OPTIONS", "ServeOptions"]
+__all__ = ["SERVER_OPTIONS", "AppOptions", "ServeOptions"]
 
 
-class ServeOptions(TypedDict, total=False):
-    """Options of the app (see :func:`~nstore.server.make_app`) and of the embedded server."""
+class AppOptions(TypedDict, total=False):
+    """Options of the WSGI and ASGI apps (see :func:`~nstore.server.make_app`)."""
 
-    # the app
     tokens: Iterable[str] | str | None
     read_only_tokens: Iterable[str] | str | None
     max_body: int
     max_key_length: int
     allowed_hosts: Iterable[str] | None
     cors_origins: Iterable[str] | None
+
+
+class ServeOptions(AppOptions, total=False):
+    """Options of the app (see :func:`~nstore.server.make_app`) and of the embedded server."""
+
     # the embedded server
     max_connections: int
     header_timeout: float

@@ -11,9 +11,9 @@ import sys
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["base_environ", "build_environ", "encode_head"]
+__all__ = ["add_header", "base_environ", "build_environ", "encode_head", "environ_key"]
 
-_names: dict[bytes, str] = {}  # header name -> environ key (bounded: see _environ_key)
+_names: dict[bytes, str] = {}  # header name -> environ key (bounded: see environ_key)
 #: Header names with "_" would share an environ key with the "-" spelling
 #: (``Content_Length`` -> ``CONTENT_LENGTH``): such headers are left out of environ.
 _DROPPED = ""
@@ -34,7 +34,8 @@ def base_environ(host: str, port: int) -> dict[str, Any]:
     }
 
 
-def _environ_key(name: bytes) -> str:
+def environ_key(name: bytes) -> str:
+    """The environ key of a header name (``""`` for one that is left out)."""
     key = _names.get(name)
     if key is None:
         text = name.decode("latin-1")
@@ -65,15 +66,20 @@ def build_environ(
     environ["QUERY_STRING"] = query.decode("latin-1")
     environ["SERVER_PROTOCOL"] = version.decode("latin-1")
     for name, value in headers:
-        key = _environ_key(name)
-        if not key:  # dropped
-            continue
-        text = value.decode("latin-1")
-        if key in environ:
-            environ[key] += ", " + text
-        else:
-            environ[key] = text
+        add_header(environ, name, value)
     return environ
+
+
+def add_header(environ: dict[str, Any], name: bytes, value: bytes) -> None:
+    """Put a header field in ``environ``, joining a repeated one with ", " (RFC 9110 5.3)."""
+    key = environ_key(name)
+    if not key:  # dropped
+        return
+    text = value.decode("latin-1")
+    if key in environ:
+        environ[key] += ", " + text
+    else:
+        environ[key] = text
 
 
 def encode_head(status: str, headers: list[tuple[str, str]], length: int) -> tuple[bytes, bool]:

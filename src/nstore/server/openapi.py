@@ -11,12 +11,22 @@ import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["build_document", "document_bytes"]
+__all__ = ["MAX_TTL", "build_document", "document_bytes"]
+
+#: The longest ttl the API takes, in seconds (about 31 years): past it, some stores overflow.
+MAX_TTL = 1e9
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _STRING = {"type": "string"}
 _BINARY = {"type": "string", "format": "binary"}
 _ETAGS = '^(\\*|"[0-9a-f]{32}"( *, *"[0-9a-f]{32}")*)$'
+_TTL = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TTL}
+_TTL_DOC = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["ttl"],
+    "properties": {"ttl": {"oneOf": [_TTL, {"type": "null"}]}},
+}
 _KEY = {
     "name": "key",
     "in": "path",
@@ -70,6 +80,16 @@ def _key_operations() -> dict[str, Any]:
                 "stores only if the current value has that ETag (compare and set). 412 if not."
             ),
             "parameters": [
+                {
+                    "name": "ttl",
+                    "in": "query",
+                    "description": (
+                        "Seconds until the value expires (the store's supports_ttl, in "
+                        "/v1/capabilities; 409 ttl-unsupported without it). Not with If-Match "
+                        "or If-None-Match (400). Without it the value never expires."
+                    ),
+                    "schema": _TTL,
+                },
                 {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": _ETAGS}},
                 {"name": "If-None-Match", "in": "header", "schema": {"type": "string", "enum": ["*"]}},
             ],
@@ -79,7 +99,7 @@ def _key_operations() -> dict[str, Any]:
             },
             "responses": {
                 "204": {"description": "Stored", "headers": etag_header},
-                **_errors(400, 401, 403, 412, 413, 414, 421, 500, 501, 503),
+                **_errors(400, 401, 403, 409, 412, 413, 414, 421, 500, 501, 503),
             },
         },
         "delete": {
@@ -101,7 +121,57 @@ def _batch_schema(binary: dict[str, Any]) -> dict[str, Any]:
             "get": {"type": "array", "items": {"type": "string", "minLength": 1}},
             "set": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": binary},
             "delete": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "ttl": {
+                "oneOf": [_TTL, {"type": "null"}],
+                "description": "Seconds until each value in set expires (null or none: never)",
+            },
         },
+    }
+
+
+def _ttl_operations() -> dict[str, Any]:
+    ttl_json = {"application/json": {"schema": _TTL_DOC}}
+    return {
+        "parameters": [_KEY],
+        "get": {
+            "operationId": "getTTL",
+            "summary": "Seconds left before a key expires; null if it never expires",
+            "responses": {
+                "200": {"description": "The time left", "content": ttl_json},
+                **_errors(400, 401, 404, 414, 421, 500, 503),
+            },
+        },
+        "put": {
+            "operationId": "touch",
+            "summary": "Make a key expire ttl seconds from now (null: never), keeping its value",
+            "requestBody": {"required": True, "content": ttl_json},
+            "responses": {
+                "204": {"description": "Its expiry is set"},
+                **_errors(400, 401, 403, 404, 409, 414, 421, 500, 503),
+            },
+        },
+    }
+
+
+def _capabilities() -> dict[str, Any]:
+    flags = ("supports_ttl", "supports_atomic_writes", "supports_prefix_listing", "is_persistent")
+    schema = {
+        "type": "object",
+        "required": list(flags),
+        "properties": {flag: {"type": "boolean"} for flag in flags},
+    }
+    return {
+        "get": {
+            "operationId": "capabilities",
+            "summary": "What the store behind the server can do",
+            "responses": {
+                "200": {
+                    "description": "Its capabilities",
+                    "content": {"application/json": {"schema": schema}},
+                },
+                **_errors(401, 421),
+            },
+        }
     }
 
 
@@ -123,6 +193,8 @@ def build_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/v1/keys/{key}": _key_operations(),
+            "/v1/ttl/{key}": _ttl_operations(),
+            "/v1/capabilities": _capabilities(),
             "/v1/keys": {
                 "get": {
                     "operationId": "listKeys",
@@ -159,7 +231,11 @@ def build_document() -> dict[str, Any]:
                 "post": {
                     "operationId": "batch",
                     "summary": "Set, then delete, then get many keys in one request",
-                    "description": "Missing keys are left out of values. Values are base64 in JSON.",
+                    "description": (
+                        "Missing keys are left out of values. Values are base64 in JSON. With "
+                        "ttl, each value set expires after ttl seconds (409 ttl-unsupported on "
+                        "a store without expiry)."
+                    ),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -175,7 +251,7 @@ def build_document() -> dict[str, Any]:
                                 "application/msgpack": {"schema": batch_response},
                             },
                         },
-                        **_errors(400, 401, 403, 413, 414, 415, 421, 500, 501, 503),
+                        **_errors(400, 401, 403, 409, 413, 414, 415, 421, 500, 501, 503),
                     },
                 }
             },

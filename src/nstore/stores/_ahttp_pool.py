@@ -15,8 +15,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nstore.errors import StoreClosed
-from nstore.stores._http_requests import RETRY_STATUSES, backoff_delay, too_large, unreachable
+from nstore.errors import ConfigurationError, StoreClosed
+from nstore.stores._http_config import ClientConfig, Retry, too_large
+from nstore.stores._http_requests import Req
 
 __all__ = ["AsyncConnectionPool", "AsyncResponse", "ProtocolError"]
 
@@ -41,68 +42,47 @@ class AsyncConnectionPool:
     are kept (as many as may be in flight) for ``idle_ttl`` seconds, as the sync pool keeps them.
     """
 
-    def __init__(
-        self,
-        scheme: str,
-        host: str,
-        port: int | None,
-        *,
-        url: str,
-        timeout: float,
-        connect_timeout: float,
-        max_response: int,
-        retries: int,
-        backoff: float,
-        max_connections: int = 50,
-        idle_ttl: float = 10.0,
-    ) -> None:
-        self._ssl = ssl.create_default_context() if scheme == "https" else None
-        self._host = host
-        self._port = port or (443 if scheme == "https" else 80)
-        self._host_header = host if port is None else f"{host}:{port}"
-        self.url = url  # for messages: never holds the token
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self.max_response = max_response
-        self.retries = retries
-        self.backoff = backoff
+    def __init__(self, config: ClientConfig, *, max_connections: int = 50, idle_ttl: float = 10.0) -> None:
+        if type(max_connections) is not int or not 1 <= max_connections <= 10_000:
+            raise ConfigurationError(
+                f"Expected max_connections from 1 to 10000. Got {max_connections!r} instead."
+            )
+        https = config.scheme == "https"
+        self.config = config
+        self.url = config.url  # for messages: never holds the token
+        self._ssl = ssl.create_default_context() if https else None
+        self._port = config.port or (443 if https else 80)
+        self._host_header = config.host if config.port is None else f"{config.host}:{config.port}"
         self._slots = asyncio.Semaphore(max_connections)
         self._max_idle = max_connections
         self._idle_ttl = idle_ttl
         self._idle: list[tuple[Connection, float]] = []
         self.closed = False
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        idempotent: bool = True,
-    ) -> AsyncResponse:
-        """Send a request and read the whole response, retrying idempotent ones with backoff."""
-        attempts = 1 + (self.retries if idempotent else 0)
-        for attempt in range(attempts):
-            last = attempt + 1 == attempts
-            try:
-                async with self._slots:
-                    response = await self._send(method, path, body, headers)
-            except (OSError, EOFError, ProtocolError, asyncio.LimitOverrunError) as exc:
-                if last:
-                    raise unreachable(method, self.url + path, exc) from exc
-            else:
-                if response.status not in RETRY_STATUSES or last:
-                    return response
-            await asyncio.sleep(backoff_delay(self.backoff, attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+    async def request(self, req: Req, headers: Mapping[str, str]) -> AsyncResponse:
+        """Send ``req`` with ``headers`` and read the whole response, retrying as :class:`Retry` says."""
+        retry = Retry(self.config, req.method, req.path, req.idempotent)
+        while (
+            delay := retry.after(outcome := await self._attempt(req.method, req.path, req.body, headers))
+        ) is not None:
+            await asyncio.sleep(delay)
+        return retry.result(outcome)
+
+    async def _attempt(
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None
+    ) -> AsyncResponse | Exception:
+        try:
+            async with self._slots:
+                return await self._send(method, path, body, headers)
+        except (OSError, EOFError, ProtocolError, asyncio.LimitOverrunError) as exc:
+            return exc
 
     async def _send(
         self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None
     ) -> AsyncResponse:
         reader, writer = await self._acquire()
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.config.timeout):
                 writer.write(self._head(method, path, body, headers))
                 if body:
                     writer.write(body)
@@ -143,14 +123,14 @@ class AsyncConnectionPool:
         elif length is not None:
             if not length.isdigit():
                 raise ProtocolError(f"Expected a number of bytes in Content-Length. Got {length!r}.")
-            if int(length) > self.max_response:
-                raise too_large(self.url, self.max_response, length)
+            if int(length) > self.config.max_response:
+                raise too_large(self.url, self.config.max_response, length)
             data = await reader.readexactly(int(length))
         else:  # the body runs to the end of the connection
-            data = await reader.read(self.max_response + 1)
+            data = await reader.read(self.config.max_response + 1)
             keep_alive = False
-            if len(data) > self.max_response:
-                raise too_large(self.url, self.max_response)
+            if len(data) > self.config.max_response:
+                raise too_large(self.url, self.config.max_response)
         return AsyncResponse(status, headers, data), keep_alive
 
     async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
@@ -167,8 +147,8 @@ class AsyncConnectionPool:
                     pass
                 return b"".join(parts)
             size += chunk
-            if size > self.max_response:
-                raise too_large(self.url, self.max_response)
+            if size > self.config.max_response:
+                raise too_large(self.url, self.config.max_response)
             parts.append(await reader.readexactly(chunk))
             await reader.readexactly(2)
 
@@ -181,8 +161,8 @@ class AsyncConnectionPool:
             if now - since < self._idle_ttl and not connection[0].at_eof():
                 return connection
             connection[1].close()
-        async with asyncio.timeout(self.connect_timeout):
-            return await asyncio.open_connection(self._host, self._port, ssl=self._ssl)
+        async with asyncio.timeout(self.config.connect_timeout):
+            return await asyncio.open_connection(self.config.host, self._port, ssl=self._ssl)
 
     def _release(self, connection: Connection) -> None:
         if not self.closed and len(self._idle) < self._max_idle:

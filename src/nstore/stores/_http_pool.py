@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nstore.errors import StoreClosed
-from nstore.stores._http_requests import RETRY_STATUSES, backoff_delay, too_large, unreachable
+from nstore.stores._http_config import ClientConfig, Retry, too_large
+from nstore.stores._http_requests import Req
 
 __all__ = ["ConnectionPool", "Response"]
 
@@ -29,30 +30,12 @@ class ConnectionPool:
     timeout, so a reused connection is rarely one the server has just closed).
     """
 
-    def __init__(
-        self,
-        scheme: str,
-        host: str,
-        port: int | None,
-        *,
-        url: str,
-        timeout: float,
-        connect_timeout: float,
-        max_response: int,
-        retries: int,
-        backoff: float,
-        max_idle: int = 16,
-        idle_ttl: float = 10.0,
-    ) -> None:
-        self._factory = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        self._host = host
-        self._port = port
-        self.url = url  # for messages: never holds the token
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self.max_response = max_response
-        self.retries = retries
-        self.backoff = backoff
+    def __init__(self, config: ClientConfig, *, max_idle: int = 16, idle_ttl: float = 10.0) -> None:
+        self.config = config
+        self.url = config.url  # for messages: never holds the token
+        self._factory = (
+            http.client.HTTPSConnection if config.scheme == "https" else http.client.HTTPConnection
+        )
         self._max_idle = max_idle
         self._idle_ttl = idle_ttl
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []
@@ -69,10 +52,11 @@ class ConnectionPool:
                 if now - since < self._idle_ttl:
                     return conn
                 conn.close()
-        conn = self._factory(self._host, self._port, timeout=self.connect_timeout)
+        config = self.config
+        conn = self._factory(config.host, config.port, timeout=config.connect_timeout)
         conn.connect()
         if conn.sock is not None:
-            conn.sock.settimeout(self.timeout)
+            conn.sock.settimeout(config.timeout)
         return conn
 
     def _release(self, conn: http.client.HTTPConnection) -> None:
@@ -89,29 +73,22 @@ class ConnectionPool:
         for conn, _ in idle:
             conn.close()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        idempotent: bool = True,
-    ) -> Response:
-        """Send a request and read the whole response, retrying idempotent ones with backoff."""
-        attempts = 1 + (self.retries if idempotent else 0)
-        for attempt in range(attempts):
-            last = attempt + 1 == attempts
-            try:
-                response = self._send(method, path, body, headers)
-            except (OSError, http.client.HTTPException) as exc:
-                if last:
-                    raise unreachable(method, self.url + path, exc) from exc
-            else:
-                if response.status not in RETRY_STATUSES or last:
-                    return response
-            time.sleep(backoff_delay(self.backoff, attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+    def request(self, req: Req, headers: Mapping[str, str]) -> Response:
+        """Send ``req`` with ``headers`` and read the whole response, retrying as :class:`Retry` says."""
+        retry = Retry(self.config, req.method, req.path, req.idempotent)
+        while (
+            delay := retry.after(outcome := self._attempt(req.method, req.path, req.body, headers))
+        ) is not None:
+            time.sleep(delay)
+        return retry.result(outcome)
+
+    def _attempt(
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None
+    ) -> Response | Exception:
+        try:
+            return self._send(method, path, body, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            return exc
 
     def _send(
         self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None
@@ -122,11 +99,12 @@ class ConnectionPool:
             resp = conn.getresponse()
             length = resp.getheader("Content-Length")
             declared = int(length) if length is not None and length.isdigit() else 0
-            if method != "HEAD" and declared > self.max_response:
-                raise too_large(self.url, self.max_response, length)
-            data = resp.read(self.max_response + 1)
-            if len(data) > self.max_response:
-                raise too_large(self.url, self.max_response)
+            limit = self.config.max_response
+            if method != "HEAD" and declared > limit:
+                raise too_large(self.url, limit, length)
+            data = resp.read(limit + 1)
+            if len(data) > limit:
+                raise too_large(self.url, limit)
         except BaseException:
             conn.close()
             raise

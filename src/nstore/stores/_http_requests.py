@@ -7,13 +7,13 @@ pools (``http.client`` threads or asyncio streams).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Final, NamedTuple, cast
-from urllib.parse import SplitResult, quote, urlsplit
+from urllib.parse import quote
 
 import msgspec
 
+from nstore._expiry import check_ttl
 from nstore.errors import (
     AuthError,
     ConfigurationError,
@@ -21,10 +21,12 @@ from nstore.errors import (
     MissingKey,
     StoreError,
     StoreUnavailable,
+    UnsupportedOperation,
     ValueTooLarge,
 )
 from nstore.store import item_pairs
-from nstore.stores._http_wire import key_path, problem_code
+from nstore.stores._http_config import ClientConfig, ClientOptions, R, Target, client_config, target
+from nstore.stores._http_wire import etag, key_path, problem_code
 from nstore.stores._keys import invalid_key, key_bytes
 from nstore.stores._values import as_bytes
 
@@ -33,22 +35,25 @@ __all__ = [
     "BATCH_KEYS",
     "MSGPACK",
     "PAGE",
-    "RETRY_STATUSES",
     "HTTPCapabilities",
     "Page",
-    "Target",
-    "backoff_delay",
+    "Req",
+    "Requests",
+    "ServerCapabilities",
     "batch_body",
     "batch_pairs",
+    "check_page_size",
     "chunks",
     "decode_batch",
+    "decode_capabilities",
     "decode_page",
+    "decode_ttl",
     "key_request_path",
     "page_path",
+    "plain_cannot_list",
     "response_error",
-    "target",
-    "too_large",
-    "unreachable",
+    "touch_body",
+    "ttl_query",
 ]
 
 MiB = 1024 * 1024
@@ -56,17 +61,60 @@ BATCH_KEYS: Final = 5000  # keys per batch request
 BATCH_BYTES: Final = 8 * MiB  # value bytes per batch request, well under the server's default body limit
 PAGE: Final = 1000
 MSGPACK: Final = {"Content-Type": "application/msgpack"}
-#: Statuses worth retrying for an idempotent request: the server or a proxy was briefly unable.
-RETRY_STATUSES: Final = frozenset({502, 503, 504})
+JSON: Final = {"Content-Type": "application/json"}
 _STORE = "HTTPStore"
 
 
-class HTTPCapabilities:
-    """Mixin: the capabilities of HTTPStore and AsyncHTTPStore. Remote; listing by prefix and
-    atomic conditional writes are the server's (``api="plain"`` lists nothing)."""
+class ServerCapabilities(msgspec.Struct):
+    """What ``GET /v1/capabilities`` says of the store behind a server (all False if the server
+    predates the endpoint, or is not an nstore server)."""
 
-    __slots__ = ()
+    supports_ttl: bool = False
+    supports_atomic_writes: bool = False
+    supports_prefix_listing: bool = False
+    is_persistent: bool = False
+
+
+_decode_capabilities = msgspec.json.Decoder(ServerCapabilities).decode
+
+
+def decode_capabilities(status: int, body: bytes) -> ServerCapabilities:
+    """The capabilities in a response to ``GET /v1/capabilities`` (a 404: an older server)."""
+    if status == 404:
+        return ServerCapabilities()
+    try:
+        return _decode_capabilities(body)
+    except msgspec.DecodeError:
+        raise StoreError("The server answered /v1/capabilities with a document nstore cannot read.") from None
+
+
+class HTTPCapabilities:
+    """Mixin: what HTTPStore and AsyncHTTPStore are set up with, and their capabilities. Remote;
+    listing by prefix and atomic conditional writes are the server's (``api="plain"`` lists
+    nothing); per-key expiry is the store's behind the server, asked once per client
+    (:meth:`server_capabilities`)."""
+
     api: str
+    url: str  # for repr and messages (never holds a token)
+    _req: Requests
+    _server: ServerCapabilities | None  # None until asked
+
+    def _setup(self, url: str, token: str | None, api: str, options: ClientOptions) -> ClientConfig:
+        """Check the URL, api and options; keep what requests need; the pool's settings."""
+        found = target(url, api)
+        config = client_config(found, options)
+        self.api = api
+        self.url = found.url
+        self._req = Requests(found, token, config.url)
+        self._server = None if api == "nstore" else ServerCapabilities()
+        return config
+
+    def server_capabilities(self) -> ServerCapabilities:
+        raise NotImplementedError
+
+    @property
+    def supports_ttl(self) -> bool:
+        return self.api == "nstore" and self.server_capabilities().supports_ttl
 
     @property
     def is_remote(self) -> bool:
@@ -112,6 +160,13 @@ def response_error(where: str, status: int, body: bytes, key: str | None) -> Exc
     code = problem_code(body)
     if status == 404 and key is not None and code in ("missing-key", ""):
         return MissingKey(key)
+    if code == "ttl-unsupported":
+        return UnsupportedOperation(
+            f"{where}: the store behind the server has no per-key expiry (supports_ttl is False); "
+            "store the value without ttl=."
+        )
+    if code == "bad-ttl":
+        return ConfigurationError(f"{where}: the server refused the ttl (400): it takes up to 1e9 seconds.")
     if status in (401, 403):
         return AuthError(f"{where} was refused ({status}): check the token and its access.")
     if status == 413:
@@ -123,14 +178,15 @@ def response_error(where: str, status: int, body: bytes, key: str | None) -> Exc
     return StoreError(f"{where} answered {status} {code or ''}".rstrip() + ".")
 
 
-def batch_body(payload: dict[str, object]) -> bytes:
-    """The msgpack body of a ``/v1/batch`` request; InvalidKey names the first key that is not one."""
+def batch_body(payload: dict[str, object], ttl: float | None = None) -> bytes:
+    """The msgpack body of a ``/v1/batch`` request of one part (``get``, ``set`` or ``delete``),
+    with the ``ttl`` of the values set; InvalidKey names the first key that is not one."""
     (keys,) = payload.values()  # a key list, or a dict by key
     for key in cast("Iterable[object]", keys):
         if type(key) is not str:  # msgpack would send it (an int key is valid msgpack)
             raise invalid_key(key, _STORE)
     try:
-        return _encode(payload)
+        return _encode(payload if ttl is None else {**payload, "ttl": ttl})
     except UnicodeEncodeError:
         for key in cast("Iterable[str]", keys):
             key_bytes(key, _STORE)  # raises InvalidKey naming the first bad key
@@ -140,6 +196,29 @@ def batch_body(payload: dict[str, object]) -> bytes:
 def decode_batch(body: bytes) -> dict[str, bytes]:
     """The values of a ``/v1/batch`` response."""
     return _decode_batch(body).values
+
+
+def ttl_query(ttl: float | None) -> str:
+    """The query of a PUT storing a value that expires after ``ttl`` seconds ("" for None);
+    a ttl that is not a positive, finite number raises ConfigurationError before any request."""
+    return "" if ttl is None else f"?ttl={check_ttl(ttl)!r}"
+
+
+def touch_body(ttl: float | None) -> bytes:
+    """The body of ``PUT /v1/ttl/{key}`` (touch)."""
+    return msgspec.json.encode({"ttl": None if ttl is None else check_ttl(ttl)})
+
+
+class _TTL(msgspec.Struct):
+    ttl: float | None
+
+
+_decode_ttl = msgspec.json.Decoder(_TTL).decode
+
+
+def decode_ttl(body: bytes) -> float | None:
+    """The seconds left in a response to ``GET /v1/ttl/{key}``."""
+    return _decode_ttl(body).ttl
 
 
 def page_path(base: str, prefix: str, cursor: str | None, limit: int) -> str:
@@ -173,65 +252,93 @@ def batch_pairs(items: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> Ite
         yield chunk
 
 
-def backoff_delay(backoff: float, attempt: int) -> float:
-    """Seconds to wait before attempt ``attempt + 1``: exponential from ``backoff``, jittered."""
-    return float(backoff * 2**attempt * (0.5 + random.random()))
+class Req(NamedTuple):
+    """One request of an HTTP store: what is sent, and the statuses that are not an error."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: Mapping[str, str] | None = None
+    key: str | None = None
+    idempotent: bool = True
+    ok: tuple[int, ...] = (200, 204)
 
 
-def unreachable(method: str, url: str, exc: BaseException) -> StoreUnavailable:
-    """The error for a request that could not reach the server on its last attempt."""
-    return StoreUnavailable(
-        f"Could not {method} {url}: {type(exc).__name__}: {exc}. "
-        "Check that the server is running and reachable."
-    )
+class Requests:
+    """What each operation of HTTPStore and AsyncHTTPStore sends, and how an answer is checked:
+    the stores differ only in how they send a :class:`Req` (their pools)."""
+
+    __slots__ = ("base", "headers", "keys", "url")
+
+    def __init__(self, target: Target, token: str | None, url: str) -> None:
+        self.base = target.base
+        self.keys = target.keys
+        self.url = url  # scheme://netloc, for messages
+        self.headers: Mapping[str, str] = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def headers_of(self, req: Req) -> Mapping[str, str]:
+        return {**self.headers, **req.headers} if req.headers else self.headers
+
+    def checked(self, req: Req, response: R) -> R:
+        """``response``, or the error its status means."""
+        if response.status not in req.ok:
+            where = f"{req.method} {self.url}{req.path}"
+            raise response_error(where, response.status, response.body, req.key)
+        return response
+
+    def get(self, key: str) -> Req:
+        return Req("GET", key_request_path(self.keys, key), key=key, ok=(200,))
+
+    def put(self, key: str, value: bytes, ttl: float | None = None) -> Req:
+        path = key_request_path(self.keys, key) + ttl_query(ttl)
+        return Req("PUT", path, as_bytes(value, key, _STORE), key=key)
+
+    def delete(self, key: str) -> Req:
+        return Req("DELETE", key_request_path(self.keys, key), key=key)
+
+    def head(self, key: str) -> Req | None:
+        """The HEAD of ``key``, or None for a key no server stores."""
+        try:
+            path = key_request_path(self.keys, key)
+        except InvalidKey:
+            return None
+        # A HEAD answer has no problem document: 400 and 414 mean a key the server refuses.
+        return Req("HEAD", path, key=key, ok=(200, 400, 404, 414))
+
+    def create(self, key: str, value: bytes) -> Req:
+        """PUT ``value`` only if ``key`` is absent (204 stored, 412 not)."""
+        return self._conditional(key, value, {"If-None-Match": "*"})
+
+    def replace(self, key: str, expected: bytes, value: bytes) -> Req:
+        """PUT ``value`` only if the stored value is ``expected`` (204 stored, 412 not)."""
+        return self._conditional(key, value, {"If-Match": etag(as_bytes(expected, key, _STORE))})
+
+    def _conditional(self, key: str, value: bytes, headers: dict[str, str]) -> Req:
+        body = as_bytes(value, key, _STORE)
+        path = key_request_path(self.keys, key)
+        return Req("PUT", path, body, headers, key=key, idempotent=False, ok=(204, 412))
+
+    def page(self, prefix: str, cursor: str | None, limit: int) -> Req:
+        return Req("GET", page_path(self.base, prefix, cursor, limit), ok=(200,))
+
+    def batch(self, payload: dict[str, object], ttl: float | None = None) -> Req:
+        return Req("POST", self.base + "/v1/batch", batch_body(payload, ttl), MSGPACK, ok=(200,))
+
+    def ttl(self, key: str) -> Req:
+        return Req("GET", key_request_path(self.base + "/v1/ttl/", key), key=key, ok=(200,))
+
+    def touch(self, key: str, ttl: float | None) -> Req:
+        return Req("PUT", key_request_path(self.base + "/v1/ttl/", key), touch_body(ttl), JSON, key=key)
+
+    def capabilities(self) -> Req:
+        return Req("GET", self.base + "/v1/capabilities", ok=(200, 404))
 
 
-def too_large(url: str, max_response: int, length: str | None = None) -> ValueTooLarge:
-    """The error for a response over ``max_response`` bytes (declared ``length`` when known)."""
-    if length is not None:
-        return ValueTooLarge(
-            f"The response from {url} is {length} bytes, over max_response="
-            f"{max_response}; raise max_response to read it."
-        )
-    return ValueTooLarge(
-        f"The response from {url} is over max_response={max_response} bytes; raise max_response to read it."
-    )
+def check_page_size(page_size: object) -> int:
+    if type(page_size) is not int or not 1 <= page_size <= PAGE:
+        raise ConfigurationError(f"Expected page_size from 1 to {PAGE}. Got {page_size!r} instead.")
+    return page_size
 
 
-class Target(NamedTuple):
-    """Where an HTTP store's requests go: the URL's parts and the paths under it."""
-
-    parts: SplitResult
-    host: str
-    base: str  # the path prefix of every endpoint
-    keys: str  # the path that keys are appended to
-    url: str  # the store's URL, for repr and messages (never holds a token)
-
-
-def target(url: str, api: str) -> Target:
-    """Check an HTTP store's ``url`` and ``api`` and say where its requests go.
-
-    With ``api="nstore"``, a URL ending in ``/v1/`` or ``/v1/keys/`` (as ``nstore serve`` prints
-    it) names the same server as its base URL; a URL with a query or fragment is refused.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"Expected an http:// or https:// URL with a host. Got {url!r} instead.")
-    if api not in ("nstore", "plain"):
-        raise ConfigurationError(f"Expected api='nstore' or api='plain'. Got {api!r} instead.")
-    if parts.username or parts.password:
-        raise ConfigurationError("Expected the credentials in token=..., not in the URL.")
-    if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise ConfigurationError(f"Expected a base URL without a query or fragment. Got {url!r}.")
-    base = _api_base(parts.path) if api == "nstore" else parts.path
-    keys = base + "/v1/keys/" if api == "nstore" else base
-    return Target(parts, parts.hostname, base, keys, f"{parts.scheme}://{parts.netloc}{base}")
-
-
-def _api_base(path: str) -> str:
-    """The server's base path: a URL given as ``.../v1/`` or ``.../v1/keys/`` means the same server."""
-    base = path.rstrip("/")
-    for tail in ("/v1/keys", "/v1"):
-        if base.endswith(tail):
-            return base[: -len(tail)]
-    return base
+def plain_cannot_list() -> UnsupportedOperation:
+    return UnsupportedOperation("HTTPStore(api='plain') cannot list keys; use api='nstore'.")

@@ -1,35 +1,36 @@
 """AsyncHTTPStore: an ``AsyncStore[str, bytes]`` over HTTP, native on the event loop.
 
 It speaks to the servers :class:`~nstore.HTTPStore` speaks to, with its parameters, requests,
-errors and retry rule (``_http_requests``), over a pool of asyncio stream connections.
+errors and retry rule (``_http_requests``), over a pool of asyncio stream connections. Single-key
+gets started in one loop tick are sent as one batch (``_http_coalesce``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Literal
 
-from nstore._expiry import unsupported_ttl
+from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.astore import AsyncStore
-from nstore.errors import InvalidKey, UnsupportedOperation
 from nstore.stores._ahttp_pool import AsyncConnectionPool, AsyncResponse
+from nstore.stores._http_coalesce import Coalescer
+from nstore.stores._http_config import ClientOptions
+from nstore.stores._http_pool import ConnectionPool
 from nstore.stores._http_requests import (
     BATCH_KEYS,
-    MSGPACK,
     PAGE,
     HTTPCapabilities,
-    batch_body,
+    Req,
+    ServerCapabilities,
     batch_pairs,
     chunks,
     decode_batch,
+    decode_capabilities,
     decode_page,
-    key_request_path,
-    page_path,
-    response_error,
-    target,
+    decode_ttl,
+    plain_cannot_list,
 )
-from nstore.stores._http_wire import etag
-from nstore.stores._values import as_bytes
 
 __all__ = ["AsyncHTTPStore"]
 
@@ -39,8 +40,17 @@ MiB = 1024 * 1024
 class AsyncHTTPStore(HTTPCapabilities, AsyncStore[str, bytes]):
     """A remote async store served over HTTP by ``nstore serve`` (or any plain REST server).
 
-    Parameters are :class:`~nstore.HTTPStore`'s, plus ``max_connections``: requests in flight
-    at once (each on its own keep-alive connection); more wait their turn.
+    Parameters are :class:`~nstore.HTTPStore`'s, plus:
+
+    max_connections : requests in flight at once (each on its own keep-alive connection); more
+        wait their turn.
+    coalesce : send the single-key gets started in one event loop tick (``asyncio.gather`` of
+        many ``get``) as one ``/v1/batch`` request (a lone get stays a plain ``GET``); each caller
+        still gets its own value or error. Off with ``api="plain"``.
+
+    :attr:`supports_ttl` asks the server once (``GET /v1/capabilities``); the first read of it
+    blocks for that request, so read it first outside the event loop, or after
+    ``await store.load_capabilities()``.
 
     Examples
     --------
@@ -68,123 +78,114 @@ class AsyncHTTPStore(HTTPCapabilities, AsyncStore[str, bytes]):
         backoff: float = 0.05,
         api: Literal["nstore", "plain"] = "nstore",
         max_connections: int = 50,
+        coalesce: bool = True,
     ) -> None:
-        parts, host, self._base, self._keys, self.url = target(url, api)
-        self.api = api
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._pool = AsyncConnectionPool(
-            parts.scheme,
-            host,
-            parts.port,
-            url=f"{parts.scheme}://{parts.netloc}",
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_response=max_response,
-            retries=retries,
-            backoff=backoff,
-            max_connections=max_connections,
-        )
+        options = ClientOptions(timeout, connect_timeout, max_response, retries, backoff)
+        self._config = self._setup(url, token, api, options)
+        self._pool = AsyncConnectionPool(self._config, max_connections=max_connections)
+        self._coalescer = Coalescer(self._get, self._get_many) if coalesce and api == "nstore" else None
 
-    # -- requests ----------------------------------------------------------------------------------
+    async def _send(self, req: Req) -> AsyncResponse:
+        return self._req.checked(req, await self._pool.request(req, self._req.headers_of(req)))
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        key: str | None = None,
-        idempotent: bool = True,
-        ok: tuple[int, ...] = (200, 204),
-    ) -> AsyncResponse:
-        all_headers = {**self._headers, **headers} if headers else self._headers
-        response = await self._pool.request(method, path, body, all_headers, idempotent=idempotent)
-        if response.status not in ok:
-            raise response_error(f"{method} {self._pool.url}{path}", response.status, response.body, key)
-        return response
+    def server_capabilities(self) -> ServerCapabilities:
+        """What the server says of its store, asked once and kept; blocks the first time (see
+        :meth:`load_capabilities`)."""
+        if self._server is None:
+            pool = ConnectionPool(self._config, max_idle=0)
+            req = self._req.capabilities()
+            try:
+                response = self._req.checked(req, pool.request(req, self._req.headers))
+            finally:
+                pool.close()
+            self._server = decode_capabilities(response.status, response.body)
+        return self._server
+
+    async def load_capabilities(self) -> ServerCapabilities:
+        """Ask the server what its store can do (once), without blocking the event loop."""
+        if self._server is None:
+            response = await self._send(self._req.capabilities())
+            self._server = decode_capabilities(response.status, response.body)
+        return self._server
 
     # -- single keys -------------------------------------------------------------------------------
 
     async def get(self, key: str, /) -> bytes:
-        return (await self._request("GET", key_request_path(self._keys, key), key=key, ok=(200,))).body
+        if self._coalescer is None:
+            return await self._get(key)
+        self._req.get(key)  # a bad key fails its own caller, before it joins a batch
+        return await self._coalescer.get(key)
+
+    async def _get(self, key: str) -> bytes:
+        return (await self._send(self._req.get(key))).body
 
     async def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
-        if ttl is not None:
+        if ttl is not None and self.api != "nstore":
             raise unsupported_ttl(self)
-        body = as_bytes(value, key, "HTTPStore")
-        await self._request("PUT", key_request_path(self._keys, key), body, key=key)
+        await self._send(self._req.put(key, value, ttl))
 
     async def delete(self, key: str, /) -> None:
-        await self._request("DELETE", key_request_path(self._keys, key), key=key)
+        await self._send(self._req.delete(key))
 
     async def contains(self, key: str, /) -> bool:
         given: object = key  # a key of another type is not in the store
-        if not isinstance(given, str):
-            return False
-        try:
-            path = key_request_path(self._keys, key)
-        except InvalidKey:
-            return False
-        # A HEAD answer has no problem document: 400 and 414 mean a key the server refuses.
-        response = await self._request("HEAD", path, key=key, ok=(200, 400, 404, 414))
-        return response.status == 200
+        req = self._req.head(key) if isinstance(given, str) else None
+        return req is not None and (await self._send(req)).status == 200
 
     async def set_if_absent(self, key: str, value: bytes, /) -> bool:
-        body = as_bytes(value, key, "HTTPStore")
-        return await self._conditional(key, body, {"If-None-Match": "*"})
+        return (await self._send(self._req.create(key, value))).status == 204
 
     async def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
-        headers = {"If-Match": etag(as_bytes(expected, key, "HTTPStore"))}
-        return await self._conditional(key, as_bytes(value, key, "HTTPStore"), headers)
+        return (await self._send(self._req.replace(key, expected, value))).status == 204
 
-    async def _conditional(self, key: str, value: bytes, headers: dict[str, str]) -> bool:
-        path = key_request_path(self._keys, key)
-        response = await self._request("PUT", path, value, headers, key=key, idempotent=False, ok=(204, 412))
-        return response.status == 204
+    async def ttl(self, key: str, /) -> float | None:
+        if self.api != "nstore":
+            return await super().ttl(key)
+        return decode_ttl((await self._send(self._req.ttl(key))).body)
+
+    async def touch(self, key: str, /, *, ttl: float | None) -> None:
+        if self.api != "nstore":
+            raise unsupported_ttl(self)
+        await self._send(self._req.touch(key, ttl))
 
     # -- listing and batches ---------------------------------------------------------------------
 
     async def iter_keys(self, prefix: str | None = None) -> AsyncIterator[str]:
         # docstring inherited
         if self.api != "nstore":
-            raise UnsupportedOperation("HTTPStore(api='plain') cannot list keys; use api='nstore'.")
+            raise plain_cannot_list()
         cursor = None
         while True:
-            response = await self._request(
-                "GET", page_path(self._base, prefix or "", cursor, PAGE), ok=(200,)
-            )
-            page = decode_page(response.body)
+            page = decode_page((await self._send(self._req.page(prefix or "", cursor, PAGE))).body)
             for key in page.keys:
                 yield key
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
 
-    async def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
-        body = batch_body(payload)
-        return decode_batch(
-            (await self._request("POST", self._base + "/v1/batch", body, MSGPACK, ok=(200,))).body
-        )
+    async def _batch(self, payload: dict[str, object], ttl: float | None = None) -> dict[str, bytes]:
+        return decode_batch((await self._send(self._req.batch(payload, ttl))).body)
+
+    async def _get_many(self, keys: list[str]) -> dict[str, bytes]:
+        return await self._batch({"get": keys})
 
     async def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
         if self.api != "nstore":
             return await super().get_many(keys)
         found: dict[str, bytes] = {}
-        for chunk in chunks(list(keys), BATCH_KEYS):
-            found.update(await self._batch({"get": chunk}))
+        for part in await asyncio.gather(*map(self._get_many, chunks(list(keys), BATCH_KEYS))):
+            found.update(part)
         return found
 
     async def set_many(
         self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
     ) -> None:
         # not atomic across chunks: a large call is sent in several requests
-        if ttl is not None:
-            raise unsupported_ttl(self)
         if self.api != "nstore":
-            return await super().set_many(items)
+            return await super().set_many(items, ttl=ttl)
+        checked = None if ttl is None else check_ttl(ttl)
         for chunk in batch_pairs(items):
-            await self._batch({"set": chunk})
+            await self._batch({"set": chunk}, checked)
         return None
 
     async def delete_many(self, keys: Iterable[str], /) -> None:

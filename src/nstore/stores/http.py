@@ -5,28 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
-from nstore._expiry import unsupported_ttl
-from nstore.errors import ConfigurationError, InvalidKey, UnsupportedOperation
+from nstore._expiry import check_ttl, unsupported_ttl
+from nstore.errors import ConfigurationError
 from nstore.store import KeyPage, Store, check_limit
+from nstore.stores._http_config import ClientOptions
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_requests import (
     BATCH_KEYS,
-    MSGPACK,
     PAGE,
     HTTPCapabilities,
     Page,
-    batch_body,
+    Req,
+    ServerCapabilities,
     batch_pairs,
+    check_page_size,
     chunks,
     decode_batch,
+    decode_capabilities,
     decode_page,
-    key_request_path,
-    page_path,
-    response_error,
-    target,
+    decode_ttl,
+    plain_cannot_list,
 )
-from nstore.stores._http_wire import etag
-from nstore.stores._values import as_bytes
 
 __all__ = ["HTTPStore"]
 
@@ -77,89 +76,69 @@ class HTTPStore(HTTPCapabilities, Store[str, bytes]):
         api: Literal["nstore", "plain"] = "nstore",
         page_size: int = PAGE,
     ) -> None:
-        if type(page_size) is not int or not 1 <= page_size <= PAGE:
-            raise ConfigurationError(f"Expected page_size from 1 to {PAGE}. Got {page_size!r} instead.")
-        parts, host, self._base, self._keys, self.url = target(url, api)
-        self.api = api
-        self.page_size = page_size
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._pool = ConnectionPool(
-            parts.scheme,
-            host,
-            parts.port,
-            url=f"{parts.scheme}://{parts.netloc}",
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_response=max_response,
-            retries=retries,
-            backoff=backoff,
-        )
+        self.page_size = check_page_size(page_size)
+        options = ClientOptions(timeout, connect_timeout, max_response, retries, backoff)
+        self._pool = ConnectionPool(self._setup(url, token, api, options))
 
-    # -- requests -------------------------------------------------------------------------------
+    def _send(self, req: Req) -> Response:
+        return self._req.checked(req, self._pool.request(req, self._req.headers_of(req)))
 
-    def _path(self, key: str) -> str:
-        return key_request_path(self._keys, key)
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        key: str | None = None,
-        idempotent: bool = True,
-        ok: tuple[int, ...] = (200, 204),
-    ) -> Response:
-        all_headers = {**self._headers, **headers} if headers else self._headers
-        response = self._pool.request(method, path, body, all_headers, idempotent=idempotent)
-        if response.status not in ok:
-            raise response_error(f"{method} {self._pool.url}{path}", response.status, response.body, key)
-        return response
+    def server_capabilities(self) -> ServerCapabilities:
+        """What the server says of its store (``GET /v1/capabilities``), asked once and kept."""
+        if self._server is None:
+            response = self._send(self._req.capabilities())
+            self._server = decode_capabilities(response.status, response.body)
+        return self._server
 
     # -- single keys ----------------------------------------------------------------------------
 
     def __getitem__(self, key: str, /) -> bytes:
-        return self._request("GET", self._path(key), key=key, ok=(200,)).body
+        return self._send(self._req.get(key)).body
 
     def __setitem__(self, key: str, value: bytes, /) -> None:
-        self._request("PUT", self._path(key), as_bytes(value, key, "HTTPStore"), key=key)
+        self._send(self._req.put(key, value))
 
     def __delitem__(self, key: str, /) -> None:
-        self._request("DELETE", self._path(key), key=key)
+        self._send(self._req.delete(key))
 
     def __contains__(self, key: object, /) -> bool:
-        if not isinstance(key, str):
-            return False
-        try:
-            path = self._path(key)
-        except InvalidKey:
-            return False
-        # A HEAD answer has no problem document: 400 and 414 mean a key the server refuses.
-        response = self._request("HEAD", path, key=key, ok=(200, 400, 404, 414))
-        return response.status == 200
+        req = self._req.head(key) if isinstance(key, str) else None
+        return req is not None and self._send(req).status == 200
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
-        headers = {"If-None-Match": "*"}
-        path = self._path(key)
-        return self._conditional(path, as_bytes(value, key, "HTTPStore"), headers, key)
+        return self._send(self._req.create(key, value)).status == 204
 
     def compare_and_set(self, key: str, expected: bytes, value: bytes, /) -> bool:
         # docstring inherited
-        headers = {"If-Match": etag(as_bytes(expected, key, "HTTPStore"))}
-        return self._conditional(self._path(key), as_bytes(value, key, "HTTPStore"), headers, key)
+        return self._send(self._req.replace(key, expected, value)).status == 204
 
-    def _conditional(self, path: str, value: bytes, headers: dict[str, str], key: str) -> bool:
-        response = self._request("PUT", path, value, headers, key=key, idempotent=False, ok=(204, 412))
-        return response.status == 204
+    # -- expiry ---------------------------------------------------------------------------------
+
+    def set(self, key: str, value: bytes, /, *, ttl: float | None = None) -> None:
+        # docstring inherited; a server whose store has no expiry refuses a ttl
+        if ttl is not None and self.api != "nstore":
+            raise unsupported_ttl(self)
+        self._send(self._req.put(key, value, ttl))
+
+    def ttl(self, key: str, /) -> float | None:
+        # docstring inherited
+        if self.api != "nstore":
+            return super().ttl(key)
+        return decode_ttl(self._send(self._req.ttl(key)).body)
+
+    def touch(self, key: str, /, *, ttl: float | None) -> None:
+        # docstring inherited
+        if self.api != "nstore":
+            raise unsupported_ttl(self)
+        self._send(self._req.touch(key, ttl))
 
     # -- listing and batches ---------------------------------------------------------------------
 
     def iter_keys(self, prefix: str | None = None) -> Iterator[str]:
         # docstring inherited
         if self.api != "nstore":
-            raise UnsupportedOperation("HTTPStore(api='plain') cannot list keys; use api='nstore'.")
+            raise plain_cannot_list()
         return self._pages(prefix or "")
 
     def _pages(self, prefix: str) -> Iterator[str]:
@@ -180,7 +159,7 @@ class HTTPStore(HTTPCapabilities, Store[str, bytes]):
     ) -> KeyPage[str]:
         # docstring inherited; one request, the cursor being the server's
         if self.api != "nstore":
-            raise UnsupportedOperation("HTTPStore(api='plain') cannot list keys; use api='nstore'.")
+            raise plain_cannot_list()
         check_limit(limit)
         if cursor is not None and not isinstance(cursor, str):
             raise ConfigurationError(f"Expected a str cursor from keys_page. Got {type(cursor).__name__}.")
@@ -188,11 +167,10 @@ class HTTPStore(HTTPCapabilities, Store[str, bytes]):
         return KeyPage(page.keys, page.next_cursor)
 
     def _page(self, prefix: str, cursor: str | None, limit: int) -> Page:
-        return decode_page(self._request("GET", page_path(self._base, prefix, cursor, limit), ok=(200,)).body)
+        return decode_page(self._send(self._req.page(prefix, cursor, limit)).body)
 
-    def _batch(self, payload: dict[str, object]) -> dict[str, bytes]:
-        response = self._request("POST", self._base + "/v1/batch", batch_body(payload), MSGPACK, ok=(200,))
-        return decode_batch(response.body)
+    def _batch(self, payload: dict[str, object], ttl: float | None = None) -> dict[str, bytes]:
+        return decode_batch(self._send(self._req.batch(payload, ttl)).body)
 
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
         # docstring inherited
@@ -207,12 +185,11 @@ class HTTPStore(HTTPCapabilities, Store[str, bytes]):
         self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
     ) -> None:
         # docstring inherited; not atomic across chunks: a large call is sent in several requests
-        if ttl is not None:
-            raise unsupported_ttl(self)
         if self.api != "nstore":
-            return super().set_many(items)
+            return super().set_many(items, ttl=ttl)
+        checked = None if ttl is None else check_ttl(ttl)
         for chunk in batch_pairs(items):
-            self._batch({"set": chunk})
+            self._batch({"set": chunk}, checked)
         return None
 
     def delete_many(self, keys: Iterable[str], /) -> None:
