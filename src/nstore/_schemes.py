@@ -36,6 +36,7 @@ class StoreOptions(TypedDict, total=False):
     table: str
     max_bytes: int
     eviction: Literal["lru", "lfu", "fifo"]
+    checkpoints: Literal["background", "inline"]
     timeout: float  # sqlite://, redis:// and http://
     # redis:// and redis+cluster://
     prefix: str
@@ -163,6 +164,9 @@ SCHEMES: tuple[Scheme, ...] = (
             Option("read_only", bool, "open without changing the file; writes raise ReadOnlyError"),
             Option("max_bytes", int, "bound the bytes of keys and values: a cache that evicts beyond"),
             Option("eviction", str, "what a bounded store evicts first", ("lru", "lfu", "fifo")),
+            Option(
+                "checkpoints", str, "who copies the WAL into the database", ("background", "inline")
+            ),
         ),
     ),
     Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS, _REDIS_OPTIONS),

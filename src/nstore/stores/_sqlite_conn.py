@@ -120,7 +120,9 @@ def rollback(conn: sqlite3.Connection) -> None:
             execute(conn, "ROLLBACK", "rolling back")
 
 
-def connect(path: str, synchronous: str, timeout: float, read_only: bool = False) -> sqlite3.Connection:
+def connect(
+    path: str, synchronous: str, timeout: float, read_only: bool = False, checkpoint_pages: int = 1000
+) -> sqlite3.Connection:
     """Open one connection in autocommit mode (transactions are begun explicitly).
 
     A ``read_only`` connection is opened with SQLite's ``mode=ro``: SQLite itself refuses every
@@ -144,6 +146,8 @@ def connect(path: str, synchronous: str, timeout: float, read_only: bool = False
         conn.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
         # A larger page cache keeps a bulk write of many values from spilling mid-transaction.
         conn.execute(f"PRAGMA cache_size={CACHE_KIB}")
+        # The WAL size at which a commit checkpoints in this connection (SQLite's default: 1,000).
+        conn.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
     except BaseException:
         conn.close()
         raise

@@ -19,6 +19,7 @@ from nstore.store import item_pairs
 from nstore.stores import _sqlite_conn as _c
 from nstore.stores import _sqlite_fork as _fork
 from nstore.stores._sqlite_cache import SQLiteCacheStats
+from nstore.stores._sqlite_checkpoint import Checkpointer
 from nstore.stores._sqlite_writes import LIVE, SQLiteWrites, bad_key
 from nstore.stores._values import as_bytes
 
@@ -35,6 +36,7 @@ class SQLiteExpiry(SQLiteWrites):
 
     _sql_set_ttl: str
     _writes: int
+    _checkpoints: Checkpointer | None
 
     def _deadline(self, ttl: float | None) -> float | None:
         return None if ttl is None else self._clock() + check_ttl(ttl)
@@ -172,11 +174,14 @@ class SQLiteExpiry(SQLiteWrites):
                 return total
 
     def _wrote(self, n: int) -> None:
-        """Count ``n`` writes; every :data:`PURGE_EVERY`, delete a few expired keys."""
+        """Count ``n`` writes; every :data:`PURGE_EVERY`, wake the checkpoint thread and delete
+        a few expired keys."""
         self._writes += n
         if self._writes < PURGE_EVERY:
             return
         self._writes = 0
+        if self._checkpoints is not None:
+            self._checkpoints.wake()
         sql = (
             f'DELETE FROM "{self._table}" WHERE rowid IN (SELECT rowid FROM "{self._table}" '
             f"WHERE expires <= ? ORDER BY expires LIMIT {PURGE_BATCH})"

@@ -12,6 +12,7 @@ from typing import Any
 from nstore.errors import StoreClosed
 from nstore.stores import _sqlite_conn as _c
 from nstore.stores import _sqlite_fork as _fork
+from nstore.stores._sqlite_checkpoint import Checkpointer
 from nstore.stores._sqlite_reads import SQLiteReads
 
 
@@ -66,7 +67,8 @@ class SQLiteThreads(SQLiteReads):
         (which the child must keep alive and never touch) and whether a connection of it is in
         a transaction."""
         threads = list(self._threads)
-        return (self._local, threads, any(thread.conn.in_transaction for thread in threads))
+        kept = (self._local, self._checkpoints)  # the checkpoint thread's connection too
+        return (kept, threads, any(thread.conn.in_transaction for thread in threads))
 
     def _forget_connections(self) -> None:
         """After fork, in the child: never touch the parent's connections again."""
@@ -75,6 +77,9 @@ class SQLiteThreads(SQLiteReads):
         self._local = threading.local()
         self._threads = weakref.WeakSet()
         self._lock = threading.Lock()
+        if self._checkpoints is not None:  # the parent's thread does not exist here
+            self._checkpoints = Checkpointer(self._connect)
+            weakref.finalize(self, self._checkpoints.close)
 
     def close(self) -> None:
         """Close every thread's connection; further use raises :class:`~nstore.errors.StoreClosed`."""
@@ -87,3 +92,5 @@ class SQLiteThreads(SQLiteReads):
         for thread in threads:
             with _fork.gate():  # closing calls into SQLite too
                 thread.conn.close()
+        if self._checkpoints is not None:  # last: closing the last connection checkpoints
+            self._checkpoints.close()

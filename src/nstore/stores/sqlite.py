@@ -16,16 +16,19 @@ from nstore.stores import _sqlite_conn as _c
 from nstore.stores import _sqlite_fork as _fork
 from nstore.stores import _sqlite_schema as _schema
 from nstore.stores._sqlite_cache import Cache, Eviction, SQLiteCacheStats, check_bound
+from nstore.stores._sqlite_checkpoint import SAFETY_PAGES, Checkpointer
 from nstore.stores._sqlite_expiry import PURGE_EVERY
 from nstore.stores._sqlite_reads import PAGE
 from nstore.stores._sqlite_threads import SQLiteThreads
 from nstore.stores._sqlite_writes import CHUNK, bad_key
 from nstore.stores._values import as_bytes
 
-__all__ = ["Durability", "Eviction", "SQLiteCacheStats", "SQLiteStore"]
+__all__ = ["Checkpoints", "Durability", "Eviction", "SQLiteCacheStats", "SQLiteStore"]
 
 #: How much a write that returned survives; see :class:`SQLiteStore`.
 Durability = Literal["normal", "full", "off"]
+#: Where the WAL is copied back into the database; see :class:`SQLiteStore`.
+Checkpoints = Literal["background", "inline"]
 
 
 class SQLiteStore(SQLiteThreads):
@@ -59,6 +62,11 @@ class SQLiteStore(SQLiteThreads):
     clock
         The wall clock of deadlines and ranks, in seconds (:func:`time.time`); other processes
         that open the file must agree with it.
+    checkpoints
+        ``"background"`` (default): the WAL is copied back into the database (a *checkpoint*) by
+        a thread of this store, started at its first few dozen writes, so a write does not wait
+        for it (about 1.4x faster writes); ``"inline"``: by SQLite itself, in the write that
+        takes the WAL past 1,000 pages. What a write survives is the same either way.
 
     Examples
     --------
@@ -84,10 +92,15 @@ class SQLiteStore(SQLiteThreads):
         max_bytes: int | None = None,
         eviction: Eviction = "lru",
         clock: Callable[[], float] = time.time,
+        checkpoints: Checkpoints = "background",
     ) -> None:
         if durability not in _c.SYNCHRONOUS:
             raise ConfigurationError(
                 f"Expected durability 'normal', 'full' or 'off'. Got {durability!r} instead."
+            )
+        if checkpoints not in ("background", "inline"):
+            raise ConfigurationError(
+                f"Expected checkpoints 'background' or 'inline'. Got {checkpoints!r} instead."
             )
         self._read_only = bool(read_only)
         bound = check_bound(max_bytes, eviction, self._read_only)
@@ -100,9 +113,17 @@ class SQLiteStore(SQLiteThreads):
         self._threads = weakref.WeakSet()
         self._lock = threading.Lock()
         self._writes = 0
+        self._checkpoint_mode: Checkpoints = checkpoints
+        background = checkpoints == "background" and not self._read_only
         self._connect = partial(
-            _c.connect, self._path, _c.SYNCHRONOUS[durability], self._timeout, self._read_only
+            _c.connect,
+            self._path,
+            _c.SYNCHRONOUS[durability],
+            self._timeout,
+            self._read_only,
+            SAFETY_PAGES if background else 1000,
         )
+        self._checkpoints = Checkpointer(self._connect) if background else None
         conn = _c.with_retries(self._connect, "opening")
         try:
             current = _c.with_retries(lambda: _schema.initialize(conn, t, self._read_only), "opening")
@@ -131,6 +152,8 @@ class SQLiteStore(SQLiteThreads):
         self._sql_many = f'SELECT key, value, {exp} FROM "{t}" WHERE key IN ({_c.placeholders(CHUNK)})'
         self._adopt(conn)
         _fork.track(self, self._path)
+        if self._checkpoints is not None:  # a store dropped without close() stops its thread too
+            weakref.finalize(self, self._checkpoints.close)
 
     # -- the mapping ---------------------------------------------------------------------------------
 
@@ -243,7 +266,7 @@ class SQLiteStore(SQLiteThreads):
         cache = self._cache
         bound = (None, "lru") if cache is None else (cache.max_bytes, cache.policy)
         args = (self._path, self._table, self._durability, self._timeout, self._read_only, *bound)
-        return (_reopen, (*args, self._clock))
+        return (_reopen, (*args, self._clock, self._checkpoint_mode))
 
     def __repr__(self) -> str:
         state = " <closed>" if isinstance(self._local, _c.ClosedLocal) else ""
@@ -251,6 +274,8 @@ class SQLiteStore(SQLiteThreads):
         cache = self._cache
         if cache is not None:
             mode += f", max_bytes={cache.max_bytes}, eviction={cache.policy!r}"
+        if self._checkpoint_mode != "background":
+            mode += f", checkpoints={self._checkpoint_mode!r}"
         args = f"{self._path!r}, table={self._table!r}, durability={self._durability!r}{mode}"
         return f"SQLiteStore({args}){state}"
 
@@ -264,6 +289,7 @@ def _reopen(
     max_bytes: int | None,
     eviction: Eviction,
     clock: Callable[[], float],
+    checkpoints: Checkpoints = "background",
 ) -> SQLiteStore:
     return SQLiteStore(
         path,
@@ -274,4 +300,5 @@ def _reopen(
         max_bytes=max_bytes,
         eviction=eviction,
         clock=clock,
+        checkpoints=checkpoints,
     )
