@@ -7,6 +7,8 @@ values, and the count that ``nstore_caches`` keeps for it.
 
 from __future__ import annotations
 
+import contextlib
+import random
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from nstore import Store
 from nstore.errors import ConfigurationError, UnsupportedOperation, ValueTooLarge
 from nstore.stores._sqlite_cache import ACCESS_BATCH, HEADROOM
+from nstore.stores._sqlite_schema import total_sql
 from nstore.stores.sqlite import Eviction, SQLiteStore
 from tests.stores import test_sqlite
 
@@ -42,13 +45,14 @@ class TestBoundedSQLiteStoreFIFO(TestBoundedSQLiteStore):
 
 
 def held(path: Path, table: str = "nstore") -> tuple[int, int]:
-    """The bytes of the table's keys and values, and the count kept for it."""
+    """The bytes of the table's keys and values, and what its layout keeps of them."""
     conn = sqlite3.connect(path)
     try:
         total = conn.execute(
             f"SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(value)), 0) FROM {table}"
         ).fetchone()[0]
-        kept = conn.execute("SELECT bytes FROM nstore_caches WHERE name = ?", (table,)).fetchone()[0]
+        policy = conn.execute("SELECT policy FROM nstore_caches WHERE name = ?", (table,)).fetchone()[0]
+        kept = conn.execute(total_sql(table, policy.split("/")[0])).fetchone()[0]
     finally:
         conn.close()
     return int(total), int(kept)
@@ -241,24 +245,55 @@ def test_url_options_bound_the_store(tmp_path: Path) -> None:
         nstore.urls.open(f"sqlite://{tmp_path}/c.db?max_bytes=5000&eviction=mru")
 
 
-def test_a_fifo_table_ordered_by_a_rank_index_is_upgraded_in_place(tmp_path: Path) -> None:
-    # The layout of a fifo table before it was ordered by rowid: the same table and triggers,
-    # plus an index on rank, which held the order (an overwrite renewed the rank, not the rowid).
+def _earlier_layout(path: Path, policy: str) -> None:
+    """Make the table of ``path`` a bounded table as versions before the running total left it:
+    ``nstore_caches.bytes`` the table's bytes, kept by three triggers, and an index on rank."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE nstore_caches (name TEXT PRIMARY KEY NOT NULL, policy TEXT NOT NULL, "
+            "bytes INTEGER NOT NULL) WITHOUT ROWID"
+        )
+        size = "length(CAST({r}.key AS BLOB)) + length({r}.value)"
+        db.execute(
+            f"INSERT INTO nstore_caches SELECT 'nstore', ?, coalesce(sum({size.format(r='nstore')}), 0) "
+            "FROM nstore",
+            (policy,),
+        )
+        count = "UPDATE nstore_caches SET bytes = bytes {} WHERE name = 'nstore';"
+        new, old = size.format(r="NEW"), size.format(r="OLD")
+        for name, event, change in (
+            ("insert", "INSERT", f"+ {new}"),
+            ("delete", "DELETE", f"- {old}"),
+            ("update", "UPDATE OF key, value", f"+ {new} - {old}"),
+        ):
+            body = count.format(change)
+            db.execute(f"CREATE TRIGGER nstore__bytes_{name} AFTER {event} ON nstore BEGIN {body} END")
+        db.execute("CREATE INDEX nstore__rank ON nstore (rank)")
+
+
+@pytest.mark.parametrize("eviction", ["fifo", "lru"])
+def test_a_table_ordered_by_a_rank_index_is_upgraded_in_place(tmp_path: Path, eviction: Eviction) -> None:
+    # fifo and lru tables of earlier versions held their order in rank, with an index on it (an
+    # overwrite renewed the rank, not the rowid), and their bytes in nstore_caches.
     path = tmp_path / "c.db"
-    with SQLiteStore(path, max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
+    with SQLiteStore(path) as store:
         for i in range(10):
             store[f"k{i}"] = bytes([i]) * 98
+    _earlier_layout(path, eviction)
     with sqlite3.connect(path) as db:
-        db.execute('CREATE INDEX IF NOT EXISTS "nstore__rank" ON nstore (rank)')
         db.execute("UPDATE nstore SET rank = 20 - rowid")  # k9 the oldest, k0 the newest
         db.execute("UPDATE nstore SET rank = NULL WHERE key = 'k5'")  # by a store without a bound
         db.execute("UPDATE nstore SET rank = 100, value = ? WHERE key = 'k7'", (b"y" * 98,))
         before = sorted(db.execute("SELECT key, value, version FROM nstore"))
-    with SQLiteStore(path, max_bytes=ROOM_FOR_1000, eviction="fifo") as store:
+    with SQLiteStore(path, max_bytes=ROOM_FOR_1000, eviction=eviction) as store:
         assert held(path) == (1000, 1000)
         with sqlite3.connect(path) as db:
             assert sorted(db.execute("SELECT key, value, version FROM nstore")) == before
             assert db.execute("SELECT name FROM sqlite_master WHERE name = 'nstore__rank'").fetchone() is None
+            assert db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'nstore__bytes%'"
+            ).fetchone() == (0,)
+            assert db.execute("SELECT policy FROM nstore_caches").fetchone() == (f"{eviction}/2",)
             assert [k for (k,) in db.execute("SELECT key FROM nstore ORDER BY rowid")] == [
                 *("k5", "k9", "k8", "k6", "k4", "k3", "k2", "k1", "k0", "k7"),
             ]
@@ -266,3 +301,101 @@ def test_a_fifo_table_ordered_by_a_rank_index_is_upgraded_in_place(tmp_path: Pat
             store[f"n{i}"] = b"x" * 98
         assert sorted(store) == sorted(["k6", "k4", "k3", "k2", "k1", "k0", "k7", "n0", "n1", "n2"])
         assert held(path) == (1000, 1000)
+
+
+def test_an_ordered_table_says_its_layout_in_its_policy(tmp_path: Path) -> None:
+    # Versions before the running total compared the stored policy with their own: "fifo/2" is
+    # none of theirs, so they refuse the table instead of reading its bytes as the table's.
+    path = tmp_path / "c.db"
+    SQLiteStore(path, max_bytes=10_000, eviction="fifo").close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT policy FROM nstore_caches").fetchone() == ("fifo/2",)
+    with pytest.raises(ConfigurationError, match="eviction='fifo'"):
+        SQLiteStore(path, max_bytes=10_000, eviction="lfu")
+
+
+@pytest.mark.parametrize("eviction", ["fifo", "lru", "lfu"])
+def test_every_kind_of_write_by_bounded_and_unbounded_stores_keeps_the_count_exact(
+    tmp_path: Path, eviction: Eviction
+) -> None:
+    path = tmp_path / "c.db"
+    rng = random.Random(7)
+    bound = SQLiteStore(path, max_bytes=12_000, eviction=eviction)
+    plain = SQLiteStore(path)  # writes through the triggers only
+    keys = [f"k{i:03}" for i in range(80)]
+    try:
+        for step in range(600):
+            store = rng.choice([bound, plain])
+            key = rng.choice(keys)
+            value = bytes([step % 251]) * rng.randrange(0, 900)
+            op = rng.randrange(11)
+            if op == 0:
+                store.set_many({k: value[: rng.randrange(0, 300)] for k in rng.sample(keys, 4)})
+            elif op == 1:
+                store.pop(key, None)
+            elif op == 2:  # the newest row, by rowid
+                with sqlite3.connect(path) as db:
+                    row = db.execute("SELECT key FROM nstore ORDER BY rowid DESC LIMIT 1").fetchone()
+                if row is not None:
+                    store.pop(row[0], None)
+            elif op == 3 and key in store:
+                store.compare_and_set(key, store[key], value)
+            elif op == 4:
+                store.set_if_absent(key, value)
+            elif op == 5:
+                store.set(key, value, ttl=rng.choice([0.001, 600]))
+            elif op == 6 and key in store:
+                store.touch(key, ttl=rng.choice([None, 600]))
+            elif op == 7:
+                bound.get(key)  # a recorded read (lru and lfu)
+            elif op == 8:
+                store.delete_many(rng.sample(keys, 3))
+            elif op == 9:
+                with contextlib.suppress(RuntimeError), store.transaction():
+                    store[key] = value
+                    raise RuntimeError("rolled back")
+            else:
+                store[key] = value
+            total, kept = held(path)
+            assert total == kept, (step, op)
+        assert bound.stats.evictions > 0
+        bound.purge_expired()
+        for key in list(bound):
+            del bound[key]
+        assert held(path) == (0, 0)
+    finally:
+        bound.close()
+        plain.close()
+
+
+def test_an_lru_read_moves_its_row_to_the_end_unless_it_is_young(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    # 256 rows of 100 bytes under a bound of 100,000: only rows with fewer than 25,000 bytes
+    # written after them (the newest 250) are young.
+    with SQLiteStore(path, max_bytes=100_000, eviction="lru") as store:
+        store.set_many({f"k{i:03}": b"x" * 96 for i in range(ACCESS_BATCH)})
+        for key in ["k005", "k004", "k003", "k002", "k001", "k000", "k255"]:
+            store[key]
+    # close() wrote the reads: the old rows moved to the end in the order read, k255 stayed
+    with sqlite3.connect(path) as db:
+        order = [k for (k,) in db.execute("SELECT key FROM nstore ORDER BY rowid")]
+    assert order[-6:] == ["k005", "k004", "k003", "k002", "k001", "k000"]
+    assert order[:-6] == [f"k{i:03}" for i in range(6, ACCESS_BATCH)]
+    assert held(path)[0] == held(path)[1]
+
+
+def test_the_running_total_starts_again_before_it_loses_precision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nstore.stores import _sqlite_cache
+
+    monkeypatch.setattr(_sqlite_cache, "RENUMBER_AT", 5_000)
+    path = tmp_path / "c.db"
+    with SQLiteStore(path, max_bytes=2_000, eviction="fifo") as store:
+        for i in range(100):
+            store[f"k{i:03}"] = b"x" * 96
+            assert held(path)[0] == held(path)[1]
+        with sqlite3.connect(path) as db:
+            newest = db.execute("SELECT rank FROM nstore ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+            assert newest <= 5_000 + 2_000
+        assert sorted(store)[-1] == "k099"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from nstore.stores._sqlite_schema import total_sql
 from nstore.stores.sqlite import SQLiteStore
 
 WRITER = r"""
@@ -79,7 +80,8 @@ def _held(db: Path) -> tuple[int, int]:
         total = conn.execute(
             "SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(value)), 0) FROM nstore"
         ).fetchone()[0]
-        kept = conn.execute("SELECT bytes FROM nstore_caches WHERE name = 'nstore'").fetchone()[0]
+        policy = conn.execute("SELECT policy FROM nstore_caches WHERE name = 'nstore'").fetchone()[0]
+        kept = conn.execute(total_sql("nstore", policy.split("/")[0])).fetchone()[0]
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from nstore.errors import ConfigurationError, ValueTooLarge
-from nstore.stores._sqlite_schema import CACHES, NEW_VERSION, ROW_BYTES
+from nstore.stores._sqlite_schema import (
+    CACHES,
+    NEW_VERSION,
+    NEWEST,
+    ORDERED,
+    ROW_BYTES,
+    running_total,
+    total_sql,
+)
 
 Eviction = Literal["lru", "lfu", "fifo"]
 POLICIES: Final = ("lru", "lfu", "fifo")
@@ -28,6 +36,12 @@ EVICT_BATCH: Final = 1024
 #: with 1 KiB values: evicting 1/16 of the bound at a time makes a full store's writes about
 #: 1.3x faster than 1/64), for a table that holds on average 1/32 less than its bound.
 HEADROOM: Final = 16
+#: An lru read moves its row to the end unless fewer than ``max_bytes // YOUNG`` bytes were
+#: written after it.
+YOUNG: Final = 4
+#: An ordered table's running total starts again from its bytes when it passes this, long before
+#: a float (the ``rank`` column) loses whole bytes at 2**53: after about 10**15 bytes written.
+RENUMBER_AT: Final = 2**50
 #: Reads recorded in memory before they are written to the table (sooner at the next write).
 ACCESS_BATCH: Final = 256
 
@@ -59,11 +73,6 @@ def check_bound(max_bytes: object, eviction: object, read_only: bool) -> int | N
     return max_bytes
 
 
-def renew(table: str) -> str:
-    """The assignment that gives a written row of a fifo table the next rowid (the newest)."""
-    return f', rowid = (SELECT max(rowid) FROM "{table}") + 1'
-
-
 class Cache:
     """One bounded store object's policy, counters and not yet recorded reads."""
 
@@ -77,40 +86,60 @@ class Cache:
         self.evictions = 0
         # key -> time of its last read (lru) or reads since the last flush (lfu)
         self.pending: dict[str, float] = {}
-        t = table
-        # lru and fifo rank a row by the time of its last write (lru also of its last read), lfu
-        # by its count of writes and reads. A rank is read from the clock under the write lock,
-        # so across processes it follows the order of the commits.
-        # fifo evicts in rowid order instead (no index to keep): a new row gets the next rowid,
-        # and every write of an existing key moves it there (``renew``).
-        rank = "coalesce(rank, 0) + 1" if policy == "lfu" else "excluded.rank"
-        self.renew = renew(t) if policy == "fifo" else ""
+        self.table = t = table
+        self.ordered = policy in ORDERED
+        newest = NEWEST.format(t=t)
+        #: A written or read row of an ordered table gets the next rowid (the newest): the
+        #: assignment, appended to an update's SET (see _sqlite_schema.prepare_cache).
+        self.renew = f', rowid = (SELECT max(rowid) FROM "{t}") + 1' if self.ordered else ""
+        #: What an upsert sets ``rank`` to when the key exists, from ``excluded.rank``.
+        self.rank_excluded = f"coalesce(excluded.rank, {newest})" if self.ordered else "excluded.rank"
+        if self.ordered:
+            # The running total: a new key adds its bytes to the newest rank; an overwrite takes
+            # the newest rank, and a trigger records the change of its size.
+            size = "length(CAST(?1 AS BLOB)) + length(?2)"
+            insert = f"?1, ?2, {NEW_VERSION}, ?3, coalesce({newest}, 0) + {size}"
+            on_update = f"coalesce({newest}, 0)"
+        else:  # lfu: a count of reads and writes
+            insert = f"?1, ?2, {NEW_VERSION}, ?3, ?4"
+            on_update = "coalesce(rank, 0) + 1"
         self.sql_set = (
-            f'INSERT INTO "{t}" (key, value, version, expires, rank) '
-            f"VALUES (?, ?, {NEW_VERSION}, ?, ?) ON CONFLICT (key) DO UPDATE "
-            f"SET value = excluded.value, version = version + 1, expires = excluded.expires, rank = {rank}"
-            f"{self.renew}"
+            f'INSERT INTO "{t}" (key, value, version, expires, rank) VALUES ({insert}) ON CONFLICT (key) '
+            "DO UPDATE SET value = excluded.value, version = version + 1, expires = excluded.expires, "
+            f"rank = {on_update}{self.renew}"
         )
-        # A single write in autocommit also says how many bytes the table held before it (a
-        # RETURNING clause sees the count before the triggers of its own statement).
-        self.sql_set_one = f"{self.sql_set} RETURNING (SELECT bytes FROM \"{CACHES}\" WHERE name = '{t}')"
+        # A single write in autocommit also says what the table held (with its own bytes when
+        # it added a key): a RETURNING clause sees the database before the triggers of its own
+        # statement.
+        self.sql_bytes = total_sql(t, policy)
+        removed = f"(SELECT bytes FROM \"{CACHES}\" WHERE name = '{t}')"
+        self.sql_set_one = f"{self.sql_set} RETURNING {'rank - ' if self.ordered else ''}{removed}"
+        # lru: a read row moves to the end, unless it is among the newest quarter of the bound
+        # (fewer bytes than that written after it: the running totals say so), which is far from
+        # being evicted; so a key read over and over moves once, not at every batch.
         self.sql_access = (
             f'UPDATE "{t}" SET rank = coalesce(rank, 0) + ?2 WHERE key = ?1'
             if policy == "lfu"
-            else f'UPDATE "{t}" SET rank = max(coalesce(rank, 0), ?2) WHERE key = ?1'
+            else f'UPDATE "{t}" SET rank = {newest}{self.renew} '
+            f"WHERE key = ? AND rank <= {newest} - {max_bytes // YOUNG}"
         )
-        self.sql_bytes = f"SELECT bytes FROM \"{CACHES}\" WHERE name = '{t}'"
         size = ROW_BYTES.format(r=f'"{t}"')
         self.sql_expired = (
             f'SELECT rowid, key, {size} FROM "{t}" WHERE expires <= ? ORDER BY expires LIMIT {EVICT_BATCH}'
         )
-        order = "rowid" if policy == "fifo" else "rank"
+        order = "rowid" if self.ordered else "rank"
         self.sql_oldest = f'SELECT rowid, key, {size} FROM "{t}" ORDER BY {order} LIMIT {EVICT_BATCH}'
         self.sql_delete = f'DELETE FROM "{t}" WHERE rowid = ?'
+        self.sql_newest = f"SELECT coalesce({newest}, 0)"
 
-    def rank(self) -> float:
-        """The rank parameter of a write (lfu: its first count)."""
-        return 1.0 if self.policy == "lfu" else self.clock()
+    def params(self, key: str, value: bytes, expires: float | None) -> tuple[object, ...]:
+        """The parameters of :attr:`sql_set` and :attr:`sql_set_one`."""
+        return (key, value, expires) if self.ordered else (key, value, expires, 1.0)
+
+    def rank(self) -> float | None:
+        """The rank parameter of a conditional write: lfu its first count; None in an ordered
+        table, whose statements and triggers give the rank."""
+        return None if self.ordered else 1.0
 
     def check_size(self, key: str, value: bytes) -> int:
         """The bytes ``key`` and ``value`` take; raise :class:`ValueTooLarge` above ``max_bytes``."""
@@ -141,7 +170,11 @@ class Cache:
     def flush(self, cur: sqlite3.Cursor) -> None:
         """Write the reads remembered so far into the ranks (inside a write transaction)."""
         pending, self.pending = self.pending, {}
-        if pending:
+        if not pending:
+            return
+        if self.ordered:  # lru: the rows move to the end, the last read last
+            cur.executemany(self.sql_access, [(key,) for key in sorted(pending, key=pending.__getitem__)])
+        else:
             cur.executemany(self.sql_access, list(pending.items()))
 
     # -- writes ----------------------------------------------------------------------------------
@@ -163,11 +196,15 @@ class Cache:
             victims: list[tuple[int]] = []
             freed = 0
             seen: set[int] = set()
-            for policy, rows in (
-                (False, cur.execute(self.sql_expired, (self.clock(),)).fetchall()),
-                (True, cur.execute(self.sql_oldest).fetchall()),
+            # Candidates are read one by one, only as many as needed (a round usually needs far
+            # fewer than EVICT_BATCH); the deletes come after the reading, on the same cursor.
+            for policy, sql, params in (
+                (False, self.sql_expired, (self.clock(),)),
+                (True, self.sql_oldest, ()),
             ):
-                for rowid, key, size in rows:
+                if freed >= need:
+                    break
+                for rowid, key, size in cur.execute(sql, params):
                     if freed >= need:
                         break
                     if rowid in seen or key in protected:
@@ -183,4 +220,6 @@ class Cache:
                 continue
             cur.executemany(self.sql_delete, victims)
             total -= freed
+        if self.ordered and cur.execute(self.sql_newest).fetchone()[0] > RENUMBER_AT:
+            running_total(cur.connection, self.table, self.policy)
         return evicted

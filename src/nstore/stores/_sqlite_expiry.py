@@ -62,7 +62,7 @@ class SQLiteExpiry(SQLiteWrites):
             sql, params = self._sql_set_ttl, (key, value, expires)
         else:
             size = cache.check_size(key, value)
-            sql, params = cache.sql_set_one, (key, value, expires, cache.rank())
+            sql, params = cache.sql_set_one, cache.params(key, value, expires)
         with _fork.gate():
             try:
                 cur = self._open().execute(sql, params)
@@ -106,8 +106,7 @@ class SQLiteExpiry(SQLiteWrites):
         if cache is not None:
             for key, value in rows:
                 cache.check_size(key, value)
-            rank = cache.rank()
-            params = [(key, value, expires, rank) for key, value in rows]
+            params = [cache.params(key, value, expires) for key, value in rows]
             self._write_bounded(cache, cache.sql_set, params, {key for key, _ in rows}, many=True)
         elif expires is None:
             self._executemany(self._sql_set, rows, "writing")

@@ -9,9 +9,9 @@ first three columns: opening one read-write adds the other two and the index in 
 (``ALTER TABLE ADD COLUMN`` rewrites no row, so every value stays as it was); a read-only store
 reads it as it is.
 
-A bounded table (``max_bytes=``) also has a row in ``nstore_caches`` (its policy and the bytes of
-its keys and values), kept exact by three triggers on the table, and (lru, lfu) an index on
-``rank``; a fifo table evicts in rowid order, which needs no index of its own.
+A bounded table (``max_bytes=``) also has a row in ``nstore_caches`` (its policy and what its
+triggers keep of its bytes, see :func:`prepare_cache`) and (lfu) an index on ``rank``; fifo and
+lru tables evict in rowid order, which needs no index of its own.
 """
 
 from __future__ import annotations
@@ -121,10 +121,43 @@ def check_schema(conn: sqlite3.Connection, table: str) -> bool | None:
     return columns == COLUMNS
 
 
+#: The policies that evict in rowid order and keep their table's bytes as a running total.
+ORDERED: Final = ("fifo", "lru")
+#: The rank of the newest row of a table (by rowid): in an ordered table, the running total.
+NEWEST: Final = '(SELECT rank FROM "{t}" ORDER BY rowid DESC LIMIT 1)'
+
+
+def tag(policy: str) -> str:
+    """What ``nstore_caches.policy`` holds for ``policy``: an ordered policy's name with the
+    layout (``/2``), which older versions of nstore refuse instead of misreading ``bytes``."""
+    return f"{policy}/2" if policy in ORDERED else policy
+
+
+def total_sql(table: str, policy: str) -> str:
+    """The query of the bytes a bounded table holds, by the layout of ``policy``."""
+    where = f"FROM \"{CACHES}\" WHERE name = '{table}'"
+    if policy in ORDERED:
+        return f"SELECT coalesce({NEWEST.format(t=table)}, 0) - bytes {where}"
+    return f"SELECT bytes {where}"
+
+
 def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
     """Make ``table`` a bounded table with eviction ``policy``, in one transaction: its row in
-    ``nstore_caches`` (with the bytes it holds now), the triggers that keep that count and the
-    index on ``rank`` (lru, lfu). Raise :class:`ConfigurationError` if it is bounded under another policy."""
+    ``nstore_caches``, the triggers that keep its bytes and (lfu) the index on ``rank``. Raise
+    :class:`ConfigurationError` if it is bounded under another policy.
+
+    Two layouts keep the bytes exact whoever writes (a store without ``max_bytes`` too):
+
+    - lfu: ``bytes`` is the table's bytes, and triggers on insert, update and delete change it
+      (one more page per write); ``rank`` counts reads and writes, with an index.
+    - fifo and lru (*ordered*): rows are evicted in rowid order, and a write (lru: also a read,
+      when recorded) gives its row the next rowid. ``rank`` is a running total: a new row's rank
+      is the newest row's plus its own bytes, a renewed row takes the newest row's rank; ``bytes``
+      holds the bytes removed since, changed by deletes and by writes that change a value's size.
+      So the table holds ``newest rank - bytes``, and a new key, the common write of a cache,
+      changes no other row than its own. Rows inserted without a rank (by a store without a
+      bound) get theirs from a trigger, and an update that sets no rank keeps the old one.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(
@@ -132,31 +165,28 @@ def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
             "(name TEXT PRIMARY KEY NOT NULL, policy TEXT NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID"
         )
         row = conn.execute(f'SELECT policy FROM "{CACHES}" WHERE name = ?', (table,)).fetchone()
-        if row is not None and row[0] != policy:
+        found = None if row is None else str(row[0])
+        if found is not None and found.split("/")[0] != policy:
             raise ConfigurationError(
-                f"The table {table!r} is a cache with eviction={row[0]!r}; open it with that policy "
-                "(the ranks it keeps mean another order), or choose another table= name."
+                f"The table {table!r} is a cache with eviction={found.split('/')[0]!r}; open it with "
+                "that policy (the ranks it keeps mean another order), or choose another table= name."
             )
-        if row is None:
-            total = conn.execute(f'SELECT coalesce(sum({ROW_BYTES.format(r=table)}), 0) FROM "{table}"')
+        if found is None:
             conn.execute(
-                f'INSERT INTO "{CACHES}" (name, policy, bytes) VALUES (?, ?, ?)',
-                (table, policy, total.fetchone()[0]),
+                f'INSERT INTO "{CACHES}" (name, policy, bytes) VALUES (?, ?, 0)', (table, tag(policy))
             )
-        count = f"UPDATE \"{CACHES}\" SET bytes = bytes {{}} WHERE name = '{table}';"
-        new, old = ROW_BYTES.format(r="NEW"), ROW_BYTES.format(r="OLD")
-        for name, event, change in (
-            ("insert", "INSERT", f"+ {new}"),
-            ("delete", "DELETE", f"- {old}"),
-            ("update", "UPDATE OF key, value", f"+ {new} - {old}"),
-        ):
-            conn.execute(
-                f'CREATE TRIGGER IF NOT EXISTS "{table}__bytes_{name}" AFTER {event} ON "{table}" '
-                f"BEGIN {count.format(change)} END"
-            )
-        if policy == "fifo":
-            _order_by_rowid(conn, table)
+        if policy in ORDERED:
+            if found != tag(policy):  # unbounded until now, or in the layout of an older version
+                _order_by_rowid(conn, table)
+                for name in ("insert", "delete", "update"):
+                    conn.execute(f'DROP TRIGGER IF EXISTS "{table}__bytes_{name}"')
+                running_total(conn, table, policy)
+            _total_triggers(conn, table)
         else:
+            if found is None:
+                total = conn.execute(f'SELECT coalesce(sum({ROW_BYTES.format(r=table)}), 0) FROM "{table}"')
+                conn.execute(f'UPDATE "{CACHES}" SET bytes = ? WHERE name = ?', (total.fetchone()[0], table))
+            _count_triggers(conn, table)
             conn.execute(f'CREATE INDEX IF NOT EXISTS "{table}__rank" ON "{table}" (rank)')
         conn.execute("COMMIT")
     except BaseException:
@@ -165,12 +195,67 @@ def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
         raise
 
 
+def running_total(conn: sqlite3.Connection, table: str, policy: str) -> None:
+    """Give every row of an ordered table its running total as ``rank`` (from 0, in rowid
+    order), with nothing removed: on becoming ordered, and when the total grows large enough
+    to lose precision as a float (see ``Cache.make_room``). Inside the caller's transaction."""
+    size = ROW_BYTES.format(r=f'"{table}"')
+    conn.execute(
+        f'UPDATE "{table}" SET rank = o.run FROM (SELECT rowid AS r, sum({size}) OVER (ORDER BY rowid) '
+        f'AS run FROM "{table}") AS o WHERE "{table}".rowid = o.r'
+    )
+    conn.execute(f'UPDATE "{CACHES}" SET bytes = 0, policy = ? WHERE name = ?', (tag(policy), table))
+
+
+def _count_triggers(conn: sqlite3.Connection, table: str) -> None:
+    count = f"UPDATE \"{CACHES}\" SET bytes = bytes {{}} WHERE name = '{table}';"
+    new, old = ROW_BYTES.format(r="NEW"), ROW_BYTES.format(r="OLD")
+    for name, event, change in (
+        ("insert", "INSERT", f"+ {new}"),
+        ("delete", "DELETE", f"- {old}"),
+        ("update", "UPDATE OF key, value", f"+ {new} - {old}"),
+    ):
+        conn.execute(
+            f'CREATE TRIGGER IF NOT EXISTS "{table}__bytes_{name}" AFTER {event} ON "{table}" '
+            f"BEGIN {count.format(change)} END"
+        )
+
+
+def _total_triggers(conn: sqlite3.Connection, table: str) -> None:
+    t = table
+    removed = f"UPDATE \"{CACHES}\" SET bytes = bytes + {{}} WHERE name = '{t}';"
+    new, old = ROW_BYTES.format(r="NEW"), ROW_BYTES.format(r="OLD")
+    newest = NEWEST.format(t=t)
+    before = f'(SELECT rank FROM "{t}" WHERE rowid < NEW.rowid ORDER BY rowid DESC LIMIT 1)'
+    # Deleting the newest row also takes its share of the running total away from the rank
+    # that is now the newest.
+    last = f'OLD.rowid > coalesce((SELECT max(rowid) FROM "{t}"), 0)'
+    share = f"CASE WHEN {last} THEN coalesce(OLD.rank, 0) - coalesce({newest}, 0) ELSE 0 END"
+    for name, event, body in (
+        (
+            "insert",
+            "INSERT",
+            f'WHEN NEW.rank IS NULL BEGIN UPDATE "{t}" SET rank = coalesce({before}, 0) + {new} '
+            "WHERE rowid = NEW.rowid; END",
+        ),
+        (
+            "keep",
+            "UPDATE OF rank",
+            f'WHEN NEW.rank IS NULL AND OLD.rank IS NOT NULL BEGIN UPDATE "{t}" SET rank = OLD.rank '
+            "WHERE rowid = NEW.rowid; END",
+        ),
+        ("update", "UPDATE OF key, value", f"BEGIN {removed.format(f'{old} - {new}')} END"),
+        ("delete", "DELETE", f"BEGIN {removed.format(f'{old} - {share}')} END"),
+    ):
+        conn.execute(f'CREATE TRIGGER IF NOT EXISTS "{t}__total_{name}" AFTER {event} ON "{t}" {body}')
+
+
 def _order_by_rowid(conn: sqlite3.Connection, table: str) -> None:
-    """A fifo table evicts in rowid order (a write gives its row the next rowid), with no index
-    of its own. One made when fifo still ordered by ``rank`` has the index ``<table>__rank``:
-    its rows get new rowids in rank order (rows without a rank first, as they were), above every
-    rowid it has, and the index is dropped. Keys, values, versions and the count stay as they
-    were (the count triggers watch only keys and values)."""
+    """An ordered table evicts in rowid order, with no index of its own. One that held its
+    order in ``rank`` (lru before it was ordered by rowid, fifo before that) has the index
+    ``<table>__rank``: its rows get new rowids in rank order (rows without a rank first, as they
+    were), above every rowid it has, and the index is dropped. Keys, values and versions stay
+    as they were."""
     if not _has_index(conn, f"{table}__rank"):
         return
     top = conn.execute(f'SELECT coalesce(max(rowid), 0) FROM "{table}"').fetchone()[0]

@@ -38,9 +38,11 @@ class SQLiteWrites(Store[str, bytes]):
     _exp: str
     _clock: Callable[[], float]
     _cache: Cache | None
-    #: How a write sets ``rank``, from one parameter (see :meth:`_rank`); in a fifo table it also
-    #: gives the row the next rowid.
+    #: How a write sets ``rank``, from one parameter (see :meth:`_rank`); in an ordered table
+    #: (fifo, lru) it also gives the row the next rowid.
     _rank_sql: str
+    #: How an upsert that found the key sets ``rank`` (from ``excluded.rank``), likewise.
+    _rank_excluded: str
 
     @abstractmethod
     def _open(self) -> sqlite3.Cursor:
@@ -174,7 +176,7 @@ class SQLiteWrites(Store[str, bytes]):
         sql = (
             f'INSERT INTO "{self._table}" (key, value, version, rank) VALUES (?, ?, {NEW_VERSION}, ?) '
             f"ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = {NEW_VERSION}, "
-            f"expires = NULL, rank = excluded.rank{'' if self._cache is None else self._cache.renew} "
+            f"expires = NULL, {self._rank_excluded} "
             "WHERE expires <= ?"
         )
         return self._changed(sql, (key, value, self._rank(), self._clock()), key, value)

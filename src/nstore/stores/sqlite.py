@@ -133,8 +133,14 @@ class SQLiteStore(SQLiteThreads):
             conn.close()
             raise
         self._cache = None if bound is None else Cache(t, bound, eviction, clock)
-        self._rank_sql = "coalesce(rank, 0) + ?" if eviction == "lfu" and bound is not None else "?"
-        self._rank_sql += "" if self._cache is None else self._cache.renew
+        cache = self._cache
+        if cache is None:  # NULL: an ordered table's trigger keeps the rank, lfu's loses the count
+            self._rank_sql, self._rank_excluded = "?", "rank = excluded.rank"
+        elif cache.ordered:  # the parameter is None: the newest rank, and the next rowid
+            self._rank_sql = f"coalesce(?, {_schema.NEWEST.format(t=t)}){cache.renew}"
+            self._rank_excluded = f"rank = {cache.rank_excluded}{cache.renew}"
+        else:
+            self._rank_sql, self._rank_excluded = "coalesce(rank, 0) + ?", "rank = excluded.rank"
         # A read-only store over a table from before expiry reads it as it is: no key expires.
         self._exp = exp = "expires" if current else "NULL"
         self._sql_get = f'SELECT value, {exp} FROM "{t}" WHERE key = ?'
