@@ -65,7 +65,7 @@ class SQLiteStore(SQLiteThreads):
     checkpoints
         ``"background"`` (default): the WAL is copied back into the database (a *checkpoint*) by
         a thread of this store, started at its first few dozen writes, so a write does not wait
-        for it (about 1.4x faster writes); ``"inline"``: by SQLite itself, in the write that
+        for it (writes 1.2x to 1.4x faster); ``"inline"``: by SQLite itself, in the write that
         takes the WAL past 1,000 pages. What a write survives is the same either way.
 
     Examples
