@@ -60,8 +60,8 @@ class SQLiteStore(SQLiteThreads):
         first) or ``"fifo"`` (least recently written first); see docs/sqlite.md for exactly when
         reads count.
     clock
-        The wall clock of deadlines and ranks, in seconds (:func:`time.time`); other processes
-        that open the file must agree with it.
+        The wall clock of deadlines, in seconds (:func:`time.time`); other processes that open
+        the file must agree with it.
     checkpoints
         ``"background"`` (default): the WAL is copied back into the database (a *checkpoint*) by
         a thread of this store, started at its first few dozen writes, so a write does not wait
