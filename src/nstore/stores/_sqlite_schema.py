@@ -166,9 +166,10 @@ def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
         )
         row = conn.execute(f'SELECT policy FROM "{CACHES}" WHERE name = ?', (table,)).fetchone()
         found = None if row is None else str(row[0])
-        if found is not None and found.split("/")[0] != policy:
+        held = None if found is None else found.split("/")[0]  # the policy, without its layout
+        if held is not None and held != policy:
             raise ConfigurationError(
-                f"The table {table!r} is a cache with eviction={found.split('/')[0]!r}; open it with "
+                f"The table {table!r} is a cache with eviction={held!r}; open it with "
                 "that policy (the ranks it keeps mean another order), or choose another table= name."
             )
         if found is None:
