@@ -97,15 +97,21 @@ def test_keyword_options_override_the_query() -> None:
     [
         ("sqlite:///a.db?durability=fast", {}, "Expected normal | full | off for option 'durability'"),
         ("file:///d?durable=maybe", {}, "Expected true | false for option 'durable'. Got 'maybe'"),
-        ("memory://?maxsize=ten", {}, "Expected an integer >= 0 for option 'maxsize'. Got 'ten'"),
-        ("memory://?maxsize=-1", {}, "Expected an integer >= 0 for option 'maxsize'. Got '-1'"),
-        ("memory://", {"ttl": "soon"}, "Expected a number >= 0 for option 'ttl'. Got 'soon'"),
+        ("memory://?maxsize=ten", {}, "Expected an integer > 0 for option 'maxsize'. Got 'ten'"),
+        ("memory://?maxsize=-1", {}, "Expected an integer > 0 for option 'maxsize'. Got '-1'"),
+        ("memory://", {"ttl": "soon"}, "Expected a number > 0 for option 'ttl'. Got 'soon'"),
         ("file:///d", {"durable": 1}, "Expected true | false for option 'durable'. Got 1"),
         ("sqlite:///a.db?sync=full", {}, "Unknown option 'sync' for a sqlite store. Accepted"),
         ("memory://", {"durable": True}, "Unknown option 'durable' for a memory store. Accepted"),
         ("sqlite:///a.db?table=a&table=b", {}, "Option 'table' is given twice"),
         ("file:///d?ttl=5", {}, "A file store has no option 'ttl': .* use sqlite:///"),
         ("file:///d", {"ttl": 5}, "A file store has no option 'ttl': .* use sqlite:///"),
+        # ASCII numbers only (int() and float() also read other scripts' digits and "1_0"), in range
+        ("memory://?ttl=\uff15", {}, "Expected a number > 0 for option 'ttl'. Got '\uff15'"),
+        ("redis://h:1/0?retries=1_0", {}, "Expected an integer >= 0 for option 'retries'. Got '1_0'"),
+        ("memory://?maxsize=\u0661\u0660", {}, "Expected an integer > 0 for option 'maxsize'"),
+        ("redis://h:1/0?timeout=0", {}, "Expected a number > 0 for option 'timeout'. Got '0'"),
+        ("http://h:1/?connect_timeout=0", {}, "Expected a number > 0 for option 'connect_timeout'"),
     ],
 )
 def test_bad_options(url: str, kwargs: dict[str, Any], message: str) -> None:
@@ -125,6 +131,23 @@ def test_bad_options(url: str, kwargs: dict[str, Any], message: str) -> None:
         ("memory://somewhere", "Expected memory:// with no host or path"),
         ("redis:///0", "Expected a host in 'redis:///0'"),
         ("http://", "Expected a host in 'http://'"),
+        # a port that is not one: redis-py would take port 0 for "none given" and use 6379
+        (
+            "redis://127.0.0.1:0/0",
+            "Expected a port from 1 to 65535 after each host (host:port) in 'redis://1",
+        ),
+        ("redis://h:99999/0", "Expected a port from 1 to 65535 after each host (host:port) in 'redis://h:9"),
+        ("http://h:65536/", "Expected a port from 1 to 65535"),
+        ("redis+cluster://h:1,h:99999", "Expected a port from 1 to 65535"),
+        ("redis://h:port/0", "Expected a port from 1 to 65535"),
+        # urlsplit's own ValueError, as nstore's error
+        ("redis://[::1/0", "Expected a valid URL"),
+        ("http://[zz]:1/", "Expected a valid URL"),
+        # a fragment would be dropped, so the store would address other keys or another file
+        ("redis://h:1/0?prefix=team#1:", "A '#' in a store URL"),
+        ("sqlite:///tmp/a#b.db", "A '#' in a store URL"),
+        # text that is not UTF-8 once percent-decoded
+        ("redis://h:1/0?prefix=%FF", "Expected options that are UTF-8 text once percent-decoded"),
     ],
 )
 def test_bad_urls(url: str, message: str) -> None:
@@ -321,3 +344,14 @@ def test_the_typed_options_are_exactly_the_options_of_the_schemes() -> None:
             assert get_args(hint) == get_args(expected), name
         else:
             assert hint is expected, name
+
+
+def test_a_plus_in_an_option_is_a_plus() -> None:
+    # RFC 3986 gives '+' no meaning in a query; a space is %20
+    assert parse("redis://h:1/0?prefix=app+v2:").options == {"prefix": "app+v2:"}
+    assert parse("redis://h:1/0?prefix=a%20b").options == {"prefix": "a b"}
+    assert parse(str(parse("redis://h:1/0?prefix=app+v2:"))).options == {"prefix": "app+v2:"}
+
+
+def test_a_zero_timeout_means_no_wait_for_sqlite() -> None:
+    assert parse("sqlite:///a.db?timeout=0").options == {"timeout": 0.0}

@@ -25,14 +25,16 @@ def check_ttl(ttl: object) -> float:
     ...
     nstore.errors.ConfigurationError: Expected a positive, finite number of seconds for ttl. Got 0.
     """
-    if (
-        isinstance(ttl, bool)
-        or not isinstance(ttl, int | float)
-        or not ttl > 0
-        or not math.isfinite(ttl)
-    ):
-        raise ConfigurationError(f"Expected a positive, finite number of seconds for ttl. Got {ttl!r}.")
-    return float(ttl)
+    expected = f"Expected a positive, finite number of seconds for ttl. Got {ttl!r:.80}."
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        raise ConfigurationError(expected)
+    try:
+        seconds = float(ttl)
+    except OverflowError:  # an int beyond any float
+        raise ConfigurationError(expected) from None
+    if not seconds > 0 or not math.isfinite(seconds):
+        raise ConfigurationError(expected)
+    return seconds
 
 
 def unsupported_ttl(store: object) -> UnsupportedOperation:

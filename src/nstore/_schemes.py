@@ -4,6 +4,7 @@ type, help, the constructor parameter it feeds). :mod:`nstore.urls` parses URLs 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
@@ -13,6 +14,8 @@ __all__ = ["BY_KIND", "BY_SCHEME", "SCHEMES", "Option", "Scheme", "StoreOptions"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)")
 
 
 class StoreOptions(TypedDict, total=False):
@@ -58,13 +61,16 @@ class Option:
     help: str
     choices: tuple[str, ...] = ()
     param: str = ""  # the backend constructor's parameter; the option's name when empty
+    positive: bool = False  # a number that must be > 0 (else >= 0)
 
     @property
     def accepts(self) -> str:
         """What the option accepts, in words, for error messages and help."""
         if self.choices:
             return " | ".join(self.choices)
-        return {bool: "true | false", int: "an integer >= 0", float: "a number >= 0"}.get(self.type, "text")
+        least = "> 0" if self.positive else ">= 0"
+        words = {bool: "true | false", int: f"an integer {least}", float: f"a number {least}"}
+        return words.get(self.type, "text")
 
     def convert(self, raw: object) -> object:
         """The option's value of the right type, from URL text or a Python value."""
@@ -75,15 +81,16 @@ class Option:
                 if text in _TRUE | _FALSE:
                     return text in _TRUE
                 raise ConfigurationError(expected)
-            try:
-                raw = self.type(text)
-            except ValueError:
-                raise ConfigurationError(expected) from None
+            # ASCII numbers only: int() and float() also read "1_0" and other scripts' digits
+            if not (_INTEGER if self.type is int else _NUMBER).fullmatch(text):
+                raise ConfigurationError(expected)
+            raw = self.type(text)
         if self.type is float and isinstance(raw, int) and not isinstance(raw, bool):
             raw = float(raw)
         if type(raw) is not self.type:
             raise ConfigurationError(expected)
-        if isinstance(raw, int | float) and not isinstance(raw, bool) and raw < 0:
+        is_number = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if is_number and (raw <= 0 if self.positive else raw < 0):  # type: ignore[operator]
             raise ConfigurationError(expected)
         if self.choices and raw not in self.choices:
             raise ConfigurationError(expected)
@@ -108,17 +115,17 @@ _HTTP = "nstore.stores.http:HTTPStore"
 # RedisStore's options (RedisOptions) exactly: RedisStore parses its URLs with this module.
 _REDIS_OPTIONS = (
     Option("prefix", str, "a prefix added to every key, so several stores share one database"),
-    Option("timeout", float, "seconds to wait for a reply before StoreUnavailable"),
-    Option("connect_timeout", float, "seconds to wait for a connection"),
+    Option("timeout", float, "seconds to wait for a reply before StoreUnavailable", positive=True),
+    Option("connect_timeout", float, "seconds to wait for a connection", positive=True),
     Option("retries", int, "retries of idempotent operations after a lost connection"),
-    Option("ttl", float, "seconds each value written lives (Redis expires it)"),
+    Option("ttl", float, "seconds each value written lives (Redis expires it)", positive=True),
     Option("replicas", int, "replicas every write waits for (WAIT)"),
-    Option("replica_timeout", float, "seconds a write waits for its replicas"),
+    Option("replica_timeout", float, "seconds a write waits for its replicas", positive=True),
 )
 _HTTP_OPTIONS = (
     Option("token", str, "the bearer token the server requires"),
-    Option("timeout", float, "seconds to wait for a reply before StoreUnavailable"),
-    Option("connect_timeout", float, "seconds to wait for a connection"),
+    Option("timeout", float, "seconds to wait for a reply before StoreUnavailable", positive=True),
+    Option("connect_timeout", float, "seconds to wait for a connection", positive=True),
     Option("retries", int, "retries of idempotent requests"),
     Option("api", str, "nstore: an nstore server; plain: any GET/PUT/DELETE server", ("nstore", "plain")),
 )
@@ -130,9 +137,11 @@ SCHEMES: tuple[Scheme, ...] = (
         "memory://",
         "nstore.stores.memory:MemoryStore",
         (
-            Option("maxsize", int, "evict least recently used keys beyond this many"),
-            Option("maxbytes", int, "evict least recently used keys beyond this many value bytes"),
-            Option("ttl", float, "seconds a value lives"),
+            Option("maxsize", int, "evict least recently used keys beyond this many", positive=True),
+            Option(
+                "maxbytes", int, "evict least recently used keys beyond this many value bytes", positive=True
+            ),
+            Option("ttl", float, "seconds a value lives", positive=True),
         ),
     ),
     Scheme(
@@ -162,11 +171,11 @@ SCHEMES: tuple[Scheme, ...] = (
             Option("table", str, "the table holding the keys"),
             Option("timeout", float, "seconds to wait for another writer's lock"),
             Option("read_only", bool, "open without changing the file; writes raise ReadOnlyError"),
-            Option("max_bytes", int, "bound the bytes of keys and values: a cache that evicts beyond"),
-            Option("eviction", str, "what a bounded store evicts first", ("lru", "lfu", "fifo")),
             Option(
-                "checkpoints", str, "who copies the WAL into the database", ("background", "inline")
+                "max_bytes", int, "bound the bytes of keys and values: a cache evicting beyond", positive=True
             ),
+            Option("eviction", str, "what a bounded store evicts first", ("lru", "lfu", "fifo")),
+            Option("checkpoints", str, "who copies the WAL into the database", ("background", "inline")),
         ),
     ),
     Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS, _REDIS_OPTIONS),

@@ -20,9 +20,12 @@ path is its database number (``redis://host:6379/2``; none on a cluster).
 
 Options go in the query string (``sqlite:///srv/app.db?durability=full``, also after a bare path:
 ``app.db?durability=full``) or as keyword arguments, which take precedence; each is checked and
-converted to its type. So a ``?`` in a bare path string always starts the options: name a file
-with a ``?`` in it as a ``pathlib.Path`` or as ``file:///abs/odd%3Fname``. A bare path that starts
-with a scheme's name and a colon but no ``//`` (``memory:``, ``sqlite:/srv/a.db``) is refused
+converted to its type (numbers in ASCII digits). In the query, ``+`` is a plus sign and a space
+is ``%20``; a ``#`` in a URL is refused (it would start a fragment, which would be dropped: write
+``%23``), and so is a port outside 1 to 65535. A ``?`` in a bare path string always starts the
+options: name a file with a ``?`` in it as a ``pathlib.Path`` or as ``file:///abs/odd%3Fname``.
+A bare path that starts with a scheme's name and a colon but no ``//`` (``memory:``,
+``sqlite:/srv/a.db``) is refused
 rather than taken for a file name; write ``./memory:`` for such a file. An unknown scheme or
 option, or a value of the wrong type, raises :class:`~nstore.errors.ConfigurationError` saying
 what is accepted.
@@ -44,7 +47,17 @@ from nstore._schemes import BY_KIND, BY_SCHEME, SCHEMES, Option, Scheme, StoreOp
 from nstore.errors import ConfigurationError
 from nstore.store import Store
 
-__all__ = ["DEFAULT_PATH", "SCHEMES", "Option", "Scheme", "StoreOptions", "StoreURL", "open", "parse"]
+__all__ = [
+    "DEFAULT_PATH",
+    "SCHEMES",
+    "Option",
+    "Scheme",
+    "StoreOptions",
+    "StoreURL",
+    "open",
+    "parse",
+    "port_number",
+]
 
 DEFAULT_PATH = "nstore.db"
 """The embedded default store, relative to the current directory: a SQLite database."""
@@ -123,7 +136,15 @@ def parse(url: str | os.PathLike[str] | None = None, /, **options: Unpack[StoreO
         raise ConfigurationError(
             f"Unknown store URL scheme {match.group(1)!r} in {_redact(text)!r}. {_forms()}"
         )
-    parts = urlsplit(text)
+    if "#" in text:
+        raise ConfigurationError(
+            f"A '#' in a store URL would start a fragment, which store URLs do not have: "
+            f"write a '#' in a path or an option as %23. Got {_redact(text)!r}."
+        )
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # an unclosed or invalid IPv6 bracket
+        raise ConfigurationError(f"Expected a valid URL. Got {_redact(text)!r}: {exc}.") from None
     query = _query(parts.query, text)
     if scheme.kind in ("file", "sqlite"):
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
@@ -141,6 +162,14 @@ def parse(url: str | os.PathLike[str] | None = None, /, **options: Unpack[StoreO
         return _parsed("memory", "", query, options)
     if not parts.hostname:
         raise ConfigurationError(f"Expected a host in {_redact(text)!r}, e.g. {scheme.form}.")
+    hosts = parts.netloc.rpartition("@")[2]
+    for host in hosts.split(",") if scheme.kind == "redis-cluster" else [hosts]:
+        _, colon, port = host.rpartition(":") if not host.endswith("]") else ("", "", "")
+        if colon and port_number(port) is None:
+            raise ConfigurationError(
+                f"Expected a port from 1 to 65535 after each host (host:port) in {_redact(text)!r}. "
+                f"Got {port!r}."
+            )
     if scheme.kind == "redis" and not _REDIS_DB.fullmatch(parts.path):
         raise ConfigurationError(
             "Expected a database number after the host, as in redis://host:6379/0. "
@@ -218,8 +247,21 @@ def _parsed(kind: str, location: str, query: Mapping[str, str], options: Mapping
     return StoreURL(kind, location, typed)
 
 
+def port_number(text: str) -> int | None:
+    """The port ``text`` names (ASCII digits, 1 to 65535), or None."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+        return None
+    return int(text)
+
+
 def _query(query: str, text: str) -> dict[str, str]:
-    pairs = parse_qsl(query, keep_blank_values=True)
+    # A '+' is a plus sign (RFC 3986 gives it no other meaning in a query); a space is %20.
+    try:
+        pairs = parse_qsl(query.replace("+", "%2B"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            f"Expected options that are UTF-8 text once percent-decoded. Got {_redact(text)!r}."
+        ) from None
     names = [name for name, _ in pairs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -267,7 +309,11 @@ def _redact(text: str) -> str:
     """``text`` with passwords and secret options hidden, for error messages."""
     if not _URL.match(text):
         return text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # not a URL urlsplit reads: hide whatever could be a secret
+        text = re.sub(r"(://)[^/?]*@", r"\1***@", text)
+        return re.sub(r"\b(token|password)=[^&]*", r"\1=***", text)
     query_pairs = parse_qsl(parts.query, keep_blank_values=True)
     if any(k in _SECRET_OPTIONS for k, _ in query_pairs):
         pairs = [(k, "***" if k in _SECRET_OPTIONS else v) for k, v in query_pairs]

@@ -154,7 +154,7 @@ def test_options_from_the_url(redis_url: str) -> None:
     [
         ("redis://127.0.0.1:1/0?color=blue", "Unknown option 'color' for a redis store. Accepted options"),
         ("redis://127.0.0.1:1/0?timeout=soon", "Expected a number"),
-        ("redis://127.0.0.1:1/0?timeout=0", "positive number"),
+        ("redis://127.0.0.1:1/0?timeout=0", "a number > 0 for option .timeout."),
         ("redis://127.0.0.1:1/0?retries=-1", "Expected an integer >= 0 for option 'retries'"),
         ("redis://127.0.0.1:1/0?retries=101", "from 0 to 100"),
         ("memcached://127.0.0.1:1", "Expected a redis://"),

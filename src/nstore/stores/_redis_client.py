@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from nstore._expiry import check_ttl
 from nstore.errors import ConfigurationError
 from nstore.stores._redis_retry import map_error
+from nstore.urls import port_number
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -37,6 +38,9 @@ __all__ = [
 C = TypeVar("C")
 #: The longest expiry Redis takes: its clock in ms plus ``PX`` must fit a signed 64-bit integer.
 MAX_TTL_MS = 2**62
+#: The longest timeout, in seconds, that a RedisStore waits for anything (one day): a socket
+#: cannot wait for much longer (about 9.2e9 s), and no store operation should.
+MAX_WAIT = 86_400.0
 STANDALONE_SCHEMES = ("redis", "rediss")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
@@ -69,8 +73,10 @@ class RedisOptions:
     def __post_init__(self) -> None:
         for name in ("timeout", "connect_timeout", "replica_timeout"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ConfigurationError(f"Expected a positive number of seconds for {name}. Got {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_WAIT:
+                raise ConfigurationError(
+                    f"Expected a positive number of seconds, at most {MAX_WAIT:g}, for {name}. Got {value!r}."
+                )
         if self.ttl is not None:
             ttl_ms(self.ttl)  # raises ConfigurationError for a ttl Redis cannot take
         for name in ("retries", "replicas"):
@@ -213,12 +219,17 @@ def make_cluster(
 
 def parse_node(node: object) -> tuple[str, int]:
     """``(host, port)`` from ``"host:port"`` (IPv6 hosts in brackets) or a ``(host, port)`` pair."""
-    if isinstance(node, tuple) and len(node) == 2 and isinstance(node[0], str) and isinstance(node[1], int):
-        return node[0], node[1]
+    pair = isinstance(node, tuple) and len(node) == 2 and isinstance(node[0], str) and type(node[1]) is int
+    if pair and 0 < node[1] < 65536:  # type: ignore[index]  # a pair, checked just before
+        return node[0], node[1]  # type: ignore[index]
     host, sep, port = node.rpartition(":") if isinstance(node, str) else ("", "", "")
-    if not sep or not port.isdigit():
-        raise ConfigurationError(f"Expected a cluster node as 'host:port' or (host, port). Got {node!r}.")
-    return host.strip("[]"), int(port)
+    number = port_number(port)
+    if not sep or number is None:
+        raise ConfigurationError(
+            "Expected a cluster node as 'host:port' or (host, port), with a port from 1 to 65535. "
+            f"Got {node!r}."
+        )
+    return host.strip("[]"), number
 
 
 def ttl_ms(ttl: object) -> int:

@@ -7,6 +7,7 @@ and async stores differ only in how they call redis-py (a call or an ``await``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
@@ -213,7 +214,8 @@ def frame(commands: list[Command], transaction: bool, replicas: int, timeout: fl
     followed by ``WAIT`` for ``replicas`` acknowledgements within ``timeout`` seconds."""
     framed = [("MULTI",), *commands, ("EXEC",)] if transaction else list(commands)
     if replicas:
-        framed.append(("WAIT", replicas, int(timeout * 1000)))
+        # at least 1 ms: WAIT with 0 ms waits for ever
+        framed.append(("WAIT", replicas, max(1, math.ceil(timeout * 1000))))
     return framed
 
 

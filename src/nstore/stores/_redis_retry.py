@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, Literal
 
-from nstore.errors import AuthError, NStoreError, StoreError, StoreUnavailable
+from nstore.errors import AuthError, ConfigurationError, NStoreError, StoreError, StoreUnavailable
 
 __all__ = [
     "Attempts",
@@ -177,6 +177,11 @@ def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False)
         return AuthError(f"Redis refused the credentials while {action}: {exc}. Check the user and password.")
     if isinstance(exc, e.AuthenticationWrongNumberOfArgsError):
         return AuthError(f"Redis refused the credentials while {action}: {exc}.")
+    if isinstance(exc, e.MovedError):  # only a client of one server sees MOVED: a cluster's clients follow it
+        return ConfigurationError(
+            f"This Redis server is a node of a cluster: it holds only some of the keys ({action}: {exc}). "
+            "Open the cluster with redis+cluster://host:port (any of its nodes)."
+        )
     if isinstance(exc, (*retriable_errors(), e.RedisClusterException, e.BusyLoadingError)):
         outcome = (
             " The write may or may not have been applied: read the key to find out."
