@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import subprocess
 import sys
 import time
@@ -56,12 +57,36 @@ def test_results_live_in_the_store_under_the_functions_name(tmp_path: Path) -> N
     add(1, 2)
     (key,) = list(db.keys())
     assert key == add.cache_key(1, 2)
-    assert key.startswith("tests.test_memoize.counted.<locals>.add/")
+    # a function defined inside another: its qualname and a digest of its code
+    assert re.match(r"tests\.test_memoize\.counted\.<locals>\.add@[0-9a-f]{12}/", key)
     # another memoized function over the same store, another process even, finds it there
     again, calls_again = counted(store)
     assert again(1, 2) == 3
     assert calls_again == []
     db.close()
+
+
+def test_two_lambdas_over_one_store_do_not_share_keys() -> None:
+    store = MemoryStore[str, int]()
+    double = memoize(store)(lambda x: 2 * x)
+    triple = memoize(store)(lambda x: 3 * x)
+    assert (double(5), triple(5)) == (10, 15)
+    assert double.cache_key(5) != triple.cache_key(5)
+    named = memoize(store, name="app.triple")(lambda x: 3 * x)
+    assert named.cache_key(5).startswith("app.triple/")
+
+
+def test_a_lambdas_name_is_the_same_in_another_process() -> None:
+    code = (
+        "from nstore import MemoryStore, memoize\n"
+        "f = memoize(MemoryStore())(lambda x, y=frozenset({'a', 'b', 'c'}): (x, 2.5, 'k'))\n"
+        "print(f.cache_key(1))"
+    )
+    command = [sys.executable, "-c", code]
+    runs = [subprocess.run(command, capture_output=True, text=True, check=True) for _ in "ab"]
+    keys = {run.stdout.strip() for run in runs}  # each with its own hash seed: a frozenset's order differs
+    assert len(keys) == 1
+    assert re.match(r"__main__\.<lambda>@[0-9a-f]{12}/", keys.pop())
 
 
 def test_the_default_key_is_the_same_in_another_process() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
+from hashlib import blake2b
+from types import CodeType, TracebackType
 from typing import Any
 
 from nstore._expiry import check_ttl, unsupported_ttl
@@ -100,10 +101,35 @@ def check_function(fn: object, asynchronous: bool) -> None:
 
 
 def function_name(fn: Callable[..., Any], given: str | None) -> str:
-    """The name that starts the function's default keys: ``name=``, else ``module.qualname``."""
+    """The name that starts the function's default keys: ``name=``, else ``module.qualname``.
+
+    A lambda's qualname and that of a function defined inside another (``<lambda>``,
+    ``outer.<locals>.f``) is not unique in its module, so there it is followed by a digest of
+    the function's code (``mod.<lambda>@1f2e...``): two different lambdas over one store do not
+    share keys, and the same one gets the same keys in every process of one Python version.
+    Functions made by one factory share their code, so give each its own ``name=``.
+    """
     if given is not None:
         return given
-    return _name(fn)
+    name = _name(fn)
+    code = getattr(fn, "__code__", None)
+    if isinstance(code, CodeType) and ("<lambda>" in name or "<locals>" in name):
+        return f"{name}@{blake2b(_code_text(code).encode(), digest_size=6).hexdigest()}"
+    return name
+
+
+def _code_text(code: CodeType) -> str:
+    """What tells one function's code from another's, the same in every process."""
+    consts = [_const_text(c) for c in code.co_consts]
+    return repr((code.co_code, consts, code.co_names, code.co_varnames, code.co_freevars))
+
+
+def _const_text(const: object) -> str:
+    if isinstance(const, CodeType):
+        return _code_text(const)
+    if isinstance(const, frozenset):  # its order follows the process's hash seed
+        return repr(sorted(map(repr, const)))
+    return repr(const)
 
 
 def _name(fn: object) -> str:
