@@ -140,6 +140,19 @@ def test_eviction_forgets_the_deadline() -> None:
     assert store["a"] == value
 
 
+@pytest.mark.parametrize(
+    "bound", [{"maxsize": 2}, {"maxbytes": 10}, {"maxsize": 2, "ttl": 3600}], ids=["size", "bytes", "ttl"]
+)
+def test_an_expired_entry_goes_before_a_live_one_is_evicted(bound: dict[str, Any]) -> None:
+    clock = Clock()
+    store = MemoryStore[str, bytes](clock=clock, **bound)
+    store["b"] = b"12345"  # never expires (or in an hour), and the least recently used
+    store.set("a", b"12345", ttl=1)
+    clock.now += 5  # "a" is absent now, though it still takes room until purged
+    store["c"] = b"12345"
+    assert sorted(store) == ["b", "c"]
+
+
 def test_the_plain_reader_never_serves_an_expired_value() -> None:
     clock = Clock()
     store = MemoryStore[str, bytes](clock=clock)

@@ -117,11 +117,11 @@ class LRUBooks(MemoryStore[K, V], Generic[K, V]):
             self._expiry.discard(key)
 
     def _evict(self) -> None:
+        if self._timed:
+            self._purge()  # expired entries go first: no live one is evicted for their room
         data, maxbytes = self._data, self._maxbytes
         while len(data) > self._maxsize or (maxbytes is not None and self._nbytes > maxbytes):
             self._forget(data.popitem(last=False)[0])
-        if self._timed:
-            self._purge()
 
     def _purge(self) -> int:
         data, purged = self._data, 0

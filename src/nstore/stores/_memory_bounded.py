@@ -11,6 +11,7 @@ conditional writes take the lock.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
@@ -24,7 +25,7 @@ __all__ = ["BoundedMemoryStore"]
 K = TypeVar("K")
 V = TypeVar("V")
 
-_FOREVER = float("inf")
+_FOREVER = sys.float_info.max  # finite: an int beyond any float is not a ttl (check_ttl says so)
 
 
 class BoundedMemoryStore(LRUBooks[K, V], Generic[K, V]):
@@ -88,6 +89,10 @@ class BoundedMemoryStore(LRUBooks[K, V], Generic[K, V]):
                 nbytes = self._nbytes + size - sizes.get(key, 0)
                 sizes[key] = size
                 maxbytes: int = self._maxbytes  # type: ignore[assignment]  # set with sizes
+                if nbytes > maxbytes and self._timed:
+                    self._nbytes = nbytes
+                    self._purge()  # expired entries go before any live one is evicted
+                    nbytes, due = self._nbytes, False
                 while nbytes > maxbytes:
                     oldest = data.popitem(last=False)[0]
                     nbytes -= sizes.pop(oldest)

@@ -11,6 +11,7 @@ one, and every read looks there first; counts and listings drop such a shadowed 
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Generic, TypeVar
 
 from nstore._expiry import check_ttl
@@ -23,7 +24,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 _ABSENT: Any = object()
-_FOREVER = float("inf")
+_FOREVER = sys.float_info.max  # finite: an int beyond any float is not a ttl (check_ttl says so)
 
 
 class TimedEntries(IndexedListing[K, V], Generic[K, V]):
