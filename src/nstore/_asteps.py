@@ -17,6 +17,7 @@ from nstore._steps import (
     PutNew,
     Read,
     ReadMany,
+    ReadTtls,
     Steps,
     Swap,
     advance,
@@ -46,10 +47,12 @@ async def _call(store: AsyncStore[str, bytes], effect: Effect) -> object:
                 return None
         case ReadMany(keys):
             return await store.get_many(keys)
+        case ReadTtls(keys):
+            return await _ttls(store, keys)
         case ListKeys(prefix, limit):
             return await _listed(store, prefix, limit)
-        case Put(key, data):
-            await store.set(key, data)
+        case Put(key, data, ttl):
+            await store.set(key, data, ttl=ttl)
         case PutNew(key, data):
             return await store.set_if_absent(key, data)
         case Swap(key, expected, data):
@@ -63,6 +66,18 @@ async def _call(store: AsyncStore[str, bytes], effect: Effect) -> object:
             # as a large value in an async view would: the same threshold sends it to a thread.
             return await asyncio.to_thread(work) if size > OFFLOAD_SIZE else work()
     return None
+
+
+async def _ttls(store: AsyncStore[str, bytes], keys: list[str]) -> dict[str, float | None]:
+    if not store.supports_ttl:
+        return dict.fromkeys(keys)
+    ttls: dict[str, float | None] = {}
+    for key in keys:
+        try:
+            ttls[key] = await store.ttl(key)
+        except KeyError:  # expired since it was read
+            continue
+    return ttls
 
 
 async def _listed(store: AsyncStore[str, bytes], prefix: str, limit: int | None) -> list[str]:

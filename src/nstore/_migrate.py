@@ -20,10 +20,17 @@ Written once, as steps (:mod:`nstore._steps`): the sync and the async namespaces
 each making its store calls its own way. A batch is read with one ``get_many`` and written with
 one ``set_many``; its values are decoded, transformed and encoded in one step, which the async
 shell runs in a thread when the batch's bytes are large.
+
+Each value keeps its expiry. On a store with ``supports_ttl``, the time to live left to each value
+of a batch is read (one ``ttl`` call a key) right after the batch; the values that never expire
+are written with the batch's ``set_many``, the others one by one with ``set(ttl=)``, their time
+left less the time since the batch was read. A value that expired meanwhile is not written, as it would
+not have been read a moment later.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -32,7 +39,7 @@ from typing import Any
 
 from nstore._checks import check_reads, rebuild
 from nstore._manifest import Manifest, Migration, now, prefix_of
-from nstore._steps import Steps, compute, delete_many, list_keys, put, put_many, read_many
+from nstore._steps import Steps, compute, delete_many, list_keys, put, put_many, read_many, read_ttls
 from nstore._target import Target
 from nstore.codecs import Codec
 from nstore.errors import ConfigurationError, MigrationError, MigrationFailed
@@ -158,16 +165,37 @@ def _copy(
     iterator = iter(todo)
     while batch := list(islice(iterator, batch_size)):
         found = yield from read_many([old + key for key in batch])
+        read_at = time.monotonic()  # before the ttls are read: no deadline is put off
+        ttls = yield from read_ttls(list(found))
         size = sum(len(raw) for raw in found.values())
         pairs, failed = yield from compute(partial(_convert, found, old, new, source, plan), size)
         count += len(failed)
         failures.update(islice(failed.items(), _KEPT - len(failures)))
         if not count:
-            yield from put_many(pairs)
+            yield from _write(pairs, {new + key[len(old) :]: t for key, t in ttls.items()}, read_at)
         finished += len(batch)
         if progress is not None:
             progress(finished, len(keys))
     return failures, count
+
+
+def _write(pairs: list[tuple[str, bytes]], ttls: dict[str, float | None], read_at: float) -> Steps[None]:
+    """Write ``pairs``, each with the time to live left of the value it re-encodes.
+
+    ``ttls`` are the seconds left (None: never expires), read after ``read_at``; a key not in it
+    had expired. The values that never expire are written in one ``set_many``, the others one by
+    one with their ttl less the time since ``read_at`` (so each expires when it would have, or a
+    little sooner); one whose time ran out meanwhile is not written.
+    """
+    if lasting := [(key, data) for key, data in pairs if key in ttls and ttls[key] is None]:
+        yield from put_many(lasting)
+    for key, data in pairs:
+        left = ttls.get(key)
+        if left is None:
+            continue  # written above, or expired
+        left -= time.monotonic() - read_at
+        if left > 0:
+            yield from put(key, data, left)
 
 
 def _convert(

@@ -35,6 +35,7 @@ __all__ = [
     "put_new",
     "read",
     "read_many",
+    "read_ttls",
     "run",
     "swap",
 ]
@@ -57,6 +58,16 @@ class ReadMany:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadTtls:
+    """The seconds left to each of ``keys`` (None: it never expires), leaving out the absent.
+
+    A store without expiry (``supports_ttl`` false) is not asked: its keys never expire.
+    """
+
+    keys: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class ListKeys:
     """The keys under ``prefix``, at most ``limit`` of them (None: all)."""
 
@@ -66,10 +77,11 @@ class ListKeys:
 
 @dataclass(frozen=True, slots=True)
 class Put:
-    """Store ``data`` at ``key``."""
+    """Store ``data`` at ``key``, to expire in ``ttl`` seconds (None: never)."""
 
     key: str
     data: bytes
+    ttl: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +123,9 @@ class Compute:
     size: int
 
 
-Effect: TypeAlias = Read | ReadMany | ListKeys | Put | PutNew | Swap | PutMany | DeleteMany | Compute
+Effect: TypeAlias = (
+    Read | ReadMany | ReadTtls | ListKeys | Put | PutNew | Swap | PutMany | DeleteMany | Compute
+)
 Steps: TypeAlias = Generator[Effect, object, R]
 """An operation: yields effects, is sent their results, returns an ``R``."""
 
@@ -127,12 +141,16 @@ def read_many(keys: list[str]) -> Steps[dict[str, bytes]]:
     return cast("dict[str, bytes]", (yield ReadMany(keys)))
 
 
+def read_ttls(keys: list[str]) -> Steps[dict[str, float | None]]:
+    return cast("dict[str, float | None]", (yield ReadTtls(keys)))
+
+
 def list_keys(prefix: str, limit: int | None = None) -> Steps[list[str]]:
     return cast("list[str]", (yield ListKeys(prefix, limit)))
 
 
-def put(key: str, data: bytes) -> Steps[None]:
-    yield Put(key, data)
+def put(key: str, data: bytes, ttl: float | None = None) -> Steps[None]:
+    yield Put(key, data, ttl)
 
 
 def put_new(key: str, data: bytes) -> Steps[bool]:
@@ -185,10 +203,12 @@ def _call(store: Store[str, bytes], effect: Effect) -> object:
             return store.get(key)
         case ReadMany(keys):
             return store.get_many(keys)
+        case ReadTtls(keys):
+            return _ttls(store, keys)
         case ListKeys(prefix, limit):
             return list(islice(store.iter_keys(prefix), limit))
-        case Put(key, data):
-            store[key] = data
+        case Put(key, data, ttl):
+            store.set(key, data, ttl=ttl)
         case PutNew(key, data):
             return store.set_if_absent(key, data)
         case Swap(key, expected, data):
@@ -200,3 +220,15 @@ def _call(store: Store[str, bytes], effect: Effect) -> object:
         case Compute(work):
             return work()
     return None
+
+
+def _ttls(store: Store[str, bytes], keys: list[str]) -> dict[str, float | None]:
+    if not store.supports_ttl:
+        return dict.fromkeys(keys)
+    ttls: dict[str, float | None] = {}
+    for key in keys:
+        try:
+            ttls[key] = store.ttl(key)
+        except KeyError:  # expired since it was read
+            continue
+    return ttls

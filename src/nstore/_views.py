@@ -20,6 +20,7 @@ __all__ = [
     "decode_found",
     "encode_keys",
     "encode_pairs",
+    "holds",
     "listed_keys",
     "lists_by_prefix",
     "refuse_unsafe",
@@ -95,6 +96,16 @@ def encode_pairs(
 ) -> list[tuple[Any, Any]]:
     """The ``(key, value)`` pairs below for a bulk write, encoded in one pass."""
     return [(encode_key(k), encode_value(v)) for k, v in item_pairs(items)]
+
+
+def holds(decode: Callable[[Any], V], encode: Callable[[V], Any], raw: Any, expected: V) -> bool:
+    """Whether the stored ``raw`` is the view's value ``expected``, for a view's compare_and_set.
+
+    Values are compared, not encodings: equal values may encode differently (a set decoded and
+    encoded again iterates in another order, and so does a dict built in another order). A value
+    unequal to itself (a NaN) is still ``expected`` when it encodes to those very bytes.
+    """
+    return decode(raw) == expected or encode(expected) == raw
 
 
 def refuse_unsafe(store: object, is_remote: bool, codec: Codec[Any, Any], trusted: bool) -> None:

@@ -25,6 +25,7 @@ from nstore._views import (
     decode_found,
     encode_keys,
     encode_pairs,
+    holds,
     listed_keys,
     lists_by_prefix,
 )
@@ -81,6 +82,9 @@ class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
         return self._values
 
     # -- values: in a thread when large ------------------------------------------------------------
+
+    def _encode_inline(self, value: V) -> Any:
+        return self._tail(self._head(value))
 
     async def _encode(self, value: V) -> Any:
         middle = self._head(value)
@@ -163,11 +167,26 @@ class AsyncView(ForwardedCapabilities, AsyncStore[K, V], Generic[K, V]):
         return await self._store.set_if_absent(self._ek(key), await self._encode(value))
 
     async def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
-        # Compares encoded values: exact for deterministic codecs (every built-in codec is).
-        encoded = self._ek(key)
-        return await self._store.compare_and_set(
-            encoded, await self._encode(expected), await self._encode(value)
-        )
+        """Replace the value at ``key`` with ``value`` only if it equals ``expected`` now.
+
+        As :meth:`View.compare_and_set <nstore.View.compare_and_set>`: the stored bytes are read,
+        decoded and compared by ``==``, and the store's own compare_and_set replaces those very
+        bytes, so a write to ``key`` in between makes it return False (a retry loop reads again).
+        """
+        below = self._ek(key)
+        try:
+            raw = await self._store.get(below)
+        except KeyError:  # absent: the store answers (False, or its refusal of the call)
+            return await self._store.compare_and_set(
+                below, await self._encode(expected), await self._encode(value)
+            )
+        try:
+            if not await _run(lambda r: holds(self._dv, self._encode_inline, r, expected), raw, _size(raw)):
+                return False
+        except DecodeError as exc:
+            exc.with_key(key)
+            raise
+        return await self._store.compare_and_set(below, raw, await self._encode(value))
 
     # -- capabilities (ForwardedCapabilities) and life cycle are the store's --------------------
 

@@ -20,6 +20,7 @@ from nstore._views import (
     decode_found,
     encode_keys,
     encode_pairs,
+    holds,
     listed_keys,
     lists_by_prefix,
 )
@@ -139,9 +140,7 @@ class View(ForwardedCapabilities, Store[K, V], Generic[K, V]):
         below, below_to_key = encode_keys(self._keys, keys)
         return decode_found(self._dv, self._store.get_many(below), below_to_key)
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         self._store.set_many(encode_pairs(self._ek, self._ev, items), ttl=ttl)
 
     def delete_many(self, keys: Iterable[K], /) -> None:
@@ -151,8 +150,26 @@ class View(ForwardedCapabilities, Store[K, V], Generic[K, V]):
         return self._store.set_if_absent(self._ek(key), self._ev(value))
 
     def compare_and_set(self, key: K, expected: V, value: V, /) -> bool:
-        # Compares encoded values: exact for deterministic codecs (every built-in codec is).
-        return self._store.compare_and_set(self._ek(key), self._ev(expected), self._ev(value))
+        """Replace the value at ``key`` with ``value`` only if it equals ``expected`` now.
+
+        The stored bytes are read and decoded, and compared with ``expected`` by ``==`` (equal
+        values may encode differently, as sets do); if equal, the store's own compare_and_set
+        replaces those very bytes. So a write to ``key`` between the read and the write makes it
+        return False, as a changed value does: a retry loop reads again. A stored value that does
+        not decode raises its :class:`~nstore.errors.DecodeError`.
+        """
+        below = self._ek(key)
+        try:
+            raw = self._store[below]
+        except KeyError:  # absent: the store answers (False, or its refusal of the call)
+            return self._store.compare_and_set(below, self._ev(expected), self._ev(value))
+        try:
+            if not holds(self._dv, self._ev, raw, expected):
+                return False
+        except DecodeError as exc:
+            exc.with_key(key)
+            raise
+        return self._store.compare_and_set(below, raw, self._ev(value))
 
     # -- capabilities and life cycle are the store's ------------------------------------------
 
