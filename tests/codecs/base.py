@@ -71,7 +71,7 @@ class CodecTests(Generic[A, B]):
     @suite_settings
     @given(data=st.data())
     def test_encoding_is_deterministic(self, data: st.DataObject) -> None:
-        # Views compare encoded values in compare_and_set: equal values must encode equally.
+        # Equal values encode equally (deterministic codecs).
         codec = self.make_codec()
         value = data.draw(self.values(), label="value")
         assert codec.encode(value) == self.make_codec().encode(value)
