@@ -1,4 +1,4 @@
-"""Zstd reads only whole frames: cut, padded or mis-declared data never decodes."""
+"""Zstd reads only whole frames: cut, padded, mis-declared or raw-dictionary data never decodes."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 import zstandard
 
 from nstore import MemoryStore
-from nstore.codecs import Codec, Utf8, Zlib, Zstd
-from nstore.errors import DecodeError
+from nstore.codecs import Codec, Utf8, Zlib, Zstd, from_spec
+from nstore.errors import ConfigurationError, DecodeError, SpecError
 
 TEXT = json.dumps([{"id": i, "name": f"user {i}"} for i in range(200)])
 SKIPPABLE = (0x184D2A53).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"12345"
@@ -116,3 +116,19 @@ def test_a_frame_declaring_nothing_must_hold_nothing() -> None:
                 decode(lying)
         with pytest.raises(DecodeError):
             decode(empty[:-1])
+
+
+def test_raw_content_is_refused_as_a_dictionary() -> None:
+    raw = b" ".join(b"word%d" % i for i in range(400))
+    message = r"^Expected a zstd dictionary \(from Zstd\.train\)\. Got raw content \(id 0\) instead"
+    with pytest.raises(ConfigurationError, match=message):
+        Zstd(dictionary=raw)
+    spec = {"name": "zstd", "level": 3, "dictionary": "d29yZDAgd29yZDEgd29yZDIgd29yZDM="}
+    with pytest.raises(SpecError, match="Got raw content"):
+        from_spec(spec)
+
+
+def test_a_malformed_dictionary_is_a_configuration_error() -> None:
+    malformed = b"\x37\xa4\x30\xec" + (12345).to_bytes(4, "little") + b"junk" * 10
+    with pytest.raises(ConfigurationError, match=r"^Expected a zstd dictionary \(from Zstd\.train\)\. Got "):
+        Zstd(dictionary=malformed)

@@ -54,6 +54,26 @@ class _Contexts:
         return zstandard.ZstdDecompressor(dict_data=self.dictionary).decompress
 
 
+def _load(level: int, zdict: zstandard.ZstdCompressionDict | None) -> _Contexts:
+    """Contexts for ``level`` and ``zdict``, refusing raw content (id 0: frames cannot name it)
+    and bytes that zstd cannot load (it loads a dictionary when a context first uses it)."""
+    if zdict is not None and zdict.dict_id() == 0:
+        raise ConfigurationError(
+            "Expected a zstd dictionary (from Zstd.train). Got raw content (id 0) instead: frames "
+            "cannot name it, so another dictionary would decode them to wrong bytes. Train one "
+            "with Zstd.train(samples)."
+        )
+    try:
+        contexts = _Contexts(level, zdict)
+        if zdict is not None:
+            contexts.decompressors[0](contexts.compressors[0].compress(b"x"))
+    except zstandard.ZstdError as exc:
+        raise ConfigurationError(
+            f"Expected a zstd dictionary (from Zstd.train). Got bytes zstd cannot load ({exc}) instead."
+        ) from exc
+    return contexts
+
+
 def dictionary_fingerprint(dictionary: bytes) -> str:
     """The fingerprint that identifies a zstd dictionary in a spec: sha256, 16 hex digits."""
     return hashlib.sha256(dictionary).hexdigest()[:16]
@@ -80,7 +100,8 @@ class Zstd(Codec[bytes, bytes]):
     level
         Compression level, 1 (fastest) to 22 (smallest).
     dictionary
-        A zstd dictionary (from :meth:`train`) or raw content to use as one.
+        A zstd dictionary (from :meth:`train`). Raw content is refused: zstd gives it id 0, which
+        frames do not record, so data written with another one would decode to wrong bytes.
     max_size
         Largest decompressed size accepted; more raises :class:`~nstore.errors.DecodeLimitError`.
 
@@ -115,7 +136,7 @@ class Zstd(Codec[bytes, bytes]):
                 got = type(given).__name__
                 raise ConfigurationError(f"Expected non-empty bytes for dictionary. Got {got} instead.")
             zdict = zstandard.ZstdCompressionDict(self.dictionary)
-        object.__setattr__(self, "_contexts", _Contexts(self.level, zdict))
+        object.__setattr__(self, "_contexts", _load(self.level, zdict))
         object.__setattr__(self, "_small", small_frame_bound(self.max_size))
 
     @staticmethod
@@ -137,7 +158,7 @@ class Zstd(Codec[bytes, bytes]):
 
     @property
     def dictionary_id(self) -> int | None:
-        """The zstd id of the dictionary (0 for raw content), or None without one."""
+        """The zstd id of the dictionary, or None without one."""
         if self.dictionary is None:
             return None
         return zstandard.ZstdCompressionDict(self.dictionary).dict_id()
