@@ -132,3 +132,13 @@ def test_a_malformed_dictionary_is_a_configuration_error() -> None:
     malformed = b"\x37\xa4\x30\xec" + (12345).to_bytes(4, "little") + b"junk" * 10
     with pytest.raises(ConfigurationError, match=r"^Expected a zstd dictionary \(from Zstd\.train\)\. Got "):
         Zstd(dictionary=malformed)
+
+
+def test_a_frame_holding_more_or_less_than_it_declares_fails() -> None:
+    frame = zstandard.ZstdCompressor().compress(b"a" * 1000)  # a 2-byte size field: 1000 - 256
+    for declared in (999, 1001, 1500):
+        lying = frame[:5] + (declared - 256).to_bytes(2, "little") + frame[7:]
+        assert zstandard.frame_content_size(lying) == declared
+        for decode in decoders():
+            with pytest.raises(DecodeError):
+                decode(lying)
