@@ -142,3 +142,13 @@ def test_a_frame_holding_more_or_less_than_it_declares_fails() -> None:
         for decode in decoders():
             with pytest.raises(DecodeError):
                 decode(lying)
+
+
+def test_another_trained_dictionary_is_a_dictionary_mismatch() -> None:
+    samples = [b'{"id": %d, "name": "user%d", "tags": ["a", "b"]}' % (i, i * 7) for i in range(400)]
+    first = Zstd.train(samples, size=2048)
+    second = Zstd.train([s.replace(b"user", b"resu") for s in samples], size=2048)
+    data = Zstd(dictionary=first).encode(samples[5])
+    assert Zstd(dictionary=first).decode(data) == samples[5]
+    with pytest.raises(DecodeError, match="Dictionary mismatch"):
+        Zstd(dictionary=second).decode(data)
