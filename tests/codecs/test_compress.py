@@ -182,7 +182,8 @@ def test_dictionary_spec_embeds_small_dictionaries() -> None:
 
 
 def test_large_dictionary_is_passed_back_explicitly() -> None:
-    large = bytes(range(256)) * 300  # raw content used as a dictionary: 75 KiB
+    # A trained dictionary with content appended, under an id of its own: 79 KiB.
+    large = DICTIONARY[:4] + (123456789).to_bytes(4, "little") + DICTIONARY[8:] + bytes(range(256)) * 300
     codec = Zstd(dictionary=large)
     spec = codec.spec
     assert isinstance(spec, dict)

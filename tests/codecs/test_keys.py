@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nstore import MemoryStore
 from nstore.codecs import Base32, Base64, Codec, Hex, Prefix, Utf8
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, KeyEncodingError
 from tests.codecs.base import CodecTests, suite_settings
@@ -133,3 +134,25 @@ def test_non_canonical_text_is_refused(codec: Codec[bytes, str], text: str) -> N
 def test_hex_preserves_order_and_prefixes(a: bytes, b: bytes) -> None:
     assert (Hex().encode(a) < Hex().encode(b)) == (a < b)
     assert Hex().encode(a + b).startswith(Hex().encode(a))
+
+
+def test_prefix_refuses_what_is_not_text() -> None:
+    prefix = Prefix("a/")
+    for value in (1, None, b"a/x"):
+        with pytest.raises(EncodeError, match=r"^Expected a str key\. Got \w+ instead"):
+            prefix.encode(value)  # type: ignore[arg-type]  # the run-time check for untyped callers
+        with pytest.raises(DecodeError, match=r"^Expected a str key\. Got \w+ instead"):
+            prefix.decode(value)  # type: ignore[arg-type]
+    for value in (1, b"a/"):
+        with pytest.raises(EncodeError, match=r"^Expected a str prefix\. Got \w+ instead"):
+            prefix.encode_prefix(value)  # type: ignore[arg-type]
+    with pytest.raises(EncodeError, match="Got NoneType instead"):
+        (Prefix("a/") | Utf8()).encode(None)  # type: ignore[arg-type]
+
+
+def test_a_store_with_a_prefix_refuses_keys_that_are_not_text() -> None:
+    store = MemoryStore[str, bytes]()
+    view = store.with_keys(Prefix("a/"))
+    with pytest.raises(EncodeError, match=r"Expected a str key\. Got int instead"):
+        view[1] = b""  # type: ignore[index]
+    assert not store

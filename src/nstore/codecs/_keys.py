@@ -42,12 +42,18 @@ class Prefix(Codec[str, str]):
             raise ConfigurationError(f"Expected a string for prefix. Got {got} instead.")
 
     def encode(self, value: str, /) -> str:
-        return self.prefix + value
+        try:
+            return self.prefix + value
+        except TypeError as exc:
+            raise _not_text(EncodeError, "key", value) from exc
 
     def decode(self, data: str, /) -> str:
-        if not data.startswith(self.prefix):
-            raise PrefixMismatch(f"Expected a key starting with {self.prefix!r}", codec=self.name, key=data)
-        return data[len(self.prefix) :]
+        try:
+            if data.startswith(self.prefix):
+                return data[len(self.prefix) :]
+        except (TypeError, AttributeError) as exc:
+            raise _not_text(DecodeError, "key", data) from exc
+        raise PrefixMismatch(f"Expected a key starting with {self.prefix!r}", codec=self.name, key=data)
 
     def params(self) -> dict[str, Any]:
         return {"prefix": self.prefix}
@@ -57,7 +63,16 @@ class Prefix(Codec[str, str]):
         return True
 
     def encode_prefix(self, prefix: str | None, /) -> str:
-        return self.prefix + (prefix or "")
+        try:
+            return self.prefix + (prefix or "")
+        except TypeError as exc:
+            raise _not_text(EncodeError, "prefix", prefix) from exc
+
+
+def _not_text(error: type[EncodeError | DecodeError], what: str, value: object) -> EncodeError | DecodeError:
+    got = type(value).__name__
+    hint = "Prefix takes text; put bytes keys through Hex() | Prefix(...)"
+    return error(f"Expected a str {what}. Got {got} instead. {hint}", codec=Prefix.name)
 
 
 @register

@@ -17,6 +17,7 @@ from nstore.codecs._codec import Codec, Inline
 from nstore.codecs._compress import DEFAULT_MAX_SIZE, check_int, limit_error, max_size_repr, with_max_size
 from nstore.codecs._spec import register
 from nstore.codecs._types import build
+from nstore.codecs._zstd_frames import check_whole_frames, small_frame_bound
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, SpecError
 
 __all__ = ["EMBEDDED_DICTIONARY_LIMIT", "Zstd", "dictionary_fingerprint"]
@@ -53,20 +54,24 @@ class _Contexts:
         return zstandard.ZstdDecompressor(dict_data=self.dictionary).decompress
 
 
-_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-def _small_frame_bound(max_size: int) -> bytes:
-    """Bytes above every zstd frame whose header cannot declare more than ``max_size``.
-
-    A frame is the magic number, then the header descriptor, whose top two bits give the width of
-    the content size field: a descriptor below 0x40 declares at most 255 bytes (or no size), below
-    0x80 at most 65791 (RFC 8878, 3.1.1.1.1). Input below the bound that is not such a frame fails
-    in zstd without allocating: this build reads no legacy formats.
-    """
-    if max_size >= 65791:
-        return _MAGIC + b"\x80"
-    return _MAGIC + (b"\x40" if max_size >= 255 else b"")
+def _load(level: int, zdict: zstandard.ZstdCompressionDict | None) -> _Contexts:
+    """Contexts for ``level`` and ``zdict``, refusing raw content (id 0: frames cannot name it)
+    and bytes that zstd cannot load (it loads a dictionary when a context first uses it)."""
+    if zdict is not None and zdict.dict_id() == 0:
+        raise ConfigurationError(
+            "Expected a zstd dictionary (from Zstd.train). Got raw content (id 0) instead: frames "
+            "cannot name it, so another dictionary would decode them to wrong bytes. Train one "
+            "with Zstd.train(samples)."
+        )
+    try:
+        contexts = _Contexts(level, zdict)
+        if zdict is not None:
+            contexts.decompressors[0](contexts.compressors[0].compress(b"x"))
+    except zstandard.ZstdError as exc:
+        raise ConfigurationError(
+            f"Expected a zstd dictionary (from Zstd.train). Got bytes zstd cannot load ({exc}) instead."
+        ) from exc
+    return contexts
 
 
 def dictionary_fingerprint(dictionary: bytes) -> str:
@@ -82,8 +87,9 @@ class Zstd(Codec[bytes, bytes]):
     A dictionary trained on typical values (:meth:`train`) makes small records compress well.
     Each value is one frame that declares its size; a frame whose declared size exceeds
     ``max_size`` is refused before anything is allocated, and bytes after that frame are not
-    read. Frames without a declared size (written by other tools) are decompressed as a stream,
-    across concatenated frames, and stop at ``max_size``.
+    read. Frames without a declared size (written by other tools), or declaring 0 bytes, are
+    decompressed as a stream, across concatenated frames, and stop at ``max_size``; they must
+    end where the data ends, so a truncated frame or trailing bytes raise DecodeError.
 
     The spec records a dictionary by its zstd id and fingerprint and, up to 64 KiB, embeds it
     (base64) so that the spec alone rebuilds the codec; a larger dictionary is passed back with
@@ -94,7 +100,8 @@ class Zstd(Codec[bytes, bytes]):
     level
         Compression level, 1 (fastest) to 22 (smallest).
     dictionary
-        A zstd dictionary (from :meth:`train`) or raw content to use as one.
+        A zstd dictionary (from :meth:`train`). Raw content is refused: zstd gives it id 0, which
+        frames do not record, so data written with another one would decode to wrong bytes.
     max_size
         Largest decompressed size accepted; more raises :class:`~nstore.errors.DecodeLimitError`.
 
@@ -129,8 +136,8 @@ class Zstd(Codec[bytes, bytes]):
                 got = type(given).__name__
                 raise ConfigurationError(f"Expected non-empty bytes for dictionary. Got {got} instead.")
             zdict = zstandard.ZstdCompressionDict(self.dictionary)
-        object.__setattr__(self, "_contexts", _Contexts(self.level, zdict))
-        object.__setattr__(self, "_small", _small_frame_bound(self.max_size))
+        object.__setattr__(self, "_contexts", _load(self.level, zdict))
+        object.__setattr__(self, "_small", small_frame_bound(self.max_size))
 
     @staticmethod
     def train(samples: Iterable[bytes], size: int = 16384) -> bytes:
@@ -151,7 +158,7 @@ class Zstd(Codec[bytes, bytes]):
 
     @property
     def dictionary_id(self) -> int | None:
-        """The zstd id of the dictionary (0 for raw content), or None without one."""
+        """The zstd id of the dictionary, or None without one."""
         if self.dictionary is None:
             return None
         return zstandard.ZstdCompressionDict(self.dictionary).dict_id()
@@ -182,7 +189,7 @@ class Zstd(Codec[bytes, bytes]):
         except IndexError:  # every context is in use by another thread
             decompress = self._contexts.decompressor()
         try:
-            if declared == -1:  # no size in the header: stream under the limit
+            if declared <= 0:  # no size, or 0, which zstd returns unread: stream under the limit
                 decompressor = decompress.__self__  # type: ignore[attr-defined]  # a bound method
                 return self._decode_stream(decompressor, data)
             # The declared size is at most max_size, so this allocation is bounded; zstd fails
@@ -198,27 +205,32 @@ class Zstd(Codec[bytes, bytes]):
         """In a chain: a frame whose header cannot declare more than ``max_size`` is decompressed
         in place; other input, and any error, goes through :meth:`decode`.
 
-        The first five bytes bound the declared size (see :func:`_small_frame_bound`), so the
-        allocation stays bounded without reading the size. zstandard refuses a frame without a
-        size, and :meth:`decode` then streams it under the limit. A context that raised is not
-        put back (:meth:`decode` makes another when the pool is empty).
+        The first five bytes bound the declared size (see
+        :func:`~nstore.codecs._zstd_frames.small_frame_bound`), so the allocation stays bounded
+        without reading the size. zstandard refuses a frame without a size, and :meth:`decode`
+        then streams it under the limit; it returns b"" unread for a frame that declares 0
+        bytes, which :meth:`decode` then reads. A context that raised is not put back
+        (:meth:`decode` makes another when the pool is empty).
         """
         pool = self._contexts.decompressors
         code = (
             "if {value} < {small}:\n"
             "    {ctx} = {pop}()\n"
-            "    {out} = {ctx}({value})\n"
+            "    {res} = {ctx}({value})\n"
             "    {push}({ctx})\n"
+            "    {out} = {res} or {decode}({value})\n"
             "else:\n"
             "    {out} = {decode}({value})"
         )
         names = {"small": self._small, "pop": pool.pop, "push": pool.append, "decode": self.decode}
-        return Inline(code, names, (zstandard.ZstdError, IndexError, TypeError), self._recover, ("ctx",))
+        errors = (zstandard.ZstdError, IndexError, TypeError)
+        return Inline(code, names, errors, self._recover, ("ctx", "res"))
 
     def _recover(self, exc: Exception, data: bytes) -> bytes:
         return self.decode(data)
 
     def _decode_stream(self, decompressor: zstandard.ZstdDecompressor, data: bytes) -> bytes:
+        check_whole_frames(data)  # zstd's streams end silently where the data does
         chunks = []
         total = 0
         try:
