@@ -423,3 +423,18 @@ def test_a_value_expires_in_sqlite_and_is_computed_again(tmp_path: Path) -> None
     assert add(2, 2) == 4
     assert calls == [(2, 2), (2, 2)]
     db.close()
+
+
+def test_a_value_with_a_ttl_in_a_plain_memory_store_is_a_hit() -> None:
+    # the plain MemoryStore's reader holds only the entries that never expire
+    calls: list[int] = []
+
+    @memoize(MemoryStore[str, int](), ttl=60)
+    def double(x: int) -> int:
+        calls.append(x)
+        return 2 * x
+
+    assert [double(1) for _ in range(5)] == [2] * 5
+    info = double.cache_info()
+    assert (info.hits, info.misses, info.computations, info.waits) == (4, 1, 1, 0)
+    assert calls == [1]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import tests.stores.test_memory as memory_tests
-from nstore import AsyncMemoryStore, Store
-from nstore.errors import MissingKey
+from nstore import AsyncMemoryStore, MemoryStore, Store
+from nstore.errors import ConfigurationError, MissingKey
 from tests.astores.facade import Blocking, LoopThread, sync_store
 from tests.stores.test_memory_expiry import Clock
 
@@ -67,3 +67,16 @@ def test_async_expiry_on_a_clock_moved_by_hand(bounds: dict[str, Any]) -> None:
         assert store.store.get_many(["a", "b", "c", "plain"]) == {"a": b"new", "c": b"3", "plain": b"4"}
 
     asyncio.run(main())
+
+
+def test_store_is_a_memory_store_given_alone() -> None:
+    inner = MemoryStore[str, int]({"a": 1})
+    assert AsyncMemoryStore(store=inner).store is inner
+    with pytest.raises(ConfigurationError, match="Expected a MemoryStore for store="):
+        AsyncMemoryStore(store={"a": 1})  # type: ignore[arg-type]  # a dict on purpose
+    with pytest.raises(ConfigurationError, match="Expected store= alone"):
+        AsyncMemoryStore({"b": 2}, store=inner)
+    with pytest.raises(ConfigurationError, match="Expected store= alone"):
+        AsyncMemoryStore(store=inner, maxsize=5)
+    with pytest.raises(ConfigurationError, match="Expected store= alone"):
+        AsyncMemoryStore(store=inner, ttl=60.0)

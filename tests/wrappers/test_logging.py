@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Generator, Iterator
 
@@ -260,3 +261,40 @@ def test_level_toggling_under_threads(access: tuple[logging.Logger, _Records]) -
     handler.records.clear()
     store["last"] = b"1"
     assert [f["key"] for f in handler.fields()] == ["last"]
+
+
+def test_every_record_names_the_users_line(access: tuple[logging.Logger, _Records]) -> None:
+    # inherited Store methods, abc mixins and listings included
+    logger, handler = access
+    store = LoggingStore(MemoryStore[str, bytes]({"a": b"1"}), logger)
+    lines = []
+    store.get("a")
+    lines.append(sys._getframe().f_lineno - 1)
+    store.setdefault("a", b"2")
+    lines.append(sys._getframe().f_lineno - 1)
+    list(store.keys("a"))
+    lines.append(sys._getframe().f_lineno - 1)
+    store["a"] = b"3"
+    lines.append(sys._getframe().f_lineno - 1)
+    located = [(r.filename, r.lineno) for r in handler.records]
+    assert {name for name, _ in located} == {"test_logging.py"}
+    assert sorted({line for _, line in located}) == lines
+
+
+def test_a_page_of_keys_is_logged_and_repeated_keys_are_all_found(
+    access: tuple[logging.Logger, _Records],
+) -> None:
+    logger, handler = access
+    store = LoggingStore(MemoryStore[str, bytes]({"a": b"1", "ab": b"2", "b": b"3"}), logger)
+    page = store.keys_page("a", limit=10)
+    assert page.keys == ["a", "ab"]
+    store.get_many(["a", "a"])
+    page_record, many_record = handler.fields()
+    assert (page_record["operation"], page_record["key"], page_record["count"]) == ("list", "a", 2)
+    assert (many_record["operation"], many_record["count"], many_record["hit"]) == ("get_many", 2, True)
+
+
+@pytest.mark.parametrize("logger", ["app.access", 42])
+def test_a_logger_that_is_not_one_is_refused(logger: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"Expected a logging\.Logger for logger"):
+        LoggingStore(MemoryStore[str, bytes](), logger)  # type: ignore[arg-type]  # wrong on purpose

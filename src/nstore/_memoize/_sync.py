@@ -38,13 +38,27 @@ class Memoized(MemoBase[P, K, R, R]):
     def __init__(self, store: Store[K, R], fn: Callable[P, R], settings: Settings) -> None:
         super().__init__(fn, settings, asynchronous=False)
         self._store = store
-        self._read = store.reader().__getitem__
+        reader = store.reader()
+        self._read = reader.__getitem__
+        #: A reader's KeyError is not final (Store.reader): an entry that expires, say, is only
+        #: in the store; the store's own KeyError is.
+        self._final = reader is store
         self._targets: dict[str, Any] = {"values": store, "leases": settings.leases, "function": fn}
 
     def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> R:
         key = self._key(args, kwargs)
         try:
             value = self._read(key)
+        except KeyError:
+            if self._final:
+                return self._run(self._miss(key, args, kwargs))  # type: ignore[no-any-return]  # an R
+            return self._ask_store(key, args, kwargs)
+        self._counters.hits += 1
+        return value
+
+    def _ask_store(self, key: K, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        try:
+            value = self._store[key]
         except KeyError:
             return self._run(self._miss(key, args, kwargs))  # type: ignore[no-any-return]  # an R
         self._counters.hits += 1

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Generic, TypeVar
 
+from nstore.errors import ConfigurationError
 from nstore.stores._adapter import SyncBacked
 from nstore.stores._memory_expiry import Clock
 from nstore.stores.memory import MemoryStore
@@ -60,11 +61,20 @@ class AsyncMemoryStore(SyncBacked[K, V], Generic[K, V]):
         clock: Clock = time.monotonic,
         store: MemoryStore[K, V] | None = None,
     ) -> None:
-        memory = (
-            MemoryStore[K, V](data, maxsize=maxsize, maxbytes=maxbytes, ttl=ttl, clock=clock)
-            if store is None
-            else store
-        )
+        if store is None:
+            memory = MemoryStore[K, V](data, maxsize=maxsize, maxbytes=maxbytes, ttl=ttl, clock=clock)
+        elif not isinstance(store, MemoryStore):
+            raise ConfigurationError(
+                f"Expected a MemoryStore for store=. Got {type(store).__name__} instead: "
+                "AsyncAdapter(store) serves any other sync store."
+            )
+        elif data != () or (maxsize, maxbytes, ttl) != (None, None, None) or clock is not time.monotonic:
+            raise ConfigurationError(
+                "Expected store= alone: the MemoryStore given has its own data, bounds and clock. "
+                "Give them to MemoryStore(...), or leave store= out."
+            )
+        else:
+            memory = store
         super().__init__(memory)
         self._memory = memory
 

@@ -105,7 +105,7 @@ class AsyncLoggingStore(Logs, AsyncForwardingStore[K, V], Generic[K, V]):
         wanted = list(keys)
         with self._access("get_many", count=len(wanted)) as access:
             answer = await self._store.get_many(wanted)
-            access.done({"hit": len(answer) == len(wanted), "size": total_size(answer.values())})
+            access.done({"hit": len(answer) == len(set(wanted)), "size": total_size(answer.values())})
         return answer
 
     async def set_many(

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
-from nstore.store import Store, item_pairs
+from nstore.store import KeyPage, Store, item_pairs
 from nstore.wrappers._forwarding import ForwardingStore
 from nstore.wrappers._records import (
     FIELDS,
@@ -155,7 +155,7 @@ class LoggingStore(Logs, ForwardingStore[K, V], Generic[K, V]):
         wanted = list(keys)
         with self._access("get_many", count=len(wanted)) as access:
             answer = self._store.get_many(wanted)
-            access.done({"hit": len(answer) == len(wanted), "size": total_size(answer.values())})
+            access.done({"hit": len(answer) == len(set(wanted)), "size": total_size(answer.values())})
         return answer
 
     def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
@@ -197,6 +197,17 @@ class LoggingStore(Logs, ForwardingStore[K, V], Generic[K, V]):
         # docstring inherited
         keys = self._store.iter_keys(prefix)
         return keys if self._quiet() else self._logged_listing(keys, prefix)
+
+    def keys_page(
+        self, prefix: K | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> KeyPage[K]:
+        # docstring inherited; logged as "list", with the keys of the page as its count
+        if self._quiet():
+            return self._store.keys_page(prefix, cursor=cursor, limit=limit)
+        with self._access("list", key=prefix) as access:
+            page = self._store.keys_page(prefix, cursor=cursor, limit=limit)
+            access.done(counted(len(page.keys)))
+        return page
 
     def _logged_listing(self, keys: Iterator[K], prefix: K | None) -> Iterator[K]:
         # One record when the listing ends (exhausted, closed or failed), with the count seen.

@@ -6,6 +6,7 @@ blocking call or an awaited one: the record is the same). Values are never logge
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Iterable
 from time import perf_counter
@@ -33,8 +34,9 @@ __all__ = [
 #: Record fields that every access record carries (None where they do not apply).
 FIELDS = ("operation", "key", "count", "size", "hit", "ttl", "duration", "error")
 
-# The user's frame, seen from Access.__exit__: user -> the store's method -> __exit__.
-_STACKLEVEL = 3
+# Modules whose frames stand between the user's line and a record: nstore's own (an inherited
+# Store method, a listing, a view) and the abc mixins of the standard library (setdefault, pop).
+_INNER = frozenset({"nstore", "_collections_abc", "collections.abc"})
 
 
 def enabled(logger: logging.Logger, level: int) -> bool:
@@ -109,10 +111,19 @@ def _message(fields: dict[str, Any]) -> str:
         parts.append(f"{fields['size']} B")
     ttl = fields["ttl"]
     if ttl is not None:  # a bad ttl, refused by the store, is logged as it came
-        parts.append(f"ttl {ttl:g} s" if isinstance(ttl, int | float) else f"ttl {ttl!r}")
+        parts.append(_ttl_text(ttl))
     if fields["error"] is not None:
         parts.append(f"failed: {fields['error']}")
     return " ".join(parts)
+
+
+def _ttl_text(ttl: object) -> str:
+    if isinstance(ttl, int | float):
+        try:
+            return f"ttl {ttl:g} s"
+        except OverflowError:  # an int beyond any float
+            pass
+    return f"ttl {ttl!r:.40}"
 
 
 class Access:
@@ -159,13 +170,33 @@ class Access:
             _message(fields),
             duration * 1e6,
             extra=fields,
-            stacklevel=_STACKLEVEL,
+            stacklevel=_stacklevel(),
         )
 
 
-def target(logger: logging.Logger | None, level: object) -> tuple[logging.Logger, int]:
+def _stacklevel() -> int:
+    """The ``stacklevel`` that names the user's line: the first frame outside :data:`_INNER`,
+    counted from the caller of ``Logger.log`` (only when a record is logged)."""
+    frame, level = inspect.currentframe(), 0
+    while frame is not None and _inner(frame.f_globals.get("__name__", "")):
+        frame, level = frame.f_back, level + 1
+    return max(level, 1)
+
+
+def _inner(module: str) -> bool:
+    return module in _INNER or module.startswith("nstore.")
+
+
+def target(logger: object, level: object) -> tuple[logging.Logger, int]:
     """The logger (default ``nstore.access``) and level number a logging store logs to."""
-    return logger if logger is not None else logging.getLogger("nstore.access"), check_level(level)
+    if logger is None:
+        logger = logging.getLogger("nstore.access")
+    elif not isinstance(logger, logging.Logger):
+        raise ConfigurationError(
+            f"Expected a logging.Logger for logger (logging.getLogger(name)). Got {type(logger).__name__} "
+            f"{logger!r:.80} instead."
+        )
+    return logger, check_level(level)
 
 
 class Logs:
