@@ -6,9 +6,11 @@ import json
 import os
 from pathlib import Path
 
+from nstore._cli._overlap import overlap
 from nstore.stores.file import FileStore
 from nstore.stores.redis import RedisStore
 from nstore.stores.sqlite import SQLiteStore
+from nstore.urls import parse
 from tests.cli.conftest import NStore
 
 
@@ -58,3 +60,22 @@ def test_a_directory_inside_the_source_directory_is_refused(nstore: NStore, tmp_
     _refused(nstore, "files", "files/inner\\")
     _refused(nstore, "files/inner\\", "files")
     nstore.ok("copy", "files", "files2")
+
+
+def test_which_urls_overlap() -> None:
+    def refused(src: str, dst: str, prefix: str | None = None) -> bool:
+        return overlap(parse(src), parse(dst), prefix) is not None
+
+    cluster = "redis+cluster://127.0.0.1:7000,127.0.0.1:7001"
+    assert refused(cluster, "redis://localhost:7001/0?prefix=x")  # one of the nodes it names
+    assert refused(cluster, "redis+cluster://127.0.0.1:7001")
+    assert not refused(cluster, "redis://127.0.0.1:7001/1")  # another database of that node
+    assert not refused(cluster, "redis://127.0.0.1:7002/0")  # a node the cluster URL does not name
+    assert refused("redis://[::1]:7000/0", "redis://[::1]:7000?prefix=a")
+    assert refused("redis://u:secret@localhost/2", "rediss://127.0.0.1:6379/2?prefix=b")
+    assert not refused("redis://localhost/2?prefix=a/", "redis://localhost/2?prefix=b/")
+    assert not refused("redis://localhost/2", "redis://localhost/2?prefix=b/", "a")
+    assert refused("redis://localhost/2", "redis://localhost/2?prefix=a", "a")  # a* holds aa*
+    assert not refused("memory://", "memory://")
+    assert refused("http://localhost:8470/", "http://127.0.0.1:8470")
+    assert not refused("http://localhost:8470/", "http://localhost:8471/")
