@@ -87,7 +87,7 @@ def _place(url: StoreURL) -> _Place | None:
         path = os.path.join(os.path.realpath(url.location), "")
         return _Place("file", frozenset({"/"}), "", path, "")
     if url.kind in ("redis", "redis-cluster"):
-        scheme, _, rest = url.location.partition("://")
+        rest = url.location.partition("://")[2]
         netloc, _, path = rest.partition("/")
         db = path or "0"
         nodes = _nodes(netloc.rpartition("@")[2], _DEFAULT_PORTS["redis"])
