@@ -154,3 +154,33 @@ def test_get_writes_text_to_a_terminal(nstore: NStore) -> None:
     code, shown, err = _get_on_a_terminal(nstore, "data.db", "text")
     assert (code, err) == (0, "")
     assert shown == "héllo\tworld\r\n".encode()
+
+
+EVIL = "evil\x1b]0;pwned\x07\x1b[2J"
+
+
+def test_ls_escapes_control_characters_on_a_terminal(nstore: NStore, tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "data.db") as store:
+        keys = [EVIL, "tab\there", "back\\slash", "plain/é", "rtl\u202e"]
+        store.set_many(dict.fromkeys(keys, b"x"))
+    code, shown, err = nstore.on_a_terminal("stdout", "ls", "data.db")
+    assert (code, err) == (0, b"")
+    assert b"\x1b" not in shown
+    assert b"\x07" not in shown
+    assert shown.decode().split("\r\n") == [
+        "back\\\\slash",
+        "evil\\x1b]0;pwned\\x07\\x1b[2J",
+        "plain/é",
+        "rtl\\u202e",
+        "tab\\there",
+        "",
+    ]
+    code, shown, _ = nstore.on_a_terminal("stdout", "ls", "data.db", "evil", "--long")
+    assert (code, shown) == (0, b"1\tevil\\x1b]0;pwned\\x07\\x1b[2J\r\n")
+    code, shown, _ = nstore.on_a_terminal("stdout", "ls", "data.db", "rtl", "--json")
+    assert code == 0
+    assert b"\xe2\x80\xae" not in shown
+    assert json.loads(shown) == [{"key": "rtl\u202e"}]
+    # A pipe gets the keys as they are.
+    assert nstore.ok("ls", "data.db", "evil").out == EVIL.encode() + b"\n"
+    assert json.loads(nstore.ok("ls", "data.db", "--json").out)[1] == {"key": EVIL}

@@ -115,3 +115,15 @@ def test_copy_and_ls_over_http_list_every_key_once(nstore: NStore, tmp_path: Pat
     with SQLiteStore(tmp_path / "copy.db") as copy:
         assert copy.get_many(list(data)) == data
         assert len(copy) == len(data)
+
+
+def test_keys_of_other_types_are_not_listed_read_or_copied(nstore: NStore, redis_url: str) -> None:
+    with RedisStore(redis_url) as store:
+        store.client.hset(b"h1", b"f", b"v")
+        store.client.rpush(b"l1", b"x")
+        store["s1"] = b"hello"
+    assert nstore.ok("ls", redis_url).text == "s1\n"
+    assert nstore.ok("ls", redis_url, "--long").text == "5\ts1\n"
+    assert nstore.fails(1, "get", redis_url, "h1") == "nstore get: not found: key 'h1'"
+    summary = json.loads(nstore.ok("copy", redis_url, redis_url.replace("/0", "/1"), "--json").out)
+    assert (summary["keys"], summary["copied"], summary["missing"]) == (1, 1, 0)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nstore._cli._overlap import refuse_overlap
 from nstore._cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -186,8 +187,7 @@ def _default_checkpoint(identity: dict[str, Any]) -> Path:
 
 def _copy(args: argparse.Namespace) -> int:
     src_url, dst_url = parse_url(args.src), parse_url(args.dst)
-    if str(src_url) == str(dst_url) and src_url.kind != "memory":
-        raise CommandError(EXIT_USAGE, f"source and destination are the same store: {src_url}")
+    refuse_overlap(src_url, dst_url, args.prefix)
     identity = {"source": str(src_url), "destination": str(dst_url), "prefix": args.prefix}
     checkpoint = Checkpoint(args.checkpoint or _default_checkpoint(identity), identity)
     resumed = None if args.restart else checkpoint.load()

@@ -71,7 +71,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = add_command(
         sub, common, "ls", "list keys, one per line",
-        "List the keys that start with PREFIX (every key if none), one per line, sorted.",
+        "List the keys that start with PREFIX (every key if none), one per line, sorted.\n"
+        "On a terminal, characters that are not printable (ESC, tabs, newlines, ...) and\n"
+        "backslashes are shown as Python escapes (\\x1b, \\t, \\\\), so no key can act on\n"
+        "the terminal; a pipe or file gets the keys as they are.",
         "nstore ls ./data.db users/\nnstore ls ./data.db --long --json",
     )  # fmt: skip
     p.add_argument("url", metavar="URL", help=_URL_HELP)
@@ -159,6 +162,8 @@ def _rm(args: argparse.Namespace) -> int:
 def _ls(args: argparse.Namespace) -> int:
     end = "\0" if args.null else "\n"
     out = sys.stdout
+    shown = _shown if out.isatty() else str
+    as_json = _json_shown if out.isatty() else str
     with open_store(args.url, read_only=True) as store:
         keys: Iterator[str] = _paged(store, args.prefix)
         if not args.unsorted:
@@ -169,14 +174,41 @@ def _ls(args: argparse.Namespace) -> int:
         for i, (key, size) in enumerate(entries):
             if args.json:
                 item: dict[str, object] = {"key": key} if size is None else {"key": key, "size": size}
-                out.write(("," if i else "") + json.dumps(item, ensure_ascii=False))
+                out.write(("," if i else "") + as_json(json.dumps(item, ensure_ascii=False)))
             elif size is None:
-                out.write(key + end)
+                out.write(shown(key) + end)
             else:
-                out.write(f"{size}\t{key}{end}")
+                out.write(f"{size}\t{shown(key)}{end}")
         if args.json:
             out.write("]\n")
     return EXIT_OK
+
+
+def _shown(key: str) -> str:
+    """``key`` for a terminal: backslashes and characters that are not printable as Python escapes."""
+    if key.isprintable() and "\\" not in key:
+        return key
+    return "".join(c if c.isprintable() and c != "\\" else _escape(c) for c in key)
+
+
+def _escape(char: str) -> str:
+    escaped: str = char.encode("unicode_escape").decode("ascii")
+    return escaped
+
+
+def _json_shown(text: str) -> str:
+    """JSON ``text`` for a terminal: characters that are not printable as ``\\uXXXX`` escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _json_escape(c) for c in text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a UTF-16 surrogate pair, as JSON writes characters beyond the BMP
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _paged(store: Store[str, bytes], prefix: str | None) -> Iterator[str]:

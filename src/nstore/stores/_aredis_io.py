@@ -16,11 +16,13 @@ import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from nstore.errors import ConfigurationError
 from nstore.stores._redis_client import RedisOptions, client_options, cluster_arguments
 from nstore.stores._redis_commands import Command, command_key, frame, pack, unframe
+from nstore.stores._redis_pages import VALUE_TYPE
 from nstore.stores._redis_retry import retriable_errors
 from nstore.stores._redis_route import bulk_work, by_master, chunks
 
@@ -196,11 +198,13 @@ class AsyncRoute:
         return replies
 
     async def scan_page(self, target: Any, cursor: int, pattern: bytes) -> tuple[int, list[bytes]]:
-        """One ``SCAN`` step on one server (``target`` None) or on the cluster node ``target``."""
+        """One ``SCAN ... TYPE string`` step on one server (``target`` None) or on the cluster node
+        ``target`` (keys of other types are not the store's: see ``_redis_pages``)."""
+        scan = partial(self.client.scan, cursor, match=pattern, count=1000, _type=VALUE_TYPE)
         if target is None:
-            reply: tuple[int, list[bytes]] = await self.client.scan(cursor, match=pattern, count=1000)
+            reply: tuple[int, list[bytes]] = await scan()
             return reply
-        cursors, page = await self.client.scan(cursor, match=pattern, count=1000, target_nodes=target)
+        cursors, page = await scan(target_nodes=target)
         return cursors[target.name], page
 
     def _run(self, work: list[Work], transaction: bool) -> Awaitable[list[list[Any]]]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nstore.stores._redis_commands import Command, command_key, frame, pack, unframe
+from nstore.stores._redis_pages import VALUE_TYPE
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -235,10 +236,11 @@ def run_batches(
 
 
 def scan(client: Redis, pattern: bytes, call: Callable[..., Any]) -> Iterator[list[bytes]]:
-    """Yield the pages of keys ``SCAN MATCH pattern`` finds on one server, one page per call."""
+    """Yield the pages of string keys ``SCAN MATCH pattern TYPE string`` finds on one server, one
+    page per call (keys of other types are not the store's: see ``_redis_pages``)."""
     cursor = 0
     while True:
-        cursor, page = call(client.scan, cursor, match=pattern, count=1000)
+        cursor, page = call(client.scan, cursor, match=pattern, count=1000, _type=VALUE_TYPE)
         yield page
         if cursor == 0:
             return

@@ -21,6 +21,7 @@ from nstore.stores._aredis_gets import GetBatches
 from nstore.stores._aredis_io import AsyncRoute, client_for, cluster_for
 from nstore.stores._redis_client import RedisCapabilities, import_redis, open_client, ttl_ms
 from nstore.stores._redis_commands import Command
+from nstore.stores._redis_pages import holds_value, wrong_type
 from nstore.stores._redis_retry import Attempts, Call, redis_errors
 
 if TYPE_CHECKING:
@@ -139,7 +140,9 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
         encoded = commands.member_key(self._prefix, key)  # None: a key no store could hold is not in it
         if encoded is None:
             return False
-        return bool(await self._call("read", "reading", key, self._client.execute_command, "EXISTS", encoded))
+        # TYPE, not EXISTS: a hash or list of another client is not a key of the store
+        reply = await self._call("read", "reading", key, self._client.execute_command, "TYPE", encoded)
+        return holds_value(reply)
 
     async def set_if_absent(self, key: str, value: bytes, /) -> bool:
         command = commands.set_if_absent_command(self._key(key), key, value, self._px)
@@ -235,11 +238,21 @@ class AsyncRedisStore(RedisCapabilities, AsyncStore[str, bytes]):
             raise StoreClosed("This AsyncRedisStore is closed; open a new one.")
 
     def _get_alone(self, rkey: bytes, key: str) -> Awaitable[bytes | None]:
-        return self._call("read", "reading", key, self._client.execute_command, "GET", rkey)
+        return self._call("read", "reading", key, self._get_value, rkey)
+
+    async def _get_value(self, rkey: bytes) -> bytes | None:
+        """``GET rkey``; None for a key of another type (a hash, a list), which is not the store's."""
+        try:
+            value: bytes | None = await self._client.execute_command("GET", rkey)
+        except redis_errors() as exc:
+            if wrong_type(exc):
+                return None
+            raise
+        return value
 
     async def _get_together(self, rkeys: list[bytes]) -> list[Any]:
         replies: list[Any] = await self._call("read", "reading", None, self._route.gets, rkeys)
-        return replies
+        return [None if isinstance(reply, Exception) and wrong_type(reply) else reply for reply in replies]
 
     async def _write(self, call: Call, action: str, key: str, command: Command) -> Any:
         if not self._options.replicas:

@@ -18,7 +18,7 @@ from nstore.stores._redis_client import (
     open_client,
     ttl_ms,
 )
-from nstore.stores._redis_pages import scan_page
+from nstore.stores._redis_pages import holds_value, scan_page, wrong_type
 from nstore.stores._redis_retry import Call, recover, redis_errors
 from nstore.stores._redis_route import Route, route_for, scan
 
@@ -47,8 +47,9 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
 
     Keys are UTF-8 Redis keys under ``prefix``; values are stored as the plain bytes given, so other
     Redis clients read them. Keys follow the rules of every backend (a ``str`` that is valid
-    Unicode text); a Redis key under the prefix that is not UTF-8, which only another client can
-    have written, is not one of this store's keys: listings skip it and it is left alone.
+    Unicode text); a Redis key under the prefix that is not UTF-8, or that holds a hash, a list or
+    another type that is not a string, which only another client can have written, is not one of
+    this store's keys: listings and counts skip it, a read finds nothing, and it is left alone.
 
     A cluster is named by a ``redis+cluster://host:port,host:port`` URL or a list of startup nodes
     (``"host:port"`` or ``(host, port)``); an existing ``redis.Redis`` or
@@ -147,7 +148,7 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
     # -- single keys -------------------------------------------------------------------------------
 
     def __getitem__(self, key: str, /) -> bytes:
-        value: bytes | None = self._call("read", "reading", key, self._execute, "GET", self._key(key))
+        value: bytes | None = self._call("read", "reading", key, self._get, self._key(key))
         if value is None:
             raise MissingKey(key)
         return value
@@ -168,7 +169,8 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
         encoded = commands.member_key(self._prefix, key)
         if encoded is None:
             return False
-        return bool(self._call("read", "reading", str(key), self._execute, "EXISTS", encoded))
+        # TYPE, not EXISTS: a hash or list of another client is not a key of the store
+        return holds_value(self._call("read", "reading", str(key), self._execute, "TYPE", encoded))
 
     def set_if_absent(self, key: str, value: bytes, /) -> bool:
         # docstring inherited
@@ -248,18 +250,18 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
         call = partial(self._call, "read", "listing", None)
         return scan_page(self._route.scan_clients(), *found, cursor, limit, call)
 
-    def _scan(self, pattern: bytes, strip: int) -> Iterator[str]:
+    def _scan(self, pattern: bytes, strip: int, action: str = "listing") -> Iterator[str]:
         seen: set[bytes] = set()
-        call = partial(self._call, "read", "listing", None)
+        call = partial(self._call, "read", action, None)
         for client in self._route.scan_clients():
             for page in scan(client, pattern, call):
                 yield from commands.fresh_keys(page, seen, strip)
 
     def __len__(self) -> int:
-        if self._prefix:
-            return sum(1 for _ in self.iter_keys())
-        clients = self._route.scan_clients()
-        return sum(self._call("read", "counting", None, client.dbsize) for client in clients)
+        # A count of the listing, not DBSIZE: that counts keys that are not UTF-8 or not strings,
+        # which are not keys of the store.
+        found = commands.scan_pattern(self._prefix, None)
+        return 0 if found is None else sum(1 for _ in self._scan(*found, "counting"))
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -279,6 +281,16 @@ class RedisStore(RedisCapabilities, Store[str, bytes]):
 
     def _key(self, key: str) -> bytes:
         return commands.encode_key(self._prefix, key)
+
+    def _get(self, rkey: bytes) -> bytes | None:
+        """``GET rkey``; None for a key of another type (a hash, a list), which is not the store's."""
+        try:
+            value: bytes | None = self._execute("GET", rkey)
+        except redis_errors() as exc:
+            if wrong_type(exc):
+                return None
+            raise
+        return value
 
     def _keys(self, keys: Iterable[str]) -> dict[bytes, str]:
         return commands.encode_keys(self._prefix, keys)
