@@ -25,12 +25,7 @@ def check_ttl(ttl: object) -> float:
     ...
     nstore.errors.ConfigurationError: Expected a positive, finite number of seconds for ttl. Got 0.
     """
-    if (
-        isinstance(ttl, bool)
-        or not isinstance(ttl, int | float)
-        or not ttl > 0
-        or not math.isfinite(ttl)
-    ):
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0 or not math.isfinite(ttl):
         raise ConfigurationError(f"Expected a positive, finite number of seconds for ttl. Got {ttl!r}.")
     return float(ttl)
 

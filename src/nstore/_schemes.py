@@ -164,9 +164,7 @@ SCHEMES: tuple[Scheme, ...] = (
             Option("read_only", bool, "open without changing the file; writes raise ReadOnlyError"),
             Option("max_bytes", int, "bound the bytes of keys and values: a cache that evicts beyond"),
             Option("eviction", str, "what a bounded store evicts first", ("lru", "lfu", "fifo")),
-            Option(
-                "checkpoints", str, "who copies the WAL into the database", ("background", "inline")
-            ),
+            Option("checkpoints", str, "who copies the WAL into the database", ("background", "inline")),
         ),
     ),
     Scheme("redis", ("redis", "rediss"), "redis://host:port/db or rediss://...", _REDIS, _REDIS_OPTIONS),

@@ -139,9 +139,7 @@ class View(ForwardedCapabilities, Store[K, V], Generic[K, V]):
         below, below_to_key = encode_keys(self._keys, keys)
         return decode_found(self._dv, self._store.get_many(below), below_to_key)
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         self._store.set_many(encode_pairs(self._ek, self._ev, items), ttl=ttl)
 
     def delete_many(self, keys: Iterable[K], /) -> None:
