@@ -53,6 +53,9 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
     worker catches up (backpressure; the primary write is already done). Fills are dropped instead.
 
     ``flush()`` waits until the queue is drained; ``close()`` and interpreter exit drain it too.
+    A write-behind store does not survive ``os.fork()``: its worker thread stays in the parent,
+    so in the child every use raises :class:`~nstore.errors.StoreError` (``close()`` only closes
+    the caches and the primary); create the CacheStore in the child after the fork.
     An unexpected error in the worker is raised to the caller of the next operation or of
     ``flush()``/``close()``. A cache that fails with a :class:`~nstore.errors.StoreError` or
     :class:`OSError` is not an error: reads fall through to the primary, the key is invalidated in
