@@ -55,8 +55,8 @@ class AsyncTier(TierBooks[K], Generic[K, V]):
                 for one in retries:
                     await self._give(index, one, errors)
                 return
+            self.write_failed(index, step, exc, errors)  # the step's error first, then the invalidation's
             await self._invalidate(index, step.keys, errors)
-            self.write_failed(index, step, exc, errors)
         else:
             self.succeeded(index, step.keys)
 

@@ -55,8 +55,8 @@ class Tier(TierBooks[K], Generic[K, V]):
                 for one in retries:
                     self._give(index, one, errors)
                 return
+            self.write_failed(index, step, exc, errors)  # the step's error first, then the invalidation's
             self._invalidate(index, step.keys, errors)
-            self.write_failed(index, step, exc, errors)
         else:
             self.succeeded(index, step.keys)
 

@@ -125,8 +125,8 @@ class TierBooks(Generic[K]):
         return step.one_by_one() if len(step.keys) > 1 and refuses_key(exc) else []
 
     def write_failed(self, index: int, step: Step, exc: BaseException, errors: list[BaseException]) -> None:
-        """A write step failed (its keys were invalidated since): count and log it, keep an error
-        for the caller, or, for a key the cache cannot address, note it only."""
+        """A write step failed (its keys are invalidated next): count and log it, keep an error for
+        the caller, or, for a key the cache cannot address, note it only."""
         if refuses_key(exc):
             name = self.names[index]
             self.logger.debug("Cache %d (%s) cannot hold the key %r: %s", index, name, step.keys[0], exc)
