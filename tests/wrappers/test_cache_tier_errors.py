@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 
 from nstore import MemoryStore
-from nstore.errors import ConfigurationError
+from nstore.errors import ConfigurationError, EncodeError
+from nstore.store import item_pairs
 from nstore.stores.file import FileStore
 from tests.astores.facade import LoopThread
 from tests.wrappers._both import APIS, cached
 
 BOTH = pytest.mark.parametrize("api", APIS)
 MODES = pytest.mark.parametrize("write_behind", [False, True], ids=["through", "behind"])
+#: What the refusing caches here raise: errors of the caller's, not of a degraded cache.
+REFUSED = (ConfigurationError, EncodeError)
 
 
 class _Refusing(MemoryStore[str, Any]):
@@ -40,13 +43,26 @@ class _Refusing(MemoryStore[str, Any]):
         super().delete_many(keys)
 
 
+class _BytesOnly(MemoryStore[str, Any]):
+    """A memory store whose writes raise EncodeError for a value that is not bytes (as a codec would)."""
+
+    def set_many(
+        self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], /, *, ttl: float | None = None
+    ) -> None:
+        pairs = list(item_pairs(items))
+        for _, value in pairs:
+            if not isinstance(value, bytes):
+                raise EncodeError(f"Expected bytes. Got {type(value).__name__} instead.")
+        super().set_many(pairs, ttl=ttl)
+
+
 def _raised_once(*steps: Callable[[], object]) -> int:
-    """Run the steps; how many raised ConfigurationError (a cache's error, reported once)."""
+    """Run the steps; how many raised a refusing cache's error (reported once)."""
     count = 0
     for step in steps:
         try:
             step()
-        except ConfigurationError:
+        except REFUSED:
             count += 1
     return count
 
@@ -57,18 +73,20 @@ def _reads(read: Callable[[], object]) -> list[object]:
     for _ in range(3):
         try:
             got.append(read())
-        except ConfigurationError:
+        except REFUSED:
             got.append("error")
     return got
 
 
 @BOTH
 @MODES
+@pytest.mark.parametrize("refusing", ["maxbytes", "encode"])
 def test_an_error_in_a_cache_still_updates_the_caches_after_it(
-    api: str, write_behind: bool, loop: LoopThread
+    api: str, write_behind: bool, refusing: str, loop: LoopThread
 ) -> None:
     primary = MemoryStore[str, Any]()
-    first = MemoryStore[str, Any](maxbytes=1000)  # an int has no len(): ConfigurationError
+    # An int has no len() for maxbytes (ConfigurationError), and is no bytes to encode (EncodeError).
+    first = MemoryStore[str, Any](maxbytes=1000) if refusing == "maxbytes" else _BytesOnly()
     second = MemoryStore[str, Any]()
     c = cached(api, loop, primary, first, second, write_behind=write_behind)
     store: Any = c.store  # it takes what its stores take: any value
