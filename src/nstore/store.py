@@ -201,9 +201,7 @@ class Store(Capabilities, MutableMapping[K, V], ABC, Generic[K, V]):
                 continue
         return found
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         """Store every ``(key, value)`` pair; with ``ttl``, each expires as with :meth:`set`.
 
         Default: one :meth:`set` per pair, not atomic; backends override it with one call or

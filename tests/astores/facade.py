@@ -92,9 +92,7 @@ class Blocking(Store[K, V], Generic[K, V]):
     def get_many(self, keys: Iterable[K], /) -> dict[K, V]:
         return self._loop.run(self.async_store.get_many(keys))
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         self._loop.run(self.async_store.set_many(items, ttl=ttl))
 
     def set(self, key: K, value: V, /, *, ttl: float | None = None) -> None:

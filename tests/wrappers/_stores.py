@@ -25,9 +25,7 @@ class SlowWrites(ForwardingStore[K, V], Generic[K, V]):
         time.sleep(self.delay)
         super().__setitem__(key, value)
 
-    def set_many(
-        self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None
-    ) -> None:
+    def set_many(self, items: Mapping[K, V] | Iterable[tuple[K, V]], /, *, ttl: float | None = None) -> None:
         time.sleep(self.delay)
         super().set_many(items, ttl=ttl)
 

@@ -44,7 +44,6 @@ def register(cls: CodecT) -> CodecT:
     return cls
 
 
-
 def from_spec(spec: Spec | object) -> Codec[Any, Any]:
     """Rebuild a codec, or a chain from a list of stage specs.
 

@@ -6,6 +6,11 @@ answered, and queue ``(key, seq)``; the task applies the newest pending entry of
 cache and only then forgets it, as the sync worker thread does (``_behind.py``). Fills are queued
 while there is room, and dropped otherwise. Without write-behind the writer awaits its batch;
 with it, only the room. Both take their decisions from ``_cache_rules.py``.
+
+The task may be cancelled from outside (a shutdown handler that cancels every other task): it then
+ends once the batch in hand is applied (the tier gives every cache its call, cancelled or not),
+and whoever next needs it, a writer, a fill, a writer or flush already waiting, or ``aclose()``,
+starts a new one, which applies the writes still queued. Nothing waits for a task that has ended.
 """
 
 from __future__ import annotations
@@ -36,16 +41,35 @@ class AsyncWriter(Generic[K, V]):
         self.room = asyncio.Semaphore(queue_size)
         self.task: asyncio.Task[None] | None = None
 
-    def _start(self) -> None:
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._run(), name="nstore-cache-writer")
+    def _start(self) -> asyncio.Task[None]:
+        """The writer task: the running one, or a new one if there is none or it has ended."""
+        task = self.task
+        if task is None or task.done():
+            task = self.task = asyncio.get_running_loop().create_task(self._run(), name="nstore-cache-writer")
+        return task
+
+    async def _wait(self, waited: asyncio.Future[Any]) -> None:
+        """Wait until ``waited`` is done, starting a new writer task whenever the current one ends
+        first; cancelling this wait leaves ``waited`` as it is."""
+        while not waited.done():
+            await asyncio.wait((waited, self._start()), return_when=asyncio.FIRST_COMPLETED)
 
     # -- called by writers and readers -----------------------------------------------------------
 
     async def reserve(self) -> None:
         """Wait for room for one batch (backpressure); the write then must :meth:`enqueue` or
         :meth:`unreserve`."""
-        await self.room.acquire()
+        if not self.room.locked():
+            await self.room.acquire()  # room now: returns at once
+            return
+        acquired = asyncio.ensure_future(self.room.acquire())  # the queue is full: the task frees room
+        try:
+            await self._wait(acquired)
+        except BaseException:
+            if acquired.done() and not acquired.cancelled() and acquired.exception() is None:
+                self.room.release()  # got the room, but the caller will not use it
+            acquired.cancel()
+            raise
 
     def unreserve(self) -> None:
         self.room.release()
@@ -65,6 +89,11 @@ class AsyncWriter(Generic[K, V]):
             self._start()
             self.queue.put_nowait((entries, stripes, seen, upto))
 
+    async def settle(self, done: asyncio.Future[None]) -> None:
+        """Wait until the caches have a batch queued with ``wait``; raise its error, if any."""
+        await self._wait(done)
+        done.result()
+
     def report(self, done: asyncio.Future[None]) -> None:
         """A waited batch whose writer was cancelled: its error goes to the next caller."""
         if not done.cancelled() and done.exception() is not None:
@@ -73,15 +102,25 @@ class AsyncWriter(Generic[K, V]):
     async def drain(self) -> None:
         """Wait until every queued write has been applied (or has failed)."""
         if self.task is not None:
-            await self.queue.join()
+            joined = asyncio.ensure_future(self.queue.join())
+            try:
+                await self._wait(joined)
+            finally:
+                joined.cancel()
 
     async def stop(self) -> None:
         """Drain, then end the task. Idempotent."""
-        task, self.task = self.task, None
-        if task is not None:
-            await self.queue.join()
+        if self.task is None:
+            return
+        await self.drain()
+        task = self._forget_task()
+        if task is not None and not task.done():  # None: a concurrent stop() ended it
             self.queue.put_nowait(_STOP)
-            await task
+            await asyncio.wait((task,))  # ends even if the task is cancelled meanwhile
+
+    def _forget_task(self) -> asyncio.Task[None] | None:
+        task, self.task = self.task, None
+        return task
 
     # -- the task --------------------------------------------------------------------------------
 
@@ -98,6 +137,10 @@ class AsyncWriter(Generic[K, V]):
                 else:
                     entries, stripes, seen, upto = item
                     await self.tier.apply(self.state.fresh(entries, stripes, seen), upto)
+            except asyncio.CancelledError:  # the caches had their calls all the same: end here
+                if done is not None:
+                    done.set_result(None)
+                raise
             except Exception as exc:  # to the writer who waits, else to the next caller
                 if done is None:
                     self.state.failed(exc)

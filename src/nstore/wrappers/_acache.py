@@ -6,7 +6,10 @@ awaited under a per-stripe ``asyncio.Lock``; every cache write (a write's update
 invalidation, a fill) is made by one task, in order. Cancellation: a call cancelled while it
 waits for room or for a lock has changed nothing; one cancelled while the primary works
 invalidates its keys (the primary may or may not have the write), so no read through this store
-trusts a cached value the primary may no longer hold.
+trusts a cached value the primary may no longer hold. A cache writer task cancelled from outside
+(a shutdown handler cancelling every other task) ends after the batch in hand, and the next call
+that needs it, or one already waiting for it, starts a new one: nothing hangs, nothing queued is
+lost.
 """
 
 from __future__ import annotations

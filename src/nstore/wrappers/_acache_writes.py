@@ -149,7 +149,7 @@ class AsyncCacheWrites(AsyncForwardingStore[K, V], Generic[K, V]):
             raise failure
         if done is not None:
             try:
-                await asyncio.shield(done)
+                await writer.settle(done)
             except asyncio.CancelledError:
                 done.add_done_callback(writer.report)  # the primary and the pending entry have it
                 raise

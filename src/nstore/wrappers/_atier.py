@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from nstore.astore import AsyncStore
-from nstore.errors import MissingKey
+from nstore.errors import KeyEncodingError, MissingKey
 from nstore.wrappers._cache_rules import Pending, Step
 from nstore.wrappers._tier_books import TierBooks
 
@@ -37,21 +37,34 @@ class AsyncTier(TierBooks[K], Generic[K, V]):
         self.caches = tuple(caches)
 
     async def apply(self, entries: Sequence[tuple[K, Pending]], upto: int | None = None) -> None:
-        """Give the caches before index ``upto`` (every cache if None) the entries' state."""
-        for index, step in self.plan(entries, upto):
-            try:
-                await _call(self.caches[index], step)
-            except BaseException as exc:
-                await self._invalidate(index, step.keys)
-                self.failed(index, step.name, step.keys, exc, write=True)
-            else:
-                self.succeeded(index, step.keys)
+        """Give the caches before index ``upto`` (every cache if None) the entries' state.
 
-    async def _invalidate(self, index: int, keys: list[K]) -> None:
+        Every cache gets its call even when one before it fails (or the task is cancelled
+        meanwhile); an error that does not degrade a cache is raised once they all had theirs.
+        """
+        errors: list[BaseException] = []
+        for index, step in self.plan(entries, upto):
+            await self._give(index, step, errors)
+        self.raise_first(errors)
+
+    async def _give(self, index: int, step: Step, errors: list[BaseException]) -> None:
+        try:
+            await _call(self.caches[index], step)
+        except BaseException as exc:
+            if retries := self.split(step, exc):
+                for one in retries:
+                    await self._give(index, one, errors)
+                return
+            self.write_failed(index, step, exc, errors)  # the step's error first, then the invalidation's
+            await self._invalidate(index, step.keys, errors)
+        else:
+            self.succeeded(index, step.keys)
+
+    async def _invalidate(self, index: int, keys: list[K], errors: list[BaseException]) -> None:
         try:
             await self.caches[index].delete_many(keys)
         except BaseException as exc:
-            self.taint(index, keys, exc)
+            self.taint(index, keys, exc, errors)
         else:
             self.succeeded(index, keys)
 
@@ -65,6 +78,8 @@ class AsyncTier(TierBooks[K], Generic[K, V]):
             return await self.caches[index].get(key)
         except KeyError:
             raise
+        except KeyEncodingError:  # a key this cache cannot hold
+            pass
         except BaseException as exc:
             self.failed(index, "get", key, exc, write=False)
         raise MissingKey(key)
@@ -75,15 +90,26 @@ class AsyncTier(TierBooks[K], Generic[K, V]):
             return {}
         try:
             return await self.caches[index].get_many(wanted)
+        except KeyEncodingError:  # some key this cache cannot hold: ask for each one
+            return await self._one_by_one(index, wanted) if len(wanted) > 1 else {}
         except BaseException as exc:
             self.failed(index, "get", wanted, exc, write=False)
         return {}
+
+    async def _one_by_one(self, index: int, keys: list[K]) -> dict[K, V]:
+        found: dict[K, V] = {}
+        for key in keys:
+            with contextlib.suppress(KeyError):
+                found[key] = await self.get(index, key)
+        return found
 
     async def contains(self, index: int, key: K) -> bool:
         if not self.readable(index, key):
             return False
         try:
             return await self.caches[index].contains(key)
+        except KeyEncodingError:
+            return False
         except BaseException as exc:
             self.failed(index, "contains", key, exc, write=False)
         return False

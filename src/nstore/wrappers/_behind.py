@@ -7,13 +7,21 @@ never sees an older value than the last write. Fills after a primary read are qu
 stripe version seen before the read; the worker skips a fill whose stripe was written since.
 The worker is the only thread that writes to the caches. (The async twin, ``_abehind.py``, is a
 task; both take their decisions from ``_cache_rules.py``.)
+
+A process forked from one with a live worker has no worker (threads do not survive ``fork``), and
+the queue's lock may have been held at that moment by the parent's worker; so in the child, every
+use of the store raises :class:`~nstore.errors.StoreError`, at once (an ``os.register_at_fork``
+hook, which holds the workers by weak reference only), and the parent's queued writes are left to
+the parent. The child creates its own CacheStore.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
+import weakref
 from typing import Any, Generic, TypeVar
 
 from nstore.wrappers._cache_rules import Pending
@@ -27,6 +35,13 @@ V = TypeVar("V")
 
 _STOP: Any = object()
 
+#: Refusal of a write-behind store inherited across fork.
+FORKED = (
+    "Expected a write-behind CacheStore created in this process. Got one inherited across "
+    "os.fork() instead: its worker thread stayed in the parent, so after fork this copy cannot "
+    "write its caches. Create the CacheStore after the fork (or use write_behind=False)."
+)
+
 
 class WriteBehind(Generic[K, V]):
     """Queue and worker thread; holds no reference to the CacheStore."""
@@ -38,6 +53,13 @@ class WriteBehind(Generic[K, V]):
         self._stopped = False
         self.thread = threading.Thread(target=self._run, name="nstore-cache-writer", daemon=True)
         self.thread.start()
+        _workers.add(self)
+
+    def forked(self) -> None:
+        """In a child after fork: no worker here; every use of the store is refused from now on."""
+        self._stopped = True  # close() and interpreter exit have nothing to wait for
+        self.queue = queue.Queue()  # the parent's may be locked for good; nothing is queued here
+        self.state.refuse(FORKED)
 
     # -- called by writers and readers -------------------------------------------------------
 
@@ -99,3 +121,15 @@ class WriteBehind(Generic[K, V]):
         finally:
             # Forget an entry only after the caches have it, and only if no newer write replaced it.
             self.state.forget(current)
+
+
+_workers: weakref.WeakSet[WriteBehind[Any, Any]] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for worker in list(_workers):
+        worker.forked()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
-from nstore.errors import MissingKey, StoreClosed
+from nstore.errors import KeyEncodingError, MissingKey, StoreClosed
 from nstore.wrappers import _cache_rules as rules
 from nstore.wrappers._cache_rules import ASK, CACHED, GONE, HIT
 from nstore.wrappers._cache_state import Look, found_only
@@ -53,12 +53,18 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
     worker catches up (backpressure; the primary write is already done). Fills are dropped instead.
 
     ``flush()`` waits until the queue is drained; ``close()`` and interpreter exit drain it too.
+    A write-behind store does not survive ``os.fork()``: its worker thread stays in the parent,
+    so in the child every use raises :class:`~nstore.errors.StoreError` (``close()`` only closes
+    the caches and the primary); create the CacheStore in the child after the fork.
     An unexpected error in the worker is raised to the caller of the next operation or of
     ``flush()``/``close()``. A cache that fails with a :class:`~nstore.errors.StoreError` or
     :class:`OSError` is not an error: reads fall through to the primary, the key is invalidated in
     that cache (or skipped there until rewritten), and a warning goes to the ``nstore.cache``
-    logger. :attr:`supports_ttl` is the primary's; see the module documentation for the exact
-    consistency rules, expiry included.
+    logger. Any other error of a cache write is raised, once every cache has had the write (the
+    failing cache forgets the key). A cache that refuses a key
+    (:class:`~nstore.errors.KeyEncodingError`, as a FileStore does for ``"a//b"``) cannot hold it:
+    reads of that key skip that cache, and writes succeed without it. :attr:`supports_ttl` is the
+    primary's; see the module documentation for the exact consistency rules, expiry included.
 
     :attr:`stats` counts misses and cache failures always, and hits with ``count_hits=True``
     (like the ``recordStats`` option of Java's Guava and Caffeine caches: counting is paid on every
@@ -91,6 +97,8 @@ class CacheStore(CacheWrites[K, V], Generic[K, V]):
             return self._get_from(key, 0)  # not final from a reader (an expiring entry, say)
         except StoreClosed:
             raise
+        except KeyEncodingError:  # a key the first cache cannot hold
+            return self._get_from(key, 1)
         except DEGRADED as exc:
             self._tier.failed(0, "get", key, exc, write=False)
             return self._get_from(key, 1)

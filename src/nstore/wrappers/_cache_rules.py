@@ -151,6 +151,12 @@ class Step:
         """Seconds left now (at least a microsecond: a value due meanwhile expires at once)."""
         return None if self.deadline is None else max(self.deadline - clock(), 1e-6)
 
+    def one_by_one(self) -> list[Step]:
+        """The same call, one key at a time."""
+        if self.pairs:
+            return [Step(self.name, [k], [(k, v)], self.deadline) for k, v in self.pairs]
+        return [Step(self.name, [k], deadline=self.deadline) for k in self.keys]
+
 
 def steps(entries: Sequence[tuple[K, Pending]], timed: bool, now: float) -> list[Step]:
     """The calls that give one cache the entries' state; ``timed``: the cache has per-key expiry.

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from nstore.errors import StoreClosed
+from nstore.errors import StoreClosed, StoreError
 from nstore.wrappers._cache_rules import (
     ASK,
     ATTENTION,
@@ -69,12 +69,16 @@ class CacheState(Generic[K]):
         self.hits = 0
         self.misses = 0
         self.closed = False
+        #: Why every use is refused, when not empty (a write-behind store in a forked child).
+        self.refusal = ""
         self._seq = itertools.count(1)  # next() is atomic: no lock needed for sequence numbers
 
     def check(self, name: str) -> None:
         """Refuse use after close; raise the oldest error of the cache writer not yet reported."""
         if self.closed:
             raise StoreClosed(f"This {name} is closed; open a new one.")
+        if self.refusal:
+            raise StoreError(self.refusal)
         if self.errors:
             exc = self.errors.popleft()
             if not self.errors:
@@ -84,6 +88,12 @@ class CacheState(Generic[K]):
     def failed(self, exc: BaseException) -> None:
         """Keep an error of the cache writer for the next caller."""
         self.errors.append(exc)
+        self.pending[ATTENTION] = MARK
+
+    def refuse(self, message: str) -> None:
+        """Refuse every later use with ``message``; the errors not yet reported are dropped."""
+        self.refusal = message
+        self.errors.clear()
         self.pending[ATTENTION] = MARK
 
     def close(self) -> None:

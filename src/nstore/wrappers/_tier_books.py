@@ -5,6 +5,13 @@ down, a value over a bounded cache's limit) is a degraded cache, not an error: t
 without it, the failure is counted and logged as a warning (once per failing episode), and the key
 is invalidated in that cache. When even the invalidation fails, the key is *tainted* for that
 cache: reads skip the cache for it until a later write, delete or fill of the key there succeeds.
+
+Any other error of a cache write (a value it refuses, a bug) is raised to the caller, but only once
+every cache has had the write: the caches after the failing one are still written, and the
+failing one forgets (or skips) the keys, so no read serves an older value afterwards. A cache that
+refuses a *key* (:class:`~nstore.errors.KeyEncodingError`, such as a FileStore's
+:class:`~nstore.errors.InvalidKey`) cannot hold it: reads and writes skip that cache for the key,
+and this is no error (the store's keys are its primary's).
 The tiers (``_tier.py``, ``_atier.py``) make the calls; this decides what their outcomes mean.
 """
 
@@ -15,10 +22,10 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
-from nstore.errors import StoreClosed, StoreError
+from nstore.errors import KeyEncodingError, StoreClosed, StoreError
 from nstore.wrappers._cache_rules import Pending, Step, clock, steps
 
-__all__ = ["DEGRADED", "TierBooks", "is_degraded"]
+__all__ = ["DEGRADED", "TierBooks", "is_degraded", "refuses_key"]
 
 K = TypeVar("K")
 
@@ -28,6 +35,11 @@ DEGRADED: tuple[type[BaseException], ...] = (StoreError, OSError)
 
 def is_degraded(exc: BaseException) -> bool:
     return isinstance(exc, DEGRADED) and not isinstance(exc, StoreClosed)
+
+
+def refuses_key(exc: BaseException) -> bool:
+    """Whether a cache raised because it cannot address a key at all (it then does not hold it)."""
+    return isinstance(exc, KeyEncodingError)
 
 
 class TierBooks(Generic[K]):
@@ -92,15 +104,47 @@ class TierBooks(Generic[K]):
             if before and not taint:
                 self.on_taint_change(index)
 
-    def taint(self, index: int, keys: Iterable[K], exc: BaseException) -> None:
-        """An invalidation of ``keys`` in cache ``index`` failed: skip them there from now on."""
+    def taint(self, index: int, keys: list[K], exc: BaseException, errors: list[BaseException]) -> None:
+        """An invalidation of ``keys`` in cache ``index`` failed: skip them there from now on.
+
+        A single key the cache cannot address is not tainted: the cache cannot hold it. An error
+        that does not degrade the cache goes to ``errors``, after the keys are tainted.
+        """
+        if len(keys) == 1 and refuses_key(exc):
+            return
         if not is_degraded(exc):
-            raise exc
+            errors.append(exc)
         taint = self.tainted[index]
         was_empty = not taint
         taint.update(keys)
         if was_empty:
             self.on_taint_change(index)
+
+    def split(self, step: Step, exc: BaseException) -> list[Step]:
+        """The step again key by key, when the cache refused some key of several; else nothing."""
+        return step.one_by_one() if len(step.keys) > 1 and refuses_key(exc) else []
+
+    def write_failed(self, index: int, step: Step, exc: BaseException, errors: list[BaseException]) -> None:
+        """A write step failed (its keys are invalidated next): count and log it, keep an error for
+        the caller, or, for a key the cache cannot address, note it only."""
+        if refuses_key(exc):
+            name = self.names[index]
+            self.logger.debug("Cache %d (%s) cannot hold the key %r: %s", index, name, step.keys[0], exc)
+        elif is_degraded(exc):
+            self.failed(index, step.name, step.keys, exc, write=True)
+        else:
+            errors.append(exc)
+
+    def raise_first(self, errors: list[BaseException]) -> None:
+        """Raise the errors of one apply: an interruption (not an Exception) first, else the first
+        one; the others are logged."""
+        if not errors:
+            return
+        chosen = next((e for e in errors if not isinstance(e, Exception)), errors[0])
+        for other in errors:
+            if other is not chosen:
+                self.logger.error("Another cache write failed too: %s: %s", type(other).__name__, other)
+        raise chosen
 
     def plan(self, entries: Sequence[tuple[K, Pending]], upto: int | None) -> list[tuple[int, Step]]:
         """The calls, cache by cache, that give the caches before ``upto`` the entries' state."""
