@@ -8,14 +8,16 @@ assigned a value of another type after validation, NaN and infinity in JSON (wri
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
+import msgspec
 import pydantic
 import pytest
 
 from nstore import MemoryStore
-from nstore.codecs import Codec, Pydantic, Zstd
+from nstore.codecs import Codec, Msgspec, Pydantic, Zstd
 from nstore.errors import EncodeError
 
 
@@ -38,6 +40,11 @@ class Basket(pydantic.BaseModel):
 
 class Count(pydantic.BaseModel):
     x: int
+
+
+class Reading(msgspec.Struct):
+    name: str
+    value: float | None
 
 
 def refused(codec: Codec[Any, bytes], value: object, codec_name: str) -> EncodeError:
@@ -90,3 +97,50 @@ def test_pydantic_refuses_a_field_of_another_type_without_warnings_as_errors() -
         assert caught == []
     writes_nothing(Pydantic(Count), model)
     assert Pydantic(Count).decode(Pydantic(Count).encode(Count(x=2))) == Count(x=2)
+
+
+NON_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+JSON_CODECS: list[tuple[str, Codec[Any, bytes], Any]] = [
+    ("msgspec", Msgspec(float, format="json"), lambda x: x),
+    ("msgspec", Msgspec(float | None, format="json"), lambda x: x),
+    ("msgspec", Msgspec(dict[str, float | None], format="json"), lambda x: {"x": x}),
+    ("msgspec", Msgspec(list[float], format="json"), lambda x: [1.0, x]),
+    ("msgspec", Msgspec(Reading, format="json"), lambda x: Reading("a", x)),
+    ("msgspec", Msgspec(dict[str, Any], format="json"), lambda x: {"a": [None, {"b": x}]}),
+    ("pydantic", Pydantic(float), lambda x: x),
+    ("pydantic", Pydantic(float | None), lambda x: x),
+    ("pydantic", Pydantic(Basket), lambda x: Basket(items=[], total=x)),
+    ("pydantic", Pydantic(dict[str, float | None]), lambda x: {"a": None, "b": x}),
+]
+
+
+@pytest.mark.parametrize(("name", "codec", "wrap"), JSON_CODECS, ids=lambda v: repr(v)[:40])
+@pytest.mark.parametrize("number", NON_FINITE, ids=repr)
+def test_json_refuses_nan_and_infinity(name: str, codec: Codec[Any, bytes], wrap: Any, number: float) -> None:
+    value = wrap(number)
+    error = refused(codec, value, name)
+    assert "JSON" in str(error)
+    assert repr(number) in str(error)
+    refused(codec | Zstd(), value, name)
+    writes_nothing(codec, value)
+    finite = wrap(1.5)
+    assert codec.decode(codec.encode(finite)) == finite
+
+
+def test_json_still_writes_none_and_the_word_null() -> None:
+    optional: Codec[float | None, bytes] = Msgspec(float | None, format="json")
+    assert optional.encode(None) == b"null"
+    reading = Msgspec(Reading, format="json")
+    assert reading.decode(reading.encode(Reading("null", None))) == Reading("null", None)
+    assert Pydantic(float | None).encode(None) == b"null"
+
+
+@pytest.mark.parametrize("number", NON_FINITE, ids=repr)
+def test_msgpack_carries_nan_and_infinity(number: float) -> None:
+    codec: Codec[float | None, bytes] = Msgspec(float | None)
+    back = codec.decode(codec.encode(number))
+    assert back is not None
+    assert math.isnan(back) if math.isnan(number) else back == number
+    reading = Msgspec(Reading) | Zstd()
+    assert reading.decode(reading.encode(Reading("a", number))).value is not None

@@ -13,6 +13,9 @@ fails on read. Three checks, chosen once per codec from the type:
   constraints, containers of those. The encoded bytes go through the typed decoder once; what it
   refuses is an :class:`~nstore.errors.EncodeError`.
 
+In JSON a NaN or an infinity anywhere in the value is refused too (JSON writes it as ``null``,
+read back as None or not at all); it is looked for only when the bytes hold ``null``.
+
 Fields of a Struct or dataclass are not checked on encode (msgspec does not check them when it
 builds one either; mypy does): a ``User`` with a field of the wrong type fails on decode.
 """
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 import msgspec
 
 from nstore.codecs._codec import Codec, Inline
+from nstore.codecs._finite import non_finite, non_finite_message
 from nstore.codecs._spec import register, schema_fingerprint
 from nstore.codecs._types import (
     class_of,
@@ -53,6 +57,29 @@ _DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError)
 
 class _WrongClass(TypeError):
     """Raised inside a chain when the value's class is not one of the codec's classes."""
+
+
+class _NotFinite(ValueError):
+    """Raised by the JSON encoder for a value holding a NaN or an infinity."""
+
+    def __init__(self, number: float) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def _json_encoder() -> Callable[[Any], bytes]:
+    """msgspec's JSON encoder, refusing NaN and infinity (which it writes as ``null``)."""
+    encode = msgspec.json.Encoder().encode
+
+    def encode_finite(value: Any) -> bytes:
+        data: bytes = encode(value)
+        if b"null" in data:  # None, or a float JSON cannot hold: only then look for the float
+            number = non_finite(msgspec.to_builtins(value))
+            if number is not None:
+                raise _NotFinite(number)
+        return data
+
+    return encode_finite
 
 
 @register
@@ -110,8 +137,10 @@ class Msgspec(Codec[T, bytes], Generic[T]):
             raise ConfigurationError(
                 f"Expected a type msgspec supports for type. Got {self.type!r} instead: {exc}"
             ) from exc
-        # Built once: an encoder and a typed decoder are reusable and thread-safe.
-        object.__setattr__(self, "_encode", module.Encoder().encode)
+        # Built once: an encoder and a typed decoder are reusable and thread-safe. Both the method
+        # and a chain's inlined code call _encode, so JSON's check of floats is in both.
+        encode = _json_encoder() if module is msgspec.json else module.Encoder().encode
+        object.__setattr__(self, "_encode", encode)
         object.__setattr__(self, "_decode", decoder.decode)
         # Any and object take every value: no class to check, nothing a decoder would refuse.
         anything = self.type is Any or self.type is object
@@ -167,6 +196,10 @@ class Msgspec(Codec[T, bytes], Generic[T]):
                 f"(convert the value first, e.g. msgspec.convert(value, {expected}))",
                 codec=self.name,
             )
+        if isinstance(exc, _NotFinite):
+            tip = ", or format='msgpack'"
+            message = non_finite_message(type_name(self.type), value, exc.number, "msgspec", tip)
+            return EncodeError(message, codec=self.name)
         return EncodeError(f"Cannot encode {got}: {exc}", codec=self.name)
 
     def _decode_error(self, exc: Exception, data: object) -> DecodeError:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec
+from nstore.codecs._finite import non_finite, non_finite_message
 from nstore.codecs._spec import register, schema_fingerprint
 from nstore.codecs._types import class_of, exact_classes, format_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
@@ -39,7 +40,8 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     (``list[Model]``, ``dict[str, int]``) the value is validated in strict mode first. Inside the
     value, a field holding a value of another type (assigned after validation) is refused, and so
     is an instance of a subclass of a model the type names (a ``ProductV2`` in a
-    ``list[Product]`` or in a field typed ``Product``), whose own fields pydantic would drop.
+    ``list[Product]`` or in a field typed ``Product``), whose own fields pydantic would drop. A
+    NaN or an infinity is refused too: JSON has none, and pydantic would write ``null``.
 
     The spec records the type's import path (``type``) and the ``fingerprint`` of its JSON schema.
 
@@ -63,6 +65,7 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     _to_json: Any = field(init=False, repr=False, compare=False)
     _validate_json: Any = field(init=False, repr=False, compare=False)
     _validate_python: Any = field(init=False, repr=False, compare=False)
+    _to_python: Any = field(init=False, repr=False, compare=False)
     _nested: tuple[builtins.type, ...] = field(init=False, repr=False, compare=False)
     _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
     _invalid: builtins.type[pydantic.ValidationError] = field(init=False, repr=False, compare=False)
@@ -82,6 +85,7 @@ class Pydantic(Codec[T, bytes], Generic[T]):
         object.__setattr__(self, "_to_json", adapter.serializer.to_json)
         object.__setattr__(self, "_validate_json", adapter.validator.validate_json)
         object.__setattr__(self, "_validate_python", adapter.validator.validate_python)
+        object.__setattr__(self, "_to_python", adapter.serializer.to_python)
         object.__setattr__(self, "_nested", _nested_classes(adapter.core_schema))
         object.__setattr__(self, "_classes", exact_classes(self.type))
         object.__setattr__(self, "_invalid", pydantic.ValidationError)
@@ -98,6 +102,12 @@ class Pydantic(Codec[T, bytes], Generic[T]):
         nested = self._nested
         if nested and any(map(builtins.type.__subclasses__, nested)):
             self._check_no_subclass(value, data)
+        if b"null" in data:  # None, or a float JSON cannot hold: only then look for the float
+            number = non_finite(self._to_python(value, warnings=False))
+            if number is not None:
+                raise EncodeError(
+                    non_finite_message(type_name(self.type), value, number, "pydantic"), codec=self.name
+                )
         return data
 
     def _check_type(self, value: object) -> None:
