@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import pydantic
@@ -144,3 +144,13 @@ def test_msgpack_carries_nan_and_infinity(number: float) -> None:
     assert math.isnan(back) if math.isnan(number) else back == number
     reading = Msgspec(Reading) | Zstd()
     assert reading.decode(reading.encode(Reading("a", number))).value is not None
+
+
+@pytest.mark.parametrize("fmt", ["msgpack", "json"])
+@pytest.mark.parametrize("value", [{1: "one", "1": "uno"}, {1: "x"}, {"a": 1, 2.5: "b"}], ids=repr)
+def test_msgspec_refuses_a_key_that_is_not_a_str(fmt: Literal["msgpack", "json"], value: object) -> None:
+    codec: Codec[Any, bytes] = Msgspec(dict[str, Any], format=fmt)
+    error = refused(codec, value, "msgspec")
+    assert "Expected a dict[str, Any]" in str(error)
+    writes_nothing(codec, value)
+    assert codec.decode(codec.encode({"1": "uno", "a": [1]})) == {"1": "uno", "a": [1]}

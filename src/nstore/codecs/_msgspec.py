@@ -13,8 +13,10 @@ fails on read. Three checks, chosen once per codec from the type:
   constraints, containers of those. The encoded bytes go through the typed decoder once; what it
   refuses is an :class:`~nstore.errors.EncodeError`.
 
-In JSON a NaN or an infinity anywhere in the value is refused too (JSON writes it as ``null``,
-read back as None or not at all); it is looked for only when the bytes hold ``null``.
+In JSON two more checks: a NaN or an infinity anywhere in the value is refused (JSON writes it
+as ``null``, read back as None or not at all), looked for only when the bytes hold ``null``; and
+a check by decoding also decodes the value as MessagePack, which keeps the type of a key where
+JSON writes every key as a string (``{1: "one", "1": "uno"}`` is no ``dict[str, Any]``).
 
 Fields of a Struct or dataclass are not checked on encode (msgspec does not check them when it
 builds one either; mypy does): a ``User`` with a field of the wrong type fails on decode.
@@ -126,6 +128,7 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     _decode: Any = field(init=False, repr=False, compare=False)
     _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
     _contents: Callable[[Any], bool] | None = field(init=False, repr=False, compare=False)
+    _decode_keys: Callable[[bytes], Any] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         module = _FORMATS.get(self.format)
@@ -139,14 +142,18 @@ class Msgspec(Codec[T, bytes], Generic[T]):
             ) from exc
         # Built once: an encoder and a typed decoder are reusable and thread-safe. Both the method
         # and a chain's inlined code call _encode, so JSON's check of floats is in both.
-        encode = _json_encoder() if module is msgspec.json else module.Encoder().encode
-        object.__setattr__(self, "_encode", encode)
+        json = module is msgspec.json
+        object.__setattr__(self, "_encode", _json_encoder() if json else module.Encoder().encode)
         object.__setattr__(self, "_decode", decoder.decode)
         # Any and object take every value: no class to check, nothing a decoder would refuse.
         anything = self.type is Any or self.type is object
         classes = frozenset() if anything else exact_classes(self.type)
         object.__setattr__(self, "_classes", classes)
         object.__setattr__(self, "_contents", None if classes is not None else contents_check(self.type))
+        # JSON writes every key as a string, so its decoder takes a key 1 for a str key; MessagePack
+        # keeps the key's type, and its decoder refuses it as a msgpack codec does.
+        keys = msgspec.msgpack.Decoder(self.type).decode if json and classes is None else None
+        object.__setattr__(self, "_decode_keys", keys)
 
     def encode(self, value: T, /) -> bytes:
         classes = self._classes
@@ -167,7 +174,9 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         expected, got = type_name(self.type), type(value).__name__
         try:
             self._decode(data)
-        except msgspec.DecodeError as exc:
+            if self._decode_keys is not None and not refused:
+                self._decode_keys(msgspec.msgpack.encode(value))
+        except (msgspec.DecodeError, *_ENCODE_ERRORS) as exc:
             raise EncodeError(
                 f"Expected a {expected}. Got a {got} that msgspec would not read back as one: {exc}",
                 codec=self.name,
