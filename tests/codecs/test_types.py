@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import collections.abc
+import json
+import typing
 from typing import Any, Literal, Optional
 
 import pytest
 
+from nstore.codecs import Msgspec, Pydantic, from_spec
 from nstore.codecs._types import format_type, parse_type
 from nstore.errors import SpecError
 from tests.codecs.models import User
@@ -50,3 +53,32 @@ def test_unknown_names_are_spec_errors() -> None:
         parse_type("builtins:list[nowhere:Nothing]")
     with pytest.raises(SpecError, match="Cannot rebuild"):
         parse_type("builtins:int[builtins:str]")
+
+
+ALIASES: list[tuple[Any, Any]] = [
+    (typing.List[int], list[int]),  # noqa: UP006  (the typing spelling is the case)
+    (typing.Dict[str, int], dict[str, int]),  # noqa: UP006
+    (typing.Tuple[int, ...], tuple[int, ...]),  # noqa: UP006
+    (typing.Optional[typing.List[int]], list[int] | None),  # noqa: UP006, UP045
+    (dict[str, typing.List[int]], dict[str, list[int]]),  # noqa: UP006
+    (typing.List, list),  # noqa: UP006
+    (type(None), None),
+    (tuple[()], tuple[()]),
+]
+
+
+@pytest.mark.parametrize(("tp", "plain"), ALIASES, ids=repr)
+@pytest.mark.parametrize("make", [Msgspec, Pydantic], ids=lambda make: make.__name__)
+def test_typing_aliases_round_trip_through_a_spec(make: Any, tp: Any, plain: Any) -> None:
+    codec = make(tp)
+    assert codec == make(plain)
+    assert codec.type == plain
+    assert from_spec(json.loads(json.dumps(codec.spec))) == codec
+
+
+def test_the_empty_tuple_has_a_spelling() -> None:
+    assert format_type(tuple[()]) == "builtins:tuple[()]"
+    assert parse_type("builtins:tuple[()]") == tuple[()]
+    assert format_type(typing.Tuple) == "builtins:tuple"  # noqa: UP006
+    with pytest.raises(SpecError):
+        parse_type("builtins:tuple[(), builtins:int]")

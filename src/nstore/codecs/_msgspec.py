@@ -39,6 +39,7 @@ from nstore.codecs._types import (
     contents_check,
     exact_classes,
     format_type,
+    plain_type,
     rebuild_typed,
     type_name,
 )
@@ -131,6 +132,8 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     _decode_keys: Callable[[bytes], Any] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # typing.List[int] as list[int]: the codec rebuilt from the spec is then equal to this one.
+        object.__setattr__(self, "type", plain_type(self.type))
         module = _FORMATS.get(self.format)
         if module is None:
             raise ConfigurationError(f"Expected 'msgpack' or 'json' for format. Got {self.format!r} instead.")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from nstore.codecs._codec import Codec
 from nstore.codecs._finite import non_finite, non_finite_message
 from nstore.codecs._spec import register, schema_fingerprint
-from nstore.codecs._types import class_of, exact_classes, format_type, rebuild_typed, type_name
+from nstore.codecs._types import class_of, exact_classes, format_type, plain_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
 if TYPE_CHECKING:
@@ -71,6 +71,8 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     _invalid: builtins.type[pydantic.ValidationError] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # typing.List[int] as list[int]: the codec rebuilt from the spec is then equal to this one.
+        object.__setattr__(self, "type", plain_type(self.type))
         import pydantic
 
         try:

@@ -33,13 +33,14 @@ __all__ = [
     "exact_classes",
     "format_type",
     "parse_type",
+    "plain_type",
     "rebuild_typed",
     "type_name",
 ]
 
 _UNIONS = (types.UnionType, typing.Union)
 _PUNCTUATION = frozenset("[],|")
-_TOKEN = re.compile(r"\s*(\[|\]|,|\||[^\[\],|\s]+)")
+_TOKEN = re.compile(r"\s*(\(\)|\[|\]|,|\||[^\[\],|\s]+)")
 
 
 def format_type(tp: Any) -> str:
@@ -64,8 +65,38 @@ def _spell(tp: Any, whole: Any, name_of: Callable[[Any, Any], str]) -> str:
         return " | ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
     if origin is None:
         return name_of(tp, whole)
+    if not get_args(tp):  # a bare alias (typing.List), or the empty tuple
+        return f"{name_of(origin, whole)}[()]" if _is_empty_tuple(tp) else name_of(origin, whole)
     args = ", ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
     return f"{name_of(origin, whole)}[{args}]"
+
+
+def _is_empty_tuple(tp: Any) -> bool:
+    """Whether ``tp``, a generic with no arguments, is ``tuple[()]`` rather than a bare alias."""
+    return get_origin(tp) is tuple and tp is not typing.Tuple  # noqa: UP006  (the bare alias)
+
+
+def plain_type(tp: Any) -> Any:
+    """``tp`` with typing's aliases of builtin generics as the builtins, and NoneType as None.
+
+    ``typing.List[int]`` is ``list[int]`` to msgspec and pydantic, and a spec records both as
+    ``builtins:list[builtins:int]``; a typed codec keeps the plain form, so that the codec rebuilt
+    from its spec is equal to it.
+
+    >>> plain_type(typing.Optional[typing.List[int]])
+    list[int] | None
+    """
+    if tp is type(None):
+        return None
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in _UNIONS:
+        return functools.reduce(operator.or_, [plain_type(arg) for arg in args])
+    if origin is None or not isinstance(origin, type):  # a class; Literal, Annotated
+        return tp
+    if not args:
+        return tuple[()] if _is_empty_tuple(tp) else origin
+    generic: Any = origin  # a class that takes arguments
+    return generic[tuple(plain_type(arg) for arg in args)]
 
 
 def exact_classes(tp: Any) -> frozenset[type] | None:
@@ -205,8 +236,10 @@ def _atom(tokens: list[str], text: str) -> tuple[Any, list[str]]:
     origin = import_type(head)
     if not tokens or tokens[0] != "[":
         return origin, tokens
-    args = []
     tokens = tokens[1:]
+    if tokens[:2] == ["()", "]"]:  # tuple[()]
+        return _subscript(origin, (), text), tokens[2:]
+    args = []
     while True:
         arg, tokens = _union(tokens, text)
         args.append(arg)
@@ -217,7 +250,11 @@ def _atom(tokens: list[str], text: str) -> tuple[Any, list[str]]:
             break
         if separator != ",":
             raise SpecError(f"Expected ',' or ']' in the type expression {text!r}.")
+    return _subscript(origin, tuple(args), text), tokens
+
+
+def _subscript(origin: Any, args: tuple[Any, ...], text: str) -> Any:
     try:
-        return origin[tuple(args)], tokens
+        return origin[args]
     except TypeError as exc:
         raise SpecError(f"Cannot rebuild {text!r}: {exc}") from exc
