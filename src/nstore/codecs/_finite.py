@@ -31,7 +31,7 @@ def non_finite_message(expected: str, value: object, number: float, writer: str,
     """The EncodeError message for ``value``, a would-be ``expected``, holding ``number``."""
     where = "" if isinstance(value, float) else f" in a {type(value).__name__}"
     return (
-        f"Expected a {expected} with finite floats. Got {number!r}{where} instead: JSON has no NaN "
-        f"or infinity, and {writer} would write null, which reads back as None or not at all "
+        f"Expected a {expected} without NaN or infinity. Got {number!r}{where} instead: JSON has "
+        f"neither, and {writer} would write null, which reads back as None or not at all "
         f"(store None or a finite float{tip})"
     )

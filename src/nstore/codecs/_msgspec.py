@@ -209,7 +209,7 @@ class Msgspec(Codec[T, bytes], Generic[T]):
                 codec=self.name,
             )
         if isinstance(exc, _NotFinite):
-            tip = ", or format='msgpack'"
+            tip = ", or use format='msgpack'"
             message = non_finite_message(type_name(self.type), value, exc.number, "msgspec", tip)
             return EncodeError(message, codec=self.name)
         return EncodeError(f"Cannot encode {got}: {exc}", codec=self.name)
