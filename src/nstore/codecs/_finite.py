@@ -12,17 +12,23 @@ import math
 __all__ = ["non_finite", "non_finite_message"]
 
 
+_SEQUENCES = (list, tuple, set, frozenset)
+_LEAVES = frozenset({str, int, bool, type(None), bytes})  # the common items, none a float
+
+
 def non_finite(value: object) -> float | None:
     """A NaN or infinity among the floats of ``value`` (builtins: dicts, lists, tuples, sets), or None."""
     stack = [value]
     while stack:
         item = stack.pop()
+        if type(item) in _LEAVES:
+            continue
         if isinstance(item, float):
             if not math.isfinite(item):
                 return item
         elif isinstance(item, dict):
             stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
+        elif isinstance(item, _SEQUENCES):
             stack.extend(item)
     return None
 
