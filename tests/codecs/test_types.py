@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc
+import enum
 import json
 import typing
 from typing import Any, Literal, Optional
@@ -33,7 +34,7 @@ def test_types_round_trip(tp: Any, text: str) -> None:
     assert parse_type(text) == tp
 
 
-@pytest.mark.parametrize("tp", [Literal["a"], 3, "builtins:int"])
+@pytest.mark.parametrize("tp", [Literal[b"a"], 3, "builtins:int"])
 def test_unrecordable_types(tp: Any) -> None:
     with pytest.raises(SpecError, match="Cannot record"):
         format_type(tp)
@@ -82,3 +83,40 @@ def test_the_empty_tuple_has_a_spelling() -> None:
     assert format_type(typing.Tuple) == "builtins:tuple"  # noqa: UP006
     with pytest.raises(SpecError):
         parse_type("builtins:tuple[(), builtins:int]")
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+BOTH = (Msgspec, Pydantic)
+
+LITERALS: list[tuple[Any, str, tuple[Any, ...]]] = [
+    (Literal["a", "b"], "typing:Literal['a', 'b']", BOTH),
+    (Literal[1, -2, True, None], "typing:Literal[1, -2, True, None]", BOTH),
+    (Literal["x, y] | 'z'"], "typing:Literal[\"x, y] | 'z'\"]", BOTH),
+    (Literal[Colour.RED], "typing:Literal[tests.codecs.test_types:Colour.RED]", (Pydantic,)),  # not msgspec
+    (list[Literal["a"]] | None, "builtins:list[typing:Literal['a']] | None", BOTH),
+]
+
+
+@pytest.mark.parametrize(("tp", "text", "makers"), LITERALS, ids=repr)
+def test_literals_round_trip(tp: Any, text: str, makers: tuple[Any, ...]) -> None:
+    assert format_type(tp) == text
+    assert parse_type(text) == tp
+    for make in makers:
+        codec = make(tp)
+        assert from_spec(json.loads(json.dumps(codec.spec))) == codec
+
+
+BAD_LITERALS = [
+    "typing:Literal[builtins:int]",
+    "typing:Literal[tests.codecs.test_types:Colour.BLUE]",
+    "typing:Literal['a]",
+]
+
+
+@pytest.mark.parametrize("text", BAD_LITERALS)
+def test_bad_literals_are_spec_errors(text: str) -> None:
+    with pytest.raises(SpecError):
+        parse_type(text)
