@@ -13,6 +13,11 @@ fails on read. Three checks, chosen once per codec from the type:
   constraints, containers of those. The encoded bytes go through the typed decoder once; what it
   refuses is an :class:`~nstore.errors.EncodeError`.
 
+In JSON two more checks: a NaN or an infinity anywhere in the value is refused (JSON writes it
+as ``null``, read back as None or not at all), looked for only when the bytes hold ``null``; and
+a check by decoding also decodes the value as MessagePack, which keeps the type of a key where
+JSON writes every key as a string (``{1: "one", "1": "uno"}`` is no ``dict[str, Any]``).
+
 Fields of a Struct or dataclass are not checked on encode (msgspec does not check them when it
 builds one either; mypy does): a ``User`` with a field of the wrong type fails on decode.
 """
@@ -27,12 +32,14 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar
 import msgspec
 
 from nstore.codecs._codec import Codec, Inline
+from nstore.codecs._finite import non_finite, non_finite_message
 from nstore.codecs._spec import register, schema_fingerprint
 from nstore.codecs._types import (
     class_of,
     contents_check,
     exact_classes,
     format_type,
+    plain_type,
     rebuild_typed,
     type_name,
 )
@@ -53,6 +60,29 @@ _DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError)
 
 class _WrongClass(TypeError):
     """Raised inside a chain when the value's class is not one of the codec's classes."""
+
+
+class _NotFinite(ValueError):
+    """Raised by the JSON encoder for a value holding a NaN or an infinity."""
+
+    def __init__(self, number: float) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def _json_encoder() -> Callable[[Any], bytes]:
+    """msgspec's JSON encoder, refusing NaN and infinity (which it writes as ``null``)."""
+    encode = msgspec.json.Encoder().encode
+
+    def encode_finite(value: Any) -> bytes:
+        data: bytes = encode(value)
+        if b"null" in data:  # None, or a float JSON cannot hold: only then look for the float
+            number = non_finite(msgspec.to_builtins(value))
+            if number is not None:
+                raise _NotFinite(number)
+        return data
+
+    return encode_finite
 
 
 @register
@@ -99,8 +129,11 @@ class Msgspec(Codec[T, bytes], Generic[T]):
     _decode: Any = field(init=False, repr=False, compare=False)
     _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
     _contents: Callable[[Any], bool] | None = field(init=False, repr=False, compare=False)
+    _decode_keys: Callable[[bytes], Any] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # typing.List[int] as list[int]: the codec rebuilt from the spec is then equal to this one.
+        object.__setattr__(self, "type", plain_type(self.type))
         module = _FORMATS.get(self.format)
         if module is None:
             raise ConfigurationError(f"Expected 'msgpack' or 'json' for format. Got {self.format!r} instead.")
@@ -110,14 +143,20 @@ class Msgspec(Codec[T, bytes], Generic[T]):
             raise ConfigurationError(
                 f"Expected a type msgspec supports for type. Got {self.type!r} instead: {exc}"
             ) from exc
-        # Built once: an encoder and a typed decoder are reusable and thread-safe.
-        object.__setattr__(self, "_encode", module.Encoder().encode)
+        # Built once: an encoder and a typed decoder are reusable and thread-safe. Both the method
+        # and a chain's inlined code call _encode, so JSON's check of floats is in both.
+        json = module is msgspec.json
+        object.__setattr__(self, "_encode", _json_encoder() if json else module.Encoder().encode)
         object.__setattr__(self, "_decode", decoder.decode)
         # Any and object take every value: no class to check, nothing a decoder would refuse.
         anything = self.type is Any or self.type is object
         classes = frozenset() if anything else exact_classes(self.type)
         object.__setattr__(self, "_classes", classes)
         object.__setattr__(self, "_contents", None if classes is not None else contents_check(self.type))
+        # JSON writes every key as a string, so its decoder takes a key 1 for a str key; MessagePack
+        # keeps the key's type, and its decoder refuses it as a msgpack codec does.
+        keys = msgspec.msgpack.Decoder(self.type).decode if json and classes is None else None
+        object.__setattr__(self, "_decode_keys", keys)
 
     def encode(self, value: T, /) -> bytes:
         classes = self._classes
@@ -138,7 +177,9 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         expected, got = type_name(self.type), type(value).__name__
         try:
             self._decode(data)
-        except msgspec.DecodeError as exc:
+            if self._decode_keys is not None and not refused:
+                self._decode_keys(msgspec.msgpack.encode(value))
+        except (msgspec.DecodeError, *_ENCODE_ERRORS) as exc:
             raise EncodeError(
                 f"Expected a {expected}. Got a {got} that msgspec would not read back as one: {exc}",
                 codec=self.name,
@@ -167,6 +208,10 @@ class Msgspec(Codec[T, bytes], Generic[T]):
                 f"(convert the value first, e.g. msgspec.convert(value, {expected}))",
                 codec=self.name,
             )
+        if isinstance(exc, _NotFinite):
+            tip = ", or use format='msgpack'"
+            message = non_finite_message(type_name(self.type), value, exc.number, "msgspec", tip)
+            return EncodeError(message, codec=self.name)
         return EncodeError(f"Cannot encode {got}: {exc}", codec=self.name)
 
     def _decode_error(self, exc: Exception, data: object) -> DecodeError:

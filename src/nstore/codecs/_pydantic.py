@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nstore.codecs._codec import Codec
+from nstore.codecs._finite import non_finite, non_finite_message
 from nstore.codecs._spec import register, schema_fingerprint
-from nstore.codecs._types import class_of, exact_classes, format_type, rebuild_typed, type_name
+from nstore.codecs._types import class_of, exact_classes, format_type, plain_type, rebuild_typed, type_name
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, ValidationError
 
 if TYPE_CHECKING:
@@ -36,7 +37,11 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     :class:`~nstore.errors.EncodeError` rather than writing what pydantic would guess (pydantic
     serializes another model, or a subclass, with ``T``'s fields and drops the others). When ``T``
     is a class or a union of classes the value's class must be one of them exactly; otherwise
-    (``list[Model]``, ``dict[str, int]``) the value is validated in strict mode first.
+    (``list[Model]``, ``dict[str, int]``) the value is validated in strict mode first. Inside the
+    value, a field holding a value of another type (assigned after validation) is refused, and so
+    is an instance of a subclass of a model the type names (a ``ProductV2`` in a
+    ``list[Product]`` or in a field typed ``Product``), whose own fields pydantic would drop. A
+    NaN or an infinity is refused too: JSON has none, and pydantic would write ``null``.
 
     The spec records the type's import path (``type``) and the ``fingerprint`` of its JSON schema.
 
@@ -60,10 +65,14 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     _to_json: Any = field(init=False, repr=False, compare=False)
     _validate_json: Any = field(init=False, repr=False, compare=False)
     _validate_python: Any = field(init=False, repr=False, compare=False)
+    _to_python: Any = field(init=False, repr=False, compare=False)
+    _nested: tuple[builtins.type, ...] = field(init=False, repr=False, compare=False)
     _classes: frozenset[builtins.type] | None = field(init=False, repr=False, compare=False)
     _invalid: builtins.type[pydantic.ValidationError] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # typing.List[int] as list[int]: the codec rebuilt from the spec is then equal to this one.
+        object.__setattr__(self, "type", plain_type(self.type))
         import pydantic
 
         try:
@@ -78,42 +87,80 @@ class Pydantic(Codec[T, bytes], Generic[T]):
         object.__setattr__(self, "_to_json", adapter.serializer.to_json)
         object.__setattr__(self, "_validate_json", adapter.validator.validate_json)
         object.__setattr__(self, "_validate_python", adapter.validator.validate_python)
+        object.__setattr__(self, "_to_python", adapter.serializer.to_python)
+        object.__setattr__(self, "_nested", _nested_classes(adapter.core_schema))
         object.__setattr__(self, "_classes", exact_classes(self.type))
         object.__setattr__(self, "_invalid", pydantic.ValidationError)
 
     def encode(self, value: T, /) -> bytes:
-        got = type(value)
-        if got is self.type:  # the common case, serialized at full speed
-            try:
-                return self._to_json(value)  # type: ignore[no-any-return]  # bytes
-            except (TypeError, ValueError, UserWarning) as exc:
-                raise self._encode_error(value, exc) from exc
+        if type(value) is not self.type:
+            self._check_type(value)
+        try:
+            # warnings="error": a field holding a value of another type fails instead of being
+            # written as pydantic guesses (and read back as something else, or not at all).
+            data: bytes = self._to_json(value, warnings="error")
+        except (TypeError, ValueError, UserWarning) as exc:
+            raise self._encode_error(value, exc) from exc
+        nested = self._nested
+        if nested and any(map(builtins.type.__subclasses__, nested)):
+            self._check_no_subclass(value, data)
+        if b"null" in data:  # None, or a float JSON cannot hold: only then look for the float
+            number = non_finite(self._to_python(value, warnings=False))
+            if number is not None:
+                raise EncodeError(
+                    non_finite_message(type_name(self.type), value, number, "pydantic"), codec=self.name
+                )
+        return data
+
+    def _check_type(self, value: object) -> None:
+        """Raise EncodeError unless ``value``, of another class than the type, is a ``T``."""
         expected = type_name(self.type)
         if self._classes is not None:
-            if got not in self._classes:
+            if type(value) not in self._classes:
                 raise EncodeError(
                     f"Expected a {expected}. Got {class_of(value, expected)} instead: only a "
                     f"{expected} is written whole and read back as one (build a {expected} from the "
                     "value first)",
                     codec=self.name,
                 )
-        else:
-            try:
-                self._validate_python(value, strict=True)
-            except self._invalid as exc:
-                raise EncodeError(
-                    f"Expected a {expected}. Got a {got.__name__} that is not one: {exc}", codec=self.name
-                ) from exc
+            return
         try:
-            # warnings="error": a nested value of another type fails instead of being serialized
-            # as pydantic guesses.
-            return self._to_json(value, warnings="error")  # type: ignore[no-any-return]  # bytes
-        except (TypeError, ValueError, UserWarning) as exc:
+            self._validate_python(value, strict=True)
+        except self._invalid as exc:
+            raise EncodeError(
+                f"Expected a {expected}. Got a {type(value).__name__} that is not one: {exc}", codec=self.name
+            ) from exc
+
+    def _check_no_subclass(self, value: object, data: bytes) -> None:
+        """Raise EncodeError if ``value`` holds a subclass instance that ``data`` lost fields of.
+
+        Strict validation takes a subclass instance for a model, and pydantic writes it with the
+        model's fields; written as the instance's own class it would differ.
+        """
+        try:
+            whole = self._to_json(value, serialize_as_any=True, warnings=False)
+        except (TypeError, ValueError) as exc:
             raise self._encode_error(value, exc) from exc
+        if whole != data:
+            expected = type_name(self.type)
+            bases = ", ".join(cls.__qualname__ for cls in self._nested if cls.__subclasses__())
+            raise EncodeError(
+                f"Expected a {expected} holding the models it names. Got a {type(value).__name__} "
+                f"holding an instance of a subclass of {bases} instead: pydantic would write it with "
+                f"its base class's fields and drop its own (build the value from {bases} first, or "
+                "name the subclass in the type)",
+                codec=self.name,
+            )
 
     def _encode_error(self, value: object, exc: Exception) -> EncodeError:
-        # PydanticSerializationError is a ValueError; a nested value of another type warns.
-        return EncodeError(f"Cannot encode {type(value).__name__}: {exc}", codec=self.name)
+        # PydanticSerializationError is a ValueError; so is a field holding another type.
+        got, expected = type(value).__name__, type_name(self.type)
+        return EncodeError(
+            f"Cannot encode {got}. Expected a {expected} that pydantic writes as one. Got a {got} it "
+            f"does not instead: {exc} (a field assigned a value of another type after validation is "
+            "one cause: validate the value again, or set validate_assignment=True on the model)",
+            codec=self.name,
+        )
 
     def decode(self, data: bytes, /) -> T:
         try:
@@ -147,3 +194,22 @@ class Pydantic(Codec[T, bytes], Generic[T]):
 def _first_error(exc: pydantic.ValidationError) -> str:
     errors = exc.errors()
     return str(errors[0]["msg"]) if errors else str(exc)
+
+
+def _nested_classes(schema: Any) -> tuple[builtins.type, ...]:
+    """The model and dataclass classes inside a pydantic core schema, but for the outermost one.
+
+    The outermost class is checked by the value's class; the others could hold a subclass
+    instance that strict validation takes.
+    """
+    found: dict[builtins.type, None] = {}
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") in ("model", "dataclass") and node is not schema:
+                found[node["cls"]] = None
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return tuple(found)

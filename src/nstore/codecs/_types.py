@@ -13,6 +13,8 @@ so that ``Msgspec(list[User])`` is as rebuildable from its spec as ``Msgspec(Use
 
 from __future__ import annotations
 
+import ast
+import enum
 import functools
 import operator
 import re
@@ -33,13 +35,17 @@ __all__ = [
     "exact_classes",
     "format_type",
     "parse_type",
+    "plain_type",
     "rebuild_typed",
     "type_name",
 ]
 
 _UNIONS = (types.UnionType, typing.Union)
 _PUNCTUATION = frozenset("[],|")
-_TOKEN = re.compile(r"\s*(\[|\]|,|\||[^\[\],|\s]+)")
+# A quoted string (a Literal's value) is one token, whatever it holds.
+_TOKEN = re.compile(r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\(\)|\[|\]|,|\||[^\[\],|\s]+)""")
+_INT = re.compile(r"-?[0-9]+")
+_CONSTANTS = {"True": True, "False": False, "None": None}
 
 
 def format_type(tp: Any) -> str:
@@ -48,6 +54,8 @@ def format_type(tp: Any) -> str:
 
 
 def _path_of(tp: Any, whole: Any) -> str:
+    if tp is typing.Literal:
+        return "typing:Literal"
     if not isinstance(tp, type):
         raise SpecError(f"Cannot record {whole!r} in a spec: expected classes, generics and unions of them.")
     return type_path(tp)
@@ -64,8 +72,51 @@ def _spell(tp: Any, whole: Any, name_of: Callable[[Any, Any], str]) -> str:
         return " | ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
     if origin is None:
         return name_of(tp, whole)
+    if origin is typing.Literal:
+        values = ", ".join(_literal_value(value, whole, name_of) for value in get_args(tp))
+        return f"{name_of(origin, whole)}[{values}]"
+    if not get_args(tp):  # a bare alias (typing.List), or the empty tuple
+        return f"{name_of(origin, whole)}[()]" if _is_empty_tuple(tp) else name_of(origin, whole)
     args = ", ".join(_spell(arg, whole, name_of) for arg in get_args(tp))
     return f"{name_of(origin, whole)}[{args}]"
+
+
+def _literal_value(value: Any, whole: Any, name_of: Callable[[Any, Any], str]) -> str:
+    """A value of a ``Literal``: a str, an int, a bool or None as Python writes it, an enum member
+    as its class's path and its name."""
+    if isinstance(value, enum.Enum):
+        return f"{name_of(type(value), whole)}.{value.name}"
+    if value is None or type(value) in (str, int, bool):
+        return repr(value)
+    raise SpecError(f"Cannot record {whole!r} in a spec: a Literal holds str, int, bool, None, enums.")
+
+
+def _is_empty_tuple(tp: Any) -> bool:
+    """Whether ``tp``, a generic with no arguments, is ``tuple[()]`` rather than a bare alias."""
+    return get_origin(tp) is tuple and tp is not typing.Tuple  # noqa: UP006  (the bare alias)
+
+
+def plain_type(tp: Any) -> Any:
+    """``tp`` with typing's aliases of builtin generics as the builtins, and NoneType as None.
+
+    ``typing.List[int]`` is ``list[int]`` to msgspec and pydantic, and a spec records both as
+    ``builtins:list[builtins:int]``; a typed codec keeps the plain form, so that the codec rebuilt
+    from its spec is equal to it.
+
+    >>> plain_type(typing.Optional[typing.List[int]])
+    list[int] | None
+    """
+    if tp is type(None):
+        return None
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in _UNIONS:
+        return functools.reduce(operator.or_, [plain_type(arg) for arg in args])
+    if origin is None or not isinstance(origin, type):  # a class; Literal, Annotated
+        return tp
+    if not args:
+        return tuple[()] if _is_empty_tuple(tp) else origin
+    generic: Any = origin  # a class that takes arguments
+    return generic[tuple(plain_type(arg) for arg in args)]
 
 
 def exact_classes(tp: Any) -> frozenset[type] | None:
@@ -173,8 +224,11 @@ def class_of(value: object, expected: str) -> str:
 
 def parse_type(text: str) -> Any:
     """Rebuild the type that :func:`format_type` recorded as ``text``; raise SpecError."""
-    tokens = _TOKEN.findall(text)
-    if "".join(tokens) != re.sub(r"\s+", "", text):
+    tokens, end = [], 0
+    while match := _TOKEN.match(text, end):
+        tokens.append(match.group(1))
+        end = match.end()
+    if not tokens or text[end:].strip():
         raise SpecError(f"Expected a type expression of import paths. Got {text!r}.")
     tp, rest = _union(tokens, text)
     if rest:
@@ -205,10 +259,15 @@ def _atom(tokens: list[str], text: str) -> tuple[Any, list[str]]:
     origin = import_type(head)
     if not tokens or tokens[0] != "[":
         return origin, tokens
-    args = []
     tokens = tokens[1:]
+    if tokens[:2] == ["()", "]"]:  # tuple[()]
+        return _subscript(origin, (), text), tokens[2:]
+    args = []
     while True:
-        arg, tokens = _union(tokens, text)
+        if origin is typing.Literal and tokens:
+            arg, tokens = _parse_literal_value(tokens[0], text), tokens[1:]
+        else:
+            arg, tokens = _union(tokens, text)
         args.append(arg)
         if not tokens:
             raise SpecError(f"Unclosed '[' in the type expression {text!r}.")
@@ -217,7 +276,29 @@ def _atom(tokens: list[str], text: str) -> tuple[Any, list[str]]:
             break
         if separator != ",":
             raise SpecError(f"Expected ',' or ']' in the type expression {text!r}.")
+    return _subscript(origin, tuple(args), text), tokens
+
+
+def _parse_literal_value(token: str, text: str) -> Any:
+    """The value of a ``Literal`` that :func:`_literal_value` wrote as ``token``."""
+    if token[:1] in ("'", '"'):
+        try:
+            return ast.literal_eval(token)
+        except (ValueError, SyntaxError) as exc:
+            raise SpecError(f"Bad string {token} in the type expression {text!r}: {exc}") from exc
+    if _INT.fullmatch(token):
+        return int(token)
+    if token in _CONSTANTS:
+        return _CONSTANTS[token]
+    path, _, name = token.rpartition(".")
+    cls = import_type(path or token)
+    if not (isinstance(cls, type) and issubclass(cls, enum.Enum) and name in cls.__members__):
+        raise SpecError(f"Expected a str, int, bool, None or enum member. Got {token!r} in {text!r}.")
+    return cls[name]
+
+
+def _subscript(origin: Any, args: tuple[Any, ...], text: str) -> Any:
     try:
-        return origin[tuple(args)], tokens
+        return origin[args]
     except TypeError as exc:
         raise SpecError(f"Cannot rebuild {text!r}: {exc}") from exc
