@@ -114,6 +114,9 @@ class Exchange:
                     self._request(conn, head[1], head[2], head[3], head[4], head[0])
                     continue
             except Problem as problem:
+                # A head too large to serve may come with a body: closing with it unread would
+                # reset the connection before the client reads the refusal.
+                conn.linger = problem.status in (414, 431)
                 self._fail(conn, problem)
                 return
             conn.scanned = len(buf)

@@ -8,8 +8,8 @@ the parts of the request line, header names are tokens with no space before the 
 hold no control characters, and no empty line may come before a request. Whatever h11 or
 llhttp refuse is refused here too (``tests/server/test_strict.py`` checks the first on every
 case). Malformed input raises a :class:`~nstore.server.problems.Problem` (400, 413 for a
-Content-Length too large to be real, 431 for oversized heads), which the server sends before
-closing the connection.
+Content-Length too large to be real, 414 for a request target over ``MAX_LINE`` bytes, 431 for
+other oversized heads), which the server sends before closing the connection.
 
 Each check is one compiled regular expression over bytes, so a request costs a few C scans and
 no per-byte Python; nothing is ever decoded as text, so no Unicode rule (what ``str.strip``
@@ -45,6 +45,8 @@ MAX_TRAILER = 8192
 #: decoding costs Python work per chunk, and a flood of tiny chunks would stall the event loop.
 FREE_CHUNKS = 64
 MIN_CHUNK = 256
+#: A request line holds a method of 32 bytes at most (``_START``), two SP and ``HTTP/1.1\r``.
+_LINE_SLACK = 64
 _MAX_LENGTH_DIGITS = 18  # below 2**63: longer Content-Lengths are refused as too large
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
@@ -84,6 +86,18 @@ def _too_large(detail: str) -> Problem:
     return Problem(431, "headers-too-large", detail)
 
 
+def _target_too_long(length: str) -> Problem:
+    """A request target too long to parse is refused with 414 (RFC 9112 3), and with the problem
+    code of a key over ``max_key_length``: the target is where a key is, so clients take it for an
+    invalid key."""
+    return Problem(
+        414,
+        "key-too-long",
+        f"Expected a request target of at most {MAX_LINE} bytes. Got {length} bytes instead; "
+        "use a shorter key.",
+    )
+
+
 def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
     """The head at the start of ``buf``, or None while it is incomplete.
 
@@ -111,7 +125,7 @@ def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
     if len(headers) > MAX_HEADERS:
         raise _too_large(f"Expected at most {MAX_HEADERS} header fields.")
     if len(target) > MAX_LINE:
-        raise _too_large(f"Expected a request line of at most {MAX_LINE} bytes.")
+        raise _target_too_long(str(len(target)))
     if len(block) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
         raise _too_large(f"Expected header fields of at most {MAX_LINE} bytes.")
     return end + 4, method, target, version, headers
@@ -124,8 +138,8 @@ def check_start(buf: bytearray) -> None:
         match = _START.match(buf)
         if match is None or match.end() != len(buf):
             raise _malformed("Expected an HTTP/1.1 request line (METHOD TARGET HTTP/1.1).")
-        if len(buf) > MAX_LINE:
-            raise _too_large(f"Expected a request line of at most {MAX_LINE} bytes.")
+        if len(buf) > MAX_LINE + _LINE_SLACK:  # the target alone is over MAX_LINE by now
+            raise _target_too_long(f"over {MAX_LINE}")
         return
     match = _REQUEST_LINE.match(buf, 0, line_end + 1)
     if match is None or match.end() != line_end + 1:

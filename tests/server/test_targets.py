@@ -1,0 +1,78 @@
+"""Request targets, over real sockets and the real clients: too long ones get 414 (RFC 9112 3),
+absolute-form ones are served (RFC 9112 3.2.2), and keys and prefixes are decoded from the raw path
+and query, once, as UTF-8."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+import pytest
+
+from nstore import MemoryStore
+from nstore.errors import InvalidKey
+from nstore.server import make_asgi_app, serve_in_thread
+from nstore.server._framing import MAX_LINE
+from nstore.stores.http import HTTPStore
+from tests.server.asgi_server import asgi_server
+from tests.server.conftest import Raw, raw_request
+
+LONG_KEYS = ["k" * 9000, "é" * 1500, "k" * (MAX_LINE + 1)]
+
+
+@contextmanager
+def served(kind: str, store: MemoryStore[str, bytes]) -> Iterator[str]:
+    """The base URL of ``store`` served by the embedded server or by the ASGI app under uvicorn."""
+    if kind == "embedded":
+        with serve_in_thread(store) as server:
+            yield server.url
+    else:
+        with asgi_server(make_asgi_app(store)) as url:
+            yield url
+
+
+def _get(url: str, target: bytes, *headers: bytes) -> Raw:
+    head = b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(h + b"\r\n" for h in headers)
+    return raw_request(url, head + b"Connection: close\r\n\r\n")
+
+
+def _code(response: Raw) -> str:
+    kind: str = json.loads(response.body)["type"]
+    return kind.removeprefix("urn:nstore:problem:")
+
+
+@pytest.mark.parametrize("key", LONG_KEYS, ids=["9000 bytes", "1500 x é", "past the line limit"])
+def test_a_target_over_the_line_limit_is_414_key_too_long(key: str) -> None:
+    with serve_in_thread(MemoryStore[str, bytes]()) as server:
+        response = _get(server.url, b"/v1/keys/" + quote(key).encode())
+    assert response.status == 414
+    assert _code(response) == "key-too-long"
+
+
+@pytest.mark.parametrize("kind", ["embedded", "asgi"])
+def test_the_client_takes_a_long_key_for_an_invalid_key(kind: str) -> None:
+    backend = MemoryStore[str, bytes]()
+    with served(kind, backend) as url, HTTPStore(url, retries=0) as store:
+        for key in LONG_KEYS:
+            with pytest.raises(InvalidKey):
+                store[key] = b"v"
+            with pytest.raises(InvalidKey):
+                store[key] = b"x" * 1_000_000  # refused from the head, the body unread
+            with pytest.raises(InvalidKey):
+                store.get(key)
+            assert key not in store
+        store["short"] = b"v"  # the server goes on serving
+        assert store["short"] == b"v"
+    assert dict(backend) == {"short": b"v"}
+
+
+def test_a_request_line_that_never_ends_is_414_past_the_limit() -> None:
+    with serve_in_thread(MemoryStore[str, bytes]()) as server:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"GET /v1/keys/" + b"k" * (MAX_LINE + 100))  # no end of line yet
+            data = sock.recv(65536)
+    assert data.startswith(b"HTTP/1.1 414 "), data
