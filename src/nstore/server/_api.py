@@ -191,10 +191,22 @@ def value_response(value: bytes, environ: dict[str, Any]) -> Response:
     """The answer to GET (or HEAD) of a key holding ``value``: 200, or 304 for If-None-Match."""
     tag = etag(value)
     if_none = environ.get("HTTP_IF_NONE_MATCH")
-    if if_none is not None and if_none in (tag, "*"):
+    if if_none is not None and none_match(if_none, tag):
         return "304 Not Modified", [("ETag", tag)], b""
     # For HEAD the body is dropped when sent; Content-Length still tells the value's size.
     return "200 OK", [("ETag", tag), OCTETS_HEADER], value
+
+
+def none_match(field: str, tag: str) -> bool:
+    """Whether an If-None-Match ``field`` holds ``tag``, by weak comparison (RFC 9110 13.1.2:
+    ``W/"x"`` matches ``"x"``), or is ``*``, which any current value matches."""
+    if field == tag:  # the common case: the one ETag a client read
+        return True
+    for member in field.split(","):
+        member = member.strip(" \t")
+        if member == "*" or member.removeprefix("W/") == tag:
+            return True
+    return False
 
 
 def stored_response(value: bytes) -> Response:
