@@ -197,7 +197,7 @@ def framing(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             if lower == b"expect":
                 if value.lower() != b"100-continue":
                     raise Problem(417, "expectation-failed", "Expected no Expect header, or 100-continue.")
-                expect_continue = True
+                expect_continue = version == b"HTTP/1.1"  # ignored in HTTP/1.0 (RFC 9110 10.1.1)
             plain = False
     if host is None:
         if version == b"HTTP/1.1":
