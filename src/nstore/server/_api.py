@@ -23,6 +23,7 @@ from nstore.server.problems import INVALID_KEY_DETAIL, Problem, problem_for
 from nstore.stores._http_wire import etag
 
 __all__ = [
+    "BODILESS",
     "KEY_PREFIX",
     "TTL_PREFIX",
     "Response",
@@ -54,6 +55,9 @@ OCTETS_HEADER = ("Content-Type", "application/octet-stream")
 _KEY_METHODS = "GET, HEAD, PUT, DELETE"
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _PLAIN_ENDPOINTS = (KEYS, "/v1/batch", "/v1/capabilities", "/v1/ttl")
+#: The statuses whose responses carry no Content-Length: a 204 must not (RFC 9110 8.6), and a 304
+#: would have to give the length of the 200 it stands for.
+BODILESS = ("204 No Content", "304 Not Modified")
 
 
 #: The endpoints without a key: their name and the methods they take.
@@ -380,9 +384,10 @@ def problem_response(exc: Exception) -> Response:
 
 
 def finish(guard: Guard, environ: dict[str, Any], response: Response) -> Response:
-    """``response`` with its CORS headers (if configured) and Content-Length."""
+    """``response`` with its CORS headers (if configured) and Content-Length (but in BODILESS)."""
     status, headers, body = response
     if guard.cors_origins is not None and not preflight(guard, environ):
         headers += guard.cors_headers(environ, preflight=False)
-    headers.append(("Content-Length", str(len(body))))
+    if status not in BODILESS:
+        headers.append(("Content-Length", str(len(body))))
     return status, headers, body
