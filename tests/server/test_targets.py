@@ -76,3 +76,19 @@ def test_a_request_line_that_never_ends_is_414_past_the_limit() -> None:
             sock.sendall(b"GET /v1/keys/" + b"k" * (MAX_LINE + 100))  # no end of line yet
             data = sock.recv(65536)
     assert data.startswith(b"HTTP/1.1 414 "), data
+
+
+@pytest.mark.parametrize("kind", ["embedded", "asgi"])
+def test_an_escaped_slash_after_keys_is_no_key_route(kind: str) -> None:
+    # Routing reads the path as sent: /v1/keys%2Fq is no /v1/keys/ route; a key's %2F is a "/".
+    backend = MemoryStore[str, bytes]({"a/b": b"ab"})
+    with served(kind, backend) as url:
+        for target in (b"/v1/keys%2Fq", b"/v1/keys%2fq", b"/v1/ttl%2Fq"):
+            response = raw_request(
+                url, b"PUT " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nx"
+            )
+            assert response.status == 404, (target, response)
+        assert _get(url, b"/v1/keys%2Fa%2Fb").status == 404
+        assert _get(url, b"/v1/keys/a%2Fb").body == b"ab"
+        assert _get(url, b"/v1/keys/a/b").body == b"ab"
+    assert dict(backend) == {"a/b": b"ab"}

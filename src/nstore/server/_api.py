@@ -107,13 +107,13 @@ def check_head(guard: Guard, environ: dict[str, Any]) -> None:
 def route(guard: Guard, environ: dict[str, Any], max_key_length: int) -> Route:
     """The route of a request whose head :func:`check_head` has passed; a Problem if none."""
     method: str = environ["REQUEST_METHOD"]
-    path: str = environ.get("PATH_INFO", "")
+    path, raw = request_path(environ)
     if preflight(guard, environ):
         return Route("preflight", "", "read", False)
     for prefix, name in ((KEY_PREFIX, "key"), (TTL_PREFIX, "ttl")):
         if path.startswith(prefix):
             access = guard.access(environ) if guard.auth_enabled else "write"
-            key = request_key(environ, prefix, max_key_length)
+            key = path_key(path[len(prefix) :], raw, max_key_length)
             allowed = _KEY_METHODS if name == "key" else "GET, PUT"
             if method not in allowed.split(", "):
                 raise not_allowed(allowed)
@@ -153,21 +153,29 @@ def capabilities_response(store: Any) -> Response:
 # -- keys ------------------------------------------------------------------------------------------
 
 
-def request_key(environ: dict[str, Any], prefix: str, max_key_length: int) -> str:
-    """The key after ``prefix`` in the request path, percent-decoded exactly once as UTF-8.
+def request_path(environ: dict[str, Any]) -> tuple[str, bool]:
+    """The path requests are routed on, and whether it is raw (percent-escapes still in it).
 
-    The raw request target, when the server gives it, is decoded here; PATH_INFO (already
-    decoded by the server, as latin-1) is the fallback.
+    It is the raw path the client sent, below SCRIPT_NAME and without the query, when the server
+    gives one (RAW_URI or REQUEST_URI), so that an escaped ``/`` (``/v1/keys%2Fq``) separates
+    nothing; else PATH_INFO, which the server has decoded already (as latin-1).
     """
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    script = environ.get("SCRIPT_NAME", "")
-    if raw and not script and raw.startswith(prefix):  # the common case, no concatenation
-        tail = raw[len(prefix) :]
-        data = tail.encode("latin-1") if "?" not in tail and "%" not in tail else _tail_bytes(tail)
-    elif raw and raw.startswith(script + prefix):
-        data = _tail_bytes(raw[len(script) + len(prefix) :])
-    else:
-        data = environ["PATH_INFO"][len(prefix) :].encode("latin-1")
+    raw: str | None = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw and raw[0] == "/":  # not an absolute-form target the server passed on as it came
+        if "?" in raw:
+            raw = raw.partition("?")[0]
+        script: str = environ.get("SCRIPT_NAME", "")
+        if not script:
+            return raw, True
+        if raw.startswith(script):
+            return raw[len(script) :], True
+    return environ.get("PATH_INFO", ""), False
+
+
+def path_key(tail: str, raw: bool, max_key_length: int) -> str:
+    """The key in the ``tail`` of a path after its endpoint's prefix, percent-decoded exactly once
+    as UTF-8 if the path is ``raw`` (see :func:`request_path`)."""
+    data = unquote_to_bytes(tail) if raw and "%" in tail else tail.encode("latin-1")
     return check_key(data, max_key_length)
 
 
@@ -180,12 +188,6 @@ def check_key(data: bytes, max_key_length: int) -> str:
         return data.decode()
     except UnicodeDecodeError:
         raise Problem(400, "invalid-key", "Expected a key in UTF-8 (percent-encoded).") from None
-
-
-def _tail_bytes(tail: str) -> bytes:
-    """The key bytes of a raw path tail: the query cut off, percent-escapes decoded."""
-    tail = tail.split("?", 1)[0]
-    return unquote_to_bytes(tail) if "%" in tail else tail.encode("latin-1")
 
 
 # -- single keys -------------------------------------------------------------------------------------
