@@ -92,3 +92,17 @@ def test_an_escaped_slash_after_keys_is_no_key_route(kind: str) -> None:
         assert _get(url, b"/v1/keys/a%2Fb").body == b"ab"
         assert _get(url, b"/v1/keys/a/b").body == b"ab"
     assert dict(backend) == {"a/b": b"ab"}
+
+
+@pytest.mark.parametrize("kind", ["embedded", "asgi"])
+def test_a_prefix_of_invalid_utf8_is_refused_as_a_key_of_it(kind: str) -> None:
+    with served(kind, MemoryStore[str, bytes]({"\ufffdx": b"1", "éa": b"2"})) as url:
+        as_key = _get(url, b"/v1/keys/%FFx")
+        assert (as_key.status, _code(as_key)) == (400, "invalid-key")
+        for query in (b"prefix=%FF", b"prefix=%C3", b"prefix=%ED%A0%80", b"limit=5&prefix=a%FF"):
+            as_prefix = _get(url, b"/v1/keys?" + query)
+            assert (as_prefix.status, _code(as_prefix)) == (400, "invalid-key"), query
+        listed = _get(url, b"/v1/keys?prefix=%C3%A9")
+        assert json.loads(listed.body)["keys"] == ["éa"]
+        cursor = _get(url, b"/v1/keys?cursor=%FF")
+        assert (cursor.status, _code(cursor)) == (400, "bad-cursor")

@@ -326,14 +326,31 @@ def ttl_response(left: float | None) -> Response:
 
 def list_query(environ: dict[str, Any], max_page: int) -> tuple[str | None, str | None, int]:
     """The prefix (None for all), cursor (None first) and limit of a listing request."""
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    # Bytes that are no UTF-8 become lone surrogates, refused below as they are in a key's path.
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True, errors="surrogateescape")
     prefix = _single(query, "prefix", "")
     limit_text = _single(query, "limit", str(max_page))
     if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= max_page:
         raise Problem(400, "bad-limit", f"Expected limit from 1 to {max_page}. Got {limit_text!r}.")
     if set(query) - {"prefix", "limit", "cursor"}:
         raise Problem(400, "bad-query", "Expected only the query parameters prefix, limit and cursor.")
-    return prefix or None, _single(query, "cursor", "") or None, int(limit_text)
+    cursor = _single(query, "cursor", "")
+    if not _utf8(prefix):
+        raise Problem(400, "invalid-key", "Expected a key prefix in UTF-8 (percent-encoded).")
+    if not _utf8(cursor):
+        raise Problem(400, "bad-cursor", "Expected a cursor in UTF-8; pass back the next_cursor of a page.")
+    return prefix or None, cursor or None, int(limit_text)
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` decoded from UTF-8 with no byte escaped as a lone surrogate."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _single(query: dict[str, list[str]], name: str, default: str) -> str:
