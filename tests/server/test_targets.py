@@ -106,3 +106,22 @@ def test_a_prefix_of_invalid_utf8_is_refused_as_a_key_of_it(kind: str) -> None:
         assert json.loads(listed.body)["keys"] == ["éa"]
         cursor = _get(url, b"/v1/keys?cursor=%FF")
         assert (cursor.status, _code(cursor)) == (400, "bad-cursor")
+
+
+def test_an_absolute_form_target_is_served() -> None:
+    backend = MemoryStore[str, bytes]({"a": b"abc"})
+    with serve_in_thread(backend) as server:
+        port = server.url.rsplit(":", 1)[1].encode()
+        for origin in (b"http://127.0.0.1", b"http://localhost:" + port, b"HTTP://127.0.0.1"):
+            assert _get(server.url, origin + b"/v1/keys/a").body == b"abc", origin
+            listed = _get(server.url, origin + b"/v1/keys?prefix=a")
+            assert json.loads(listed.body)["keys"] == ["a"], origin
+        assert _get(server.url, b"http://127.0.0.1?x=1").status == 404  # the path is "/"
+        put = b"PUT http://127.0.0.1/v1/keys/b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nx"
+        assert raw_request(server.url, put).status == 204
+        # The target's authority is the request's host (RFC 9112 3.2.2), checked as a Host is.
+        refused = _get(server.url, b"http://evil.example/v1/keys/a")
+        assert (refused.status, _code(refused)) == (421, "host-not-allowed")
+        for bad in (b"http://user@127.0.0.1/v1/keys/a", b"http:///v1/keys/a", b"http://a b/"):
+            assert _get(server.url, bad).status == 400, bad
+    assert backend["b"] == b"x"

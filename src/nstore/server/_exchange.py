@@ -29,7 +29,7 @@ from nstore.server._conn import (
     Poller,
     problem_bytes,
 )
-from nstore.server._framing import ChunkedDecoder, framing, parse_head
+from nstore.server._framing import ChunkedDecoder, framing, origin_form, parse_head
 from nstore.server._runner import Runner
 from nstore.server._sender import Sender
 from nstore.server._wsgi import build_environ
@@ -135,6 +135,10 @@ class Exchange:
         head_length: int,
     ) -> None:
         host, length, chunked, keep_alive, expect_continue, plain = framing(version, headers)
+        authority = None
+        if target[0] != 47:  # not "/...": an absolute-form target's authority is its host
+            target, authority = origin_form(target)
+            host = authority or host
         del conn.buf[:head_length]
         conn.scanned = 0
         conn.in_head = False
@@ -148,6 +152,8 @@ class Exchange:
         else:
             conn.kind = WSGI
             conn.environ = environ = build_environ(self._base_environ, method, target, version, headers)
+            if authority is not None:
+                environ["HTTP_HOST"] = authority.decode("latin-1")
             refusal = self._admit(environ) if self._admit is not None else None
             if refusal is not None:  # refused from its head: the body is never read
                 if chunked or length:

@@ -31,6 +31,7 @@ __all__ = [
     "Head",
     "check_start",
     "framing",
+    "origin_form",
     "parse_head",
 ]
 
@@ -64,6 +65,8 @@ _QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"'
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;%s(?:=(?:%s|%s))?)*\r\n" % (_TOKEN, _TOKEN, _QUOTED))
 # Host: a reg-name, an IPv4 address or a bracketed IPv6 one, and an optional port (RFC 3986 3.2.2).
 _HOST = re.compile(rb"(?:(?:[-A-Za-z0-9._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
+# An absolute-form target (RFC 9112 3.2.2): a scheme, an authority, then a path and query.
+_ABSOLUTE = re.compile(rb"[Hh][Tt][Tt][Pp][Ss]?://([^/?]*)(/[^?]*)?(\?.*)?", re.DOTALL)
 
 _good_hosts: set[bytes] = set()  # Host values that passed _HOST
 
@@ -161,6 +164,25 @@ def _refusal(buf: bytearray, end: int) -> Problem:
         "Expected header fields as token: value CRLF, with no space before the colon and no "
         "control characters in the value."
     )
+
+
+def origin_form(target: bytes) -> tuple[bytes, bytes | None]:
+    """The path and query of an absolute-form ``target`` (``http://host/path?query``), and its
+    authority, which a server must take for the request's host (RFC 9112 3.2.2); any other
+    target (``/path``, ``*``) as it is, and None.
+
+    An authority that is not a Host (``host[:port]``; userinfo is never sent in HTTP) is refused.
+    """
+    match = _ABSOLUTE.fullmatch(target)
+    if match is None:
+        return target, None
+    authority, path, query = match.groups()
+    if not authority or _HOST.fullmatch(authority) is None:
+        raise _malformed(
+            "Expected an absolute-form target as http://host[:port]/path, with no userinfo. "
+            f"Got the authority {authority.decode('latin-1')!r} instead; send the path alone (/v1/...)."
+        )
+    return (path or b"/") + (query or b""), authority
 
 
 def framing(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
