@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -15,7 +16,7 @@ import pytest
 from nstore import MemoryStore
 from nstore.errors import InvalidKey
 from nstore.server import make_asgi_app, serve_in_thread
-from nstore.server._framing import MAX_LINE
+from nstore.server._framing import MAX_HEAD, MAX_LINE
 from nstore.stores.http import HTTPStore
 from tests.server.asgi_server import asgi_server
 from tests.server.conftest import Raw, raw_request
@@ -67,6 +68,18 @@ def test_the_client_takes_a_long_key_for_an_invalid_key(kind: str) -> None:
         store["short"] = b"v"  # the server goes on serving
         assert store["short"] == b"v"
     assert dict(backend) == {"short": b"v"}
+
+
+@pytest.mark.parametrize("size", [MAX_LINE + 100, MAX_HEAD + 1000])
+def test_a_target_past_the_head_limit_in_pieces_is_414(size: int) -> None:
+    with serve_in_thread(MemoryStore[str, bytes]()) as server:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"GET /v1/keys/")
+            time.sleep(0.1)  # read apart: the rest, head end included, comes in one more read
+            sock.sendall(b"k" * size + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            data = sock.recv(65536)
+    assert data.startswith(b"HTTP/1.1 414 "), data[:200]
 
 
 def test_a_request_line_that_never_ends_is_414_past_the_limit() -> None:

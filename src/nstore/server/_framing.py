@@ -109,11 +109,12 @@ def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
     """
     end = buf.find(b"\r\n\r\n", max(0, scanned - 3))
     if end < 0:
+        check_start(buf)
         if len(buf) > MAX_HEAD:
             raise _too_large(f"Expected a request head of at most {MAX_HEAD} bytes.")
-        check_start(buf)
         return None
     if end + 4 > MAX_HEAD:
+        check_start(buf)  # 414 if the request line is what is too long
         raise _too_large(f"Expected a request head of at most {MAX_HEAD} bytes.")
     match = _HEAD.match(buf, 0, end + 4)
     if match is None or match.end() != end + 4:
@@ -135,7 +136,8 @@ def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
 
 
 def check_start(buf: bytearray) -> None:
-    """Refuse at once bytes that cannot begin a request line (TLS, another protocol, junk)."""
+    """Refuse at once bytes that cannot begin a request line (TLS, another protocol, junk), and
+    a request line whose target is over ``MAX_LINE`` bytes (414)."""
     line_end = buf.find(b"\n")
     if line_end < 0:
         match = _START.match(buf)
@@ -147,6 +149,8 @@ def check_start(buf: bytearray) -> None:
     match = _REQUEST_LINE.match(buf, 0, line_end + 1)
     if match is None or match.end() != line_end + 1:
         raise _malformed("Expected a request line: METHOD SP TARGET SP HTTP/1.1 CRLF.")
+    if line_end > MAX_LINE + _LINE_SLACK:
+        raise _target_too_long(f"over {MAX_LINE}")
 
 
 def _refusal(buf: bytearray, end: int) -> Problem:
