@@ -138,3 +138,26 @@ def test_an_absolute_form_target_is_served() -> None:
         for bad in (b"http://user@127.0.0.1/v1/keys/a", b"http:///v1/keys/a", b"http://a b/"):
             assert _get(server.url, bad).status == 400, bad
     assert backend["b"] == b"x"
+
+
+_LENGTH = b"Host: 127.0.0.1\r\nContent-Length: %d\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"PUT /v1/keys/" + b"k" * (MAX_LINE + 1) + b" HTTP/1.1\r\n" + _LENGTH % 200_000,
+        b"PUT /v1/keys/k HTTP/1.1\r\n" + _LENGTH % 2_000_000,
+    ],
+    ids=["414", "413"],
+)
+def test_a_refusal_with_the_body_unread_ends_in_fin_not_reset(head: bytes) -> None:
+    with serve_in_thread(MemoryStore[str, bytes](), max_body=100_000) as server:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(head + b"x" * 200_000)  # more than the server reads before refusing
+            time.sleep(0.2)  # the refusal is sent and the server is done with the connection
+            data = b""
+            while chunk := sock.recv(65536):  # a reset raises here
+                data += chunk
+    assert data.startswith((b"HTTP/1.1 414 ", b"HTTP/1.1 413 ")), data[:100]

@@ -116,7 +116,8 @@ class Exchange:
             except Problem as problem:
                 # A head too large to serve may come with a body: closing with it unread would
                 # reset the connection before the client reads the refusal.
-                conn.linger = problem.status in (414, 431)
+                if problem.status in (414, 431):
+                    conn.linger = True
                 self._fail(conn, problem)
                 return
             conn.scanned = len(buf)
