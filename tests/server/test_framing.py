@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nstore.server._framing import MAX_HEAD, MAX_HEADERS, MAX_LINE, ChunkedDecoder, parse_head
+from nstore.server._chunked import ChunkedDecoder
+from nstore.server._framing import MAX_HEAD, MAX_HEADERS, MAX_LINE, parse_head
 from nstore.server.problems import Problem
 
 HEAD = b"PUT /v1/keys/a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\n"

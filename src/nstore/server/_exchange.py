@@ -16,6 +16,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
+from nstore.server._chunked import ChunkedDecoder
 from nstore.server._conn import (
     BODY,
     BUSY,
@@ -29,7 +30,7 @@ from nstore.server._conn import (
     Poller,
     problem_bytes,
 )
-from nstore.server._framing import ChunkedDecoder, framing, origin_form, parse_head
+from nstore.server._framing import framing, origin_form, parse_head
 from nstore.server._runner import Runner
 from nstore.server._sender import Sender
 from nstore.server._wsgi import build_environ
