@@ -84,6 +84,9 @@ REQUESTS = [
     get("/v1/keys/k", "Host: evil.example"),
     get("/v1/keys/k"),
     get("/v1/keys/k", HOST, "Connection: close"),
+    get("http://127.0.0.1/v1/keys/k", HOST),
+    get("http://evil.example/v1/keys/k", HOST),
+    get("/v1/keys%2Fk", HOST),
 ]
 
 

@@ -152,7 +152,16 @@ def _app(store: Store[str, bytes], host: str, options: dict[str, Any]) -> tuple[
     return app, server_options
 
 
+def check_port(port: object) -> None:
+    """Refuse a port no socket can bind (checked at run time: the command line passes any int)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(
+            f"Expected a port from 0 to 65535 (0: any free port). Got {port!r} instead; pass another port."
+        )
+
+
 def _start(store: Store[str, bytes], host: str, port: int, options: dict[str, Any]) -> ServerHandle:
+    check_port(port)
     app, server_options = _app(store, host, options)
     server = WSGIServer(app, host, port, **server_options)
     thread = threading.Thread(target=server.serve_forever, name="nstore-http-accept", daemon=True)

@@ -3,26 +3,24 @@
 A request's head is a WSGI-style ``environ`` (the ASGI app builds one from its scope with the same
 header rules). From it, :func:`route` checks the Host and the token, finds the endpoint and the
 key, and says whether a body is to be read; :func:`declared_length` checks the body's length before
-a byte of it is read. What is done to the store is in :mod:`~nstore.server._program`; the responses
-to what the store answered, and the problem documents, are built here.
+a byte of it is read. What the path and the query say (the key, a listing's prefix, a ttl) is read
+by :mod:`~nstore.server._params`; what is done to the store is in :mod:`~nstore.server._program`;
+the responses to what the store answered, and the problem documents, are built here.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, unquote_to_bytes
-
-import msgspec
 
 from nstore.server._guard import Access, Guard
-from nstore.server.openapi import MAX_TTL, document_bytes
-from nstore.server.problems import INVALID_KEY_DETAIL, Problem, problem_for
+from nstore.server._params import path_key, request_path
+from nstore.server.openapi import document_bytes
+from nstore.server.problems import Problem, problem_for
 from nstore.stores._http_wire import etag
 
 __all__ = [
+    "BODILESS",
     "KEY_PREFIX",
     "TTL_PREFIX",
     "Response",
@@ -32,15 +30,12 @@ __all__ = [
     "check_head",
     "declared_length",
     "finish",
-    "list_query",
-    "parse_ttl",
     "problem_response",
     "put_conditions",
     "route",
     "stored_response",
     "tags_match",
     "too_large",
-    "touch_ttl",
     "ttl_response",
     "value_response",
 ]
@@ -52,8 +47,10 @@ TTL_PREFIX = "/v1/ttl/"
 JSON = "application/json"
 OCTETS_HEADER = ("Content-Type", "application/octet-stream")
 _KEY_METHODS = "GET, HEAD, PUT, DELETE"
-_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _PLAIN_ENDPOINTS = (KEYS, "/v1/batch", "/v1/capabilities", "/v1/ttl")
+#: The statuses whose responses carry no Content-Length: a 204 must not (RFC 9110 8.6), and a 304
+#: would have to give the length of the 200 it stands for.
+BODILESS = ("204 No Content", "304 Not Modified")
 
 
 #: The endpoints without a key: their name and the methods they take.
@@ -103,13 +100,13 @@ def check_head(guard: Guard, environ: dict[str, Any]) -> None:
 def route(guard: Guard, environ: dict[str, Any], max_key_length: int) -> Route:
     """The route of a request whose head :func:`check_head` has passed; a Problem if none."""
     method: str = environ["REQUEST_METHOD"]
-    path: str = environ.get("PATH_INFO", "")
+    path, raw = request_path(environ)
     if preflight(guard, environ):
         return Route("preflight", "", "read", False)
     for prefix, name in ((KEY_PREFIX, "key"), (TTL_PREFIX, "ttl")):
         if path.startswith(prefix):
             access = guard.access(environ) if guard.auth_enabled else "write"
-            key = request_key(environ, prefix, max_key_length)
+            key = path_key(path[len(prefix) :], raw, max_key_length)
             allowed = _KEY_METHODS if name == "key" else "GET, PUT"
             if method not in allowed.split(", "):
                 raise not_allowed(allowed)
@@ -146,44 +143,6 @@ def capabilities_response(store: Any) -> Response:
     return "200 OK", [("Content-Type", JSON)], body
 
 
-# -- keys ------------------------------------------------------------------------------------------
-
-
-def request_key(environ: dict[str, Any], prefix: str, max_key_length: int) -> str:
-    """The key after ``prefix`` in the request path, percent-decoded exactly once as UTF-8.
-
-    The raw request target, when the server gives it, is decoded here; PATH_INFO (already
-    decoded by the server, as latin-1) is the fallback.
-    """
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    script = environ.get("SCRIPT_NAME", "")
-    if raw and not script and raw.startswith(prefix):  # the common case, no concatenation
-        tail = raw[len(prefix) :]
-        data = tail.encode("latin-1") if "?" not in tail and "%" not in tail else _tail_bytes(tail)
-    elif raw and raw.startswith(script + prefix):
-        data = _tail_bytes(raw[len(script) + len(prefix) :])
-    else:
-        data = environ["PATH_INFO"][len(prefix) :].encode("latin-1")
-    return check_key(data, max_key_length)
-
-
-def check_key(data: bytes, max_key_length: int) -> str:
-    if len(data) > max_key_length:
-        raise Problem(414, "key-too-long", f"Expected a key of at most {max_key_length} bytes.")
-    if not data:
-        raise Problem(400, "invalid-key", INVALID_KEY_DETAIL)
-    try:
-        return data.decode()
-    except UnicodeDecodeError:
-        raise Problem(400, "invalid-key", "Expected a key in UTF-8 (percent-encoded).") from None
-
-
-def _tail_bytes(tail: str) -> bytes:
-    """The key bytes of a raw path tail: the query cut off, percent-escapes decoded."""
-    tail = tail.split("?", 1)[0]
-    return unquote_to_bytes(tail) if "%" in tail else tail.encode("latin-1")
-
-
 # -- single keys -------------------------------------------------------------------------------------
 
 
@@ -191,10 +150,22 @@ def value_response(value: bytes, environ: dict[str, Any]) -> Response:
     """The answer to GET (or HEAD) of a key holding ``value``: 200, or 304 for If-None-Match."""
     tag = etag(value)
     if_none = environ.get("HTTP_IF_NONE_MATCH")
-    if if_none is not None and if_none in (tag, "*"):
+    if if_none is not None and none_match(if_none, tag):
         return "304 Not Modified", [("ETag", tag)], b""
     # For HEAD the body is dropped when sent; Content-Length still tells the value's size.
     return "200 OK", [("ETag", tag), OCTETS_HEADER], value
+
+
+def none_match(field: str, tag: str) -> bool:
+    """Whether an If-None-Match ``field`` holds ``tag``, by weak comparison (RFC 9110 13.1.2:
+    ``W/"x"`` matches ``"x"``), or is ``*``, which any current value matches."""
+    if field == tag:  # the common case: the one ETag a client read
+        return True
+    for member in field.split(","):
+        member = member.strip(" \t")
+        if member == "*" or member.removeprefix("W/") == tag:
+            return True
+    return False
 
 
 def stored_response(value: bytes) -> Response:
@@ -235,57 +206,6 @@ def check_delete(environ: dict[str, Any]) -> None:
 # -- expiry ------------------------------------------------------------------------------------------
 
 
-def _bad_ttl(text: object) -> Problem:
-    return Problem(
-        400, "bad-ttl", f"Expected a ttl of seconds, a number above 0 and at most {MAX_TTL:g}. Got {text!r}."
-    )
-
-
-def check_ttl_value(ttl: float) -> float:
-    if not (0 < ttl <= MAX_TTL) or not math.isfinite(ttl):
-        raise _bad_ttl(ttl)
-    return ttl
-
-
-def parse_ttl(query: dict[str, list[str]]) -> float | None:
-    """The ``ttl`` query parameter of a PUT (seconds), or None without one."""
-    values = query.get("ttl")
-    if not values:
-        return None
-    if len(values) > 1:
-        raise Problem(400, "bad-ttl", f"Expected one ttl parameter. Got {len(values)}.")
-    if not _NUMBER.fullmatch(values[0]):
-        raise _bad_ttl(values[0])
-    return check_ttl_value(float(values[0]))
-
-
-def put_query(environ: dict[str, Any]) -> float | None:
-    """The ttl of a PUT from its query (the only parameter it takes)."""
-    text: str = environ.get("QUERY_STRING", "")
-    if not text:
-        return None
-    query = parse_qs(text, keep_blank_values=True)
-    if set(query) - {"ttl"}:
-        raise Problem(400, "bad-query", "Expected only the query parameter ttl.")
-    return parse_ttl(query)
-
-
-class _Touch(msgspec.Struct, forbid_unknown_fields=True):
-    ttl: float | None
-
-
-_touch = msgspec.json.Decoder(_Touch)
-
-
-def touch_ttl(body: bytes) -> float | None:
-    """The ttl of ``PUT /v1/ttl/{key}``: ``{"ttl": seconds}``, or ``{"ttl": null}`` for never."""
-    try:
-        ttl = _touch.decode(body).ttl
-    except msgspec.DecodeError as exc:
-        raise Problem(400, "bad-ttl", f'Expected {{"ttl": seconds or null}}: {exc}') from None
-    return None if ttl is None else check_ttl_value(ttl)
-
-
 def ttl_unsupported() -> Problem:
     return Problem(
         409,
@@ -301,30 +221,6 @@ def ttl_response(left: float | None) -> Response:
         [("Content-Type", JSON), ("Cache-Control", "no-store")],
         json.dumps({"ttl": left}).encode(),
     )
-
-
-# -- listing -----------------------------------------------------------------------------------------
-
-
-def list_query(environ: dict[str, Any], max_page: int) -> tuple[str | None, str | None, int]:
-    """The prefix (None for all), cursor (None first) and limit of a listing request."""
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    prefix = _single(query, "prefix", "")
-    limit_text = _single(query, "limit", str(max_page))
-    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= max_page:
-        raise Problem(400, "bad-limit", f"Expected limit from 1 to {max_page}. Got {limit_text!r}.")
-    if set(query) - {"prefix", "limit", "cursor"}:
-        raise Problem(400, "bad-query", "Expected only the query parameters prefix, limit and cursor.")
-    return prefix or None, _single(query, "cursor", "") or None, int(limit_text)
-
-
-def _single(query: dict[str, list[str]], name: str, default: str) -> str:
-    values = query.get(name)
-    if not values:
-        return default
-    if len(values) > 1:
-        raise Problem(400, f"bad-{name}", f"Expected one {name} parameter. Got {len(values)}.")
-    return values[0]
 
 
 # -- bodies, access and responses ----------------------------------------------------------------
@@ -368,9 +264,10 @@ def problem_response(exc: Exception) -> Response:
 
 
 def finish(guard: Guard, environ: dict[str, Any], response: Response) -> Response:
-    """``response`` with its CORS headers (if configured) and Content-Length."""
+    """``response`` with its CORS headers (if configured) and Content-Length (but in BODILESS)."""
     status, headers, body = response
     if guard.cors_origins is not None and not preflight(guard, environ):
         headers += guard.cors_headers(environ, preflight=False)
-    headers.append(("Content-Length", str(len(body))))
+    if status not in BODILESS:
+        headers.append(("Content-Length", str(len(body))))
     return status, headers, body

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nstore.server._framing import ChunkedDecoder
+from nstore.server._chunked import ChunkedDecoder
 from nstore.server.problems import Problem
 
 __all__ = [

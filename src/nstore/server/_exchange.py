@@ -16,6 +16,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
+from nstore.server._chunked import ChunkedDecoder
 from nstore.server._conn import (
     BODY,
     BUSY,
@@ -29,7 +30,7 @@ from nstore.server._conn import (
     Poller,
     problem_bytes,
 )
-from nstore.server._framing import ChunkedDecoder, framing, parse_head
+from nstore.server._framing import framing, origin_form, parse_head
 from nstore.server._runner import Runner
 from nstore.server._sender import Sender
 from nstore.server._wsgi import build_environ
@@ -114,6 +115,10 @@ class Exchange:
                     self._request(conn, head[1], head[2], head[3], head[4], head[0])
                     continue
             except Problem as problem:
+                # A head too large to serve may come with a body: closing with it unread would
+                # reset the connection before the client reads the refusal.
+                if problem.status in (414, 431):
+                    conn.linger = True
                 self._fail(conn, problem)
                 return
             conn.scanned = len(buf)
@@ -132,6 +137,10 @@ class Exchange:
         head_length: int,
     ) -> None:
         host, length, chunked, keep_alive, expect_continue, plain = framing(version, headers)
+        authority = None
+        if target[0] != 47:  # not "/...": an absolute-form target's authority is its host
+            target, authority = origin_form(target)
+            host = authority or host
         del conn.buf[:head_length]
         conn.scanned = 0
         conn.in_head = False
@@ -145,6 +154,8 @@ class Exchange:
         else:
             conn.kind = WSGI
             conn.environ = environ = build_environ(self._base_environ, method, target, version, headers)
+            if authority is not None:
+                environ["HTTP_HOST"] = authority.decode("latin-1")
             refusal = self._admit(environ) if self._admit is not None else None
             if refusal is not None:  # refused from its head: the body is never read
                 if chunked or length:

@@ -1,15 +1,15 @@
 """HTTP/1.1 request framing (RFC 9112), strict, parsed from a connection's receive buffer.
 
 The event loop reads whatever has arrived into a buffer; :func:`parse_head` says whether it
-holds a complete request head, :func:`framing` reads the fields that frame the body, and
-:class:`ChunkedDecoder` decodes a chunked body as its bytes come in. The grammar is RFC 9112's
-without its leniencies: lines end in CRLF only (a bare CR or LF is refused), one SP separates
+holds a complete request head, and :func:`framing` reads the fields that frame the body
+(:mod:`~nstore.server._chunked` decodes a chunked one). The grammar is RFC 9112's without its
+leniencies: lines end in CRLF only (a bare CR or LF is refused), one SP separates
 the parts of the request line, header names are tokens with no space before the colon, values
 hold no control characters, and no empty line may come before a request. Whatever h11 or
 llhttp refuse is refused here too (``tests/server/test_strict.py`` checks the first on every
 case). Malformed input raises a :class:`~nstore.server.problems.Problem` (400, 413 for a
-Content-Length too large to be real, 431 for oversized heads), which the server sends before
-closing the connection.
+Content-Length too large to be real, 414 for a request target over ``MAX_LINE`` bytes, 431 for
+other oversized heads), which the server sends before closing the connection.
 
 Each check is one compiled regular expression over bytes, so a request costs a few C scans and
 no per-byte Python; nothing is ever decoded as text, so no Unicode rule (what ``str.strip``
@@ -23,45 +23,43 @@ import re
 from nstore.server.problems import Problem
 
 __all__ = [
+    "FIELD",
     "MAX_HEAD",
     "MAX_HEADERS",
     "MAX_LINE",
-    "ChunkedDecoder",
+    "TOKEN",
     "Framing",
     "Head",
     "check_start",
     "framing",
+    "malformed",
+    "origin_form",
     "parse_head",
+    "too_large",
 ]
 
 MAX_LINE = 8192
 MAX_HEADERS = 100
 #: The largest request head (request line and headers) accepted.
 MAX_HEAD = 64 * 1024
-#: The largest chunk-size line (with its extensions), and the largest trailer section.
-MAX_CHUNK_LINE = 1024
-MAX_TRAILER = 8192
-#: A chunked body may have this many chunks, plus one for every MIN_CHUNK bytes it carries:
-#: decoding costs Python work per chunk, and a flood of tiny chunks would stall the event loop.
-FREE_CHUNKS = 64
-MIN_CHUNK = 256
+#: A request line holds a method of 32 bytes at most (``_START``), two SP and ``HTTP/1.1\r``.
+_LINE_SLACK = 64
 _MAX_LENGTH_DIGITS = 18  # below 2**63: longer Content-Lengths are refused as too large
 
-_TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
+TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 _VALUE = rb"(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?"
-_FIELD = rb"%s:[ \t]*%s[ \t]*\r\n" % (_TOKEN, _VALUE)
+FIELD = rb"%s:[ \t]*%s[ \t]*\r\n" % (TOKEN, _VALUE)
 # The request target: visible ASCII except "#" (a fragment is never sent, RFC 9112 3.2). The
 # fields are checked in the same pass: a token, a colon, a value of visible bytes, SP and HTAB.
-_LOOSE_FIELD = rb"%s:[\t\x20-\x7e\x80-\xff]*\r\n" % _TOKEN
-_HEAD = re.compile(rb"(%s) ([!\x22$-~]+) (HTTP/1\.[01])\r\n((?:%s)*)\r\n" % (_TOKEN, _LOOSE_FIELD))
-_REQUEST_LINE = re.compile(rb"%s [!\x22$-~]+ HTTP/1\.[01]\r\n" % _TOKEN)
+_LOOSE_FIELD = rb"%s:[\t\x20-\x7e\x80-\xff]*\r\n" % TOKEN
+_HEAD = re.compile(rb"(%s) ([!\x22$-~]+) (HTTP/1\.[01])\r\n((?:%s)*)\r\n" % (TOKEN, _LOOSE_FIELD))
+_REQUEST_LINE = re.compile(rb"%s [!\x22$-~]+ HTTP/1\.[01]\r\n" % TOKEN)
 # What a request line can begin with, before its end has arrived: a method, SP, a target, SP...
 _START = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]{0,32}(?: [!\x22$-~]*(?: [HTP/.01]{0,8}\r?)?)?")
-_FIELD_LINE = re.compile(_FIELD)
-_QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"'
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;%s(?:=(?:%s|%s))?)*\r\n" % (_TOKEN, _TOKEN, _QUOTED))
 # Host: a reg-name, an IPv4 address or a bracketed IPv6 one, and an optional port (RFC 3986 3.2.2).
 _HOST = re.compile(rb"(?:(?:[-A-Za-z0-9._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
+# An absolute-form target (RFC 9112 3.2.2): a scheme, an authority, then a path and query.
+_ABSOLUTE = re.compile(rb"[Hh][Tt][Tt][Pp][Ss]?://([^/?]*)(/[^?]*)?(\?.*)?", re.DOTALL)
 
 _good_hosts: set[bytes] = set()  # Host values that passed _HOST
 
@@ -76,12 +74,24 @@ Framing = tuple[bytes | None, int | None, bool, bool, bool, bool]
 PLAIN = frozenset({b"host", b"content-length", b"user-agent", b"accept", b"accept-encoding", b"content-type"})
 
 
-def _malformed(detail: str) -> Problem:
+def malformed(detail: str) -> Problem:
     return Problem(400, "malformed-request", detail)
 
 
-def _too_large(detail: str) -> Problem:
+def too_large(detail: str) -> Problem:
     return Problem(431, "headers-too-large", detail)
+
+
+def _target_too_long(length: str) -> Problem:
+    """A request target too long to parse is refused with 414 (RFC 9112 3), and with the problem
+    code of a key over ``max_key_length``: the target is where a key is, so clients take it for an
+    invalid key."""
+    return Problem(
+        414,
+        "key-too-long",
+        f"Expected a request target of at most {MAX_LINE} bytes. Got {length} bytes instead; "
+        "use a shorter key.",
+    )
 
 
 def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
@@ -92,12 +102,13 @@ def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
     """
     end = buf.find(b"\r\n\r\n", max(0, scanned - 3))
     if end < 0:
-        if len(buf) > MAX_HEAD:
-            raise _too_large(f"Expected a request head of at most {MAX_HEAD} bytes.")
         check_start(buf)
+        if len(buf) > MAX_HEAD:
+            raise too_large(f"Expected a request head of at most {MAX_HEAD} bytes.")
         return None
     if end + 4 > MAX_HEAD:
-        raise _too_large(f"Expected a request head of at most {MAX_HEAD} bytes.")
+        check_start(buf)  # 414 if the request line is what is too long
+        raise too_large(f"Expected a request head of at most {MAX_HEAD} bytes.")
     match = _HEAD.match(buf, 0, end + 4)
     if match is None or match.end() != end + 4:
         raise _refusal(buf, end)
@@ -109,27 +120,30 @@ def parse_head(buf: bytearray, scanned: int = 0) -> Head | None:
         name, _, value = line.partition(b":")
         headers.append((name, value.strip(b" \t")))
     if len(headers) > MAX_HEADERS:
-        raise _too_large(f"Expected at most {MAX_HEADERS} header fields.")
+        raise too_large(f"Expected at most {MAX_HEADERS} header fields.")
     if len(target) > MAX_LINE:
-        raise _too_large(f"Expected a request line of at most {MAX_LINE} bytes.")
+        raise _target_too_long(str(len(target)))
     if len(block) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
-        raise _too_large(f"Expected header fields of at most {MAX_LINE} bytes.")
+        raise too_large(f"Expected header fields of at most {MAX_LINE} bytes.")
     return end + 4, method, target, version, headers
 
 
 def check_start(buf: bytearray) -> None:
-    """Refuse at once bytes that cannot begin a request line (TLS, another protocol, junk)."""
+    """Refuse at once bytes that cannot begin a request line (TLS, another protocol, junk), and
+    a request line whose target is over ``MAX_LINE`` bytes (414)."""
     line_end = buf.find(b"\n")
     if line_end < 0:
         match = _START.match(buf)
         if match is None or match.end() != len(buf):
-            raise _malformed("Expected an HTTP/1.1 request line (METHOD TARGET HTTP/1.1).")
-        if len(buf) > MAX_LINE:
-            raise _too_large(f"Expected a request line of at most {MAX_LINE} bytes.")
+            raise malformed("Expected an HTTP/1.1 request line (METHOD TARGET HTTP/1.1).")
+        if len(buf) > MAX_LINE + _LINE_SLACK:  # the target alone is over MAX_LINE by now
+            raise _target_too_long(f"over {MAX_LINE}")
         return
     match = _REQUEST_LINE.match(buf, 0, line_end + 1)
     if match is None or match.end() != line_end + 1:
-        raise _malformed("Expected a request line: METHOD SP TARGET SP HTTP/1.1 CRLF.")
+        raise malformed("Expected a request line: METHOD SP TARGET SP HTTP/1.1 CRLF.")
+    if line_end > MAX_LINE + _LINE_SLACK:
+        raise _target_too_long(f"over {MAX_LINE}")
 
 
 def _refusal(buf: bytearray, end: int) -> Problem:
@@ -138,15 +152,34 @@ def _refusal(buf: bytearray, end: int) -> Problem:
     match = _REQUEST_LINE.match(buf, 0, line_end + 2)
     if match is None or match.end() != line_end + 2:
         if line_end > MAX_LINE:
-            return _too_large(f"Expected a request line of at most {MAX_LINE} bytes.")
-        return _malformed(
+            return too_large(f"Expected a request line of at most {MAX_LINE} bytes.")
+        return malformed(
             "Expected a request line: METHOD SP TARGET SP HTTP/1.1 CRLF, with a target of visible "
             "ASCII and no fragment."
         )
-    return _malformed(
+    return malformed(
         "Expected header fields as token: value CRLF, with no space before the colon and no "
         "control characters in the value."
     )
+
+
+def origin_form(target: bytes) -> tuple[bytes, bytes | None]:
+    """The path and query of an absolute-form ``target`` (``http://host/path?query``), and its
+    authority, which a server must take for the request's host (RFC 9112 3.2.2); any other
+    target (``/path``, ``*``) as it is, and None.
+
+    An authority that is not a Host (``host[:port]``; userinfo is never sent in HTTP) is refused.
+    """
+    match = _ABSOLUTE.fullmatch(target)
+    if match is None:
+        return target, None
+    authority, path, query = match.groups()
+    if not authority or _HOST.fullmatch(authority) is None:
+        raise malformed(
+            "Expected an absolute-form target as http://host[:port]/path, with no userinfo. "
+            f"Got the authority {authority.decode('latin-1')!r} instead; send the path alone (/v1/...)."
+        )
+    return (path or b"/") + (query or b""), authority
 
 
 def framing(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
@@ -159,17 +192,17 @@ def framing(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
         lower = name.lower()
         if lower == b"host":
             if host is not None:
-                raise _malformed("Expected one Host header. Got several.")
+                raise malformed("Expected one Host header. Got several.")
             host = value
         elif lower == b"content-length":
             if length_text is not None:
-                raise _malformed("Expected at most one Content-Length header.")
+                raise malformed("Expected at most one Content-Length header.")
             length_text = value
         elif lower in PLAIN:
             pass
         elif lower == b"transfer-encoding":
             if coding is not None:
-                raise _malformed("Expected at most one Transfer-Encoding header.")
+                raise malformed("Expected at most one Transfer-Encoding header.")
             coding = value
             plain = False
         elif lower == b"connection":
@@ -183,112 +216,28 @@ def framing(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             if lower == b"expect":
                 if value.lower() != b"100-continue":
                     raise Problem(417, "expectation-failed", "Expected no Expect header, or 100-continue.")
-                expect_continue = True
+                expect_continue = version == b"HTTP/1.1"  # ignored in HTTP/1.0 (RFC 9110 10.1.1)
             plain = False
     if host is None:
         if version == b"HTTP/1.1":
-            raise _malformed("Expected a Host header (HTTP/1.1 requires one).")
+            raise malformed("Expected a Host header (HTTP/1.1 requires one).")
     elif host not in _good_hosts:
         if _HOST.fullmatch(host) is None:
-            raise _malformed("Expected a Host header of the form name[:port] or [address][:port].")
+            raise malformed("Expected a Host header of the form name[:port] or [address][:port].")
         if len(_good_hosts) < 64:  # clients choose Host: remember only so many
             _good_hosts.add(host)
     length = None
     if length_text is not None:
         if not length_text.isdigit():  # bytes.isdigit is ASCII only
-            raise _malformed("Expected a decimal Content-Length.")
+            raise malformed("Expected a decimal Content-Length.")
         if len(length_text) > _MAX_LENGTH_DIGITS:
             raise Problem(413, "value-too-large", "Expected a Content-Length this server can hold.")
         length = int(length_text)
     if coding is not None:
         if version != b"HTTP/1.1":
-            raise _malformed("Expected no Transfer-Encoding in an HTTP/1.0 request.")
+            raise malformed("Expected no Transfer-Encoding in an HTTP/1.0 request.")
         if coding.lower() != b"chunked":
             raise Problem(501, "unsupported-coding", "Expected Transfer-Encoding: chunked, alone.")
         if length is not None:  # request smuggling guard (RFC 9112, 6.1)
-            raise _malformed("Expected Content-Length or Transfer-Encoding, not both.")
+            raise malformed("Expected Content-Length or Transfer-Encoding, not both.")
     return host, length, coding is not None, keep_alive, expect_continue, plain
-
-
-class ChunkedDecoder:
-    """Decodes a ``Transfer-Encoding: chunked`` body incrementally into :attr:`data`.
-
-    Strict: each line ends in CRLF, chunk extensions are ``;name[=token|"quoted"]`` with no
-    whitespace, the data of each chunk is followed by CRLF, and the trailer section (fields,
-    checked and ignored) ends with an empty line. A body is refused when it has more chunks than
-    ``FREE_CHUNKS`` plus one per ``MIN_CHUNK`` bytes.
-    """
-
-    __slots__ = ("_chunks", "_left", "_state", "_trailer", "data", "done")
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.done = False
-        self._left = 0  # bytes left in the current chunk
-        self._state = 0  # 0: a size line, 1: chunk data, 2: the CRLF after it, 3: trailer lines
-        self._chunks = 0
-        self._trailer = 0  # bytes of trailer section so far
-
-    def feed(self, buf: bytearray, limit: int) -> int:
-        """Decode from the start of ``buf``; return how many bytes were consumed.
-
-        Stops when the body is complete (:attr:`done`), when more input is needed, or when
-        :attr:`data` holds more than ``limit`` bytes.
-        """
-        pos = 0
-        data = self.data
-        while not self.done and len(data) <= limit:
-            state = self._state
-            if state == 1:
-                take = min(self._left, len(buf) - pos)
-                if not take:
-                    return pos
-                data += buf[pos : pos + take]
-                pos += take
-                self._left -= take
-                if not self._left:
-                    self._state = 2
-                continue
-            if state == 2:
-                if len(buf) - pos < 2:
-                    if bytes(buf[pos:]) not in (b"", b"\r"):
-                        raise _malformed("Expected CRLF after the data of a chunk.")
-                    return pos
-                if buf[pos] != 13 or buf[pos + 1] != 10:
-                    raise _malformed("Expected CRLF after the data of a chunk.")
-                pos += 2
-                self._state = 0
-                continue
-            eol = buf.find(b"\n", pos, pos + MAX_CHUNK_LINE + 1)
-            if eol < 0:
-                if len(buf) - pos > MAX_CHUNK_LINE:
-                    raise _malformed(f"Expected a chunk-size line of at most {MAX_CHUNK_LINE} bytes.")
-                return pos
-            if state == 0:
-                self._size(buf, pos, eol)
-            else:
-                self._trailer_line(buf, pos, eol)
-            pos = eol + 1
-        return pos
-
-    def _size(self, buf: bytearray, pos: int, eol: int) -> None:
-        match = _CHUNK_SIZE.match(buf, pos, eol + 1)
-        if match is None or match.end() != eol + 1:
-            raise _malformed("Expected a chunk-size line: hexadecimal size, optional ;extensions, CRLF.")
-        size = int(match[1], 16)
-        self._chunks += 1
-        if self._chunks > FREE_CHUNKS + len(self.data) // MIN_CHUNK:
-            raise _malformed(f"Expected chunks of {MIN_CHUNK} bytes or more on average; got many tiny ones.")
-        self._left = size
-        self._state = 1 if size else 3
-
-    def _trailer_line(self, buf: bytearray, pos: int, eol: int) -> None:
-        self._trailer += eol + 1 - pos
-        if self._trailer > MAX_TRAILER:
-            raise _too_large(f"Expected a trailer section of at most {MAX_TRAILER} bytes.")
-        if eol == pos + 1 and buf[pos] == 13:
-            self.done = True  # the empty line that ends the body
-            return
-        match = _FIELD_LINE.match(buf, pos, eol + 1)
-        if match is None or match.end() != eol + 1:
-            raise _malformed("Expected trailer fields as token: value CRLF, then an empty line.")

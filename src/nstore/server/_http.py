@@ -116,9 +116,13 @@ class WSGIServer:
         self.budget = Budget(max_buffered)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self._sock.listen(backlog)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, port))
+            self._sock.listen(backlog)
+        except BaseException:  # a port in use, say: the caller gets the error, not a leaked socket
+            self._sock.close()
+            raise
         self._sock.setblocking(False)
         self.host = host
         self.port: int = self._sock.getsockname()[1]

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from nstore.astore import AsyncStore
 from nstore.errors import ConfigurationError
-from nstore.server import _api, _batch
+from nstore.server import _api, _batch, _params
 from nstore.server._api import Response, Route, Settings
 from nstore.server.problems import Problem
 from nstore.store import KeyPage, Store
@@ -96,7 +96,7 @@ def program(route: Route, environ: dict[str, Any], body: bytes, store: Any, sett
     if endpoint == "get-key":
         return _get(key, environ)
     if endpoint == "put-key":
-        ttl = _api.put_query(environ)
+        ttl = _params.put_query(environ)
         conditions = _api.put_conditions(environ)
         if ttl is not None and not store.supports_ttl:
             raise _api.ttl_unsupported()
@@ -109,12 +109,12 @@ def program(route: Route, environ: dict[str, Any], body: bytes, store: Any, sett
     if endpoint == "get-ttl":
         return _ttl(key)
     if endpoint == "put-ttl":
-        ttl = _api.touch_ttl(body)
+        ttl = _params.touch_ttl(body)
         if not store.supports_ttl:
             raise _api.ttl_unsupported()
         return _one(Call(TOUCH, (key, ttl)), ("204 No Content", [], b""))
     if endpoint == "list":
-        return _list(*_api.list_query(environ, settings.max_page))
+        return _list(*_params.list_query(environ, settings.max_page))
     if endpoint == "batch":
         return _run_batch(route, environ, body, store, settings.max_key_length)
     raise AssertionError(f"no program for {endpoint}")  # pragma: no cover
@@ -182,10 +182,10 @@ def _run_batch(
     content_type = environ.get("CONTENT_TYPE", _api.JSON).split(";")[0].strip().lower()
     request = _batch.decode_request(body, content_type)
     for key in (*request.get, *request.set, *request.delete):
-        _api.check_key(key.encode(errors="surrogatepass"), max_key_length)  # lone surrogates fail
+        _params.check_key(key.encode(errors="surrogatepass"), max_key_length)  # lone surrogates fail
     if request.set or request.delete:
         _api.require_write(route.access)
-    ttl = None if request.ttl is None else _api.check_ttl_value(request.ttl)
+    ttl = None if request.ttl is None else _params.check_ttl_value(request.ttl)
     if ttl is not None and not store.supports_ttl:
         raise _api.ttl_unsupported()
     return _batch_calls(request, ttl, content_type)

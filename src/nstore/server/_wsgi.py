@@ -11,6 +11,8 @@ import sys
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from nstore.server._api import BODILESS
+
 __all__ = ["add_header", "base_environ", "build_environ", "encode_head", "environ_key"]
 
 _names: dict[bytes, str] = {}  # header name -> environ key (bounded: see environ_key)
@@ -83,7 +85,9 @@ def add_header(environ: dict[str, Any], name: bytes, value: bytes) -> None:
 
 
 def encode_head(status: str, headers: list[tuple[str, str]], length: int) -> tuple[bytes, bool]:
-    """The status line and headers (without the final CRLF), and whether the app asked to close."""
+    """The status line and headers (without the final CRLF), and whether the app asked to close.
+
+    A response without Content-Length is given one, but for a 204 or a 304 (RFC 9110 8.6)."""
     lines = ["HTTP/1.1 ", status, "\r\n"]
     has_length = False
     closes = False
@@ -95,6 +99,6 @@ def encode_head(status: str, headers: list[tuple[str, str]], length: int) -> tup
             closes = value.lower() == "close"
             continue  # the server decides, and adds it once
         lines += (name, ": ", value, "\r\n")
-    if not has_length:
+    if not has_length and status not in BODILESS:
         lines += ("Content-Length: ", str(length), "\r\n")
     return "".join(lines).encode("latin-1"), closes

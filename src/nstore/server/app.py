@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from nstore.server import _api, _program
-from nstore.server._api import Response, Route, Settings
+from nstore.server._api import BODILESS, Response, Route, Settings
 from nstore.server._api import problem_response as _problem_response
 from nstore.server._guard import Guard
 from nstore.server.problems import Problem
 from nstore.store import Store
-from nstore.stores._http_wire import etag
 
 __all__ = ["NStoreApp"]
 
@@ -146,9 +145,7 @@ class NStoreApp(Settings):
             self.store.set_many(items)
         except Exception:
             return [self.fast_put(key, value) for key, value in items]
-        return [
-            ("204 No Content", [("ETag", etag(value)), ("Content-Length", "0")], b"") for _, value in items
-        ]
+        return [_api.stored_response(value) for _, value in items]
 
     def _fast(
         self, handler: Callable[[str, dict[str, Any]], Response], key: str, environ: dict[str, Any]
@@ -157,7 +154,8 @@ class NStoreApp(Settings):
             status, headers, body = handler(key, environ)
         except Exception as exc:
             status, headers, body = _problem_response(exc)
-        headers.append(("Content-Length", str(len(body))))
+        if status not in BODILESS:
+            headers.append(("Content-Length", str(len(body))))
         return status, headers, body
 
     # -- single keys (also the fast path's) -------------------------------------------------------
