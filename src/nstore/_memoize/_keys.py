@@ -5,13 +5,26 @@ A key is ``name + "/" + digest``, where ``name`` is the function's ``module.qual
 the call's positional and keyword arguments, encoded by value as deterministic MessagePack
 (``msgspec``; dicts and sets in sorted order). Nothing depends on ``id()``, ``hash()`` or the
 interpreter run, so every process computes the same key for the same call.
+
+msgspec writes a ``Decimal``, a ``date``, a naive ``datetime``, a ``time`` and a ``timedelta`` as
+their strings, and refuses dicts whose keys are not all ``str`` (and sets it cannot sort). A call
+holding any of these is encoded another way (:func:`_canonical`): each such value becomes a
+MessagePack extension of its own type code around its string, a dict with other keys an extension
+around its items' encodings sorted bytewise, and every other dict and set is sorted by the same
+rules. Calls without them keep the plain encoding, so keys stored by earlier runs are still found.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
 from hashlib import blake2b
+from operator import itemgetter
 from typing import Any, TypeVar
+from uuid import UUID
 
 import msgspec
 
@@ -28,7 +41,131 @@ KeyOf = Callable[[tuple[Any, ...], dict[str, Any]], K]
 DIGEST_CHARS = 32
 
 _encode = msgspec.msgpack.Encoder(order="deterministic").encode
+_encode_in_order = msgspec.msgpack.Encoder().encode  # for _canonical's trees, already in order
 _HEX = frozenset("0123456789abcdef")
+_FLAT = frozenset({str, int, float, bool, type(None), bytes})
+
+#: The extension type codes of the values msgspec writes as strings (a datetime before a date).
+_STRING_TYPES: tuple[tuple[type, int], ...] = (
+    (Decimal, 1),
+    (datetime, 3),
+    (date, 2),
+    (time, 4),
+    (timedelta, 5),
+)
+_STRINGLIKE = tuple(kind for kind, _ in _STRING_TYPES)
+_MAP = 6  # the extension type code of a dict whose keys are not all str
+_AS_THEY_ARE = (UUID, bytearray, memoryview, msgspec.Raw, msgspec.msgpack.Ext)
+_BUILTIN = (bytes, bytearray, memoryview, datetime, date, time, timedelta, UUID, Decimal)
+_CHECKS: dict[type, Callable[[Any], bool]] = {}  # how _retold looks into each type met so far
+
+
+def _retold_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """:func:`_retold` of a call, its most common arguments checked inline."""
+    for item in args:
+        if type(item) not in _FLAT and _retold(item):
+            return True
+    return bool(kwargs) and _items_retold(kwargs.values())
+
+
+def _retold(value: Any) -> bool:
+    """True if ``value`` holds what the plain encoding writes as a string or refuses to order."""
+    kind = type(value)
+    if kind in _FLAT:
+        return False
+    check = _CHECKS.get(kind)
+    if check is None:
+        check = _check_of(kind)
+        if len(_CHECKS) < 4096:  # classes made on the fly are not kept forever
+            _CHECKS[kind] = check
+    return check(value)
+
+
+def _items_retold(value: Any) -> bool:
+    for item in value:  # noqa: SIM110  # a loop: no generator made on the hit path
+        if type(item) not in _FLAT and _retold(item):
+            return True
+    return False
+
+
+def _dict_retold(value: dict[Any, Any]) -> bool:
+    for key, item in value.items():
+        if not isinstance(key, str) or (type(item) not in _FLAT and _retold(item)):
+            return True
+    return False
+
+
+def _set_retold(value: set[Any] | frozenset[Any]) -> bool:
+    if _items_retold(value):
+        return True
+    try:
+        sorted(value)
+    except TypeError:
+        return True  # the plain encoding cannot order it
+    return False
+
+
+def _fields_retold(names: tuple[str, ...]) -> Callable[[Any], bool]:
+    return lambda value: any(_retold(getattr(value, name, None)) for name in names)
+
+
+def _check_of(kind: type) -> Callable[[Any], bool]:
+    """How :func:`_retold` looks into a value of type ``kind``."""
+    if issubclass(kind, (tuple, list)):
+        return _items_retold
+    if issubclass(kind, dict):
+        return _dict_retold
+    if issubclass(kind, (set, frozenset)):
+        return _set_retold
+    if issubclass(kind, datetime):
+        return lambda value: value.tzinfo is None  # an aware one is a timestamp
+    if issubclass(kind, _STRINGLIKE):
+        return lambda value: True
+    if issubclass(kind, Enum):
+        return lambda value: _retold(value.value)
+    if issubclass(kind, msgspec.Struct):
+        return lambda value: any(map(_retold, msgspec.structs.astuple(value)))
+    if dataclasses.is_dataclass(kind):
+        return _fields_retold(tuple(field.name for field in dataclasses.fields(kind)))
+    fields = getattr(kind, "__attrs_attrs__", None)  # an attrs class
+    if fields is not None:
+        return _fields_retold(tuple(field.name for field in fields))
+    return lambda value: False
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as a tree whose plain encoding (dicts in insertion order) is deterministic."""
+    if type(value) in _FLAT or isinstance(value, _AS_THEY_ARE):
+        return value
+    if isinstance(value, (tuple, list)):
+        return tuple(map(_canonical, value))
+    if isinstance(value, dict):
+        items = [(_key(key), _canonical(item)) for key, item in value.items()]
+        if all(type(key) is str for key, _ in items):
+            return dict(sorted(items, key=itemgetter(0)))
+        pairs = sorted(_encode_in_order(key) + _encode_in_order(item) for key, item in items)
+        return msgspec.msgpack.Ext(_MAP, b"".join(pairs))
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(map(_canonical, value), key=_encode_in_order))
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value  # a timestamp
+    if isinstance(value, _STRINGLIKE):
+        code = next(code for kind, code in _STRING_TYPES if isinstance(value, kind))
+        return msgspec.msgpack.Ext(code, msgspec.to_builtins(value).encode())
+    if isinstance(value, Enum):
+        return _canonical(value.value)
+    return _canonical(msgspec.to_builtins(value, builtin_types=_BUILTIN, order="deterministic"))
+
+
+def _key(key: Any) -> Any:
+    """A dict key as :func:`_canonical` writes it: a ``str`` (or str enum) as the plain ``str``."""
+    if isinstance(key, str) and not isinstance(key, Enum):
+        return str.__str__(key)
+    return _canonical(key)
+
+
+def _encoded(value: Any) -> bytes:
+    return _encode_in_order(_canonical(value)) if _retold(value) else _encode(value)
 
 
 def default_key(name: str) -> KeyOf[str]:
@@ -47,7 +184,8 @@ def default_key(name: str) -> KeyOf[str]:
 
     def build(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         try:
-            data = _encode((args, kwargs))
+            call = (args, kwargs)
+            data = _encode_in_order(_canonical(call)) if _retold_call(args, kwargs) else _encode(call)
         except (TypeError, OverflowError) as exc:
             raise KeyEncodingError(
                 f"memoize cannot make a key for a call of {name}: {exc}. The default key encodes "
@@ -70,7 +208,7 @@ def text_of(key: object) -> str:
     if isinstance(key, str):
         return key
     try:
-        data = _encode(key)
+        data = _encoded(key)
     except (TypeError, OverflowError) as exc:
         raise KeyEncodingError(
             f"memoize cannot name the lease of key {key!r:.80}: {exc}. Leases need store keys "
