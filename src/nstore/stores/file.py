@@ -23,7 +23,7 @@ from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
 from nstore.stores._filescan import iter_names, sweep
 from nstore.stores._location import refuse_url
-from nstore.stores._paths import DIR_SUFFIX, close_all, open_dirs, split_key
+from nstore.stores._paths import close_all, open_dirs, split_dirs, split_key
 from nstore.stores._values import as_bytes
 
 __all__ = ["FileStore"]
@@ -196,8 +196,7 @@ class FileStore(RootOps, Store[str, bytes]):
 
     def _iter_below(self, base: str, name_prefix: str, after: str | None) -> Generator[str, None, None]:
         try:
-            dirs, last = split_key(base)
-            fds, _ = open_dirs(self._root_fd, [*dirs, last + DIR_SUFFIX], base, create=False)
+            fds, _ = open_dirs(self._root_fd, split_dirs(base), base, create=False)
         except (InvalidKey, MissingKey):
             return  # no valid key has this prefix, or none is stored below it
         try:
