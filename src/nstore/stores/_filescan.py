@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import errno
 import fcntl
 import os
 import stat
 import time
 from collections.abc import Generator, Iterator
 
+from nstore.errors import StoreError
 from nstore.stores._paths import DIR_FLAGS, DIR_SUFFIX, TEMP_PREFIX, is_valid_name
 
 __all__ = ["SWEEP_AGE", "iter_names", "sweep"]
@@ -25,6 +27,11 @@ __all__ = ["SWEEP_AGE", "iter_names", "sweep"]
 SWEEP_AGE = 1.0
 # O_NONBLOCK: opening a FIFO planted under the root must not hang.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+# Opening a listed directory fails with these when it is no longer one of the store's directories:
+# removed by a concurrent delete that emptied it (ENOENT), or since replaced by a file (ENOTDIR) or
+# a symbolic link (ELOOP, from O_NOFOLLOW), which a listing skips as it skips planted ones.
+# Any other failure (EACCES, EMFILE, EIO, ...) would silently leave keys out: it raises.
+_GONE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP})
 
 
 def iter_names(
@@ -38,11 +45,17 @@ def iter_names(
     with ``clean``, stale temporary files met in a listed directory are removed.
     """
     # A fresh description per listing: scandir shares the position of the descriptor it is given.
-    fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        raise scan_error(exc, base, "list") from None
     try:
         temps: list[str] | None = [] if clean else None
-        with os.scandir(fd) as entries:
-            names = sorted(_listed(entries, name_prefix, temps))
+        try:
+            with os.scandir(fd) as entries:
+                names = sorted(_listed(entries, name_prefix, temps))
+        except OSError as exc:
+            raise scan_error(exc, base, "list") from None
         if temps:
             for name in temps:
                 _remove_if_stale(fd, name)
@@ -60,8 +73,10 @@ def iter_names(
                 continue
             try:
                 sub = os.open(name[:-1] + DIR_SUFFIX, DIR_FLAGS, dir_fd=fd)
-            except OSError:
-                continue  # removed or replaced since the listing
+            except OSError as exc:
+                if exc.errno in _GONE:
+                    continue  # removed or replaced since the listing (see _GONE)
+                raise scan_error(exc, base + name, "list") from None
             try:
                 inner = after if after is not None and after.startswith(base + name) else None
                 yield from iter_names(sub, base + name, "", inner, clean=clean)
@@ -93,25 +108,34 @@ def sweep(root_fd: int) -> int:
     writer. A writer that waited longer than that between its close and its rename finds its file
     gone and writes again. A store directory that this emptied is removed too; no other is.
     """
-    return _sweep_dir(root_fd)[0]
+    return _sweep_dir(root_fd, "")[0]
 
 
-def _sweep_dir(dir_fd: int) -> tuple[int, bool]:
+def _sweep_dir(dir_fd: int, base: str) -> tuple[int, bool]:
     """Sweep one directory; return the count and whether this emptied it."""
     removed = 0
     emptied = False
-    fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
     try:
-        with os.scandir(fd) as it:
-            entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+        fd = os.open(".", DIR_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        raise scan_error(exc, base, "sweep") from None
+    try:
+        try:
+            with os.scandir(fd) as it:
+                entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+        except OSError as exc:
+            raise scan_error(exc, base, "sweep") from None
         for name, is_dir in entries:
             if is_dir and name.endswith(DIR_SUFFIX):
+                sub_base = base + name[:-1] + "/"
                 try:
                     sub = os.open(name, DIR_FLAGS, dir_fd=fd)
-                except OSError:
-                    continue
+                except OSError as exc:
+                    if exc.errno in _GONE:
+                        continue  # removed or replaced since the listing (see _GONE)
+                    raise scan_error(exc, sub_base, "sweep") from None
                 try:
-                    count, sub_emptied = _sweep_dir(sub)
+                    count, sub_emptied = _sweep_dir(sub, sub_base)
                 finally:
                     os.close(sub)
                 removed += count
@@ -128,6 +152,23 @@ def _sweep_dir(dir_fd: int) -> tuple[int, bool]:
     finally:
         os.close(fd)
     return removed, emptied
+
+
+def scan_error(exc: OSError, base: str, action: str) -> StoreError:
+    """Wrap an OS error met while walking the directory of the keys under ``base`` ("" for the
+    root); like every FileStore error it names keys, never a path."""
+    code = errno.errorcode.get(exc.errno or 0, "?")
+    where = f"the keys under {base!r}" if base else "the keys at the store's root"
+    hint = _HINTS.get(exc.errno or 0, "")
+    return StoreError(f"Could not {action} {where}: {exc.strerror} ({code}).{hint}")
+
+
+_HINTS = {
+    errno.EACCES: " Give this process read and search permission on the store's directories.",
+    errno.EPERM: " Give this process read and search permission on the store's directories.",
+    errno.EMFILE: " Too many files are open in this process: close some, or raise its limit (ulimit -n).",
+    errno.ENFILE: " Too many files are open on this system: close some, or raise its limit.",
+}
 
 
 def _remove_if_stale(dir_fd: int, name: str) -> bool:
