@@ -199,10 +199,11 @@ class FileStore(RootOps, Store[str, bytes]):
             fds, _ = open_dirs(self._root_fd, split_dirs(base), base, create=False)
         except (InvalidKey, MissingKey):
             return  # no valid key has this prefix, or none is stored below it
+        close_all(fds[:-1])  # the walk starts in the prefix's directory and never goes above it
         try:
             yield from iter_names(fds[-1], base + "/", name_prefix, after, clean=not self._read_only)
         finally:
-            close_all(fds)
+            os.close(fds[-1])
 
     def __len__(self) -> int:
         return sum(1 for _ in self.iter_keys())
