@@ -53,7 +53,8 @@ class FileStore(RootOps, Store[str, bytes]):
     ----------
     root
         The directory holding the store; created if missing. A path, not a URL (for a URL use
-        :func:`nstore.open`).
+        :func:`nstore.open`); a relative one is taken from the working directory at construction
+        (:attr:`root` is absolute).
     durable
         fsync every change before it returns (the default).
     read_only
@@ -79,7 +80,8 @@ class FileStore(RootOps, Store[str, bytes]):
         text = os.fspath(root)
         if isinstance(text, str):
             refuse_url(text, "FileStore")
-        self._root = Path(root)
+        # Absolute from here on: a later os.chdir must not move the root of a copy (pickle).
+        self._root = Path(os.path.abspath(text))
         self._durable = bool(durable)
         self._read_only = bool(read_only)
         self._closed = True
@@ -103,7 +105,7 @@ class FileStore(RootOps, Store[str, bytes]):
 
     @property
     def root(self) -> Path:
-        """The directory holding the store."""
+        """The directory holding the store, as an absolute path."""
         return self._root
 
     @property
