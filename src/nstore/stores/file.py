@@ -19,10 +19,10 @@ from nstore.errors import (
     UnsupportedOperation,
 )
 from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
+from nstore.stores._fileargs import check_prefix, root_path
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
 from nstore.stores._filescan import iter_names, sweep
-from nstore.stores._location import refuse_url
 from nstore.stores._paths import close_all, open_dirs, split_dirs, split_key
 from nstore.stores._values import as_bytes
 
@@ -77,11 +77,7 @@ class FileStore(RootOps, Store[str, bytes]):
     def __init__(
         self, root: str | os.PathLike[str], durable: bool = True, *, read_only: bool = False
     ) -> None:
-        text = os.fspath(root)
-        if isinstance(text, str):
-            refuse_url(text, "FileStore")
-        # Absolute from here on: a later os.chdir must not move the root of a copy (pickle).
-        self._root = Path(os.path.abspath(text))
+        self._root = Path(root_path(root))
         self._durable = bool(durable)
         self._read_only = bool(read_only)
         self._closed = True
@@ -171,7 +167,7 @@ class FileStore(RootOps, Store[str, bytes]):
         # docstring inherited; keys come in sorted order, and only the prefix's directory is read.
         if self._closed:
             raise self._closed_error()
-        return self._iter_from(prefix or "", None)
+        return self._iter_from(check_prefix(prefix), None)
 
     def keys_page(
         self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
@@ -181,7 +177,7 @@ class FileStore(RootOps, Store[str, bytes]):
         check_limit(limit)
         if self._closed:
             raise self._closed_error()
-        prefix = prefix or ""
+        prefix = check_prefix(prefix)
         after = cursor_after(cursor, prefix)
         walk = self._iter_from(prefix, None if after == prefix else cursor)
         try:
