@@ -166,3 +166,17 @@ def test_a_directory_moved_out_during_a_listing_does_not_lead_the_walk_out(tmp_p
         assert next(walk) == "p/q/1"  # the walk is in p/q/ now
         (tmp_path / "root" / "p\\" / "q\\").rename(tmp_path / "q\\")  # its '..' is outside now
         assert list(walk) == ["p/r/1"]
+
+
+def test_directories_moved_away_during_a_listing_are_left_out_not_looked_for_elsewhere(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "root"
+    with FileStore(root, durable=False) as store:
+        store.set_many({"p/q/r/s/1": b"v", "p/q/r/z/1": b"v", "p/q/y/1": b"v"})
+        store["y/planted"] = b"v"  # where p/q/y/ would be if the walk lost its place
+        walk = store.iter_keys()
+        assert next(walk) == "p/q/r/s/1"  # the walk is in p/q/r/s/ now
+        (root / "p\\" / "q\\" / "r\\" / "s\\").rename(tmp_path / "s\\")  # its '..' is elsewhere now
+        (root / "p\\").rename(root / "P\\")  # and the way down again is gone
+        assert list(walk) == ["y/planted"]

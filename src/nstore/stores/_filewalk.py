@@ -105,6 +105,8 @@ class Walk:
 
     def up_to(self, depth: int) -> bool:
         """Go back up to the directory ``depth`` levels below the start; False if it is gone."""
+        if len(self._names) < depth:
+            return False  # a way down again failed above it: it is gone as well
         while len(self._names) > depth:
             parent = self._open("..", self.fd)
             try:
