@@ -181,6 +181,7 @@ class RootOps:
         """compare_and_set: the temporary file is written first, so the lock is held briefly."""
         dirs, name = split_key(key)
         data = as_bytes(value, key, "FileStore")
+        expected = as_bytes(expected, key, "FileStore")  # refused as a value would be, not unequal
         try:
             fds, _ = open_dirs(self._root_fd, dirs, key, create=False)
         except MissingKey:

@@ -21,6 +21,7 @@ __all__ = [
     "DIR_FLAGS",
     "DIR_SUFFIX",
     "LOCK_NAME",
+    "MAX_DIR_NAME_BYTES",
     "MAX_NAME_BYTES",
     "RESERVED_PREFIX",
     "TEMP_PREFIX",
@@ -31,6 +32,7 @@ __all__ = [
     "is_valid_name",
     "link_refused",
     "open_dirs",
+    "split_dirs",
     "split_key",
     "store_error",
 ]
@@ -46,6 +48,9 @@ LOCK_NAME = RESERVED_PREFIX + "lock"
 DIR_SUFFIX = "\\"
 #: The longest file name Linux filesystems take (fewer on some encrypted ones).
 MAX_NAME_BYTES = 255
+#: The longest name of a directory of keys (every name of a key but the last): on disk it gets
+#: :data:`DIR_SUFFIX` appended, which must fit in :data:`MAX_NAME_BYTES` too.
+MAX_DIR_NAME_BYTES = MAX_NAME_BYTES - len(DIR_SUFFIX.encode())
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR_MODE = 0o777  # narrowed by the umask, as for any directory
@@ -56,8 +61,8 @@ _BAD = re.compile(
     r"|(?:^|/)\.\.?(?:/|$)"  # "." and ".."
     r"|(?:^|/)" + re.escape(RESERVED_PREFIX)
 )
-# A key of at most this many characters has no name over MAX_NAME_BYTES (UTF-8: <= 4 bytes each).
-_SHORT = MAX_NAME_BYTES // 4
+# A key of at most this many characters has no name over MAX_DIR_NAME_BYTES (UTF-8: <= 4 bytes each).
+_SHORT = MAX_DIR_NAME_BYTES // 4
 
 
 class Retry(Exception):  # control flow, never seen by callers
@@ -65,16 +70,36 @@ class Retry(Exception):  # control flow, never seen by callers
 
 
 def split_key(key: object) -> tuple[list[str], str]:
-    """Validate ``key`` and split it into its directory names and its file name."""
-    if not isinstance(key, str) or not key or _BAD.search(key) is not None:
-        raise InvalidKey(explain(key))
-    if len(key) > _SHORT and any(len(n.encode()) > MAX_NAME_BYTES for n in key.split("/")):
-        raise InvalidKey(explain(key))
-    if "/" not in key:
-        return [], key
-    names = key.split("/")
+    """Validate ``key`` and split it into its directory names (as on disk) and its file name."""
+    names = _names(key, dirs_only=False)
     name = names.pop()
     return [n + DIR_SUFFIX for n in names], name
+
+
+def split_dirs(path: str) -> list[str]:
+    """Validate ``path`` as the names of a directory of keys (``a/b`` for the keys ``a/b/...``)
+    and return the directory names as on disk; an invalid one raises :class:`InvalidKey`."""
+    return [n + DIR_SUFFIX for n in _names(path, dirs_only=True)]
+
+
+def _names(key: object, *, dirs_only: bool) -> list[str]:
+    if not isinstance(key, str) or not key or _BAD.search(key) is not None:
+        raise InvalidKey(explain(key))
+    names = key.split("/")
+    if len(key) > _SHORT and _too_long(names, dirs_only):
+        raise InvalidKey(explain(key, dirs_only=dirs_only))
+    return names
+
+
+def _too_long(names: list[str], dirs_only: bool) -> bool:
+    """True if a name has no room on disk: the last (a file, unless ``dirs_only``) up to
+    MAX_NAME_BYTES, every other one (a directory, given a suffix) up to MAX_DIR_NAME_BYTES."""
+    last = len(names) - 1
+    for i, name in enumerate(names):
+        limit = MAX_NAME_BYTES if i == last and not dirs_only else MAX_DIR_NAME_BYTES
+        if len(name) * 4 > limit and len(name.encode()) > limit:
+            return True
+    return False
 
 
 def is_valid_name(name: str) -> bool:
@@ -82,7 +107,7 @@ def is_valid_name(name: str) -> bool:
     return _BAD.search(name) is None
 
 
-def explain(key: object) -> str:
+def explain(key: object, *, dirs_only: bool = False) -> str:
     """The message for a refused key: what a key must be, and what is wrong with this one."""
     if not isinstance(key, str):
         return (
@@ -102,15 +127,22 @@ def explain(key: object) -> str:
         reason = "it has a '.' or '..' name"
     elif any(n.startswith(RESERVED_PREFIX) for n in names):
         reason = f"a name starts with {RESERVED_PREFIX!r}, which the store reserves for its own files"
+    elif any(len(n.encode()) > MAX_NAME_BYTES for n in names):
+        reason = f"a name is over {MAX_NAME_BYTES} bytes in UTF-8; {_HASH_IT}"
     else:
+        which = "a name" if dirs_only else "a name followed by '/'"
         reason = (
-            f"a name is over {MAX_NAME_BYTES} bytes in UTF-8; hash long names with a key codec "
-            "(e.g. Hex or Base32 of a digest)"
+            f"{which} is over {MAX_DIR_NAME_BYTES} bytes in UTF-8 (it names a directory, whose "
+            "name on disk ends with a backslash); " + _HASH_IT
         )
     return (
         "Expected a key of '/'-separated names: none empty, '.' or '..', no backslash or control "
-        f"character, each at most {MAX_NAME_BYTES} UTF-8 bytes. Got {_show(key)} instead: {reason}."
+        f"character, each at most {MAX_NAME_BYTES} UTF-8 bytes ({MAX_DIR_NAME_BYTES} for a name "
+        f"followed by '/'). Got {_show(key)} instead: {reason}."
     )
+
+
+_HASH_IT = "hash long names with a key codec (e.g. Hex or Base32 of a digest)"
 
 
 def _show(key: str) -> str:

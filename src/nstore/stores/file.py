@@ -19,11 +19,11 @@ from nstore.errors import (
     UnsupportedOperation,
 )
 from nstore.store import KeyPage, Store, check_limit, cursor_after, item_pairs
+from nstore.stores._fileargs import check_prefix, root_path
 from nstore.stores._fileio import RootLock, link_temp, read_value
 from nstore.stores._fileops import RootOps
 from nstore.stores._filescan import iter_names, sweep
-from nstore.stores._location import refuse_url
-from nstore.stores._paths import DIR_SUFFIX, close_all, open_dirs, split_key
+from nstore.stores._paths import close_all, open_dirs, split_dirs, split_key
 from nstore.stores._values import as_bytes
 
 __all__ = ["FileStore"]
@@ -53,7 +53,8 @@ class FileStore(RootOps, Store[str, bytes]):
     ----------
     root
         The directory holding the store; created if missing. A path, not a URL (for a URL use
-        :func:`nstore.open`).
+        :func:`nstore.open`); a relative one is taken from the working directory at construction
+        (:attr:`root` is absolute).
     durable
         fsync every change before it returns (the default).
     read_only
@@ -76,10 +77,7 @@ class FileStore(RootOps, Store[str, bytes]):
     def __init__(
         self, root: str | os.PathLike[str], durable: bool = True, *, read_only: bool = False
     ) -> None:
-        text = os.fspath(root)
-        if isinstance(text, str):
-            refuse_url(text, "FileStore")
-        self._root = Path(root)
+        self._root = Path(root_path(root))
         self._durable = bool(durable)
         self._read_only = bool(read_only)
         self._closed = True
@@ -103,7 +101,7 @@ class FileStore(RootOps, Store[str, bytes]):
 
     @property
     def root(self) -> Path:
-        """The directory holding the store."""
+        """The directory holding the store, as an absolute path."""
         return self._root
 
     @property
@@ -169,7 +167,7 @@ class FileStore(RootOps, Store[str, bytes]):
         # docstring inherited; keys come in sorted order, and only the prefix's directory is read.
         if self._closed:
             raise self._closed_error()
-        return self._iter_from(prefix or "", None)
+        return self._iter_from(check_prefix(prefix), None)
 
     def keys_page(
         self, prefix: str | None = None, *, cursor: str | None = None, limit: int = 1000
@@ -179,7 +177,7 @@ class FileStore(RootOps, Store[str, bytes]):
         check_limit(limit)
         if self._closed:
             raise self._closed_error()
-        prefix = prefix or ""
+        prefix = check_prefix(prefix)
         after = cursor_after(cursor, prefix)
         walk = self._iter_from(prefix, None if after == prefix else cursor)
         try:
@@ -196,14 +194,14 @@ class FileStore(RootOps, Store[str, bytes]):
 
     def _iter_below(self, base: str, name_prefix: str, after: str | None) -> Generator[str, None, None]:
         try:
-            dirs, last = split_key(base)
-            fds, _ = open_dirs(self._root_fd, [*dirs, last + DIR_SUFFIX], base, create=False)
+            fds, _ = open_dirs(self._root_fd, split_dirs(base), base, create=False)
         except (InvalidKey, MissingKey):
             return  # no valid key has this prefix, or none is stored below it
+        close_all(fds[:-1])  # the walk starts in the prefix's directory and never goes above it
         try:
             yield from iter_names(fds[-1], base + "/", name_prefix, after, clean=not self._read_only)
         finally:
-            close_all(fds)
+            os.close(fds[-1])
 
     def __len__(self) -> int:
         return sum(1 for _ in self.iter_keys())
