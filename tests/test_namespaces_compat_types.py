@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
+import pydantic
 import pytest
 
 from nstore import MemoryStore
 from nstore._compat import Mode, compatibility_problems
-from nstore.codecs import Msgspec
+from nstore.codecs import Msgspec, Pydantic
 from nstore.errors import ManifestMismatch
 from nstore.namespaces import Namespaces
 from nstore.stores.sqlite import SQLiteStore
@@ -146,3 +147,30 @@ def test_a_schema_recorded_without_the_types_is_judged_as_before() -> None:
     assert compatibility_problems("full", [plain], Msgspec(v1).schema()) == []
     assert compatibility_problems("full", [plain], Msgspec(v2).schema()) == []
     assert compatibility_problems("backward", [msgspec.json.schema(rec(dt.date))], Msgspec(v1).schema())
+
+
+def model(tp: Any) -> type[pydantic.BaseModel]:
+    return pydantic.create_model("Rec", __module__=__name__, f=(tp, ...))
+
+
+@pytest.mark.parametrize("mode", ["backward", "full"])
+def test_pydantic_refuses_another_key_type(db: Namespaces, mode: Mode) -> None:
+    v1, v2 = model(dict[str, int]), model(dict[int, int])
+    db.namespace("recs", Pydantic(v1), compatibility=mode)["r"] = v1(f={"k": 1})
+    with pytest.raises(ManifestMismatch) as info:
+        db.namespace("recs", Pydantic(v2))
+    assert info.value.problems == [
+        'new code cannot read values written before: $.f.<keys>: changed from {"type": "string"} to '
+        '{"type": "integer"}'
+    ]
+
+
+@pytest.mark.parametrize(("t1", "value", "t2", "read"), [
+    (dict[int, int], {1: 1}, dict[str, int], {"1": 1}),  # JSON keys are strings: a str reads them all
+    (dict[int, int], {1: 1}, dict[int, float], {1: 1.0}),
+    (dt.datetime, NOON, str, "2024-01-01T12:00:00Z"),  # pydantic writes JSON only
+])  # fmt: skip
+def test_pydantic_admits_what_it_reads(db: Namespaces, t1: Any, value: Any, t2: Any, read: Any) -> None:
+    v1, v2 = model(t1), model(t2)
+    db.namespace("recs", Pydantic(v1))["r"] = v1(f=value)
+    assert db.namespace("recs", Pydantic(v2))["r"] == v2(f=read)

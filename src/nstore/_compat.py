@@ -31,7 +31,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
-from nstore._kinds import KEYS, KIND, kind_problems
+from nstore._kinds import KEYS, KIND, any_key, kind_problems
 
 __all__ = ["MODES", "Mode", "check_mode", "compatibility_problems", "read_problems"]
 
@@ -134,7 +134,7 @@ class _Compare:
             return [f"{path}: changed from {old} to {new}{_UNREAD}"]
         if _type_unread(r, w):
             return [self.changed(path, r, w)]
-        if isinstance(r.get(KEYS), dict) and isinstance(w.get(KEYS), dict):
+        if isinstance(r.get(KEYS), dict) and isinstance(w.get(KEYS), dict) and not any_key(r[KEYS]):
             problems = self.reads(r[KEYS], w[KEYS], f"{path}.<keys>")
             if problems:
                 return problems

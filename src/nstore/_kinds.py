@@ -5,7 +5,9 @@ with a ``format`` only for aware ones), and for ``dict[str, int]`` and ``dict[in
 schema a ``Msgspec`` codec records therefore names, at each such place, what msgspec decodes:
 ``x-nstore-type`` on a string (``str``, ``datetime``, ``datetime-aware``, ``datetime-naive``,
 ``time``, ``time-aware``, ``time-naive``) and ``x-nstore-keys`` (the keys' schema) on a mapping.
-A schema recorded without them (by an earlier nstore) is judged on what it says.
+A ``Pydantic`` codec records ``x-nstore-keys`` too (its
+schema leaves ``int`` keys out), and reads JSON only, so its ``str`` keys take any key. A schema
+recorded without them (by an earlier nstore) is judged on what it says.
 
 :func:`kind_problems` says which of these a reader cannot read from a writer, for msgpack and
 JSON alike (a recorded schema does not say which format wrote it): msgpack writes ``bytes`` as
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["KEYS", "KIND", "annotated", "kind_problems"]
+__all__ = ["KEYS", "KIND", "annotated", "any_key", "kind_problems", "pydantic_generator"]
 
 KIND = "x-nstore-type"
 KEYS = "x-nstore-keys"
@@ -32,6 +34,20 @@ def annotated(tp: Any) -> dict[str, Any]:
     schema: dict[str, Any] = msgspec.json.schema(tp)
     _walk(msgspec.inspect.type_info(tp), schema, schema, set())
     return schema
+
+
+def pydantic_generator() -> type[Any]:
+    """A pydantic schema generator that records a mapping's key schema (pydantic leaves ``int`` out)."""
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class KeyedSchema(GenerateJsonSchema):
+        def dict_schema(self, schema: Any) -> Any:
+            generated = super().dict_schema(schema)
+            keys = self.generate_inner(schema["keys_schema"]) if "keys_schema" in schema else {}
+            generated[KEYS] = {k: v for k, v in keys.items() if k != "title"}
+            return generated
+
+    return KeyedSchema
 
 
 def _resolve(node: Any, root: dict[str, Any]) -> Any:
@@ -139,6 +155,11 @@ def _key_schema(t: Any) -> dict[str, Any]:
     if name in _JSON_TYPES:
         return {"type": _JSON_TYPES[name]}
     return {KIND: name}  # another key type: read only by the same one
+
+
+def any_key(r: Any) -> bool:
+    """True if a reader's key schema takes every key: pydantic's ``str`` (JSON keys are strings)."""
+    return bool(r == {"type": "string"})
 
 
 def _datetime_like(kind: object) -> str | None:
