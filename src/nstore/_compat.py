@@ -45,8 +45,8 @@ _STRUCTURE = frozenset(
     {"$ref", "$defs", "definitions", "type", "anyOf", "oneOf", "enum", "const", "properties"}
     | {"required", "additionalProperties", "items", "prefixItems", "discriminator"}
 )
+_UNREAD = ", which cannot read the values"  # ends a problem found by nstore._kinds
 # Constraints a reader may relax: a lower bound may fall, an upper bound may rise.
-_UNREAD = ", which cannot read the values"
 _LOWER = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"})
 _UPPER = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"})
 
@@ -134,13 +134,11 @@ class _Compare:
             return [f"{path}: changed from {old} to {new}{_UNREAD}"]
         if _type_unread(r, w):
             return [self.changed(path, r, w)]
-        if isinstance(r.get(KEYS), dict) and isinstance(w.get(KEYS), dict) and not any_key(r[KEYS]):
-            problems = self.reads(r[KEYS], w[KEYS], f"{path}.<keys>")
-            if problems:
-                return problems
         problems = _enum_problems(r, w, path)
         if problems:
             return problems
+        if isinstance(r.get(KEYS), dict) and isinstance(w.get(KEYS), dict) and not any_key(r[KEYS]):
+            problems = self.reads(r[KEYS], w[KEYS], f"{path}.<keys>")
         problems += self._object(r, w, path) + self._array(r, w, path) + _constraints(r, w, path)
         return problems
 
