@@ -6,6 +6,7 @@ one they can read is admitted, and v2 reads v1's value."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from nstore import MemoryStore
 from nstore._compat import Mode, compatibility_problems
-from nstore.codecs import Msgspec, Pydantic
+from nstore.codecs import Msgspec, Pydantic, schema_fingerprint
 from nstore.errors import ManifestMismatch
 from nstore.namespaces import Namespaces
 from nstore.stores.sqlite import SQLiteStore
@@ -174,3 +175,34 @@ def test_pydantic_admits_what_it_reads(db: Namespaces, t1: Any, value: Any, t2: 
     v1, v2 = model(t1), model(t2)
     db.namespace("recs", Pydantic(v1))["r"] = v1(f=value)
     assert db.namespace("recs", Pydantic(v2))["r"] == v2(f=read)
+
+
+def test_a_namespace_recorded_without_the_types_opens_and_evolves(tmp_path: Path) -> None:
+    """A manifest whose schema is msgspec's alone (as an earlier nstore recorded it) still opens."""
+    v1 = rec(dt.datetime, ("counts", dict[int, int], {}))
+    v2 = rec(dt.datetime, ("counts", dict[int, int], {}), ("note", str | None, None))
+    with SQLiteStore(tmp_path / "old.db") as store:
+        db = Namespaces(store)
+        db.namespace("recs", Msgspec(v1))["r"] = v1(NOON, {1: 2})
+        key = "_nstore/namespaces/recs"
+        manifest = json.loads(store[key])
+        manifest["schema"] = msgspec.json.schema(v1)
+        manifest["fingerprint"] = schema_fingerprint(manifest["schema"])
+        store[key] = json.dumps(manifest).encode()
+        assert db.namespace("recs", Msgspec(v1))["r"] == v1(NOON, {1: 2})
+        assert db.namespace("recs", Msgspec(v2))["r"] == v2(NOON, {1: 2}, None)
+        assert db.manifest("recs").earlier_schemas[0].schema == msgspec.json.schema(v1)
+
+
+def test_the_problem_says_what_msgpack_writes() -> None:
+    for t1, why in [(bytes, "bytes as binary"), (AWARE, "an aware datetime as a timestamp")]:
+        assert compatibility_problems(
+            "backward", [Msgspec(rec(t1)).schema()], Msgspec(rec(str)).schema()
+        ) == [
+            f"new code cannot read values written before: $.f: changed from {_kind(t1)} to str, which cannot "
+            f"read the values (msgpack writes {why})"
+        ]
+
+
+def _kind(tp: Any) -> str:
+    return "bytes" if tp is bytes else "datetime-aware"

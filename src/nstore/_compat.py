@@ -45,7 +45,7 @@ _STRUCTURE = frozenset(
     {"$ref", "$defs", "definitions", "type", "anyOf", "oneOf", "enum", "const", "properties"}
     | {"required", "additionalProperties", "items", "prefixItems", "discriminator"}
 )
-_UNREAD = ", which cannot read the values"  # ends a problem found by nstore._kinds
+_UNREAD = ", which cannot read the values"  # in each problem found by nstore._kinds
 # Constraints a reader may relax: a lower bound may fall, an upper bound may rise.
 _LOWER = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"})
 _UPPER = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"})
@@ -116,7 +116,7 @@ class _Compare:
         writer_branches = _branches(w)
         if writer_branches is not None:
             problems = [p for branch in writer_branches for p in self.reads(r, branch, path)]
-            if problems and all(p.startswith(f"{path}: ") and not p.endswith(_UNREAD) for p in problems):
+            if problems and all(p.startswith(f"{path}: ") and _UNREAD not in p for p in problems):
                 return [self.changed(path, r, w)]  # a union member not read: show the whole change
             return problems
         reader_branches = _branches(r)
@@ -126,12 +126,12 @@ class _Compare:
                 problems = self.reads(branch, w, path)
                 if not problems:
                     return []
-                unread += [p for p in problems if p.endswith(_UNREAD)]
+                unread += [p for p in problems if _UNREAD in p]
             return unread[:1] or [self.changed(path, r, w)]
         kinds = kind_problems(r, w)
         if kinds is not None:
-            old, new = kinds[::-1] if self.old_is_reader else kinds
-            return [f"{path}: changed from {old} to {new}{_UNREAD}"]
+            old, new = (kinds[1], kinds[0]) if self.old_is_reader else kinds[:2]
+            return [f"{path}: changed from {old} to {new}{_UNREAD}{kinds[2]}"]
         if _type_unread(r, w):
             return [self.changed(path, r, w)]
         problems = _enum_problems(r, w, path)

@@ -11,7 +11,8 @@ recorded without them (by an earlier nstore) is judged on what it says.
 
 :func:`kind_problems` says which of these a reader cannot read from a writer, for msgpack and
 JSON alike (a recorded schema does not say which format wrote it): msgpack writes ``bytes`` as
-binary and an aware ``datetime`` as a timestamp, which a ``str`` does not read.
+binary and an aware ``datetime`` as a timestamp, which a ``str`` does not read, so these are
+refused in JSON namespaces too.
 """
 
 from __future__ import annotations
@@ -179,22 +180,25 @@ def _writer_kind(w: dict[str, Any]) -> str | None:
     return {"date-time": "datetime", "time": "time"}.get(fmt) if isinstance(fmt, str) else None
 
 
-def kind_problems(r: dict[str, Any], w: dict[str, Any]) -> tuple[str, str] | None:
-    """``(writer, reader)`` described when ``r`` cannot read what ``w`` wrote; None if it can."""
+def kind_problems(r: dict[str, Any], w: dict[str, Any]) -> tuple[str, str, str] | None:
+    """``(writer, reader, why)`` described when ``r`` cannot read what ``w`` wrote; None if it can."""
     r_kind, w_kind = r.get(KIND), _writer_kind(w)
     if r_kind is None or w.get("type") != "string":
         return None  # not an annotated string, or not one on both sides: the schemas decide
-    shown = (w_kind or _plain(w), str(r_kind))
+    writer, reader = w_kind or _plain(w), str(r_kind)
     base = _datetime_like(r_kind)
     if base is not None:
         if KIND not in w:  # recorded without annotations: a plain string, or the format, may be one
-            return None if w_kind in (None, base) and _plain(w) in ("string", _FORMATS[base]) else shown
+            readable = w_kind in (None, base) and _plain(w) in ("string", _FORMATS[base])
+            return None if readable else (writer, reader, "")
         if _datetime_like(w_kind) != base or (r_kind != base and w_kind != r_kind):
-            return shown  # another type, or aware values for a naive reader (or the reverse)
+            return writer, reader, ""  # another type, or aware values for a naive reader (or the reverse)
         return None
-    # msgpack writes bytes as binary and an aware datetime as a timestamp: a str reads neither
-    aware = _datetime_like(w_kind) == "datetime" and not str(w_kind).endswith("-naive")
-    return shown if r_kind == "str" and (w_kind == "bytes" or aware) else None
+    if r_kind == "str" and w_kind == "bytes":
+        return writer, reader, " (msgpack writes bytes as binary)"
+    if r_kind == "str" and _datetime_like(w_kind) == "datetime" and not str(w_kind).endswith("-naive"):
+        return writer, reader, " (msgpack writes an aware datetime as a timestamp)"
+    return None
 
 
 _FORMATS = {"datetime": "string of format date-time", "time": "string of format time"}
