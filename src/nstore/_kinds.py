@@ -17,6 +17,7 @@ refused in JSON namespaces too.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 __all__ = ["KEYS", "KIND", "annotated", "any_key", "kind_problems", "pydantic_generator"]
@@ -37,6 +38,7 @@ def annotated(tp: Any) -> dict[str, Any]:
     return schema
 
 
+@functools.cache
 def pydantic_generator() -> type[Any]:
     """A pydantic schema generator that records a mapping's key schema (pydantic leaves ``int`` out)."""
     from pydantic.json_schema import GenerateJsonSchema
