@@ -21,7 +21,8 @@ since its last migration, and a new schema is judged against each of them.
 not know is ignored unless the reader forbids unknown fields (``additionalProperties: false``); a
 field missing from a value is filled from the reader's default, and is an error if the reader
 requires it; an integer is read as a number. Annotations (titles, descriptions, defaults,
-examples) do not count.
+examples) do not count. What msgspec's schemas leave out (a ``datetime`` or a ``str``, a mapping's
+key type) is recorded by the codec and compared by :mod:`nstore._kinds`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
+
+from nstore._kinds import KEYS, KIND, any_key, kind_problems
 
 __all__ = ["MODES", "Mode", "check_mode", "compatibility_problems", "read_problems"]
 
@@ -42,6 +45,7 @@ _STRUCTURE = frozenset(
     {"$ref", "$defs", "definitions", "type", "anyOf", "oneOf", "enum", "const", "properties"}
     | {"required", "additionalProperties", "items", "prefixItems", "discriminator"}
 )
+_UNREAD = ", which cannot read the values"  # in each problem found by nstore._kinds
 # Constraints a reader may relax: a lower bound may fall, an upper bound may rise.
 _LOWER = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"})
 _UPPER = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"})
@@ -112,19 +116,29 @@ class _Compare:
         writer_branches = _branches(w)
         if writer_branches is not None:
             problems = [p for branch in writer_branches for p in self.reads(r, branch, path)]
-            if problems and all(p.startswith(f"{path}: ") for p in problems):
+            if problems and all(p.startswith(f"{path}: ") and _UNREAD not in p for p in problems):
                 return [self.changed(path, r, w)]  # a union member not read: show the whole change
             return problems
         reader_branches = _branches(r)
         if reader_branches is not None:
-            if any(not self.reads(branch, w, path) for branch in reader_branches):
-                return []
-            return [self.changed(path, r, w)]
+            unread: list[str] = []
+            for branch in reader_branches:
+                problems = self.reads(branch, w, path)
+                if not problems:
+                    return []
+                unread += [p for p in problems if _UNREAD in p]
+            return unread[:1] or [self.changed(path, r, w)]
+        kinds = kind_problems(r, w)
+        if kinds is not None:
+            old, new = (kinds[1], kinds[0]) if self.old_is_reader else kinds[:2]
+            return [f"{path}: changed from {old} to {new}{_UNREAD}{kinds[2]}"]
         if _type_unread(r, w):
             return [self.changed(path, r, w)]
         problems = _enum_problems(r, w, path)
         if problems:
             return problems
+        if isinstance(r.get(KEYS), dict) and isinstance(w.get(KEYS), dict) and not any_key(r[KEYS]):
+            problems = self.reads(r[KEYS], w[KEYS], f"{path}.<keys>")
         problems += self._object(r, w, path) + self._array(r, w, path) + _constraints(r, w, path)
         return problems
 
@@ -274,7 +288,7 @@ def _enum_problems(r: Schema, w: Schema, path: str) -> list[str]:
 
 def _constraints(r: Schema, w: Schema, path: str) -> list[str]:
     problems = []
-    for key in sorted(set(r) - _ANNOTATIONS - _STRUCTURE):
+    for key in sorted(set(r) - _ANNOTATIONS - _STRUCTURE - {KIND, KEYS}):
         bound, had = r[key], w.get(key)
         if key in _LOWER:
             fits = _number(had) and _number(bound) and had >= bound
@@ -297,7 +311,7 @@ def _show(value: object) -> str:
 
 def _strip(value: object) -> object:
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in _ANNOTATIONS}
+        return {k: _strip(v) for k, v in value.items() if k not in _ANNOTATIONS | {KIND, KEYS}}
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value

@@ -242,8 +242,10 @@ class Msgspec(Codec[T, bytes], Generic[T]):
         return Inline(code, names, _DECODE_ERRORS, self._raise_decode_error)
 
     def schema(self) -> dict[str, Any] | None:
+        from nstore._kinds import annotated  # names what the JSON schema leaves out (datetime, keys)
+
         try:
-            return msgspec.json.schema(self.type)
+            return annotated(self.type)
         except TypeError:  # a type msgspec decodes but cannot describe
             return None
 

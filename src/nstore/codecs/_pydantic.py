@@ -175,8 +175,10 @@ class Pydantic(Codec[T, bytes], Generic[T]):
     def schema(self) -> dict[str, Any] | None:
         import pydantic
 
+        from nstore._kinds import pydantic_generator  # records a mapping's key type
+
         try:
-            return self._adapter.json_schema()
+            return self._adapter.json_schema(schema_generator=pydantic_generator())
         except pydantic.PydanticUserError:  # e.g. a type with no JSON schema
             return None
 
