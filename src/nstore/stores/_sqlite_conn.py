@@ -40,6 +40,7 @@ _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 _SQLITE_READONLY: Final = 8
+_SQLITE_INTERRUPT: Final = 9
 _SQLITE_CORRUPT: Final = 11
 _SQLITE_TOOBIG: Final = 18
 _SQLITE_NOTADB: Final = 26
@@ -115,9 +116,17 @@ def rollback(conn: sqlite3.Connection) -> None:
 
     Called while another error propagates, so a failure here is dropped: that error says more.
     """
-    if conn.in_transaction:
-        with contextlib.suppress(StoreError):
+    with contextlib.suppress(StoreError):
+        if in_transaction(conn):
             execute(conn, "ROLLBACK", "rolling back")
+
+
+def in_transaction(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` is inside a transaction; raise StoreClosed if close() has closed it."""
+    try:
+        return conn.in_transaction
+    except sqlite3.ProgrammingError as exc:  # closed by close() on another thread
+        raise translate(exc, "checking for a transaction") from None
 
 
 def connect(
@@ -195,7 +204,8 @@ def translate(exc: sqlite3.Error, what: str) -> StoreError:
         from nstore.errors import ValueTooLarge
 
         return ValueTooLarge(f"SQLite refused a value as too big ({exc}) while {what}.")
-    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
+    # close() interrupts the statements of other threads before it closes their connections.
+    if code == _SQLITE_INTERRUPT or (isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc)):
         return StoreClosed("This SQLiteStore was closed during the operation; open a new one.")
     if is_busy(exc):
         return StoreUnavailable(

@@ -80,7 +80,7 @@ class SQLiteWrites(Store[str, bytes]):
         # A child forked inside the block leaves it too, and must not end the parent's
         # transaction on the parent's connection: it neither rolls back nor commits.
         pid = os.getpid()
-        if conn.in_transaction:
+        if _c.in_transaction(conn):
             _c.execute(conn, "SAVEPOINT nstore", "beginning a savepoint")
             try:
                 yield
