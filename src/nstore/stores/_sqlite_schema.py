@@ -104,7 +104,20 @@ def check_schema(conn: sqlite3.Connection, table: str) -> bool | None:
 
     Reading the schema is also the first read of the file, so a file that is not a database is
     refused here, before anything is written.
+
+    SQLite compares table names without case, so a table spelled otherwise would be this table
+    under another name (another row in ``nstore_caches``, which compares names exactly): that
+    is refused with :class:`ConfigurationError`.
     """
+    row = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (table,)
+    ).fetchone()
+    if row is not None and row[0] != table:
+        raise ConfigurationError(
+            f"Expected the table name as this database spells it, {row[0]!r}. Got {table!r} instead: "
+            "SQLite ignores the case of table names, so both name one table. Open it with "
+            f"table={row[0]!r}, or choose a name that differs in more than case."
+        )
     columns = [
         (name, str(kind).upper(), notnull, pk)
         for _, name, kind, notnull, _, pk in conn.execute(f'PRAGMA table_info("{table}")')
