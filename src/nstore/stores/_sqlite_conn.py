@@ -121,6 +121,24 @@ def rollback(conn: sqlite3.Connection) -> None:
             execute(conn, "ROLLBACK", "rolling back")
 
 
+def begin_at_once(conn: sqlite3.Connection, timeout: float) -> bool:
+    """``BEGIN IMMEDIATE`` without waiting: False if another connection holds the write lock.
+
+    For work that may as well be left for later (a bounded store's remembered reads): the busy
+    timeout is 0 for this one statement, then ``timeout`` (seconds) again.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {round(timeout * 1000)}")
+    return True
+
+
 def in_transaction(conn: sqlite3.Connection) -> bool:
     """Whether ``conn`` is inside a transaction; raise StoreClosed if close() has closed it."""
     try:

@@ -30,6 +30,7 @@ class SQLiteWrites(Store[str, bytes]):
 
     _table: str
     _read_only: bool
+    _timeout: float
     _sql_set: str
     _sql_del: str
     _sql_many: str
@@ -151,15 +152,30 @@ class SQLiteWrites(Store[str, bytes]):
 
     def _flush_reads(self) -> None:
         """Write the reads a bounded store remembered into the ranks, in a transaction of their
-        own. A read does not fail for it: if the database stays locked they are dropped (they
-        only order evictions)."""
-        if self._cache is None:
+        own. A read neither waits nor fails for it: if another connection holds the write lock,
+        they are kept for a later try (see :meth:`Cache.keep`); on another failure they are
+        dropped (they only order evictions)."""
+        cache = self._cache
+        if cache is None or not cache.pending:
             return
-        try:
-            with _fork.gate(), self.transaction():
-                self._cache.flush(self._open())
-        except (StoreUnavailable, sqlite3.OperationalError):
-            pass
+        cur = self._open()
+        conn = cur.connection
+        with _fork.gate():
+            try:
+                if _c.in_transaction(conn):  # the caller's transaction, which holds the write lock
+                    with self.transaction():
+                        cache.flush(cur)
+                elif _c.begin_at_once(conn, self._timeout):
+                    try:
+                        cache.flush(cur)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        _c.rollback(conn)
+                        raise
+                else:
+                    cache.keep()
+            except (StoreUnavailable, sqlite3.OperationalError):
+                pass
 
     # -- conditional writes --------------------------------------------------------------------
 
