@@ -69,8 +69,9 @@ def check_table(table: object) -> str:
 
 
 def check_path(path: object, read_only: bool = False) -> str:
-    """Return the database path as a string; refuse in-memory databases and missing directories
-    (and, for ``read_only``, a missing file)."""
+    """Return the database path as an absolute string (made absolute once, so a later
+    ``os.chdir`` changes no connection's file, nor a pickled copy's); refuse in-memory databases
+    and missing directories (and, for ``read_only``, a missing file)."""
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigurationError(f"Expected a file path (str or os.PathLike). Got {type(path).__name__}.")
     text = os.fspath(path)
@@ -89,7 +90,7 @@ def check_path(path: object, read_only: bool = False) -> str:
         raise ConfigurationError(
             f"The database file {text!r} does not exist; a read_only SQLiteStore creates nothing."
         )
-    return text
+    return os.path.abspath(text)
 
 
 def check_timeout(timeout: object) -> float:
