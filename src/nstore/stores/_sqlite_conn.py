@@ -50,6 +50,9 @@ MMAP_SIZE: Final = 256 * 1024 * 1024
 #: Page cache per connection, in KiB (negative means KiB to SQLite).
 CACHE_KIB: Final = -16 * 1024
 
+#: The longest busy timeout, in seconds: a day.
+MAX_TIMEOUT: Final = 86400
+
 #: SQLITE_BUSY that outlives the busy timeout is retried this many times, with a growing pause.
 BUSY_RETRIES: Final = 3
 
@@ -94,9 +97,18 @@ def check_path(path: object, read_only: bool = False) -> str:
 
 
 def check_timeout(timeout: object) -> float:
-    """Return ``timeout`` as seconds if it is a number >= 0, else raise."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-        raise ConfigurationError(f"Expected a timeout in seconds >= 0. Got {timeout!r} instead.")
+    """Return ``timeout`` as seconds if it is a number from 0 to :data:`MAX_TIMEOUT`, else raise
+    (SQLite keeps the busy timeout as int milliseconds: past about 2.1e6 s it overflows into
+    no wait at all)."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 <= timeout <= MAX_TIMEOUT  # False for NaN too
+    ):
+        raise ConfigurationError(
+            f"Expected a timeout in seconds from 0 to {MAX_TIMEOUT} (0: no wait for another "
+            f"connection's write lock). Got {timeout!r} instead."
+        )
     return float(timeout)
 
 
