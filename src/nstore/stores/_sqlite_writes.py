@@ -223,7 +223,10 @@ class SQLiteWrites(Store[str, bytes]):
         if type(key) is not str:
             raise bad_key(key)
         sql = f'SELECT value, version, {self._exp} FROM "{self._table}" WHERE key = ?'
-        row = _c.with_retries(lambda: self._open().execute(sql, (key,)).fetchone(), "reading")
+        try:
+            row = _c.with_retries(lambda: self._open().execute(sql, (key,)).fetchone(), "reading")
+        except UnicodeEncodeError:
+            raise MissingKey(key) from None  # no stored key has a lone surrogate
         if row is None or (row[2] is not None and row[2] <= self._clock()):
             raise MissingKey(key)
         return row[0], row[1]
