@@ -87,6 +87,9 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.evictions = 0
+        #: Evictions inside a transaction() block not yet committed, by connection: counted in
+        #: ``evictions`` when that block commits, dropped when it rolls back.
+        self.uncommitted: dict[sqlite3.Connection, int] = {}
         # key -> time of its last read (lru) or reads since the last flush (lfu)
         self.pending: dict[str, float] = {}
         #: How many remembered reads make a read write them (more after a try found the lock held).

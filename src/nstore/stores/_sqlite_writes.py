@@ -81,32 +81,43 @@ class SQLiteWrites(Store[str, bytes]):
         # A child forked inside the block leaves it too, and must not end the parent's
         # transaction on the parent's connection: it neither rolls back nor commits.
         pid = os.getpid()
+        cache = self._cache
         if _c.in_transaction(conn):
             _c.execute(conn, "SAVEPOINT nstore", "beginning a savepoint")
+            evicted = 0 if cache is None else cache.uncommitted.get(conn, 0)
             try:
                 yield
             except BaseException:
                 if os.getpid() == pid:
                     _c.execute(conn, "ROLLBACK TO nstore", "rolling back a savepoint")
                     _c.execute(conn, "RELEASE nstore", "rolling back a savepoint")
+                    if cache is not None:  # the evictions of the block are undone too
+                        cache.uncommitted[conn] = evicted
                 raise
             _check_same_process(pid)
             _c.execute(conn, "RELEASE nstore", "releasing a savepoint")
             return
         # A read-only store has no write lock to take: its blocks are read snapshots.
         _c.execute(conn, "BEGIN" if self._read_only else "BEGIN IMMEDIATE", "beginning a transaction")
+        committed = False
         try:
-            yield
-        except BaseException:
-            if os.getpid() == pid:
+            try:
+                yield
+            except BaseException:
+                if os.getpid() == pid:
+                    _c.rollback(conn)
+                raise
+            _check_same_process(pid)
+            try:
+                _c.execute(conn, "COMMIT", "committing")
+            except BaseException:
                 _c.rollback(conn)
-            raise
-        _check_same_process(pid)
-        try:
-            _c.execute(conn, "COMMIT", "committing")
-        except BaseException:
-            _c.rollback(conn)
-            raise
+                raise
+            committed = True
+        finally:
+            if cache is not None:  # the evictions of writes in the block count once committed
+                evicted = cache.uncommitted.pop(conn, 0)
+                cache.evictions += evicted if committed else 0
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove every present key of ``keys`` in one transaction; missing keys are ignored."""
@@ -136,6 +147,8 @@ class SQLiteWrites(Store[str, bytes]):
     ) -> int:
         """Run a write of a bounded store (none if ``sql`` is empty) and the evictions it needs in
         one transaction; return the rows it changed."""
+        conn = self._open().connection
+        inside = _c.in_transaction(conn)  # a transaction() of the caller's, which commits later
         try:
             with _fork.gate(), self.transaction():
                 cur = self._open()
@@ -147,7 +160,10 @@ class SQLiteWrites(Store[str, bytes]):
             raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
         except sqlite3.Error as exc:
             raise _c.translate(exc, "writing") from exc
-        cache.evictions += evicted  # counted once committed
+        if inside:  # counted once committed, by the caller's transaction()
+            cache.uncommitted[conn] = cache.uncommitted.get(conn, 0) + evicted
+        else:
+            cache.evictions += evicted
         return changed
 
     def _flush_reads(self) -> None:
