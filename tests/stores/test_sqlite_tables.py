@@ -35,3 +35,40 @@ def test_a_bounded_table_keeps_one_count(tmp_path: Path) -> None:
         assert len(store) == 15
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT name FROM nstore_caches").fetchall() == [("Cache",)]
+
+
+def test_nstore_caches_is_refused_as_a_new_table(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"^Expected a table name other than 'nstore_caches'"):
+        SQLiteStore(tmp_path / "d.db", table="nstore_caches")
+    with SQLiteStore(tmp_path / "d.db", table="t", max_bytes=1000):
+        pass
+    with pytest.raises(ConfigurationError, match=r"^Expected a table name other than 'nstore_caches'"):
+        SQLiteStore(tmp_path / "e.db", table="Nstore_Caches")
+
+
+def test_a_store_made_as_nstore_caches_before_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    with sqlite3.connect(path) as db:  # as an older nstore made it, without expiry
+        db.execute(
+            "CREATE TABLE nstore_caches (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, "
+            "version INTEGER NOT NULL DEFAULT 1)"
+        )
+        db.execute("INSERT INTO nstore_caches VALUES ('a', x'01', 1)")
+    db.close()
+    with SQLiteStore(path, table="nstore_caches") as store:  # an old file opens as it did
+        assert store["a"] == b"\x01"
+        with pytest.raises(ConfigurationError, match=r"^Expected the table 'nstore_caches'"):
+            SQLiteStore(path, table="t", max_bytes=1000)  # a bounded store needs that name
+        assert store["a"] == b"\x01"
+    with SQLiteStore(path, table="t") as unbounded:
+        unbounded["b"] = b"2"
+
+
+def test_a_name_held_by_another_object_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    SQLiteStore(path, table="t").close()  # makes the index t__expires
+    with pytest.raises(ConfigurationError, match=r"^Expected a table name that is free"):
+        SQLiteStore(path, table="t__expires")
+    SQLiteStore(path, table="u__expires").close()
+    with pytest.raises(ConfigurationError, match=r"^Expected the name 'u__expires' free"):
+        SQLiteStore(path, table="u")

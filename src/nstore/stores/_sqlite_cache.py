@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from nstore.errors import ConfigurationError, ValueTooLarge
+from nstore.stores._sqlite_names import CACHES
 from nstore.stores._sqlite_schema import (
-    CACHES,
     NEW_VERSION,
     NEWEST,
     ORDERED,
