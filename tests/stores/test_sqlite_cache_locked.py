@@ -32,6 +32,7 @@ def test_reads_do_not_wait_for_a_held_write_lock(tmp_path: Path, eviction: Evict
     assert slowest < 0.5
     assert time.monotonic() - start < 5
     assert store.stats.hits == n
+    assert store._open().execute("PRAGMA busy_timeout").fetchone()[0] == 1000  # as it was
     other.execute("ROLLBACK")  # unlocked: the next try writes what is remembered
     written = False
     for i in range(ACCESS_BATCH):

@@ -148,7 +148,7 @@ def begin_at_once(conn: sqlite3.Connection, timeout: float) -> bool:
             return False
         raise
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {round(timeout * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")  # as sqlite3.connect sets it
     return True
 
 
