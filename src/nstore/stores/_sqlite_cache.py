@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from nstore.errors import ConfigurationError, ValueTooLarge
+from nstore.stores._sqlite_names import CACHES
 from nstore.stores._sqlite_schema import (
-    CACHES,
     NEW_VERSION,
     NEWEST,
     ORDERED,
@@ -44,6 +44,9 @@ YOUNG: Final = 4
 RENUMBER_AT: Final = 2**50
 #: Reads recorded in memory before they are written to the table (sooner at the next write).
 ACCESS_BATCH: Final = 256
+#: Reads kept in memory at most while the database is locked by another connection's write:
+#: each try to write them is one attempt that does not wait; past this many they are dropped.
+PENDING_MAX: Final = 4 * ACCESS_BATCH
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,13 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.evictions = 0
+        #: Evictions inside a transaction() block not yet committed, by connection: counted in
+        #: ``evictions`` when that block commits, dropped when it rolls back.
+        self.uncommitted: dict[sqlite3.Connection, int] = {}
         # key -> time of its last read (lru) or reads since the last flush (lfu)
         self.pending: dict[str, float] = {}
+        #: How many remembered reads make a read write them (more after a try found the lock held).
+        self.flush_at = ACCESS_BATCH
         self.table = t = table
         self.ordered = policy in ORDERED
         newest = NEWEST.format(t=t)
@@ -165,11 +173,21 @@ class Cache:
             pending[key] = pending.get(key, 0.0) + 1.0
         else:
             return False  # fifo: reads do not change the order
-        return len(pending) >= ACCESS_BATCH
+        return len(pending) >= self.flush_at
+
+    def keep(self) -> None:
+        """The reads could not be written now (another connection holds the write lock): keep
+        them for a try after :data:`ACCESS_BATCH` more, or drop them past :data:`PENDING_MAX`
+        (they only order evictions)."""
+        if len(self.pending) >= PENDING_MAX:
+            self.pending, self.flush_at = {}, ACCESS_BATCH
+        else:
+            self.flush_at = len(self.pending) + ACCESS_BATCH
 
     def flush(self, cur: sqlite3.Cursor) -> None:
         """Write the reads remembered so far into the ranks (inside a write transaction)."""
         pending, self.pending = self.pending, {}
+        self.flush_at = ACCESS_BATCH
         if not pending:
             return
         if self.ordered:  # lru: the rows move to the end, the last read last

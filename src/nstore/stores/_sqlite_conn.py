@@ -40,6 +40,7 @@ _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 _SQLITE_READONLY: Final = 8
+_SQLITE_INTERRUPT: Final = 9
 _SQLITE_CORRUPT: Final = 11
 _SQLITE_TOOBIG: Final = 18
 _SQLITE_NOTADB: Final = 26
@@ -48,6 +49,9 @@ _SQLITE_NOTADB: Final = 26
 MMAP_SIZE: Final = 256 * 1024 * 1024
 #: Page cache per connection, in KiB (negative means KiB to SQLite).
 CACHE_KIB: Final = -16 * 1024
+
+#: The longest busy timeout, in seconds: a day.
+MAX_TIMEOUT: Final = 86400
 
 #: SQLITE_BUSY that outlives the busy timeout is retried this many times, with a growing pause.
 BUSY_RETRIES: Final = 3
@@ -68,8 +72,9 @@ def check_table(table: object) -> str:
 
 
 def check_path(path: object, read_only: bool = False) -> str:
-    """Return the database path as a string; refuse in-memory databases and missing directories
-    (and, for ``read_only``, a missing file)."""
+    """Return the database path as an absolute string (made absolute once, so a later
+    ``os.chdir`` changes no connection's file, nor a pickled copy's); refuse in-memory databases
+    and missing directories (and, for ``read_only``, a missing file)."""
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigurationError(f"Expected a file path (str or os.PathLike). Got {type(path).__name__}.")
     text = os.fspath(path)
@@ -88,13 +93,22 @@ def check_path(path: object, read_only: bool = False) -> str:
         raise ConfigurationError(
             f"The database file {text!r} does not exist; a read_only SQLiteStore creates nothing."
         )
-    return text
+    return os.path.abspath(text)
 
 
 def check_timeout(timeout: object) -> float:
-    """Return ``timeout`` as seconds if it is a number >= 0, else raise."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-        raise ConfigurationError(f"Expected a timeout in seconds >= 0. Got {timeout!r} instead.")
+    """Return ``timeout`` as seconds if it is a number from 0 to :data:`MAX_TIMEOUT`, else raise
+    (SQLite keeps the busy timeout as int milliseconds: past about 2.1e6 s it overflows into
+    no wait at all)."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 <= timeout <= MAX_TIMEOUT  # False for NaN too
+    ):
+        raise ConfigurationError(
+            f"Expected a timeout in seconds from 0 to {MAX_TIMEOUT} (0: no wait for another "
+            f"connection's write lock). Got {timeout!r} instead."
+        )
     return float(timeout)
 
 
@@ -115,9 +129,35 @@ def rollback(conn: sqlite3.Connection) -> None:
 
     Called while another error propagates, so a failure here is dropped: that error says more.
     """
-    if conn.in_transaction:
-        with contextlib.suppress(StoreError):
+    with contextlib.suppress(StoreError):
+        if in_transaction(conn):
             execute(conn, "ROLLBACK", "rolling back")
+
+
+def begin_at_once(conn: sqlite3.Connection, timeout: float) -> bool:
+    """``BEGIN IMMEDIATE`` without waiting: False if another connection holds the write lock.
+
+    For work that may as well be left for later (a bounded store's remembered reads): the busy
+    timeout is 0 for this one statement, then ``timeout`` (seconds) again.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")  # as sqlite3.connect sets it
+    return True
+
+
+def in_transaction(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` is inside a transaction; raise StoreClosed if close() has closed it."""
+    try:
+        return conn.in_transaction
+    except sqlite3.ProgrammingError as exc:  # closed by close() on another thread
+        raise translate(exc, "checking for a transaction") from None
 
 
 def connect(
@@ -195,7 +235,8 @@ def translate(exc: sqlite3.Error, what: str) -> StoreError:
         from nstore.errors import ValueTooLarge
 
         return ValueTooLarge(f"SQLite refused a value as too big ({exc}) while {what}.")
-    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
+    # close() interrupts the statements of other threads before it closes their connections.
+    if code == _SQLITE_INTERRUPT or (isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc)):
         return StoreClosed("This SQLiteStore was closed during the operation; open a new one.")
     if is_busy(exc):
         return StoreUnavailable(

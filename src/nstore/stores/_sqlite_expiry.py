@@ -68,7 +68,10 @@ class SQLiteExpiry(SQLiteWrites):
                 cur = self._open().execute(sql, params)
             except (sqlite3.Error, UnicodeEncodeError) as exc:
                 cur = self._run(sql, params, "writing", exc)
-            before = cur.fetchone()[0] if cache is not None else 0
+            try:
+                before = cur.fetchone()[0] if cache is not None else 0
+            except sqlite3.Error as exc:  # the statement's end, interrupted by close()
+                raise _c.translate(exc, "writing") from exc
         # A bounded write commits alone, and only if the table may now hold more than its bound
         # (it held ``before`` and gained at most ``size``) makes room in a transaction of its own:
         # until then the table is over the bound by this value at most.

@@ -77,7 +77,7 @@ class SQLiteReads(SQLiteExpiry):
     @contextmanager
     def _read_snapshot(self) -> Iterator[None]:
         conn = self._open().connection
-        if conn.in_transaction:
+        if _c.in_transaction(conn):
             yield
             return
         _c.execute(conn, "BEGIN", "beginning a read")

@@ -20,6 +20,8 @@ import sqlite3
 from typing import Final
 
 from nstore.errors import ConfigurationError, CorruptStore, StoreError
+from nstore.stores import _sqlite_names as _names
+from nstore.stores._sqlite_names import CACHES
 
 #: ``PRAGMA table_info`` of a table before expiry: (name, type, notnull, pk).
 LEGACY_COLUMNS: Final = [("key", "TEXT", 1, 1), ("value", "BLOB", 1, 0), ("version", "INTEGER", 1, 0)]
@@ -29,9 +31,6 @@ COLUMNS: Final = [*LEGACY_COLUMNS, ("expires", "REAL", 0, 0), ("rank", "REAL", 0
 #: The version of a newly created key: random in [1, 2**62], so deleting and re-creating a key
 #: does not bring back an old version (no ABA for compare_and_set_version).
 NEW_VERSION: Final = "((random() & 4611686018427387903) + 1)"
-
-#: The table holding one row per bounded table: its eviction policy and its bytes.
-CACHES: Final = "nstore_caches"
 
 #: The bytes a row counts for in a bounded table: its key as UTF-8 and its value.
 ROW_BYTES: Final = "(length(CAST({r}.key AS BLOB)) + length({r}.value))"
@@ -60,6 +59,10 @@ def initialize(conn: sqlite3.Connection, table: str, read_only: bool = False) ->
     if found and _has_index(conn, expires_index(table)):
         _wal(conn)
         return True
+    if found is None:
+        _names.check_new(conn, table, expires_index(table))
+    else:
+        _names.check_index(conn, table, expires_index(table))
     _wal(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -104,7 +107,9 @@ def check_schema(conn: sqlite3.Connection, table: str) -> bool | None:
 
     Reading the schema is also the first read of the file, so a file that is not a database is
     refused here, before anything is written.
+    A name spelled otherwise than the table is refused (see :func:`_names.check_spelling`).
     """
+    _names.check_spelling(conn, table)
     columns = [
         (name, str(kind).upper(), notnull, pk)
         for _, name, kind, notnull, _, pk in conn.execute(f'PRAGMA table_info("{table}")')
@@ -164,6 +169,7 @@ def prepare_cache(conn: sqlite3.Connection, table: str, policy: str) -> None:
             f'CREATE TABLE IF NOT EXISTS "{CACHES}" '
             "(name TEXT PRIMARY KEY NOT NULL, policy TEXT NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID"
         )
+        _names.check_caches(conn)
         row = conn.execute(f'SELECT policy FROM "{CACHES}" WHERE name = ?', (table,)).fetchone()
         found = None if row is None else str(row[0])
         held = None if found is None else found.split("/")[0]  # the policy, without its layout

@@ -7,13 +7,16 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from nstore.errors import StoreClosed
 from nstore.stores import _sqlite_conn as _c
 from nstore.stores import _sqlite_fork as _fork
 from nstore.stores._sqlite_checkpoint import Checkpointer
 from nstore.stores._sqlite_reads import SQLiteReads
+
+#: Seconds close() waits for a thread inside SQLite to leave it, once its statement is interrupted.
+CLOSE_WAIT: Final = 1.0
 
 
 class _Thread:
@@ -90,7 +93,27 @@ class SQLiteThreads(SQLiteReads):
             self._threads = weakref.WeakSet()
             self._local = _c.ClosedLocal()
         for thread in threads:
-            with _fork.gate():  # closing calls into SQLite too
-                thread.conn.close()
+            _close(thread)
         if self._checkpoints is not None:  # last: closing the last connection checkpoints
             self._checkpoints.close()
+
+
+def _close(thread: _Thread) -> None:
+    """Close ``thread``'s connection holding that thread's gate, so never while the thread is
+    inside SQLite on it (freeing a connection under a running statement crashes the process).
+
+    A thread inside SQLite has its statement interrupted (``interrupt()`` is the one call that is
+    safe from another thread; the statement raises, which the thread reports as StoreClosed) and
+    is waited for up to :data:`CLOSE_WAIT` seconds. One still inside then (waiting for another
+    process's write lock, which an interrupt does not end) keeps its connection until it lets go
+    of it: it holds the last reference, and dropping it closes the connection on that thread.
+    """
+    gate = thread.gate
+    if not gate.acquire(blocking=False):
+        thread.conn.interrupt()
+        if not gate.acquire(timeout=CLOSE_WAIT):
+            return
+    try:
+        thread.conn.close()
+    finally:
+        gate.release()

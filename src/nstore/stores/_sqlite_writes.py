@@ -30,6 +30,7 @@ class SQLiteWrites(Store[str, bytes]):
 
     _table: str
     _read_only: bool
+    _timeout: float
     _sql_set: str
     _sql_del: str
     _sql_many: str
@@ -80,32 +81,43 @@ class SQLiteWrites(Store[str, bytes]):
         # A child forked inside the block leaves it too, and must not end the parent's
         # transaction on the parent's connection: it neither rolls back nor commits.
         pid = os.getpid()
-        if conn.in_transaction:
+        cache = self._cache
+        if _c.in_transaction(conn):
             _c.execute(conn, "SAVEPOINT nstore", "beginning a savepoint")
+            evicted = 0 if cache is None else cache.uncommitted.get(conn, 0)
             try:
                 yield
             except BaseException:
                 if os.getpid() == pid:
                     _c.execute(conn, "ROLLBACK TO nstore", "rolling back a savepoint")
                     _c.execute(conn, "RELEASE nstore", "rolling back a savepoint")
+                    if cache is not None:  # the evictions of the block are undone too
+                        cache.uncommitted[conn] = evicted
                 raise
             _check_same_process(pid)
             _c.execute(conn, "RELEASE nstore", "releasing a savepoint")
             return
         # A read-only store has no write lock to take: its blocks are read snapshots.
         _c.execute(conn, "BEGIN" if self._read_only else "BEGIN IMMEDIATE", "beginning a transaction")
+        committed = False
         try:
-            yield
-        except BaseException:
-            if os.getpid() == pid:
+            try:
+                yield
+            except BaseException:
+                if os.getpid() == pid:
+                    _c.rollback(conn)
+                raise
+            _check_same_process(pid)
+            try:
+                _c.execute(conn, "COMMIT", "committing")
+            except BaseException:
                 _c.rollback(conn)
-            raise
-        _check_same_process(pid)
-        try:
-            _c.execute(conn, "COMMIT", "committing")
-        except BaseException:
-            _c.rollback(conn)
-            raise
+                raise
+            committed = True
+        finally:
+            if cache is not None:  # the evictions of writes in the block count once committed
+                evicted = cache.uncommitted.pop(conn, 0)
+                cache.evictions += evicted if committed else 0
 
     def delete_many(self, keys: Iterable[str], /) -> None:
         """Remove every present key of ``keys`` in one transaction; missing keys are ignored."""
@@ -135,6 +147,8 @@ class SQLiteWrites(Store[str, bytes]):
     ) -> int:
         """Run a write of a bounded store (none if ``sql`` is empty) and the evictions it needs in
         one transaction; return the rows it changed."""
+        conn = self._open().connection
+        inside = _c.in_transaction(conn)  # a transaction() of the caller's, which commits later
         try:
             with _fork.gate(), self.transaction():
                 cur = self._open()
@@ -146,20 +160,38 @@ class SQLiteWrites(Store[str, bytes]):
             raise InvalidKey(f"Expected keys encodable as UTF-8. Got {exc.object!r}.") from None
         except sqlite3.Error as exc:
             raise _c.translate(exc, "writing") from exc
-        cache.evictions += evicted  # counted once committed
+        if inside:  # counted once committed, by the caller's transaction()
+            cache.uncommitted[conn] = cache.uncommitted.get(conn, 0) + evicted
+        else:
+            cache.evictions += evicted
         return changed
 
     def _flush_reads(self) -> None:
         """Write the reads a bounded store remembered into the ranks, in a transaction of their
-        own. A read does not fail for it: if the database stays locked they are dropped (they
-        only order evictions)."""
-        if self._cache is None:
+        own. A read neither waits nor fails for it: if another connection holds the write lock,
+        they are kept for a later try (see :meth:`Cache.keep`); on another failure they are
+        dropped (they only order evictions)."""
+        cache = self._cache
+        if cache is None or not cache.pending:
             return
-        try:
-            with _fork.gate(), self.transaction():
-                self._cache.flush(self._open())
-        except (StoreUnavailable, sqlite3.OperationalError):
-            pass
+        cur = self._open()
+        conn = cur.connection
+        with _fork.gate():
+            try:
+                if _c.in_transaction(conn):  # the caller's transaction, which holds the write lock
+                    with self.transaction():
+                        cache.flush(cur)
+                elif _c.begin_at_once(conn, self._timeout):
+                    try:
+                        cache.flush(cur)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        _c.rollback(conn)
+                        raise
+                else:
+                    cache.keep()
+            except (StoreUnavailable, sqlite3.OperationalError):
+                pass
 
     # -- conditional writes --------------------------------------------------------------------
 
@@ -207,7 +239,10 @@ class SQLiteWrites(Store[str, bytes]):
         if type(key) is not str:
             raise bad_key(key)
         sql = f'SELECT value, version, {self._exp} FROM "{self._table}" WHERE key = ?'
-        row = _c.with_retries(lambda: self._open().execute(sql, (key,)).fetchone(), "reading")
+        try:
+            row = _c.with_retries(lambda: self._open().execute(sql, (key,)).fetchone(), "reading")
+        except UnicodeEncodeError:
+            raise MissingKey(key) from None  # no stored key has a lone surrogate
         if row is None or (row[2] is not None and row[2] <= self._clock()):
             raise MissingKey(key)
         return row[0], row[1]

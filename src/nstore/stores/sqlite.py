@@ -47,8 +47,8 @@ class SQLiteStore(SQLiteThreads):
         ``"off"``: nothing is fsynced; survives a process crash, but power loss may corrupt the
         file: use it as a cache.
     timeout
-        Seconds to wait for another connection's write lock before retrying, then raising
-        :class:`~nstore.errors.StoreUnavailable`.
+        Seconds (0 to 86400) to wait for another connection's write lock before retrying, then
+        raising :class:`~nstore.errors.StoreUnavailable`.
     read_only
         Open the file read-only: it must exist and hold the table; nothing in it is changed (no
         WAL switch, no table created) and every write raises :class:`~nstore.errors.ReadOnlyError`.
