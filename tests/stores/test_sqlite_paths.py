@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from nstore.errors import ConfigurationError
 from nstore.stores.sqlite import SQLiteStore
 
 
@@ -44,3 +45,9 @@ def test_a_relative_path_is_the_file_of_the_directory_at_construction(
     store.close()
     assert os.listdir(tmp_path / "b") == []
     assert os.path.join(tmp_path, "a", "data.db") in repr(store)
+
+
+def test_a_path_that_is_no_file_name_text_is_refused(tmp_path: Path) -> None:
+    for path in (str(tmp_path / "a\0b.db"), os.fsencode(tmp_path / "a.db")):
+        with pytest.raises(ConfigurationError, match="Expected a file path"):
+            SQLiteStore(path)  # type: ignore[arg-type]  # bytes on purpose

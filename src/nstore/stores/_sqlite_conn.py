@@ -78,8 +78,9 @@ def check_path(path: object, read_only: bool = False) -> str:
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigurationError(f"Expected a file path (str or os.PathLike). Got {type(path).__name__}.")
     text = os.fspath(path)
-    if isinstance(text, str):
-        refuse_url(text, "SQLiteStore")
+    if not isinstance(text, str) or "\0" in text:
+        raise ConfigurationError(f"Expected a file path as text without NUL characters. Got {text!r:.80}.")
+    refuse_url(text, "SQLiteStore")
     if text in ("", ":memory:"):
         raise ConfigurationError(
             f"Expected the path of a database file. Got {text!r}; for an in-memory store use MemoryStore."
