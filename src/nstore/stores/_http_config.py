@@ -12,6 +12,7 @@ from typing import Final, NamedTuple, Protocol, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 from nstore.errors import ConfigurationError, StoreUnavailable, ValueTooLarge
+from nstore.stores._http_framing import ProtocolError
 
 __all__ = [
     "RETRY_STATUSES",
@@ -132,9 +133,13 @@ class Retry:
 
 def unreachable(method: str, url: str, exc: BaseException) -> StoreUnavailable:
     """The error for a request that could not reach the server on its last attempt."""
+    advice = (
+        "Check that the URL names an nstore server (or an HTTP/1.1 server, with api='plain')."
+        if isinstance(exc, ProtocolError)
+        else "Check that the server is running and reachable."
+    )
     return StoreUnavailable(
-        f"Could not {method} {url}: {type(exc).__name__}: {exc}. "
-        "Check that the server is running and reachable."
+        f"Could not {method} {url}: {type(exc).__name__}: {str(exc).rstrip('.')}. {advice}"
     )
 
 

@@ -1,0 +1,80 @@
+"""A real HTTP server on 127.0.0.1 that answers each request with exact bytes, for clients facing a
+misbehaving server: the n-th request (over all connections) gets the n-th answer, the last one
+again after that. The heads of the requests are kept, in order."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+__all__ = ["RawServer", "raw_server"]
+
+
+class RawServer:
+    def __init__(self, answers: Sequence[bytes], *, close: bool) -> None:
+        self.answers = list(answers)
+        self.close = close
+        self.heads: list[bytes] = []
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        buf = b""
+        with conn:
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buf:
+                        data = conn.recv(65536)
+                        if not data:
+                            return
+                        buf += data
+                    head, _, buf = buf.partition(b"\r\n\r\n")
+                    found = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+                    want = int(found[1]) if found else 0
+                    while len(buf) < want:
+                        data = conn.recv(65536)
+                        if not data:
+                            return
+                        buf += data
+                    buf = buf[want:]
+                    with self._lock:
+                        self.heads.append(head)
+                        answer = self.answers[min(len(self.heads), len(self.answers)) - 1]
+                    conn.sendall(answer)
+                    if self.close:
+                        return
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._listener.close()
+
+
+@contextmanager
+def raw_server(*answers: bytes, close: bool = False) -> Iterator[RawServer]:
+    """A :class:`RawServer` answering with ``answers``, closing each connection after its answer
+    if ``close``."""
+    server = RawServer(answers, close=close)
+    try:
+        yield server
+    finally:
+        server.stop()
