@@ -1,16 +1,27 @@
-"""A real HTTP server on 127.0.0.1 that answers each request with exact bytes, for clients facing a
-misbehaving server: the n-th request (over all connections) gets the n-th answer, the last one
-again after that. The heads of the requests are kept, in order."""
+"""For tests of the HTTP clients: a real HTTP server on 127.0.0.1 that answers each request with
+exact bytes (a misbehaving server): the n-th request (over all connections) gets the n-th answer,
+the last one again after that, and the heads of the requests are kept in order. And the ``client``
+fixture, opening an HTTPStore or an AsyncHTTPStore (behind a blocking facade) in turn."""
 
 from __future__ import annotations
 
 import re
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-__all__ = ["RawServer", "raw_server"]
+import pytest
+
+from nstore import Store
+from nstore.stores.ahttp import AsyncHTTPStore
+from nstore.stores.http import HTTPStore
+from tests.astores.facade import Blocking, LoopThread
+
+__all__ = ["Open", "RawServer", "client", "raw_server"]
+
+Open = Callable[..., Store[str, bytes]]
 
 
 class RawServer:
@@ -78,3 +89,26 @@ def raw_server(*answers: bytes, close: bool = False) -> Iterator[RawServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["sync", "async"])
+def client(request: pytest.FixtureRequest) -> Iterator[Open]:
+    """Opens an HTTPStore, or an AsyncHTTPStore behind a blocking facade; closes them after."""
+    opened: list[Store[str, bytes]] = []
+    loop = LoopThread() if request.param == "async" else None
+
+    def open_store(url: str, **options: Any) -> Store[str, bytes]:
+        if loop is None:
+            store: Store[str, bytes] = HTTPStore(url, **options)
+        else:
+            store = Blocking(AsyncHTTPStore(url, coalesce=False, **options), loop)
+        opened.append(store)
+        return store
+
+    try:
+        yield open_store
+    finally:
+        for store in opened:
+            store.close()
+        if loop is not None:
+            loop.stop()

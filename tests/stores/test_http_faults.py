@@ -6,44 +6,16 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from nstore import MemoryStore, Store
+from nstore import MemoryStore
 from nstore.errors import StoreUnavailable, ValueTooLarge
 from nstore.server import serve_in_thread
-from nstore.stores.ahttp import AsyncHTTPStore
-from nstore.stores.http import HTTPStore
-from tests.astores.facade import Blocking, LoopThread
-from tests.stores.rawhttp import raw_server
+from tests.stores.rawhttp import Open, client, raw_server
 
+__all__ = ["client"]  # the fixture, from rawhttp
 MiB = 1024 * 1024
-Open = Callable[..., Store[str, bytes]]
-
-
-@pytest.fixture(params=["sync", "async"])
-def client(request: pytest.FixtureRequest) -> Iterator[Open]:
-    """Opens an HTTPStore, or an AsyncHTTPStore behind a blocking facade; closes them after."""
-    opened: list[Store[str, bytes]] = []
-    loop = LoopThread() if request.param == "async" else None
-
-    def open_store(url: str, **options: Any) -> Store[str, bytes]:
-        if loop is None:
-            store: Store[str, bytes] = HTTPStore(url, **options)
-        else:
-            store = Blocking(AsyncHTTPStore(url, coalesce=False, **options), loop)
-        opened.append(store)
-        return store
-
-    try:
-        yield open_store
-    finally:
-        for store in opened:
-            store.close()
-        if loop is not None:
-            loop.stop()
 
 
 def test_a_body_cut_short_is_store_unavailable_never_a_short_value(client: Open) -> None:

@@ -7,8 +7,8 @@ pools (``http.client`` threads or asyncio streams).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Final, NamedTuple, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Final, NamedTuple, TypeVar, cast
 from urllib.parse import quote
 
 import msgspec
@@ -76,16 +76,26 @@ class ServerCapabilities(msgspec.Struct):
 
 
 _decode_capabilities = msgspec.json.Decoder(ServerCapabilities).decode
+T = TypeVar("T")
+
+
+def _decoded(decode: Callable[[bytes], T], body: bytes, endpoint: str, document: str) -> T:
+    """``body`` decoded, or StoreError for an answer that is not the document expected (a proxy's
+    HTML page, another kind of server); msgspec's ValidationError is one of its DecodeErrors."""
+    try:
+        return decode(body)
+    except msgspec.DecodeError as exc:
+        raise StoreError(
+            f"Expected {document} from {endpoint}. Got a body nstore cannot read instead ({exc}; "
+            f"it starts {body[:40]!r}). Check that the URL names an nstore server."
+        ) from None
 
 
 def decode_capabilities(status: int, body: bytes) -> ServerCapabilities:
     """The capabilities in a response to ``GET /v1/capabilities`` (a 404: an older server)."""
     if status == 404:
         return ServerCapabilities()
-    try:
-        return _decode_capabilities(body)
-    except msgspec.DecodeError:
-        raise StoreError("The server answered /v1/capabilities with a document nstore cannot read.") from None
+    return _decoded(_decode_capabilities, body, "/v1/capabilities", "a JSON capabilities document")
 
 
 class HTTPCapabilities:
@@ -142,7 +152,12 @@ class Page(msgspec.Struct):
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode_batch = msgspec.msgpack.Decoder(_Batch).decode
-decode_page = msgspec.json.Decoder(Page).decode
+_decode_page = msgspec.json.Decoder(Page).decode
+
+
+def decode_page(body: bytes) -> Page:
+    """One page of a key listing, from a response to ``GET /v1/keys``."""
+    return _decoded(_decode_page, body, "/v1/keys", "a JSON page of keys")
 
 
 def key_request_path(keys_base: str, key: str) -> str:
@@ -195,7 +210,7 @@ def batch_body(payload: dict[str, object], ttl: float | None = None) -> bytes:
 
 def decode_batch(body: bytes) -> dict[str, bytes]:
     """The values of a ``/v1/batch`` response."""
-    return _decode_batch(body).values
+    return _decoded(_decode_batch, body, "/v1/batch", "a msgpack map of values").values
 
 
 def ttl_query(ttl: float | None) -> str:
@@ -218,7 +233,7 @@ _decode_ttl = msgspec.json.Decoder(_TTL).decode
 
 def decode_ttl(body: bytes) -> float | None:
     """The seconds left in a response to ``GET /v1/ttl/{key}``."""
-    return _decode_ttl(body).ttl
+    return _decoded(_decode_ttl, body, "/v1/ttl", "a JSON document with the ttl").ttl
 
 
 def page_path(base: str, prefix: str, cursor: str | None, limit: int) -> str:

@@ -1,0 +1,47 @@
+"""What HTTPStore and AsyncHTTPStore make of answers that are well framed but not what nstore's
+server sends (a proxy's HTML page, a document of another shape), of a read-only store's 403, and
+of tokens beyond ASCII: errors of nstore's tree, each saying what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from nstore import Store
+from nstore.errors import StoreError, StoreUnavailable
+from tests.stores.rawhttp import Open, client, raw_server
+
+__all__ = ["client"]  # the fixture, from rawhttp
+
+
+def _ok(body: bytes, kind: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (kind, len(body), body)
+
+
+OPERATIONS: dict[str, Callable[[Store[str, bytes]], Any]] = {
+    "ttl": lambda store: store.ttl("k"),
+    "keys": lambda store: list(store.keys()),
+    "keys_page": lambda store: store.keys_page(),
+    "get_many": lambda store: store.get_many(["a", "b"]),
+    "set_many": lambda store: store.set_many({"a": b"1"}),
+    "delete_many": lambda store: store.delete_many(["a"]),
+}
+ANSWERS = {
+    "html": _ok(b"<html>oops</html>", b"text/html"),
+    "json of another shape": _ok(b'{"keys": 5, "values": [1], "ttl": "soon"}', b"application/json"),
+    "msgpack of another shape": _ok(b"\x81\xa6values\x91\x01", b"application/msgpack"),
+}
+
+
+@pytest.mark.parametrize("answer", ANSWERS.values(), ids=ANSWERS.keys())
+@pytest.mark.parametrize("operation", OPERATIONS.values(), ids=OPERATIONS.keys())
+def test_an_answer_nstore_cannot_read_is_a_store_error(
+    client: Open, operation: Callable[[Store[str, bytes]], Any], answer: bytes
+) -> None:
+    with raw_server(answer) as server:
+        store = client(server.url, retries=0)
+        with pytest.raises(StoreError, match=r"Expected a .* Check that the URL names an nstore") as info:
+            operation(store)
+        assert not isinstance(info.value, StoreUnavailable)  # the server answered
