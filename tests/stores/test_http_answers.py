@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from nstore import Store
-from nstore.errors import StoreError, StoreUnavailable
+from nstore import MemoryStore, Store
+from nstore.errors import AuthError, ReadOnlyError, StoreError, StoreUnavailable
+from nstore.server import serve_in_thread
+from nstore.wrappers import ReadOnlyStore
 from tests.stores.rawhttp import Open, client, raw_server
 
 __all__ = ["client"]  # the fixture, from rawhttp
@@ -45,3 +47,25 @@ def test_an_answer_nstore_cannot_read_is_a_store_error(
         with pytest.raises(StoreError, match=r"Expected a .* Check that the URL names an nstore") as info:
             operation(store)
         assert not isinstance(info.value, StoreUnavailable)  # the server answered
+
+
+WRITES: dict[str, Callable[[Store[str, bytes]], Any]] = {
+    "set": lambda store: store.__setitem__("k", b"w"),
+    "delete": lambda store: store.__delitem__("k"),
+    "set_if_absent": lambda store: store.set_if_absent("new", b"w"),
+    "compare_and_set": lambda store: store.compare_and_set("k", b"v", b"w"),
+    "set_many": lambda store: store.set_many({"k": b"w"}),
+    "delete_many": lambda store: store.delete_many(["k"]),
+}
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+def test_a_write_to_a_read_only_store_is_read_only_error(
+    client: Open, write: Callable[[Store[str, bytes]], Any]
+) -> None:
+    with serve_in_thread(ReadOnlyStore(MemoryStore[str, bytes]({"k": b"v"}))) as server:
+        store = client(server.url)
+        with pytest.raises(ReadOnlyError, match="read-only") as info:
+            write(store)
+        assert not isinstance(info.value, AuthError)
+        assert store["k"] == b"v"

@@ -19,6 +19,7 @@ from nstore.errors import (
     ConfigurationError,
     InvalidKey,
     MissingKey,
+    ReadOnlyError,
     StoreError,
     StoreUnavailable,
     UnsupportedOperation,
@@ -182,6 +183,11 @@ def response_error(where: str, status: int, body: bytes, key: str | None) -> Exc
         )
     if code == "bad-ttl":
         return ConfigurationError(f"{where}: the server refused the ttl (400): it takes up to 1e9 seconds.")
+    if code == "read-only":
+        return ReadOnlyError(
+            f"{where} was refused ({status}): the store behind the server is read-only; "
+            "it serves reads only (serve a writable store to write)."
+        )
     if status in (401, 403):
         return AuthError(f"{where} was refused ({status}): check the token and its access.")
     if status == 413:
