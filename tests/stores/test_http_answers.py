@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nstore import MemoryStore, Store
-from nstore.errors import AuthError, ReadOnlyError, StoreError, StoreUnavailable
+from nstore.errors import AuthError, ConfigurationError, ReadOnlyError, StoreError, StoreUnavailable
 from nstore.server import serve_in_thread
 from nstore.wrappers import ReadOnlyStore
 from tests.stores.rawhttp import Open, client, raw_server
@@ -69,3 +69,21 @@ def test_a_write_to_a_read_only_store_is_read_only_error(
             write(store)
         assert not isinstance(info.value, AuthError)
         assert store["k"] == b"v"
+
+
+@pytest.mark.parametrize("token", ["s3cret-pässwörd-0123", "s3cret-€uro-0123456789", "ascii-0123456789"])
+def test_a_token_beyond_ascii_is_sent_as_the_server_reads_it(client: Open, token: str) -> None:
+    with serve_in_thread(MemoryStore[str, bytes](), tokens=[token]) as server:
+        store = client(server.url, token=token)
+        store["k"] = b"v"
+        assert store["k"] == b"v"
+        with pytest.raises(AuthError):
+            client(server.url, token=token.replace("0", "1"))["k"]
+
+
+@pytest.mark.parametrize("token", ["one\r\nX-Injected: 1", "with a space-0123456789", "tab\there-0123456789"])
+def test_a_token_no_header_can_carry_is_refused_without_showing_it(client: Open, token: str) -> None:
+    with pytest.raises(ConfigurationError, match="token") as info:
+        client("http://127.0.0.1:1/", token=token)
+    assert token not in str(info.value)
+    assert "Injected" not in str(info.value)

@@ -43,6 +43,7 @@ __all__ = [
     "ServerCapabilities",
     "batch_body",
     "batch_pairs",
+    "bearer",
     "check_page_size",
     "chunks",
     "decode_batch",
@@ -273,6 +274,19 @@ def batch_pairs(items: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> Ite
         yield chunk
 
 
+def bearer(token: object) -> str:
+    """The Authorization value of ``token``: its UTF-8 bytes, as the server reads them, held in a
+    str that the clients send as latin-1 (one byte a character). A token no header can carry (not
+    a str, or with spaces or control characters) is refused, without showing it."""
+    if not isinstance(token, str) or not token.isprintable() or " " in token:
+        raise ConfigurationError(
+            "Expected the token as a str of printable characters without spaces (as the server "
+            f"takes them, e.g. secrets.token_urlsafe()). Got a {type(token).__name__} that is not one "
+            "instead."
+        )
+    return f"Bearer {token}".encode().decode("latin-1")
+
+
 class Req(NamedTuple):
     """One request of an HTTP store: what is sent, and the statuses that are not an error."""
 
@@ -295,7 +309,7 @@ class Requests:
         self.base = target.base
         self.keys = target.keys
         self.url = url  # scheme://netloc, for messages
-        self.headers: Mapping[str, str] = {"Authorization": f"Bearer {token}"} if token else {}
+        self.headers: Mapping[str, str] = {"Authorization": bearer(token)} if token else {}
 
     def headers_of(self, req: Req) -> Mapping[str, str]:
         return {**self.headers, **req.headers} if req.headers else self.headers
