@@ -7,8 +7,8 @@ pools (``http.client`` threads or asyncio streams).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Final, NamedTuple, TypeVar, cast
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Final, NamedTuple, cast
 from urllib.parse import quote
 
 import msgspec
@@ -26,6 +26,7 @@ from nstore.errors import (
     ValueTooLarge,
 )
 from nstore.store import item_pairs
+from nstore.stores._http_answers import ServerCapabilities
 from nstore.stores._http_config import ClientConfig, ClientOptions, R, Target, client_config, target
 from nstore.stores._http_wire import etag, key_path, problem_code
 from nstore.stores._keys import invalid_key, key_bytes
@@ -37,19 +38,13 @@ __all__ = [
     "MSGPACK",
     "PAGE",
     "HTTPCapabilities",
-    "Page",
     "Req",
     "Requests",
-    "ServerCapabilities",
     "batch_body",
     "batch_pairs",
     "bearer",
     "check_page_size",
     "chunks",
-    "decode_batch",
-    "decode_capabilities",
-    "decode_page",
-    "decode_ttl",
     "key_request_path",
     "page_path",
     "plain_cannot_list",
@@ -65,39 +60,6 @@ PAGE: Final = 1000
 MSGPACK: Final = {"Content-Type": "application/msgpack"}
 JSON: Final = {"Content-Type": "application/json"}
 _STORE = "HTTPStore"
-
-
-class ServerCapabilities(msgspec.Struct):
-    """What ``GET /v1/capabilities`` says of the store behind a server (all False if the server
-    predates the endpoint, or is not an nstore server)."""
-
-    supports_ttl: bool = False
-    supports_atomic_writes: bool = False
-    supports_prefix_listing: bool = False
-    is_persistent: bool = False
-
-
-_decode_capabilities = msgspec.json.Decoder(ServerCapabilities).decode
-T = TypeVar("T")
-
-
-def _decoded(decode: Callable[[bytes], T], body: bytes, endpoint: str, document: str) -> T:
-    """``body`` decoded, or StoreError for an answer that is not the document expected (a proxy's
-    HTML page, another kind of server); msgspec's ValidationError is one of its DecodeErrors."""
-    try:
-        return decode(body)
-    except msgspec.DecodeError as exc:
-        raise StoreError(
-            f"Expected {document} from {endpoint}. Got a body nstore cannot read instead ({exc}; "
-            f"it starts {body[:40]!r}). Check that the URL names an nstore server."
-        ) from None
-
-
-def decode_capabilities(status: int, body: bytes) -> ServerCapabilities:
-    """The capabilities in a response to ``GET /v1/capabilities`` (a 404: an older server)."""
-    if status == 404:
-        return ServerCapabilities()
-    return _decoded(_decode_capabilities, body, "/v1/capabilities", "a JSON capabilities document")
 
 
 class HTTPCapabilities:
@@ -141,25 +103,7 @@ class HTTPCapabilities:
         return True
 
 
-class _Batch(msgspec.Struct):
-    values: dict[str, bytes]
-
-
-class Page(msgspec.Struct):
-    """One page of a key listing."""
-
-    keys: list[str]
-    next_cursor: str | None
-
-
 _encode = msgspec.msgpack.Encoder().encode
-_decode_batch = msgspec.msgpack.Decoder(_Batch).decode
-_decode_page = msgspec.json.Decoder(Page).decode
-
-
-def decode_page(body: bytes) -> Page:
-    """One page of a key listing, from a response to ``GET /v1/keys``."""
-    return _decoded(_decode_page, body, "/v1/keys", "a JSON page of keys")
 
 
 def key_request_path(keys_base: str, key: str) -> str:
@@ -215,11 +159,6 @@ def batch_body(payload: dict[str, object], ttl: float | None = None) -> bytes:
         raise
 
 
-def decode_batch(body: bytes) -> dict[str, bytes]:
-    """The values of a ``/v1/batch`` response."""
-    return _decoded(_decode_batch, body, "/v1/batch", "a msgpack map of values").values
-
-
 def ttl_query(ttl: float | None) -> str:
     """The query of a PUT storing a value that expires after ``ttl`` seconds ("" for None);
     a ttl that is not a positive, finite number raises ConfigurationError before any request."""
@@ -229,18 +168,6 @@ def ttl_query(ttl: float | None) -> str:
 def touch_body(ttl: float | None) -> bytes:
     """The body of ``PUT /v1/ttl/{key}`` (touch)."""
     return msgspec.json.encode({"ttl": None if ttl is None else check_ttl(ttl)})
-
-
-class _TTL(msgspec.Struct):
-    ttl: float | None
-
-
-_decode_ttl = msgspec.json.Decoder(_TTL).decode
-
-
-def decode_ttl(body: bytes) -> float | None:
-    """The seconds left in a response to ``GET /v1/ttl/{key}``."""
-    return _decoded(_decode_ttl, body, "/v1/ttl", "a JSON document with the ttl").ttl
 
 
 def page_path(base: str, prefix: str, cursor: str | None, limit: int) -> str:

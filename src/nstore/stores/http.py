@@ -8,22 +8,24 @@ from typing import Literal
 from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.errors import ConfigurationError
 from nstore.store import KeyPage, Store, check_limit
+from nstore.stores._http_answers import (
+    Page,
+    ServerCapabilities,
+    decode_batch,
+    decode_capabilities,
+    decode_page,
+    decode_ttl,
+)
 from nstore.stores._http_config import ClientOptions
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_requests import (
     BATCH_KEYS,
     PAGE,
     HTTPCapabilities,
-    Page,
     Req,
-    ServerCapabilities,
     batch_pairs,
     check_page_size,
     chunks,
-    decode_batch,
-    decode_capabilities,
-    decode_page,
-    decode_ttl,
     plain_cannot_list,
 )
 
