@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from nstore import MemoryStore, Store
-from nstore.errors import AuthError, ConfigurationError, ReadOnlyError, StoreError, StoreUnavailable
+from nstore.errors import (
+    AuthError,
+    ConfigurationError,
+    ReadOnlyError,
+    StoreError,
+    StoreUnavailable,
+    UnsupportedOperation,
+)
 from nstore.server import serve_in_thread
 from nstore.wrappers import ReadOnlyStore
 from tests.stores.rawhttp import Open, client, raw_server
@@ -87,3 +94,19 @@ def test_a_token_no_header_can_carry_is_refused_without_showing_it(client: Open,
         client("http://127.0.0.1:1/", token=token)
     assert token not in str(info.value)
     assert "Injected" not in str(info.value)
+
+
+class _NoAtomicWrites(MemoryStore[str, bytes]):
+    """A real store without atomic conditional writes (the server answers 501 unsupported)."""
+
+    def set_if_absent(self, key: str, value: bytes, /) -> bool:
+        return Store.set_if_absent(self, key, value)
+
+
+def test_an_operation_the_store_behind_cannot_do_is_unsupported(client: Open) -> None:
+    with serve_in_thread(_NoAtomicWrites()) as server:
+        store = client(server.url)
+        with pytest.raises(UnsupportedOperation, match="cannot do") as info:
+            store.set_if_absent("k", b"v")
+        assert not isinstance(info.value, StoreUnavailable)
+        store["k"] = b"v"

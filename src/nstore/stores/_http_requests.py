@@ -126,6 +126,11 @@ def response_error(where: str, status: int, body: bytes, key: str | None) -> Exc
             f"{where}: the store behind the server has no per-key expiry (supports_ttl is False); "
             "store the value without ttl=."
         )
+    if code == "unsupported":
+        return UnsupportedOperation(
+            f"{where}: the store behind the server cannot do this operation ({status}); "
+            "see server_capabilities() for what it can."
+        )
     if code == "bad-ttl":
         return ConfigurationError(f"{where}: the server refused the ttl (400): it takes up to 1e9 seconds.")
     if code == "read-only":
