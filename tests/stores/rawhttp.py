@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,9 +26,10 @@ Open = Callable[..., Store[str, bytes]]
 
 
 class RawServer:
-    def __init__(self, answers: Sequence[bytes], *, close: bool) -> None:
+    def __init__(self, answers: Sequence[bytes], *, close: bool, reset: bool = False) -> None:
         self.answers = list(answers)
-        self.close = close
+        self.close = close or reset
+        self.reset = reset
         self.heads: list[bytes] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -69,6 +71,8 @@ class RawServer:
                         self.heads.append(head)
                         answer = self.answers[min(len(self.heads), len(self.answers)) - 1]
                     conn.sendall(answer)
+                    if self.reset:  # close with a RST, not a FIN
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     if self.close:
                         return
             except OSError:
@@ -81,10 +85,10 @@ class RawServer:
 
 
 @contextmanager
-def raw_server(*answers: bytes, close: bool = False) -> Iterator[RawServer]:
+def raw_server(*answers: bytes, close: bool = False, reset: bool = False) -> Iterator[RawServer]:
     """A :class:`RawServer` answering with ``answers``, closing each connection after its answer
-    if ``close``."""
-    server = RawServer(answers, close=close)
+    if ``close`` (with a RST if ``reset``)."""
+    server = RawServer(answers, close=close, reset=reset)
     try:
         yield server
     finally:

@@ -99,3 +99,13 @@ def test_an_ipv6_url_is_reached_with_its_host_in_brackets(client: Open) -> None:
         store = client(server.url, retries=0)
         store["k"] = b"v"
         assert store["k"] == b"v"
+
+
+def test_a_connection_the_server_reset_while_idle_is_not_reused(client: Open) -> None:
+    stored = b"HTTP/1.1 204 No Content\r\n\r\n"
+    with raw_server(stored, stored, reset=True) as server:
+        store = client(server.url, retries=0)
+        store["warm"] = b"1"
+        time.sleep(0.3)  # the RST arrives while the connection is idle
+        assert store.set_if_absent("lock", b"me") is True
+        assert len(server.heads) == 2

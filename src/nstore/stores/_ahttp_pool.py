@@ -174,7 +174,7 @@ class AsyncConnectionPool:
         now = time.monotonic()
         while self._idle:
             connection, since = self._idle.pop()
-            if now - since < self._idle_ttl and not connection[0].at_eof():
+            if now - since < self._idle_ttl and _still_open(connection):
                 return connection
             connection[1].close()
         async with asyncio.timeout(self.config.connect_timeout):
@@ -194,6 +194,12 @@ class AsyncConnectionPool:
         for (_, writer), _ in idle:
             with contextlib.suppress(OSError):  # a connection the server already dropped
                 await writer.wait_closed()
+
+
+def _still_open(connection: Connection) -> bool:
+    """Whether an idle connection may carry a request: not closed by the server (FIN or RST)."""
+    reader, writer = connection
+    return not (reader.at_eof() or reader.exception() is not None or writer.is_closing())
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[bytes, int, dict[str, str]]:
