@@ -27,8 +27,9 @@ def test_a_body_cut_short_is_store_unavailable_never_a_short_value(client: Open)
         assert store["k"] == b"ok"  # on a new connection
 
 
-def test_a_chunked_body_cut_short_is_store_unavailable(client: Open) -> None:
-    short = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"
+@pytest.mark.parametrize("cut", [b"5\r\nab", b"2\r\nab\r\n", b"2\r\nab\r\n0\r\nTrailer: x"])
+def test_a_chunked_body_cut_short_is_store_unavailable(client: Open, cut: bytes) -> None:
+    short = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + cut
     with raw_server(short, close=True) as server, pytest.raises(StoreUnavailable):
         client(server.url, retries=0)["k"]
 

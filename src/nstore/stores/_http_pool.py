@@ -184,7 +184,7 @@ def _read_chunked(fp: BinaryIO, url: str, limit: int) -> bytes:
             raise ProtocolError(f"Expected a chunk of {chunk} bytes then CRLF. The body was cut short.")
         parts.append(part)
     while (line := fp.readline(8192)) != b"\r\n":  # trailers
-        if not line.endswith(b"\n"):
+        if not line.endswith(b"\r\n"):
             raise ProtocolError("Expected the trailer fields of a chunked body. The body was cut short.")
     return b"".join(parts)
 
