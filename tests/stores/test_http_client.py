@@ -247,6 +247,12 @@ def os_system(command: str) -> int:
     [
         {"timeout": -1},
         {"timeout": float("nan")},
+        {"timeout": 0},
+        {"connect_timeout": 0},
+        {"connect_timeout": 1e300},
+        {"timeout": float("inf")},
+        {"timeout": 86_401},
+        {"backoff": 1e300},
         {"connect_timeout": "5"},
         {"backoff": True},
         {"retries": -1},
@@ -261,3 +267,11 @@ def test_bad_client_options_are_refused(options: dict[str, object]) -> None:
         AsyncHTTPStore("http://127.0.0.1:1/", **options)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="max_connections"):
         AsyncHTTPStore("http://127.0.0.1:1/", max_connections=0)
+
+
+def test_timeouts_up_to_a_day_are_taken() -> None:
+    with serve_in_thread(MemoryStore[str, bytes]({"k": b"v"})) as server:
+        with HTTPStore(server.url, timeout=86_400, connect_timeout=0.5, backoff=0) as store:
+            assert store["k"] == b"v"
+        with pytest.raises(ConfigurationError, match=r"Expected a positive number of seconds.*Got 0 instead"):
+            HTTPStore(server.url, timeout=0)

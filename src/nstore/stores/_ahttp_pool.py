@@ -17,11 +17,15 @@ from dataclasses import dataclass
 
 from nstore.errors import ConfigurationError, StoreClosed
 from nstore.stores._http_config import ClientConfig, Retry, too_large
+from nstore.stores._http_framing import ProtocolError, check_final, chunk_size, content_length, is_interim
 from nstore.stores._http_requests import Req
 
 __all__ = ["AsyncConnectionPool", "AsyncResponse", "ProtocolError"]
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+#: Bodies over this many bytes are sent while the answer is awaited: a server may answer (a 413)
+#: and close before it has read them, and that answer is the one to read.
+EARLY_ANSWER = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +33,6 @@ class AsyncResponse:
     status: int
     headers: dict[str, str]  # names in lower case
     body: bytes
-
-
-class ProtocolError(Exception):
-    """A response that is not HTTP/1.1 as this client reads it (the server is told apart from us)."""
 
 
 class AsyncConnectionPool:
@@ -52,7 +52,8 @@ class AsyncConnectionPool:
         self.url = config.url  # for messages: never holds the token
         self._ssl = ssl.create_default_context() if https else None
         self._port = config.port or (443 if https else 80)
-        self._host_header = config.host if config.port is None else f"{config.host}:{config.port}"
+        host = f"[{config.host}]" if ":" in config.host else config.host  # an IPv6 address
+        self._host_header = host if config.port is None else f"{host}:{config.port}"
         self._slots = asyncio.Semaphore(max_connections)
         self._max_idle = max_connections
         self._idle_ttl = idle_ttl
@@ -84,10 +85,13 @@ class AsyncConnectionPool:
         try:
             async with asyncio.timeout(self.config.timeout):
                 writer.write(self._head(method, path, body, headers))
-                if body:
-                    writer.write(body)
-                await writer.drain()
-                response, keep_alive = await self._read(reader, method)
+                if body and len(body) > EARLY_ANSWER:
+                    response, keep_alive = await self._send_large(reader, writer, method, body)
+                else:
+                    if body:
+                        writer.write(body)
+                    await writer.drain()
+                    response, keep_alive = await self._read(reader, method)
         except BaseException:  # cancelled or failed mid-request: the connection's state is unknown
             writer.close()
             raise
@@ -96,6 +100,27 @@ class AsyncConnectionPool:
         else:
             writer.close()
         return response
+
+    async def _send_large(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, body: bytes
+    ) -> tuple[AsyncResponse, bool]:
+        """Send ``body`` while reading the answer: if the server answers and closes before it has
+        read it all, the send fails and the answer (already read) is the outcome."""
+        reading = asyncio.ensure_future(self._read(reader, method))
+        try:
+            writer.write(body)
+            await writer.drain()
+        except ConnectionError:
+            await asyncio.sleep(0)  # let an answer that came before the failure be read
+            if reading.done() and not reading.cancelled() and reading.exception() is None:
+                return reading.result()[0], False
+            raise
+        else:
+            return await reading
+        finally:
+            if not reading.done():
+                reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)  # its error is the send's
 
     def _head(self, method: str, path: str, body: bytes | None, headers: Mapping[str, str] | None) -> bytes:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host_header}", "Accept-Encoding: identity"]
@@ -106,26 +131,20 @@ class AsyncConnectionPool:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     async def _read(self, reader: asyncio.StreamReader, method: str) -> tuple[AsyncResponse, bool]:
-        head = await reader.readuntil(b"\r\n\r\n")
-        status_line, _, rest = head.partition(b"\r\n")
-        version, _, tail = status_line.partition(b" ")
-        code = tail[:3]
-        if not version.startswith(b"HTTP/1.") or not code.isdigit():
-            raise ProtocolError(f"Expected an HTTP/1.x status line. Got {status_line[:80]!r}.")
-        status = int(code)
-        headers = _headers(rest)
+        version, status, headers = await _read_head(reader)
+        while is_interim(status):  # 100 Continue, 103 Early Hints: the final answer follows
+            version, status, headers = await _read_head(reader)
+        check_final(status)
         keep_alive = version == b"HTTP/1.1" and headers.get("connection", "").lower() != "close"
         length = headers.get("content-length")
-        if method == "HEAD" or status in (204, 304) or status < 200:
+        if method == "HEAD" or status in (204, 304):
             data = b""
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             data = await self._read_chunked(reader)
-        elif length is not None:
-            if not length.isdigit():
-                raise ProtocolError(f"Expected a number of bytes in Content-Length. Got {length!r}.")
-            if int(length) > self.config.max_response:
+        elif (declared := content_length(length)) is not None:
+            if declared > self.config.max_response:
                 raise too_large(self.url, self.config.max_response, length)
-            data = await reader.readexactly(int(length))
+            data = await reader.readexactly(declared)
         else:  # the body runs to the end of the connection
             data = await reader.read(self.config.max_response + 1)
             keep_alive = False
@@ -137,11 +156,7 @@ class AsyncConnectionPool:
         parts: list[bytes] = []
         size = 0
         while True:
-            line = await reader.readuntil(b"\r\n")
-            try:
-                chunk = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise ProtocolError(f"Expected a chunk size. Got {line[:40]!r}.") from None
+            chunk = chunk_size(await reader.readuntil(b"\r\n"))
             if chunk == 0:
                 while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
                     pass
@@ -150,7 +165,8 @@ class AsyncConnectionPool:
             if size > self.config.max_response:
                 raise too_large(self.url, self.config.max_response)
             parts.append(await reader.readexactly(chunk))
-            await reader.readexactly(2)
+            if await reader.readexactly(2) != b"\r\n":
+                raise ProtocolError(f"Expected CRLF after a chunk of {chunk} bytes.")
 
     async def _acquire(self) -> Connection:
         if self.closed:
@@ -158,7 +174,7 @@ class AsyncConnectionPool:
         now = time.monotonic()
         while self._idle:
             connection, since = self._idle.pop()
-            if now - since < self._idle_ttl and not connection[0].at_eof():
+            if now - since < self._idle_ttl and _still_open(connection):
                 return connection
             connection[1].close()
         async with asyncio.timeout(self.config.connect_timeout):
@@ -178,6 +194,23 @@ class AsyncConnectionPool:
         for (_, writer), _ in idle:
             with contextlib.suppress(OSError):  # a connection the server already dropped
                 await writer.wait_closed()
+
+
+def _still_open(connection: Connection) -> bool:
+    """Whether an idle connection may carry a request: not closed by the server (FIN or RST)."""
+    reader, writer = connection
+    return not (reader.at_eof() or reader.exception() is not None or writer.is_closing())
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[bytes, int, dict[str, str]]:
+    """The version, status and header fields of the next response head."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, _, rest = head.partition(b"\r\n")
+    version, _, tail = status_line.partition(b" ")
+    code = tail[:3]
+    if not version.startswith(b"HTTP/1.") or not (code.isascii() and code.isdigit()):
+        raise ProtocolError(f"Expected an HTTP/1.x status line. Got {status_line[:80]!r}.")
+    return version, int(code), _headers(rest)
 
 
 def _headers(block: bytes) -> dict[str, str]:

@@ -5,13 +5,13 @@ the sync and async pools and stores.
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from typing import Final, NamedTuple, Protocol, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 from nstore.errors import ConfigurationError, StoreUnavailable, ValueTooLarge
+from nstore.stores._http_framing import ProtocolError
 
 __all__ = [
     "RETRY_STATUSES",
@@ -28,6 +28,8 @@ __all__ = [
 
 #: Statuses worth retrying for an idempotent request: the server or a proxy was briefly unable.
 RETRY_STATUSES: Final = frozenset({502, 503, 504})
+#: The longest timeout or backoff taken, in seconds (longer ones overflow the socket's clock).
+MAX_SECONDS: Final = 86_400
 
 
 class _Answer(Protocol):
@@ -75,9 +77,7 @@ def client_config(found: Target, options: ClientOptions) -> ClientConfig:
     """The pool settings of an HTTP store, each checked (ConfigurationError names the bad one)."""
     given = options._asdict()
     for name in ("timeout", "connect_timeout", "backoff"):
-        seconds: object = given[name]
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
-            raise ConfigurationError(f"Expected a number of seconds >= 0 for {name}. Got {seconds!r}.")
+        _check_seconds(name, given[name], zero=name == "backoff")
     for name, least in (("max_response", 1), ("retries", 0)):
         count: object = given[name]
         if type(count) is not int or count < least:
@@ -93,6 +93,23 @@ def client_config(found: Target, options: ClientOptions) -> ClientConfig:
         port,
         f"{parts.scheme}://{parts.netloc}",
         *options,
+    )
+
+
+def _check_seconds(name: str, seconds: object, *, zero: bool) -> None:
+    """Refuse a timeout (or, if ``zero``, a backoff) that is not a number of seconds up to a day."""
+    if not isinstance(seconds, bool) and isinstance(seconds, int | float):
+        least_ok = seconds >= 0 if zero else seconds > 0
+        if least_ok and seconds <= MAX_SECONDS:  # NaN is neither
+            return
+    if zero:
+        raise ConfigurationError(
+            f"Expected a number of seconds from 0 to {MAX_SECONDS} (a day) for {name}. "
+            f"Got {seconds!r} instead."
+        )
+    raise ConfigurationError(
+        f"Expected a positive number of seconds, at most {MAX_SECONDS} (a day), for {name}. "
+        f"Got {seconds!r} instead; give the seconds to wait, as {name}=30."
     )
 
 
@@ -132,9 +149,13 @@ class Retry:
 
 def unreachable(method: str, url: str, exc: BaseException) -> StoreUnavailable:
     """The error for a request that could not reach the server on its last attempt."""
+    advice = (
+        "Check that the URL names an nstore server (or an HTTP/1.1 server, with api='plain')."
+        if isinstance(exc, ProtocolError)
+        else "Check that the server is running and reachable."
+    )
     return StoreUnavailable(
-        f"Could not {method} {url}: {type(exc).__name__}: {exc}. "
-        "Check that the server is running and reachable."
+        f"Could not {method} {url}: {type(exc).__name__}: {str(exc).rstrip('.')}. {advice}"
     )
 
 

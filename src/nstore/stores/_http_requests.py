@@ -19,12 +19,14 @@ from nstore.errors import (
     ConfigurationError,
     InvalidKey,
     MissingKey,
+    ReadOnlyError,
     StoreError,
     StoreUnavailable,
     UnsupportedOperation,
     ValueTooLarge,
 )
 from nstore.store import item_pairs
+from nstore.stores._http_answers import ServerCapabilities
 from nstore.stores._http_config import ClientConfig, ClientOptions, R, Target, client_config, target
 from nstore.stores._http_wire import etag, key_path, problem_code
 from nstore.stores._keys import invalid_key, key_bytes
@@ -36,18 +38,13 @@ __all__ = [
     "MSGPACK",
     "PAGE",
     "HTTPCapabilities",
-    "Page",
     "Req",
     "Requests",
-    "ServerCapabilities",
     "batch_body",
     "batch_pairs",
+    "bearer",
     "check_page_size",
     "chunks",
-    "decode_batch",
-    "decode_capabilities",
-    "decode_page",
-    "decode_ttl",
     "key_request_path",
     "page_path",
     "plain_cannot_list",
@@ -63,29 +60,6 @@ PAGE: Final = 1000
 MSGPACK: Final = {"Content-Type": "application/msgpack"}
 JSON: Final = {"Content-Type": "application/json"}
 _STORE = "HTTPStore"
-
-
-class ServerCapabilities(msgspec.Struct):
-    """What ``GET /v1/capabilities`` says of the store behind a server (all False if the server
-    predates the endpoint, or is not an nstore server)."""
-
-    supports_ttl: bool = False
-    supports_atomic_writes: bool = False
-    supports_prefix_listing: bool = False
-    is_persistent: bool = False
-
-
-_decode_capabilities = msgspec.json.Decoder(ServerCapabilities).decode
-
-
-def decode_capabilities(status: int, body: bytes) -> ServerCapabilities:
-    """The capabilities in a response to ``GET /v1/capabilities`` (a 404: an older server)."""
-    if status == 404:
-        return ServerCapabilities()
-    try:
-        return _decode_capabilities(body)
-    except msgspec.DecodeError:
-        raise StoreError("The server answered /v1/capabilities with a document nstore cannot read.") from None
 
 
 class HTTPCapabilities:
@@ -129,20 +103,7 @@ class HTTPCapabilities:
         return True
 
 
-class _Batch(msgspec.Struct):
-    values: dict[str, bytes]
-
-
-class Page(msgspec.Struct):
-    """One page of a key listing."""
-
-    keys: list[str]
-    next_cursor: str | None
-
-
 _encode = msgspec.msgpack.Encoder().encode
-_decode_batch = msgspec.msgpack.Decoder(_Batch).decode
-decode_page = msgspec.json.Decoder(Page).decode
 
 
 def key_request_path(keys_base: str, key: str) -> str:
@@ -165,8 +126,18 @@ def response_error(where: str, status: int, body: bytes, key: str | None) -> Exc
             f"{where}: the store behind the server has no per-key expiry (supports_ttl is False); "
             "store the value without ttl=."
         )
+    if code == "unsupported":
+        return UnsupportedOperation(
+            f"{where}: the store behind the server cannot do this operation ({status}); "
+            "see server_capabilities() for what it can."
+        )
     if code == "bad-ttl":
         return ConfigurationError(f"{where}: the server refused the ttl (400): it takes up to 1e9 seconds.")
+    if code == "read-only":
+        return ReadOnlyError(
+            f"{where} was refused ({status}): the store behind the server is read-only; "
+            "it serves reads only (serve a writable store to write)."
+        )
     if status in (401, 403):
         return AuthError(f"{where} was refused ({status}): check the token and its access.")
     if status == 413:
@@ -193,11 +164,6 @@ def batch_body(payload: dict[str, object], ttl: float | None = None) -> bytes:
         raise
 
 
-def decode_batch(body: bytes) -> dict[str, bytes]:
-    """The values of a ``/v1/batch`` response."""
-    return _decode_batch(body).values
-
-
 def ttl_query(ttl: float | None) -> str:
     """The query of a PUT storing a value that expires after ``ttl`` seconds ("" for None);
     a ttl that is not a positive, finite number raises ConfigurationError before any request."""
@@ -207,18 +173,6 @@ def ttl_query(ttl: float | None) -> str:
 def touch_body(ttl: float | None) -> bytes:
     """The body of ``PUT /v1/ttl/{key}`` (touch)."""
     return msgspec.json.encode({"ttl": None if ttl is None else check_ttl(ttl)})
-
-
-class _TTL(msgspec.Struct):
-    ttl: float | None
-
-
-_decode_ttl = msgspec.json.Decoder(_TTL).decode
-
-
-def decode_ttl(body: bytes) -> float | None:
-    """The seconds left in a response to ``GET /v1/ttl/{key}``."""
-    return _decode_ttl(body).ttl
 
 
 def page_path(base: str, prefix: str, cursor: str | None, limit: int) -> str:
@@ -252,6 +206,19 @@ def batch_pairs(items: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> Ite
         yield chunk
 
 
+def bearer(token: object) -> str:
+    """The Authorization value of ``token``: its UTF-8 bytes, as the server reads them, held in a
+    str that the clients send as latin-1 (one byte a character). A token no header can carry (not
+    a str, or with spaces or control characters) is refused, without showing it."""
+    if not isinstance(token, str) or not token.isprintable() or " " in token:
+        raise ConfigurationError(
+            "Expected the token as a str of printable characters without spaces (as the server "
+            f"takes them, e.g. secrets.token_urlsafe()). Got a {type(token).__name__} that is not one "
+            "instead."
+        )
+    return f"Bearer {token}".encode().decode("latin-1")
+
+
 class Req(NamedTuple):
     """One request of an HTTP store: what is sent, and the statuses that are not an error."""
 
@@ -274,7 +241,7 @@ class Requests:
         self.base = target.base
         self.keys = target.keys
         self.url = url  # scheme://netloc, for messages
-        self.headers: Mapping[str, str] = {"Authorization": f"Bearer {token}"} if token else {}
+        self.headers: Mapping[str, str] = {"Authorization": bearer(token)} if token else {}
 
     def headers_of(self, req: Req) -> Mapping[str, str]:
         return {**self.headers, **req.headers} if req.headers else self.headers

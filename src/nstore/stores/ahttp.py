@@ -14,6 +14,13 @@ from typing import Literal
 from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.astore import AsyncStore
 from nstore.stores._ahttp_pool import AsyncConnectionPool, AsyncResponse
+from nstore.stores._http_answers import (
+    ServerCapabilities,
+    decode_batch,
+    decode_capabilities,
+    decode_page,
+    decode_ttl,
+)
 from nstore.stores._http_coalesce import Coalescer
 from nstore.stores._http_config import ClientOptions
 from nstore.stores._http_pool import ConnectionPool
@@ -22,13 +29,8 @@ from nstore.stores._http_requests import (
     PAGE,
     HTTPCapabilities,
     Req,
-    ServerCapabilities,
     batch_pairs,
     chunks,
-    decode_batch,
-    decode_capabilities,
-    decode_page,
-    decode_ttl,
     plain_cannot_list,
 )
 

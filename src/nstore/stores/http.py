@@ -8,22 +8,24 @@ from typing import Literal
 from nstore._expiry import check_ttl, unsupported_ttl
 from nstore.errors import ConfigurationError
 from nstore.store import KeyPage, Store, check_limit
+from nstore.stores._http_answers import (
+    Page,
+    ServerCapabilities,
+    decode_batch,
+    decode_capabilities,
+    decode_page,
+    decode_ttl,
+)
 from nstore.stores._http_config import ClientOptions
 from nstore.stores._http_pool import ConnectionPool, Response
 from nstore.stores._http_requests import (
     BATCH_KEYS,
     PAGE,
     HTTPCapabilities,
-    Page,
     Req,
-    ServerCapabilities,
     batch_pairs,
     check_page_size,
     chunks,
-    decode_batch,
-    decode_capabilities,
-    decode_page,
-    decode_ttl,
     plain_cannot_list,
 )
 
@@ -40,12 +42,14 @@ class HTTPStore(HTTPCapabilities, Store[str, bytes]):
     url : the server's base URL, e.g. ``http://127.0.0.1:8470``. With ``api="plain"``, the URL
         that keys are appended to (``GET {url}{key}``), for any server that maps GET, PUT and
         DELETE of a URL to a value.
-    token : a bearer token, sent as ``Authorization: Bearer``; never put in messages.
-    timeout : seconds a read from the server may stall.
-    connect_timeout : seconds to open a connection.
+    token : a bearer token, sent as ``Authorization: Bearer`` in UTF-8 (as the server reads it);
+        printable, without spaces; never put in messages.
+    timeout : seconds a read from the server may stall (more than 0, at most a day).
+    connect_timeout : seconds to open a connection (more than 0, at most a day).
     max_response : largest response body accepted, in bytes (:class:`~nstore.errors.ValueTooLarge`).
     retries : extra attempts for idempotent requests after a connection error or a 502/503/504,
-        with exponential backoff from ``backoff`` seconds. Conditional writes are never retried.
+        with exponential backoff from ``backoff`` seconds (0 to a day). Conditional writes are
+        never retried; a pooled connection the server has closed is not reused.
     api : ``"nstore"`` (batches, listing, conditional writes) or ``"plain"`` (single keys only).
         With ``"nstore"``, a URL ending in ``/v1/`` or ``/v1/keys/`` (as ``nstore serve`` prints
         it) names the same server as its base URL.
