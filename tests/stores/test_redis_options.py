@@ -64,3 +64,17 @@ def test_a_cluster_node_opened_as_one_server_says_to_open_the_cluster(redis_clus
             _write_each(node, "abcdef")  # of six keys, some are held by another master
     finally:
         node.close()
+
+
+def test_a_database_the_server_does_not_have_is_a_configuration_error(redis_url: str) -> None:
+    with (
+        RedisStore(redis_url.rsplit("/", 1)[0] + "/99", retries=0) as store,
+        pytest.raises(ConfigurationError, match="no database of that number"),
+    ):
+        store["k"] = b"v"
+
+
+def test_a_cluster_url_naming_one_server_says_to_open_it_as_one(redis_url: str) -> None:
+    host_port = redis_url.split("//", 1)[1].rsplit("/", 1)[0]
+    with pytest.raises(ConfigurationError, match=r"not a cluster.*redis://host:port/0"):
+        RedisStore(f"redis+cluster://{host_port}", retries=0)

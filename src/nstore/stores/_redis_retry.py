@@ -177,6 +177,16 @@ def map_error(exc: BaseException, action: str, *, unknown_outcome: bool = False)
         return AuthError(f"Redis refused the credentials while {action}: {exc}. Check the user and password.")
     if isinstance(exc, e.AuthenticationWrongNumberOfArgsError):
         return AuthError(f"Redis refused the credentials while {action}: {exc}.")
+    # Redis names its errors by their text; these two are a URL naming the wrong thing.
+    if isinstance(exc, e.ResponseError) and str(exc).startswith("DB index is out of range"):
+        return ConfigurationError(
+            f"This Redis server has no database of that number ({exc}): its 'databases' setting "
+            "bounds them (16 by default). Name one below it in the URL (redis://host:port/0)."
+        )
+    if isinstance(exc, e.RedisClusterException) and "Cluster mode is not enabled" in str(exc):
+        return ConfigurationError(
+            f"This Redis server is not a cluster ({action}: {exc}). Open it with redis://host:port/0."
+        )
     if isinstance(exc, e.MovedError):  # only a client of one server sees MOVED: a cluster's clients follow it
         return ConfigurationError(
             f"This Redis server is a node of a cluster: it holds only some of the keys ({action}: {exc}). "
