@@ -223,7 +223,7 @@ def build_document() -> dict[str, Any]:
                             "description": "A page of keys; next_cursor is null on the last page",
                             "content": {"application/json": {"schema": _ref("Page")}},
                         },
-                        **_errors(400, 401, 421, 500, 503),
+                        **_errors(400, 401, 414, 421, 500, 503),
                     },
                 }
             },
