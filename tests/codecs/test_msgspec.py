@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import msgspec
 import pytest
 from hypothesis import strategies as st
 
-from nstore.codecs import Codec, Msgspec, from_spec
+from nstore.codecs import Codec, Msgspec, Zstd, from_spec
 from nstore.errors import ConfigurationError, DecodeError, EncodeError, SpecError, ValidationError
 from tests.codecs.base import CodecTests
 from tests.codecs.models import User, sample_user, users
@@ -104,3 +106,20 @@ def test_unimportable_type_is_a_spec_error() -> None:
         from_spec({"name": "msgspec", "format": "json"})
     with pytest.raises(SpecError, match="Bad parameters"):
         from_spec({"name": "msgspec", "type": "builtins:int", "colour": "red"})
+
+
+@pytest.mark.parametrize("fmt", ["msgpack", "json"])
+def test_a_value_nested_too_deep_is_an_encode_or_decode_error(fmt: Literal["msgpack", "json"]) -> None:
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(20_000):
+        inner.append([])
+        inner = inner[0]
+    codec = Msgspec(Any, format=fmt)
+    with pytest.raises(EncodeError, match="maximum recursion depth"):
+        codec.encode(deep)
+    with pytest.raises(EncodeError, match="maximum recursion depth"):
+        (codec | Zstd()).encode(deep)
+    stored = b"\x91" * 100_000 + b"\xc0" if fmt == "msgpack" else b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(DecodeError, match="maximum recursion depth"):
+        codec.decode(stored)

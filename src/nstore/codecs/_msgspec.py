@@ -53,9 +53,10 @@ __all__ = ["Msgspec"]
 T = TypeVar("T")
 
 _FORMATS = {"msgpack": msgspec.msgpack, "json": msgspec.json}
-_ENCODE_ERRORS = (msgspec.EncodeError, TypeError, ValueError, OverflowError)
+# RecursionError: a value nested too deep for msgspec (encoding or decoding).
+_ENCODE_ERRORS = (msgspec.EncodeError, TypeError, ValueError, OverflowError, RecursionError)
 # msgspec.ValidationError is a msgspec.DecodeError; the message tells them apart.
-_DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError)
+_DECODE_ERRORS = (msgspec.DecodeError, TypeError, ValueError, RecursionError)
 
 
 class _WrongClass(TypeError):
