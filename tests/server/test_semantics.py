@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nstore import MemoryStore, SQLiteStore, Store
+from nstore import HTTPStore, MemoryStore, SQLiteStore, Store
+from nstore.errors import InvalidKey
 from nstore.server import make_app, make_asgi_app, serve_in_thread
 from nstore.stores._http_wire import etag
 from tests.server.asgi_server import asgi_server
@@ -125,3 +126,23 @@ def test_expect_100_continue_is_ignored_in_http_1_0() -> None:
     assert data.startswith(b"HTTP/1.1 204 "), data
     assert b"100 Continue" not in data
     assert backend["k"] == b"hello"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_batch_key_too_long_is_400_not_414(kind: str) -> None:
+    # 414 is "URI Too Long" (RFC 9110 15.5.15): a key in a body is no URI
+    body = b'{"get": ["' + b"k" * 300 + b'"]}'
+    with served(kind, MemoryStore[str, bytes](), max_key_length=256) as url:
+        answer = _send(
+            url,
+            "POST /v1/batch HTTP/1.1",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+            body=body,
+        )
+        assert answer.status == 400
+        assert b'"urn:nstore:problem:key-too-long"' in answer.body
+        client = HTTPStore(url)
+        with pytest.raises(InvalidKey):
+            client.get_many(["k" * 300])
+        client.close()

@@ -58,9 +58,11 @@ def path_key(tail: str, raw: bool, max_key_length: int) -> str:
     return check_key(data, max_key_length)
 
 
-def check_key(data: bytes, max_key_length: int) -> str:
+def check_key(data: bytes, max_key_length: int, *, too_long: int = 414) -> str:
+    """The key ``data`` holds; refused as too long with status ``too_long`` (414 for a key in the
+    request target, 400 for one in a body, which is no URI)."""
     if len(data) > max_key_length:
-        raise Problem(414, "key-too-long", f"Expected a key of at most {max_key_length} bytes.")
+        raise Problem(too_long, "key-too-long", f"Expected a key of at most {max_key_length} bytes.")
     if not data:
         raise Problem(400, "invalid-key", INVALID_KEY_DETAIL)
     try:

@@ -182,7 +182,8 @@ def _run_batch(
     content_type = environ.get("CONTENT_TYPE", _api.JSON).split(";")[0].strip().lower()
     request = _batch.decode_request(body, content_type)
     for key in (*request.get, *request.set, *request.delete):
-        _params.check_key(key.encode(errors="surrogatepass"), max_key_length)  # lone surrogates fail
+        # lone surrogates fail; a key in the body is no URI: 400, not 414, when too long
+        _params.check_key(key.encode(errors="surrogatepass"), max_key_length, too_long=400)
     if request.set or request.delete:
         _api.require_write(route.access)
     ttl = None if request.ttl is None else _params.check_ttl_value(request.ttl)

@@ -142,7 +142,7 @@ def response_error(where: str, status: int, body: bytes, key: str | None) -> Exc
         return AuthError(f"{where} was refused ({status}): check the token and its access.")
     if status == 413:
         return ValueTooLarge(f"{where}: the server refused the body as too large (413).")
-    if status == 414 or code == "invalid-key":
+    if status == 414 or code in ("invalid-key", "key-too-long"):
         return InvalidKey(f"The server refuses the key {key!r} ({status}).")
     if status >= 500:
         return StoreUnavailable(f"{where} failed on the server ({status}); see the server's log.")
