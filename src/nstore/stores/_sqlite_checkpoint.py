@@ -9,8 +9,11 @@ SQLite's documentation names the alternative taken here (https://www.sqlite.org/
 "Application-Initiated Checkpoints"): writers count their writes and wake one thread every
 few dozen (``PURGE_EVERY`` of :mod:`nstore.stores._sqlite_expiry`), which runs a ``PASSIVE``
 checkpoint on a connection of its own. A passive checkpoint never waits for a lock and never
-blocks a reader or a writer; what it cannot copy yet (pages a reader still needs) is copied by
-the next one. Writers keep an automatic checkpoint at
+blocks a reader or a writer; what it cannot copy yet (pages written meanwhile, pages a reader
+still needs, a moment SQLite was busy) is copied by the next one. After each wake-up the thread
+looks again :data:`RETRY_AFTER` seconds later, and goes on while the WAL is not all copied, up to
+:data:`RETRIES` times, before it waits for writers again: so the last writes before a pause
+reach the database too. Writers keep an automatic checkpoint at
 :data:`SAFETY_PAGES`, so the WAL stays bounded when the thread cannot keep up (one very large
 transaction, a thread starved of CPU).
 
@@ -36,6 +39,11 @@ __all__ = ["SAFETY_PAGES", "Checkpointer"]
 
 #: The writers' own automatic checkpoint, in WAL pages (SQLite's default is 1,000: 4 MiB).
 SAFETY_PAGES: Final = 4000
+#: Seconds after a wake-up's checkpoint before the thread looks again.
+RETRY_AFTER: Final = 0.05
+#: Looks after a wake-up, while part of the WAL stays behind, before the thread waits for the
+#: next wake-up (a reader holding an old snapshot for long is not polled for ever).
+RETRIES: Final = 3
 
 
 class Checkpointer:
@@ -68,23 +76,32 @@ class Checkpointer:
 
     def _run(self) -> None:
         gate = _fork.gate()
+        tries = 0  # left before waiting for the next wake-up
         try:
             while True:
-                self._wake.wait()
+                woken = self._wake.wait(RETRY_AFTER if tries else None)
                 self._wake.clear()
                 if self._closed:
                     return
                 with gate:
-                    try:
-                        if self.conn is None:
-                            self.conn = self._connect()
-                        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    except (sqlite3.Error, OSError, StoreError):
-                        pass  # busy or failing: the next wake-up or the writers' own checkpoint copies it
+                    whole = self._checkpoint()
+                # after a wake-up, look again shortly (writes may have followed this checkpoint),
+                # and go on looking while the WAL is not all copied
+                tries = RETRIES if woken else 0 if whole else tries - 1
         finally:
             with gate:
                 if self.conn is not None:
                     self.conn.close()
+
+    def _checkpoint(self) -> bool:
+        """One passive checkpoint; whether it copied the whole WAL."""
+        try:
+            if self.conn is None:
+                self.conn = self._connect()
+            busy, frames, copied = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except (sqlite3.Error, OSError, StoreError):
+            return False  # busy or failing: tried again, then left to the writers' own checkpoint
+        return bool(busy == 0 and frames == copied)
 
     def close(self) -> None:
         """Stop the thread and close its connection, waiting for a checkpoint under way."""
