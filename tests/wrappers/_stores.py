@@ -34,7 +34,24 @@ class SlowWrites(ForwardingStore[K, V], Generic[K, V]):
         super().delete_many(keys)
 
 
-class Outage(MemoryStore[str, bytes]):
+class WritesChecked(MemoryStore[str, V]):
+    """A memory store whose bulk writes and deletes call ``_check`` first (a subclass raises there)."""
+
+    def _check(self) -> None:
+        pass
+
+    def set_many(
+        self, items: Mapping[str, V] | Iterable[tuple[str, V]], /, *, ttl: float | None = None
+    ) -> None:
+        self._check()
+        super().set_many(items, ttl=ttl)
+
+    def delete_many(self, keys: Iterable[str], /) -> None:
+        self._check()
+        super().delete_many(keys)
+
+
+class Outage(WritesChecked[bytes]):
     """A memory store that raises StoreUnavailable on every operation while ``down`` is true."""
 
     down = False
@@ -58,13 +75,3 @@ class Outage(MemoryStore[str, bytes]):
     def get_many(self, keys: Iterable[str], /) -> dict[str, bytes]:
         self._check()
         return super().get_many(keys)
-
-    def set_many(
-        self, items: Mapping[str, bytes] | Iterable[tuple[str, bytes]], /, *, ttl: float | None = None
-    ) -> None:
-        self._check()
-        super().set_many(items, ttl=ttl)
-
-    def delete_many(self, keys: Iterable[str], /) -> None:
-        self._check()
-        super().delete_many(keys)

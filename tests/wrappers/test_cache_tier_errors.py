@@ -16,6 +16,7 @@ from nstore.store import item_pairs
 from nstore.stores.file import FileStore
 from tests.astores.facade import LoopThread
 from tests.wrappers._both import APIS, cached
+from tests.wrappers._stores import WritesChecked
 
 BOTH = pytest.mark.parametrize("api", APIS)
 MODES = pytest.mark.parametrize("write_behind", [False, True], ids=["through", "behind"])
@@ -23,7 +24,7 @@ MODES = pytest.mark.parametrize("write_behind", [False, True], ids=["through", "
 REFUSED = (ConfigurationError, EncodeError)
 
 
-class _Refusing(MemoryStore[str, Any]):
+class _Refusing(WritesChecked[Any]):
     """A memory store whose writes and deletes raise ConfigurationError while ``refuse`` is set."""
 
     refuse = False
@@ -31,16 +32,6 @@ class _Refusing(MemoryStore[str, Any]):
     def _check(self) -> None:
         if self.refuse:
             raise ConfigurationError("Expected a value this cache accepts. Got one it refuses (switched on).")
-
-    def set_many(
-        self, items: Mapping[str, Any] | Iterable[tuple[str, Any]], /, *, ttl: float | None = None
-    ) -> None:
-        self._check()
-        super().set_many(items, ttl=ttl)
-
-    def delete_many(self, keys: Iterable[str], /) -> None:
-        self._check()
-        super().delete_many(keys)
 
 
 class _BytesOnly(MemoryStore[str, Any]):
